@@ -1,0 +1,1 @@
+"""One nameko service per package."""

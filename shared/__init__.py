@@ -1,0 +1,1 @@
+"""The platform library every PLPBK service imports: ledger, messaging, views, chassis, CLI."""

@@ -1,0 +1,163 @@
+"""SQLite adapter: the embedded default. One file per ledger, WAL, synchronous=FULL.
+
+Writers serialise on SQLite's write lock (BEGIN IMMEDIATE), so the next position is
+always head + 1 and position order is commit order, across processes too. Triggers
+abort every UPDATE and DELETE: the file can only grow through this adapter.
+
+Two connections: the group-commit leader alone writes on one; readers share the
+other, so no reader ever sees rows of a transaction that has not committed.
+"""
+import os
+import sqlite3
+import threading
+
+from .base import EMPTY_HEAD, Ledger, Sealer, new_keyed_commits
+from .envelope import AppendResult, Head
+from .errors import AppendOnlyViolation, LedgerError, LedgerUnavailable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    position       INTEGER PRIMARY KEY,
+    stream_id      TEXT NOT NULL,
+    stream_version INTEGER NOT NULL,
+    type           TEXT NOT NULL,
+    recorded_at    TEXT NOT NULL,
+    body           BLOB NOT NULL,
+    hash           TEXT NOT NULL,
+    UNIQUE (stream_id, stream_version)
+);
+CREATE TABLE IF NOT EXISTS commits (
+    idempotency_key TEXT PRIMARY KEY,
+    first_position  INTEGER NOT NULL,
+    last_position   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
+    BEGIN SELECT RAISE(ABORT, 'ledger is append-only: records cannot be updated'); END;
+CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
+    BEGIN SELECT RAISE(ABORT, 'ledger is append-only: records cannot be deleted'); END;
+CREATE TRIGGER IF NOT EXISTS commits_no_update BEFORE UPDATE ON commits
+    BEGIN SELECT RAISE(ABORT, 'ledger is append-only: commits cannot be updated'); END;
+CREATE TRIGGER IF NOT EXISTS commits_no_delete BEFORE DELETE ON commits
+    BEGIN SELECT RAISE(ABORT, 'ledger is append-only: commits cannot be deleted'); END;
+"""
+
+HEAD_SQL = "SELECT position, hash, recorded_at FROM records ORDER BY position DESC LIMIT 1"
+VERSION_SQL = "SELECT max(stream_version) FROM records WHERE stream_id = ?"
+NO_LIMIT = 2**62
+
+
+class SqliteLedger(Ledger):
+    def __init__(self, path, name, upcasters=None, synchronous="FULL"):
+        super().__init__(name, upcasters)
+        self.path = path
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self._writer = self._connect(synchronous)
+            # CREATE ... IF NOT EXISTS in one transaction: several processes may open at once.
+            self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+            self._reader = self._connect(synchronous)
+        except sqlite3.Error as exc:
+            raise LedgerUnavailable(f"cannot open ledger {name!r} at {path}: {exc}") from None
+        self._read_lock = threading.Lock()
+
+    def _connect(self, synchronous):
+        # isolation_level=None: transactions are ours to begin. check_same_thread=False:
+        # eventlet runs on one OS thread, the group-commit leader may be any thread.
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                             timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        return db
+
+    def close(self):
+        self._writer.close()
+        self._reader.close()
+
+    # -- writing (the group-commit leader only) --------------------------------------------
+    def _commit_units(self, units):
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = self._commit_locked(db, units)
+            db.execute("COMMIT")
+            return outcomes
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _commit_locked(self, db, units):
+        requests = [request for unit in units for request in unit]
+        keys = {r.idempotency_key for r in requests if r.idempotency_key is not None}
+        recorded = {key: found for key in keys if (found := _recorded_result(db, key))}
+        versions = {stream: db.execute(VERSION_SQL, (stream,)).fetchone()[0] or 0
+                    for stream in {r.stream_id for r in requests}}
+        head_row = db.execute(HEAD_SQL).fetchone()
+        sealer = Sealer(self.name, Head(*head_row) if head_row else EMPTY_HEAD, versions,
+                        recorded)
+        rows, keyed, outcomes = [], [], []
+        for unit in units:
+            try:
+                unit_rows, results = sealer.seal(unit)
+            except LedgerError as exc:
+                outcomes.append(exc)
+                continue
+            rows.extend(unit_rows)
+            keyed.extend(new_keyed_commits(unit, results))
+            outcomes.append(results)
+        try:
+            db.executemany(
+                "INSERT INTO records (position, stream_id, stream_version, type, recorded_at,"
+                " body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(row.position, row.stream_id, row.stream_version, row.type, row.recorded_at,
+                  row.body, row.hash) for row in rows])
+            db.executemany(
+                "INSERT INTO commits (idempotency_key, first_position, last_position)"
+                " VALUES (?, ?, ?)", keyed)
+        except sqlite3.IntegrityError as exc:
+            if "append-only" in str(exc):
+                raise AppendOnlyViolation(str(exc)) from None
+            raise
+        return outcomes
+
+    # -- reading ---------------------------------------------------------------------------
+    def _query(self, sql, params=()):
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
+
+    def head(self):
+        rows = self._query(HEAD_SQL)
+        return Head(*rows[0]) if rows else EMPTY_HEAD
+
+    def stream_version(self, stream_id):
+        return self._query(VERSION_SQL, (stream_id,))[0][0] or 0
+
+    def _stream_rows(self, stream_id, to_version):
+        return self._query(
+            "SELECT body, hash FROM records WHERE stream_id = ? AND stream_version <= ?"
+            " ORDER BY stream_version",
+            (stream_id, to_version if to_version is not None else NO_LIMIT))
+
+    def _rows(self, after, upto, limit, types):
+        sql = "SELECT body, hash FROM records WHERE position > ? AND position <= ?"
+        params = [after, upto if upto is not None else NO_LIMIT]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        return self._query(sql + " ORDER BY position LIMIT ?", params + [limit])
+
+    def raw(self, after=0, limit=10000):
+        return self._query(
+            "SELECT position, body, hash FROM records WHERE position > ? ORDER BY position"
+            " LIMIT ?", (after, limit))
+
+    def _recorded_at(self, position):
+        rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))
+        return rows[0][0] if rows else None
+
+
+def _recorded_result(db, key):
+    row = db.execute(
+        "SELECT c.first_position, c.last_position, r.stream_version FROM commits c"
+        " JOIN records r ON r.position = c.last_position WHERE c.idempotency_key = ?",
+        (key,)).fetchone()
+    return AppendResult(row[0], row[1], row[2], duplicate=True) if row else None
