@@ -25,7 +25,7 @@ def open_ledger(store_uri: str, name: str, upcasters=None, **options) -> Ledger:
     if store_uri.startswith("sqlite:///"):
         from .sqlite import SqliteLedger
         return SqliteLedger(sqlite_path(store_uri, name), name, upcasters, **options)
-    if store_uri.startswith(("mongodb://", "mongodb+srv://", "mongomock://")):
+    if store_uri.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import MongoLedger
         return MongoLedger(store_uri, name, upcasters, **options)
     raise LedgerUnavailable(

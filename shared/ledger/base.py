@@ -156,6 +156,14 @@ class Ledger(ABC):
         """(position, body bytes, stored hash) in position order, for verification."""
 
     @abstractmethod
+    def index_mismatches(self):
+        """(position, problem) of rows whose query columns disagree with their hashed body.
+
+        Queries find records through these columns, so a changed column could hide a
+        record from a stream without touching the chain; verify checks them too.
+        """
+
+    @abstractmethod
     def _recorded_at(self, position) -> str | None:
         """recorded_at of one position, or None past the head."""
 

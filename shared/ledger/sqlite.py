@@ -150,6 +150,16 @@ class SqliteLedger(Ledger):
             "SELECT position, body, hash FROM records WHERE position > ? ORDER BY position"
             " LIMIT ?", (after, limit))
 
+    def index_mismatches(self):
+        rows = self._query(
+            "SELECT position FROM records WHERE stream_id IS NOT json_extract(body, '$.stream_id')"
+            " OR stream_version IS NOT json_extract(body, '$.stream_version')"
+            " OR type IS NOT json_extract(body, '$.type')"
+            " OR recorded_at IS NOT json_extract(body, '$.recorded_at')"
+            " ORDER BY position LIMIT 1")
+        for (position,) in rows:
+            yield position, "query columns (stream, version, type or time) differ from the body"
+
     def _recorded_at(self, position):
         rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))
         return rows[0][0] if rows else None

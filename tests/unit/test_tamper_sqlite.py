@@ -1,0 +1,146 @@
+"""Tampering with a SQLite ledger file directly, bypassing the API, is always detected."""
+import hashlib
+import sqlite3
+
+import orjson
+import pytest
+
+from shared.ledger import Actor, Metadata, NewEvent, open_ledger
+from shared.ledger.canonical import canonical_bytes
+from shared.ledger.verify import generate_key, make_checkpoint, public_key_pem, \
+    load_public_key, verify_ledger
+
+META = Metadata(Actor("officer-1", "district", "52.01"), "corr")
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    ledger = open_ledger(f"sqlite:///{tmp_path}", "registration")
+    for number in range(1, 11):
+        ledger.append(f"village-{number % 3}", ledger.stream_version(f"village-{number % 3}"),
+                      [NewEvent("IndicatorRecorded", {"n": number, "value": "25.5"})], META)
+    yield ledger
+    ledger.close()
+
+
+@pytest.fixture
+def attacker(ledger):
+    """A raw connection that first removes the append-only triggers, as an attacker would."""
+    db = sqlite3.connect(ledger.path, isolation_level=None)
+    for trigger in ("records_no_update", "records_no_delete"):
+        db.execute(f"DROP TRIGGER {trigger}")
+    yield db
+    db.close()
+
+
+def body_of(db, position):
+    return orjson.loads(db.execute("SELECT body FROM records WHERE position=?",
+                                   (position,)).fetchone()[0])
+
+
+def write_body(db, position, record, rehash):
+    body = canonical_bytes(record)
+    if rehash:
+        db.execute("UPDATE records SET body=?, hash=? WHERE position=?",
+                   (body, hashlib.sha256(body).hexdigest(), position))
+    else:
+        db.execute("UPDATE records SET body=? WHERE position=?", (body, position))
+
+
+def test_an_untouched_ledger_verifies(ledger):
+    report = verify_ledger(ledger)
+    assert report.ok and report.count == 10 and report.head_hash == ledger.head().hash
+
+
+def test_the_triggers_refuse_update_and_delete(ledger):
+    db = sqlite3.connect(ledger.path, isolation_level=None)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE records SET body = x'00' WHERE position = 3")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM records WHERE position = 10")
+    db.close()
+
+
+def test_a_changed_payload_is_named(ledger, attacker):
+    record = body_of(attacker, 4)
+    record["payload"]["value"] = "9.0"
+    write_body(attacker, 4, record, rehash=False)
+    report = verify_ledger(ledger)
+    assert (report.first_bad_position, report.ok) == (4, False)
+    assert "hash" in report.problem
+
+
+def test_a_changed_payload_with_a_recomputed_hash_breaks_the_next_link(ledger, attacker):
+    record = body_of(attacker, 4)
+    record["actor"]["id"] = "someone-else"
+    write_body(attacker, 4, record, rehash=True)
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == 5 and "record 4" in report.problem
+
+
+def test_a_deleted_record_is_named(ledger, attacker):
+    attacker.execute("DELETE FROM records WHERE position = 6")
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == 6 and "missing" in report.problem
+
+
+def test_an_inserted_record_is_named(ledger, attacker):
+    for position in range(10, 6, -1):  # make room at 7, as an insertion must
+        attacker.execute("UPDATE records SET position = position + 1 WHERE position = ?",
+                         (position,))
+    forged = body_of(attacker, 6)
+    forged.update(position=7, event_id="00000000-0000-4000-8000-000000000000",
+                  stream_version=99)
+    body = canonical_bytes(forged)
+    attacker.execute("INSERT INTO records VALUES (7, ?, 99, 'IndicatorRecorded', ?, ?, ?)",
+                     (forged["stream_id"], forged["recorded_at"], body,
+                      hashlib.sha256(body).hexdigest()))
+    report = verify_ledger(ledger)
+    assert not report.ok and report.first_bad_position == 7
+
+
+def test_reordered_records_are_named(ledger, attacker):
+    three = attacker.execute("SELECT body, hash FROM records WHERE position=3").fetchone()
+    four = attacker.execute("SELECT body, hash FROM records WHERE position=4").fetchone()
+    attacker.execute("UPDATE records SET body=?, hash=? WHERE position=3", four)
+    attacker.execute("UPDATE records SET body=?, hash=? WHERE position=4", three)
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == 3
+
+
+def test_a_changed_query_column_is_named(ledger, attacker):
+    attacker.execute("UPDATE records SET stream_id='village-hidden' WHERE position=5")
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == 5 and "columns" in report.problem
+
+
+def test_truncation_passes_alone_but_not_against_a_kept_checkpoint(ledger, attacker,
+                                                                   tmp_path):
+    key = generate_key()
+    checkpoint = make_checkpoint(ledger, key)
+    attacker.execute("DELETE FROM records WHERE position > 7")
+    assert verify_ledger(ledger).ok  # a chain alone cannot know its lost tail
+    report = verify_ledger(ledger, checkpoint, load_public_key(public_key_pem(key)))
+    assert not report.ok and "truncated" in report.problem and report.checkpoint["ok"] is False
+
+
+def test_a_rewritten_history_is_caught_by_the_checkpoint(ledger, attacker):
+    key = generate_key()
+    checkpoint = make_checkpoint(ledger, key)
+    # Rewrite record 10 (the head) and its hash: the chain alone is still consistent.
+    record = body_of(attacker, 10)
+    record["payload"]["value"] = "1.0"
+    write_body(attacker, 10, record, rehash=True)
+    assert verify_ledger(ledger).ok
+    report = verify_ledger(ledger, checkpoint)
+    assert "rewritten" in report.problem and report.first_bad_position == 10
+
+
+def test_a_forged_or_foreign_checkpoint_is_refused(ledger):
+    key, other = generate_key(), generate_key()
+    checkpoint = make_checkpoint(ledger, key)
+    assert verify_ledger(ledger, checkpoint, load_public_key(public_key_pem(key))).ok
+    forged = dict(checkpoint, position=3)
+    assert "signature" in verify_ledger(ledger, forged).problem
+    foreign = verify_ledger(ledger, checkpoint, load_public_key(public_key_pem(other)))
+    assert "different key" in foreign.problem
