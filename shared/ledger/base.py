@@ -15,6 +15,7 @@ from .envelope import (AppendRequest, AppendResult, Head, Metadata, Record, form
 from .group_commit import GroupCommitter
 from .errors import ConcurrencyError
 from .upcasting import UpcasterRegistry
+from ..metrics import LEDGER_APPENDS, LEDGER_CONFLICTS
 
 LEDGER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
@@ -125,7 +126,18 @@ class Ledger(ABC):
         requests = list(requests)
         for request in requests:
             validate_append(request)
-        return self._committer.submit(requests)
+        try:
+            results = self._committer.submit(requests)
+        except ConcurrencyError:
+            LEDGER_CONFLICTS.labels(self.name).inc()
+            raise
+        LEDGER_APPENDS.labels(self.name).inc(
+            sum(r.last_position - r.first_position + 1 for r in results if not r.duplicate))
+        return results
+
+    @abstractmethod
+    def recorded(self, idempotency_key: str) -> AppendResult | None:
+        """The result of the append that used this key (duplicate=True), or None."""
 
     @abstractmethod
     def _commit_units(self, units) -> list:

@@ -124,6 +124,10 @@ class SqliteLedger(Ledger):
         with self._read_lock:
             return self._reader.execute(sql, params).fetchall()
 
+    def recorded(self, idempotency_key):
+        with self._read_lock:
+            return _recorded_result(self._reader, idempotency_key)
+
     def head(self):
         rows = self._query(HEAD_SQL)
         return Head(*rows[0]) if rows else EMPTY_HEAD

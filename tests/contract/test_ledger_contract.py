@@ -230,3 +230,12 @@ def test_concurrent_appenders_to_one_stream_never_share_a_version(ledger):
     stream = ledger.read_stream("village-hot")
     assert [r.stream_version for r in stream] == list(range(1, len(wins) + 1))
     assert [r.position for r in ledger.read(limit=10**6)] == list(range(1, len(wins) + 1))
+
+
+def test_recorded_finds_the_result_of_a_keyed_append(ledger):
+    assert ledger.recorded("cmd-9") is None
+    ledger.append("village-1", 0, events("A1"), META)
+    first = ledger.append("village-2", 0, events("A1", "B1"), META, "cmd-9")
+    found = ledger.recorded("cmd-9")
+    assert found.duplicate and found.positions == first.positions
+    assert found.stream_version == 2

@@ -1,0 +1,1 @@
+"""What a nameko service is built on: errors, command handling, dependency providers."""

@@ -1,0 +1,44 @@
+"""Structured logging: one JSON object per line, with the correlation id of the request.
+
+configure_logging() routes the standard library's logging (nameko, kombu, ours)
+through structlog. The Log dependency gives each worker a logger already bound to
+service, entrypoint, correlation id and call id, so every line of one request can be
+found together.
+"""
+import logging
+import sys
+
+import structlog
+from nameko.extensions import DependencyProvider
+
+_SHARED = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+           structlog.processors.TimeStamper(fmt="iso", utc=True)]
+
+
+def configure_logging(level="INFO", json=True):
+    renderer = (structlog.processors.JSONRenderer() if json
+                else structlog.dev.ConsoleRenderer(colors=False))
+    structlog.configure(
+        processors=_SHARED + [structlog.processors.format_exc_info,
+                              structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger, cache_logger_on_first_use=True)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=_SHARED))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class Log(DependencyProvider):
+    """self.log.info("village registered", code=...) -> JSON line with request context."""
+
+    def get_dependency(self, worker_ctx):
+        data = worker_ctx.context_data
+        return structlog.get_logger("plpbk").bind(
+            service=self.container.service_name,
+            entrypoint=worker_ctx.entrypoint.method_name,
+            correlation_id=data.get("correlation_id") or worker_ctx.origin_call_id,
+            call_id=worker_ctx.call_id)

@@ -1,0 +1,169 @@
+"""The nameko dependency provider that gives a service its ledger, views and subscribers.
+
+    class CycleService(OperatorEntrypoints):
+        name = "cycle"
+        platform = Platform(subscribers=[CycleBoard, OpenCycleOnSelection])
+        on_registration = doorbell("registration", "VillageSelected")
+
+Configuration (nameko config, each with an environment default):
+STORE_URI (ledgers), STATE_URI (durable operator state), VIEW_URI (read models),
+AMQP_URI, CATCH_UP_INTERVAL (seconds between safety-net catch-ups).
+Nothing is opened at import time; everything at container setup.
+"""
+import logging
+
+import eventlet
+from eventlet.event import Event
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+
+from ..config import setting
+from ..ledger import SYSTEM, Actor, Metadata, open_ledger
+from ..messaging.relay import Relay
+from ..messaging.subscription import Subscription
+from ..views import open_view_store
+from . import commands
+
+log = logging.getLogger(__name__)
+
+class ServiceContext:
+    """What subscribers and workers share: the service's stores and command execution."""
+
+    def __init__(self, platform):
+        self._platform = platform
+        self.name = platform.service_name
+        self.views = platform.views
+        self.ledger = platform.ledger
+
+    def execute(self, decider, stream_id, command, metadata, idempotency_key=None):
+        outcome = commands.execute(self.ledger, decider, stream_id, command, metadata,
+                                   idempotency_key)
+        if outcome.events:
+            self._platform.appended()
+        return outcome
+
+    def append_batch(self, requests):
+        results = self.ledger.append_batch(requests)
+        self._platform.appended()
+        return results
+
+    def source(self, name):
+        return self._platform.source(name)
+
+    def reaction_metadata(self, record):
+        """Metadata of a command the platform issues because of record."""
+        return Metadata(SYSTEM, record.correlation_id, record.event_id)
+
+
+class WorkerSession(ServiceContext):
+    """ServiceContext plus who is asking, for one nameko worker."""
+
+    def __init__(self, platform, worker_ctx):
+        super().__init__(platform)
+        data = worker_ctx.context_data
+        actor = data.get("actor") or {}
+        self.actor = Actor(actor["id"], actor["role"], actor.get("region", "")) \
+            if actor.get("id") and actor.get("role") else SYSTEM
+        self.correlation_id = str(data.get("correlation_id") or worker_ctx.origin_call_id)
+        self.metadata = Metadata(self.actor, self.correlation_id, None)
+
+    def ring(self, source, position):
+        self._platform.ring(source, position)
+
+    @property
+    def subscriptions(self):
+        return self._platform.subscriptions
+
+
+class Platform(DependencyProvider):
+    def __init__(self, subscribers=(), upcasters=None):
+        self.subscriber_classes = list(subscribers)
+        self.upcasters = upcasters
+
+    def setup(self):
+        config, self.service_name = self.container.config, self.container.service_name
+        self.store_uri = setting(config, "STORE_URI")
+        self.amqp_uri = setting(config, "AMQP_URI")
+        self.interval = float(setting(config, "CATCH_UP_INTERVAL"))
+        self.ledger = open_ledger(self.store_uri, self.service_name, self.upcasters)
+        self.state = open_view_store(setting(config, "STATE_URI"), self.service_name)
+        self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name)
+        self._sources = {self.service_name: self.ledger}
+        self.context = ServiceContext(self)
+        self.subscribers, self.subscriptions = [], []
+        for cls in self.subscriber_classes:
+            subscriber = cls(self.context)
+            tracking = (self.state if cls.durable_tracking else self.views).collection(
+                "tracking")
+            self.subscribers.append(subscriber)
+            self.subscriptions.append(Subscription(
+                f"{self.service_name}.{cls.name}", self.source(cls.source or self.service_name),
+                subscriber.handlers(), tracking, self.state.collection("parked")))
+        self.relay = Relay(self.ledger, self.amqp_uri, self.state)
+        self.ready = Event()
+        self._running = True
+
+    def source(self, name):
+        if name not in self._sources:
+            self._sources[name] = open_ledger(self.store_uri, name)
+        return self._sources[name]
+
+    def start(self):
+        self.container.spawn_managed_thread(self.relay.run, identifier="relay")
+        self.container.spawn_managed_thread(self._keep_up, identifier="catch-up")
+
+    def _keep_up(self):
+        """Catch up once before serving (views start from the ledgers), then as a safety net."""
+        self._catch_up_all()
+        self.ready.send(True)
+        while self._running:
+            eventlet.sleep(self.interval)
+            self._catch_up_all()
+
+    def _catch_up_all(self, source=None):
+        for subscription in self.subscriptions:
+            if source is None or subscription.source.name == source:
+                try:
+                    subscription.catch_up()
+                except Exception:  # the next round retries; handlers' own errors are parked
+                    log.exception("catch-up of %s failed", subscription.name)
+
+    def appended(self):
+        """Our ledger grew: bring our own projections up to date and wake the relay."""
+        self.relay.wake()
+        self._catch_up_all(self.service_name)
+
+    def ring(self, source, position):
+        for subscription in self.subscriptions:
+            if subscription.source.name == source:
+                subscription.ring(position)
+
+    def stop(self):
+        self._running = False
+        self.relay.stop()
+        for ledger in self._sources.values():
+            ledger.close()
+        self.state.close()
+        self.views.close()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        self.ready.wait()
+        return WorkerSession(self, worker_ctx)
+
+
+def doorbell(source, *event_types):
+    """An event-handler entrypoint per type that makes the service catch up from source.
+
+    The message itself carries nothing the service trusts: it only says the source
+    ledger has reached a position. The service needs a Platform named `platform`.
+    """
+    def ring(self, envelope):
+        position = envelope.get("position") if isinstance(envelope, dict) else None
+        self.platform.ring(source, position if isinstance(position, int) else None)
+
+    for event_type in event_types:
+        ring = event_handler(source, event_type)(ring)
+    return ring

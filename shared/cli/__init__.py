@@ -1,0 +1,1 @@
+"""The `plpbk` operator command line."""

@@ -1,0 +1,67 @@
+"""What every plpbk command shares: configuration options, errors, progress output."""
+import os
+import sys
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+    TimeRemainingColumn
+
+from ..config import DEFAULTS
+from ..ledger import LedgerError
+
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+# Exit codes: 0 fine, 1 a problem was found (broken ledger, failed replay),
+# 2 bad usage or input (click's own code), 3 a store or broker could not be reached.
+EXIT_PROBLEM, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+
+
+def store_option(function):
+    return click.option("--store", "store_uri", envvar="STORE_URI",
+                        default=DEFAULTS["STORE_URI"], show_default=True,
+                        help="Where the ledgers are (sqlite:///folder or mongodb://host/db).")(
+        function)
+
+
+def state_option(function):
+    return click.option("--state", "state_uri", envvar="STATE_URI",
+                        default=DEFAULTS["STATE_URI"], show_default=True,
+                        help="Where operator state is (relay positions, parked events).")(
+        function)
+
+
+def amqp_option(function):
+    return click.option("--amqp", "amqp_uri", envvar="AMQP_URI",
+                        default=DEFAULTS["AMQP_URI"], show_default=True,
+                        help="RabbitMQ URI.")(function)
+
+
+def fail(message, code=EXIT_USAGE):
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+@contextmanager
+def unreachable_is_an_error():
+    """Turn store errors into one clear line and exit code 3, never a traceback."""
+    try:
+        yield
+    except LedgerError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    except OSError as exc:
+        fail(f"cannot reach a store or file: {exc}", EXIT_UNREACHABLE)
+
+
+@contextmanager
+def progress_bar(description, total):
+    """A progress bar on a terminal; silence elsewhere (CI logs, pipes)."""
+    if not sys.stderr.isatty() or os.environ.get("PLPBK_NO_PROGRESS"):
+        yield lambda done: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=errors, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda done: progress.update(task, completed=done)

@@ -1,0 +1,169 @@
+"""plpbk ledgers / verify / checkpoint / keygen / relay."""
+import json
+import signal
+
+import click
+from rich.table import Table
+
+from ..ledger import ledger_names, open_ledger
+from ..ledger.verify import (generate_key, load_public_key, make_checkpoint, public_key_pem,
+                             verify_ledger)
+from ..messaging.relay import Relay
+from ..views import open_view_store
+from .common import (EXIT_PROBLEM, amqp_option, console, fail, progress_bar, state_option,
+                     store_option, unreachable_is_an_error)
+
+
+@click.command()
+@store_option
+def ledgers(store_uri):
+    """List the ledgers at the store with their heads."""
+    with unreachable_is_an_error():
+        table = Table("ledger", "head position", "head hash", "last recorded")
+        for name in ledger_names(store_uri):
+            ledger = open_ledger(store_uri, name)
+            head = ledger.head()
+            table.add_row(name, str(head.position), head.hash[:16] + "…", head.recorded_at or "")
+            ledger.close()
+        console.print(table)
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Verify every ledger at the store.")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(dir_okay=False),
+              help="A signed checkpoint the auditor kept (repeatable, one per ledger).")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False),
+              help="Trusted public key (PEM) the checkpoints must be signed with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@store_option
+def verify(names, all_, checkpoints, public_key, as_json, store_uri):
+    """Check ledgers' hash chains (and kept checkpoints); name the first bad record.
+
+    Exit code 0 when every ledger verifies, 1 when any is broken.
+    """
+    kept = {}
+    for path in checkpoints:
+        kept_one = _read_json(path, "checkpoint")
+        kept[kept_one.get("ledger")] = kept_one
+    trusted = None
+    if public_key:
+        try:
+            trusted = load_public_key(open(public_key, "rb").read())
+        except ValueError as exc:
+            fail(f"--public-key {public_key}: {exc}")
+    with unreachable_is_an_error():
+        available = ledger_names(store_uri)
+        if all_ or not (names or kept):
+            chosen = available
+        else:
+            chosen = list(names) or list(kept)
+        if not chosen:
+            fail(f"no ledgers at {store_uri}")
+        unknown = [name for name in list(chosen) + list(kept) if name not in available]
+        if unknown:
+            fail(f"no ledger named {', '.join(sorted(set(unknown)))} at {store_uri}")
+        reports = [_verify_one(store_uri, name, kept.get(name), trusted) for name in chosen]
+    if as_json:
+        console.print_json(json.dumps([r.as_dict() for r in reports]))
+    else:
+        table = Table("ledger", "records", "head hash", "checkpoint", "result")
+        for r in reports:
+            checkpoint = "—" if r.checkpoint is None else (
+                f"#{r.checkpoint['position']} " + ("ok" if r.checkpoint["ok"] else "FAILED"))
+            result = "[green]ok[/]" if r.ok else \
+                f"[red]BROKEN at {r.first_bad_position}: {r.problem}[/]"
+            table.add_row(r.ledger, str(r.count), r.head_hash[:16] + "…", checkpoint, result)
+        console.print(table)
+    if not all(r.ok for r in reports):
+        raise SystemExit(EXIT_PROBLEM)
+
+
+def _verify_one(store_uri, name, checkpoint, trusted):
+    ledger = open_ledger(store_uri, name)
+    try:
+        with progress_bar(f"verifying {name}", ledger.head().position) as show:
+            return verify_ledger(ledger, checkpoint, trusted, progress=show)
+    finally:
+        ledger.close()
+
+
+def _read_json(path, what):
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        fail(f"{what} {path}: cannot read it as JSON ({exc})")
+    if not isinstance(data, dict):
+        fail(f"{what} {path}: expected a JSON object")
+    return data
+
+
+@click.command()
+@click.argument("name")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Ed25519 private key (PEM) from `plpbk keygen`.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@store_option
+def checkpoint(name, key_path, out, store_uri):
+    """Sign the current head of ledger NAME; keep the output away from the database."""
+    with unreachable_is_an_error():
+        if name not in ledger_names(store_uri):
+            fail(f"no ledger named {name} at {store_uri}")
+        ledger = open_ledger(store_uri, name)
+        try:
+            signed = make_checkpoint(ledger, open(key_path, "rb").read())
+        except ValueError as exc:
+            fail(f"--key {key_path}: {exc}")
+        finally:
+            ledger.close()
+    text = json.dumps(signed, indent=2, sort_keys=True)
+    if out:
+        with open(out, "w") as handle:
+            handle.write(text + "\n")
+        console.print(f"checkpoint of {name} at position {signed['position']} written to {out}")
+    else:
+        click.echo(text)
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Private key file to create (PEM).")
+@click.option("--public-out", type=click.Path(dir_okay=False),
+              help="Public key file (PEM); default: OUT with .pub.")
+def keygen(out, public_out):
+    """Create an Ed25519 key pair for signing checkpoints and tree heads."""
+    import os
+    if os.path.exists(out):
+        fail(f"{out} exists; refusing to overwrite a key")
+    private = generate_key()
+    public_out = public_out or out + ".pub"
+    with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        handle.write(private)
+    with open(public_out, "wb") as handle:
+        handle.write(public_key_pem(private))
+    console.print(f"private key: {out} (keep it secret)\npublic key:  {public_out} "
+                  "(give it to auditors)")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@store_option
+@state_option
+@amqp_option
+def relay(name, once, store_uri, state_uri, amqp_uri):
+    """Publish ledger NAME's records to RabbitMQ (normally runs inside the service)."""
+    with unreachable_is_an_error():
+        if name not in ledger_names(store_uri):
+            fail(f"no ledger named {name} at {store_uri}")
+        runner = Relay(open_ledger(store_uri, name), amqp_uri, open_view_store(state_uri, name))
+        if once:
+            console.print(f"published {runner.publish_pending()} events of {name}")
+            return
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        console.print(f"relaying {name} from position {runner.published_position()}")
+        try:
+            runner.run()
+        except KeyboardInterrupt:
+            runner.stop()

@@ -1,0 +1,77 @@
+"""plpbk parked: events whose handler kept failing, and replaying them."""
+import click
+from rich.table import Table
+
+from ..views import open_view_store, store_names
+from .common import EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail, state_option
+
+
+@click.command()
+@click.option("--service", "services", multiple=True,
+              help="Only this service (repeatable). Default: every service with state.")
+@click.option("--replay", is_flag=True,
+              help="Ask each service to run its parked events again (the service must run).")
+@click.option("--position", "positions", multiple=True, type=int,
+              help="With --replay: only the events at these source positions.")
+@click.option("--all", "show_all", is_flag=True, help="Also list events already replayed.")
+@state_option
+@amqp_option
+def parked(services, replay, positions, show_all, state_uri, amqp_uri):
+    """List parked events; with --replay, retry them.
+
+    Exit code 1 when a replayed event fails again.
+    """
+    if positions and not replay:
+        fail("--position only makes sense with --replay")
+    known = store_names(state_uri)
+    unknown = [s for s in services if s not in known]
+    if unknown:
+        fail(f"no state for service {', '.join(unknown)} at {state_uri}")
+    chosen = list(services) or known
+    entries = {name: _entries(state_uri, name, show_all) for name in chosen}
+    if replay:
+        _replay({n: e for n, e in entries.items() if e}, positions, amqp_uri)
+        return
+    table = Table("service", "subscriber", "source #", "event", "stream", "status", "attempts",
+                  "error", "parked at")
+    for name, found in entries.items():
+        for e in found:
+            table.add_row(name, e["subscriber"], f"{e['source']} #{e['position']}", e["type"],
+                          e["stream_id"], e["status"], str(e["attempts"]), e["error"],
+                          e["parked_at"])
+    console.print(table if any(entries.values()) else "no parked events")
+
+
+def _entries(state_uri, name, show_all):
+    store = open_view_store(state_uri, name)
+    try:
+        return store.collection("parked").find(None if show_all else {"status": "parked"},
+                                               sort=[("parked_at", 1)])
+    finally:
+        store.close()
+
+
+def _replay(entries, positions, amqp_uri):
+    from nameko.exceptions import UnknownService
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    if not entries:
+        console.print("no parked events to replay")
+        return
+    failed = False
+    try:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as cluster:
+            for name in entries:
+                try:
+                    outcomes = getattr(cluster, name).replay_parked(list(positions) or None)
+                except UnknownService:
+                    fail(f"service {name} is not running; start it and replay again",
+                         EXIT_UNREACHABLE)
+                for o in outcomes:
+                    failed |= not o["ok"]
+                    console.print(f"{name} {o['subscriber']} {o['source']} #{o['position']}: "
+                                  + ("[green]applied[/]" if o["ok"] else f"[red]{o['error']}[/]"))
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot reach RabbitMQ at {amqp_uri}: {exc}", EXIT_UNREACHABLE)
+    if failed:
+        raise SystemExit(EXIT_PROBLEM)

@@ -1,0 +1,14 @@
+"""Settings every process reads: nameko config first, then the environment, then these.
+
+The defaults are the embedded platform of `make run`: SQLite ledgers and state under
+./var, read models in memory, the local RabbitMQ.
+"""
+import os
+
+DEFAULTS = {"STORE_URI": "sqlite:///var/ledgers", "STATE_URI": "sqlite:///var/state",
+            "VIEW_URI": "memory://", "AMQP_URI": "amqp://guest:guest@localhost:5672/",
+            "CATCH_UP_INTERVAL": "2"}
+
+
+def setting(config, key):
+    return str((config or {}).get(key) or os.environ.get(key) or DEFAULTS[key])

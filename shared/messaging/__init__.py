@@ -1,0 +1,2 @@
+"""Getting recorded events to other services: the relay (ledger -> RabbitMQ) and
+subscriptions (RabbitMQ doorbell -> read the ledger -> apply exactly once in effect)."""

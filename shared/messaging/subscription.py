@@ -1,0 +1,123 @@
+"""Subscriptions: apply a source ledger's events to handlers, in order, once in effect.
+
+RabbitMQ is the doorbell, the ledger is the truth. Whatever rings (a message, a timer,
+start-up, our own append), the subscription reads the source ledger from its tracked
+position to the head and applies each event it has a handler for. So a subscriber that
+was down, missed a message, or sees one out of order simply catches up; a message for a
+position already applied changes nothing.
+
+A handler that raises is retried a few times with back-off; if it still fails the event
+is parked (durable, visible to `plpbk parked`) and the subscription moves on, so one
+poisonous event cannot stop a service. `replay_parked` runs parked events again.
+
+Handlers must be idempotent in effect (tracking is saved per batch, so a crash can make
+a batch run again): projections set state, reactions append with an idempotency key
+derived from the source event.
+"""
+import logging
+import threading
+import time
+import traceback
+
+from ..ledger.envelope import now_iso
+from ..metrics import HANDLER_APPLIED, HANDLER_FAILURES, PARKED_EVENTS, SUBSCRIBER_LAG
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    def __init__(self, name, source, handlers, tracking, parked, retries=3,
+                 backoff=0.05, batch=1000):
+        """name: unique per subscriber; source: the Ledger read; handlers: type -> fn(record);
+        tracking / parked: view-store collections for the position and parked events."""
+        self.name, self.source, self.handlers = name, source, dict(handlers)
+        self.tracking, self.parked = tracking, parked
+        self.retries, self.backoff, self.batch = retries, backoff, batch
+        self._lock = threading.Lock()
+        self._key = f"{name}:{source.name}"
+
+    @property
+    def position(self) -> int:
+        doc = self.tracking.get(self._key)
+        return doc["position"] if doc else 0
+
+    def ring(self, position=None) -> int:
+        """A doorbell: catch up unless `position` was already applied."""
+        if position is not None and position <= self.position:
+            return 0
+        return self.catch_up()
+
+    def catch_up(self, progress=None) -> int:
+        """Apply every event after the tracked position up to the current head."""
+        with self._lock:
+            applied, after = 0, self.position
+            head = self.source.head().position
+            types = list(self.handlers)
+            while after < head:
+                records = self.source.read(after, upto=head, limit=self.batch, types=types)
+                for record in records:
+                    self._apply(record)
+                applied += len(records)
+                after = records[-1].position if len(records) == self.batch else head
+                self.tracking.put(self._key, {"position": after, "source": self.source.name,
+                                              "subscriber": self.name})
+                SUBSCRIBER_LAG.labels(self.name, self.source.name).set(head - after)
+                if progress:
+                    progress(after, head)
+            return applied
+
+    def _apply(self, record):
+        handler = self.handlers[record.type]
+        for attempt in range(self.retries + 1):
+            try:
+                handler(record)
+                HANDLER_APPLIED.labels(self.name, self.source.name).inc()
+                return
+            except Exception as exc:  # retried, then parked: never lost, never silent
+                HANDLER_FAILURES.labels(self.name, self.source.name).inc()
+                error = exc
+                if attempt < self.retries:
+                    time.sleep(self.backoff * 2 ** attempt)
+        self._park(record, error)
+
+    def _park(self, record, error):
+        key = f"{self._key}:{record.position}"
+        log.error("subscriber %s parked %s #%s (%s): %s", self.name, record.type,
+                  record.position, record.event_id, error)
+        self.parked.put(key, {
+            "subscriber": self.name, "source": self.source.name,
+            "position": record.position, "event_id": record.event_id, "type": record.type,
+            "stream_id": record.stream_id, "status": "parked", "attempts": self.retries + 1,
+            "error": f"{type(error).__name__}: {error}",
+            "trace": traceback.format_exception(error)[-3:], "parked_at": now_iso()})
+        self._count_parked()
+
+    def _count_parked(self):
+        PARKED_EVENTS.labels(self.name).set(
+            self.parked.count({"subscriber": self.name, "status": "parked"}))
+
+    def parked_events(self):
+        return self.parked.find({"subscriber": self.name, "source": self.source.name,
+                                 "status": "parked"})
+
+    def replay_parked(self, positions=None) -> list:
+        """Run parked events again (all, or those at the given positions)."""
+        outcomes = []
+        with self._lock:
+            for entry in self.parked_events():
+                if positions is not None and entry["position"] not in positions:
+                    continue
+                record = self.source.read(entry["position"] - 1, limit=1)[0]
+                try:
+                    self.handlers[record.type](record)
+                    entry.update(status="replayed", replayed_at=now_iso())
+                    outcome = {"position": record.position, "ok": True}
+                except Exception as exc:
+                    entry.update(attempts=entry["attempts"] + 1,
+                                 error=f"{type(exc).__name__}: {exc}", retried_at=now_iso())
+                    outcome = {"position": record.position, "ok": False, "error": entry["error"]}
+                self.parked.put(entry["_id"], entry)
+                outcomes.append({"subscriber": self.name, "source": self.source.name,
+                                 **outcome})
+        self._count_parked()
+        return outcomes

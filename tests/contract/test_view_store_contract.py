@@ -1,0 +1,126 @@
+"""The view-store contract: every implementation passes every test here, unchanged."""
+import importlib.util
+import os
+import uuid
+
+import pytest
+
+from shared.views import ViewStoreError, open_view_store
+
+STORES = ["memory", "sqlite"]
+if importlib.util.find_spec("shared.views.mongo"):
+    STORES.append("mongomock")
+if os.environ.get("MONGO_URI"):
+    STORES.append("mongodb")
+
+
+@pytest.fixture(params=STORES)
+def store(request, tmp_path):
+    kind = request.param
+    database = f"plpbk_views_test_{uuid.uuid4().hex[:10]}"
+    if kind == "memory":
+        store = open_view_store("memory://", "svc")
+    elif kind == "sqlite":
+        store = open_view_store(f"sqlite:///{tmp_path}", "svc")
+    elif kind == "mongomock":
+        import mongomock
+        store = open_view_store(f"mongodb://localhost/{database}", "svc",
+                                mongo_client_class=mongomock.MongoClient)
+    else:
+        store = open_view_store(f"{os.environ['MONGO_URI'].rstrip('/')}/{database}", "svc")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def villages(store):
+    villages = store.collection("villages")
+    villages.ensure_index("status")
+    rows = [("52.01.08.2006", "eligible", 71, "Bajur"), ("52.01.08.2001", "ineligible", 40, "A"),
+            ("52.01.09.1001", "eligible", 88, "B"), ("52.02.01.1001", "eligible", 55, "C"),
+            ("31.71.01.1001", "selected", 90, "D"), ("52.01.08.2007", "eligible", 71, "E")]
+    for code, status, score, name in rows:
+        villages.put(code, {"status": status, "score": score, "name": name,
+                            "region": {"province": code[:2]}})
+    return villages
+
+
+def codes(docs):
+    return [doc["_id"] for doc in docs]
+
+
+def test_get_put_replace_delete(store):
+    things = store.collection("things")
+    assert things.get("a") is None
+    things.put("a", {"n": 1, "tags": ["x"], "deep": {"k": None}})
+    assert things.get("a") == {"_id": "a", "n": 1, "tags": ["x"], "deep": {"k": None}}
+    things.put("a", {"n": 2})
+    assert things.get("a") == {"_id": "a", "n": 2}
+    things.delete("a")
+    things.delete("never-there")
+    assert things.get("a") is None and things.count() == 0
+
+
+def test_documents_are_copies(store):
+    things = store.collection("things")
+    original = {"list": [1]}
+    things.put("a", original)
+    original["list"].append(2)
+    fetched = things.get("a")
+    fetched["list"].append(3)
+    assert things.get("a")["list"] == [1]
+    assert things.find()[0]["list"] == [1]
+
+
+def test_find_by_equality_in_prefix_and_ranges(villages):
+    assert codes(villages.find({"status": "eligible", "_id": {"$prefix": "52.01"}})) == \
+        ["52.01.08.2006", "52.01.08.2007", "52.01.09.1001"]
+    assert codes(villages.find({"status": {"$in": ["selected", "ineligible"]}})) == \
+        ["31.71.01.1001", "52.01.08.2001"]
+    assert codes(villages.find({"score": {"$gte": 71, "$lt": 90}})) == \
+        ["52.01.08.2006", "52.01.08.2007", "52.01.09.1001"]
+    assert codes(villages.find({"region.province": "31"})) == ["31.71.01.1001"]
+    assert codes(villages.find({"status": {"$ne": "eligible"}})) == \
+        ["31.71.01.1001", "52.01.08.2001"]
+    assert villages.count({"_id": {"$prefix": "52"}}) == 5
+    assert villages.count() == 6 and villages.count({"status": "gone"}) == 0
+
+
+def test_sort_skip_limit_and_ties_in_key_order(villages):
+    ranked = villages.find({"_id": {"$prefix": "52.01"}}, sort=[("score", -1)])
+    assert codes(ranked) == ["52.01.09.1001", "52.01.08.2006", "52.01.08.2007",
+                             "52.01.08.2001"]
+    page = villages.find(sort=[("score", -1), ("name", 1)], skip=2, limit=2)
+    assert codes(page) == ["52.01.08.2006", "52.01.08.2007"]
+    assert villages.find(skip=10) == []
+
+
+def test_index_follows_replacements(villages):
+    villages.put("52.01.08.2001", {"status": "eligible", "score": 1})
+    villages.delete("52.01.09.1001")
+    assert codes(villages.find({"status": "eligible", "_id": {"$prefix": "52.01"}})) == \
+        ["52.01.08.2001", "52.01.08.2006", "52.01.08.2007"]
+
+
+def test_clear_and_collections_are_separate(store, villages):
+    other = store.collection("other")
+    other.put("x", {"a": 1})
+    villages.clear()
+    assert villages.count() == 0 and villages.find() == [] and other.count() == 1
+
+
+def test_get_many_and_put_many(store):
+    things = store.collection("things")
+    things.put_many([("a", {"n": 1}), ("b", {"n": 2})])
+    assert things.get_many(["a", "b", "c"]) == {"a": {"_id": "a", "n": 1},
+                                               "b": {"_id": "b", "n": 2}}
+
+
+def test_bad_filters_and_documents_are_named(store):
+    things = store.collection("things")
+    with pytest.raises(ViewStoreError, match="unknown operator"):
+        things.find({"n": {"$where": "1"}})
+    with pytest.raises(ViewStoreError, match=r"\$in needs a list"):
+        things.count({"n": {"$in": "abc"}})
+    with pytest.raises(ViewStoreError, match="not JSON"):
+        things.put("a", {"when": object()})

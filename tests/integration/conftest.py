@@ -1,0 +1,25 @@
+"""Integration tests run against the real RabbitMQ (nameko's rabbit_config gives each test
+its own virtual host) with SQLite ledgers in a temporary folder."""
+import time
+
+import pytest
+
+
+@pytest.fixture
+def platform_config(rabbit_config, tmp_path):
+    return {**rabbit_config,
+            "STORE_URI": f"sqlite:///{tmp_path}/ledgers",
+            "STATE_URI": f"sqlite:///{tmp_path}/state",
+            "VIEW_URI": "memory://",
+            "CATCH_UP_INTERVAL": 3600,  # only doorbells and start-up, unless a test says so
+            "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
+
+
+def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,0 +1,139 @@
+"""The messaging guarantees, end to end on the real RabbitMQ: nothing lost, nothing
+applied twice, failures parked where an operator sees them."""
+import os
+import subprocess
+import sys
+
+import kombu
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from shared.ledger import Actor, AppendRequest, Metadata, NewEvent, open_ledger
+from shared.messaging.relay import exchange_name
+
+from .conftest import wait_for
+from .ticking import FAILING, Consumer
+
+META = Metadata(Actor("tester", "system"), "corr-int")
+HERE = os.path.dirname(__file__)
+
+
+def tick(ledger, count):
+    start = ledger.head().position
+    ledger.append_batch([AppendRequest(f"ticker-{start + n}", 0,
+                                       [NewEvent("Ticked", {"n": start + n})], META)
+                         for n in range(count)])
+
+
+def run_relay(config, crash_after=0, batch_size=100):
+    return subprocess.run(
+        [sys.executable, os.path.join(HERE, "relay_process.py"), config["STORE_URI"],
+         config["STATE_URI"], config["AMQP_URI"], "producer", str(batch_size),
+         str(crash_after), "1"], env=dict(os.environ, PYTHONPATH=os.getcwd()), timeout=60)
+
+
+@pytest.fixture
+def tap(platform_config):
+    """A plain queue bound to every producer event: what the relay really published."""
+    connection = kombu.Connection(platform_config["AMQP_URI"])
+    exchange = kombu.Exchange(exchange_name("producer"), "topic", durable=True)
+    queue = kombu.Queue("test-tap", exchange, routing_key="#", durable=False)
+    queue(connection.default_channel).declare()
+    seen = []
+
+    def drain():
+        while (message := queue(connection.default_channel).get(no_ack=True)) is not None:
+            seen.append(message.payload["position"])
+        return seen
+
+    yield drain
+    connection.release()
+
+
+def applied(config):
+    with ServiceRpcProxy("consumer", config) as consumer:
+        return {int(position): times for position, times in consumer.applied().items()}
+
+
+def tocks(config):
+    ledger = open_ledger(config["STORE_URI"], "consumer")
+    try:
+        return [r for r in ledger.iter_records() if r.type == "Tocked"]
+    finally:
+        ledger.close()
+
+
+def test_relay_killed_between_publish_and_save_loses_nothing_and_applies_once(
+        container_factory, platform_config, tap):
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    container = container_factory(Consumer, platform_config)
+    container.start()
+
+    tick(producer, 250)
+    assert run_relay(platform_config, crash_after=2).returncode == 9  # died after 200 sent
+    tick(producer, 50)  # recorded while the relay is down
+    assert run_relay(platform_config).returncode == 0  # resumes from 100, re-sends 101-200
+
+    published = wait_for(lambda: len(tap()) >= 400 and tap(), what="all publications")
+    assert sorted(set(published)) == list(range(1, 301)), "an event never reached RabbitMQ"
+    assert published.count(150) == 2, "the batch in flight at the crash was re-sent"
+
+    wait_for(lambda: len(applied(platform_config)) == 300, what="300 applied")
+    assert set(applied(platform_config).values()) == {1}
+    recorded = tocks(platform_config)
+    assert sorted(r.payload["tick"] for r in recorded) == list(range(1, 301))
+    assert all(r.causation_id and r.actor["role"] == "system" for r in recorded)
+
+
+def test_a_consumer_that_was_down_applies_1000_events_exactly_once(
+        container_factory, platform_config, tmp_path):
+    config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}  # survives restart
+    producer = open_ledger(config["STORE_URI"], "producer")
+    first = container_factory(Consumer, config)
+    first.start()
+    tick(producer, 10)
+    run_relay(config)
+    wait_for(lambda: len(applied(config)) == 10, what="first 10 applied")
+    first.stop()
+
+    tick(producer, 1000)  # while the consumer is down; the relay publishes into its queue
+    run_relay(config)
+    second = container_factory(Consumer, config)
+    second.start()
+
+    wait_for(lambda: len(applied(config)) == 1010, what="1010 applied")
+    counts = applied(config)
+    assert set(counts.values()) == {1}
+    assert len(tocks(config)) == 1010
+
+
+def test_a_failing_handler_is_retried_then_parked_and_can_be_replayed(
+        container_factory, platform_config):
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    FAILING["positions"] = {3}
+    try:
+        container = container_factory(Consumer, platform_config)
+        container.start()
+        tick(producer, 5)
+        run_relay(platform_config)
+        wait_for(lambda: len(applied(platform_config)) == 4, what="the other 4 applied")
+        with ServiceRpcProxy("consumer", platform_config) as consumer:
+            (entry,) = consumer.parked()
+            assert (entry["position"], entry["type"], entry["attempts"]) == (3, "Ticked", 4)
+            assert "cannot apply tick at 3" in entry["error"]
+
+            listing = subprocess.run(
+                [os.path.join(os.path.dirname(sys.executable), "plpbk"), "parked"], capture_output=True,
+                text=True, env=dict(os.environ, STATE_URI=platform_config["STATE_URI"],
+                                    COLUMNS="200"))
+            assert listing.returncode == 0 and "cannot apply tick at 3" in listing.stdout
+
+            assert consumer.replay_parked()[0]["ok"] is False  # still broken: stays parked
+            FAILING["positions"] = set()
+            assert consumer.replay_parked() == [
+                {"subscriber": "consumer.tick_counts", "source": "producer", "position": 3,
+                 "ok": True}]
+            assert consumer.parked() == []
+        assert applied(platform_config) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
+    finally:
+        FAILING["positions"] = set()
