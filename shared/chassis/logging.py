@@ -15,18 +15,32 @@ _SHARED = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
            structlog.processors.TimeStamper(fmt="iso", utc=True)]
 
 
-def configure_logging(level="INFO", json=True):
-    renderer = (structlog.processors.JSONRenderer() if json
-                else structlog.dev.ConsoleRenderer(colors=False))
+def _configure_structlog():
     structlog.configure(
         processors=_SHARED + [structlog.processors.format_exc_info,
                               structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger, cache_logger_on_first_use=True)
+
+
+def json_formatter(json=True):
+    """A logging.Formatter rendering both structlog and standard records as JSON lines.
+
+    nameko's config.yml names it in LOGGING (dictConfig calls this factory).
+    """
+    _configure_structlog()
+    renderer = (structlog.processors.JSONRenderer() if json
+                else structlog.dev.ConsoleRenderer(colors=False))
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, renderer],
+        foreign_pre_chain=_SHARED)
+
+
+def configure_logging(level="INFO", json=True):
+    """For processes not started by `nameko run` (CLI, benchmarks)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-        foreign_pre_chain=_SHARED))
+    handler.setFormatter(json_formatter(json))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` starts the platform, `make test` tests it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SERVICES := $(shell $(PYTHON) -c "import pathlib; print(' '.join('services.%s.service' % p.parent.name for p in sorted(pathlib.Path('services').glob('*/service.py'))))")
+
+.PHONY: install test test-unit test-contract test-integration run bench rabbitmq clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+rabbitmq:
+	tools/ensure-rabbitmq
+
+test: install rabbitmq
+	$(BIN)/python -m pytest tests/unit tests/contract tests/integration
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
+
+test-contract: install
+	$(BIN)/python -m pytest tests/contract
+
+test-integration: install rabbitmq
+	$(BIN)/python -m pytest tests/integration
+
+run: install rabbitmq
+	mkdir -p var
+	$(BIN)/nameko run --config config.yml $(SERVICES)
+
+bench: install rabbitmq
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) var
