@@ -2,46 +2,64 @@
 
 The domain stays pure: a Decider is three functions with no I/O. This module is the
 only place that turns them into ledger reads and appends.
+
+evolve(state, event) must use only an event's type, payload, event_id and
+schema_version, so that events decided but not yet recorded (NewEvent) fold exactly
+like recorded ones (Record): several commands can then be decided in a row.
 """
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..ledger import ConcurrencyError
-from .errors import Conflict
+from ..ledger import AppendRequest, ConcurrencyError, LedgerError
+from .errors import CommandRejected, Conflict
 
 
 @dataclass(frozen=True)
 class Decider:
     initial: Callable[[], Any]                 # state of a stream with no events
-    evolve: Callable[[Any, Any], Any]          # (state, record) -> state
+    evolve: Callable[[Any, Any], Any]          # (state, event) -> state
     decide: Callable[[Any, Any], list]         # (state, command) -> [NewEvent]; raises
 
 
-def fold(decider, records, state=None):
+def fold(decider, events, state=None):
     state = decider.initial() if state is None else state
-    for record in records:
-        state = decider.evolve(state, record)
+    for event in events:
+        state = decider.evolve(state, event)
     return state
+
+
+def decide_all(decider, state, commands):
+    """Decide commands one after another on the evolving state: (events, state)."""
+    decided = []
+    for command in commands:
+        events = decider.decide(state, command)
+        state = fold(decider, events, state)
+        decided.extend(events)
+    return decided, state
 
 
 @dataclass(frozen=True)
 class Outcome:
-    events: list            # NewEvents recorded now ([] for a repeated idempotency key)
+    events: list            # NewEvents recorded now ([] when nothing was recorded)
     result: Any             # the AppendResult, or None when nothing needed recording
-    state: Any              # stream state after the command
+    state: Any              # stream state after the command(s)
+    duplicate: bool = False  # the idempotency key had been used: nothing was recorded
 
 
 def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
             retries=3) -> Outcome:
-    """Decide on the current state and record the events; bounded retry on conflicts."""
+    """Decide on the current state and record the events; bounded retry on conflicts.
+
+    command may be one command or a list decided in a row and recorded together.
+    """
+    commands = command if isinstance(command, list) else [command]
     if idempotency_key is not None:
         done = ledger.recorded(idempotency_key)
         if done is not None:
-            return Outcome([], done, fold(decider, ledger.read_stream(stream_id)))
+            return Outcome([], done, fold(decider, ledger.read_stream(stream_id)), True)
     for attempt in range(retries + 1):
         records = ledger.read_stream(stream_id)
-        state = fold(decider, records)
-        events = decider.decide(state, command)
+        events, state = decide_all(decider, fold(decider, records), commands)
         if not events:
             return Outcome([], None, state)
         try:
@@ -52,7 +70,68 @@ def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
                 raise Conflict(f"{stream_id} kept changing while deciding; try again "
                                f"({exc})") from None
             continue
-        # evolve() may use any envelope field, so fold what was actually recorded.
-        state = fold(decider, ledger.read_stream(stream_id, to_version=result.stream_version)[
-            len(records):], state)
-        return Outcome(events, result, state)
+        return Outcome([] if result.duplicate else events, result, state, result.duplicate)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One stream's commands in a batch."""
+    decider: Decider
+    stream_id: str
+    commands: list
+    metadata: Any
+    idempotency_key: str | None = None
+
+
+def execute_many(ledger, jobs, retries=3) -> list:
+    """Many streams' commands in one transaction (bulk work: imports, selections).
+
+    Returns per job an Outcome, or the CommandRejected that refused it; a refused job
+    records nothing and does not stop the others. Several jobs may touch one stream:
+    each decides on the state the earlier ones leave. A version conflict (someone else
+    wrote meanwhile) re-decides the whole batch, a bounded number of times.
+    """
+    for attempt in range(retries + 1):
+        outcomes, requests, placed, streams = [], [], [], {}
+        for job in jobs:
+            if job.idempotency_key is not None and ledger.recorded(job.idempotency_key):
+                outcomes.append(Outcome([], None, None, True))
+                continue
+            if job.stream_id not in streams:
+                records = ledger.read_stream(job.stream_id)
+                streams[job.stream_id] = (fold(job.decider, records), len(records))
+            state, version = streams[job.stream_id]
+            try:
+                events, state = decide_all(job.decider, state, job.commands)
+            except CommandRejected as exc:
+                outcomes.append(exc)
+                # evolve may have changed the state in place: rebuild it without this job
+                streams[job.stream_id] = _refold(ledger, job, requests)
+                continue
+            outcomes.append(Outcome(events, None, state))
+            if events:
+                placed.append(len(outcomes) - 1)
+                requests.append(AppendRequest(job.stream_id, version, events, job.metadata,
+                                              job.idempotency_key))
+                streams[job.stream_id] = (state, version + len(events))
+        if not requests:
+            return outcomes
+        try:
+            results = ledger.append_batch(requests)
+        except ConcurrencyError:
+            if attempt == retries:
+                raise
+            continue
+        for index, result in zip(placed, results):
+            done = outcomes[index]
+            outcomes[index] = Outcome([] if result.duplicate else done.events, result,
+                                      done.state, result.duplicate)
+        return outcomes
+    raise LedgerError("unreachable")  # the loop returns or raises
+
+
+def _refold(ledger, job, requests):
+    """State of a stream from the ledger plus the events already decided in this batch."""
+    records = ledger.read_stream(job.stream_id)
+    pending = [e for r in requests if r.stream_id == job.stream_id for e in r.events]
+    return fold(job.decider, records + pending), len(records) + len(pending)

@@ -1,37 +1,77 @@
 """Errors a command or query answers with, each naming what was wrong.
 
-Services raise these; nameko carries them to the caller as RemoteError with exc_type
-set to the class name, and the gateway turns each class into its HTTP status. Every
-other exception is a bug.
+Services raise these; nameko carries them over RPC and, because each class is
+registered with deserialize_to_instance, the caller (the gateway, the CLI) gets the
+same class back with its message and field, and turns the class into an HTTP status.
+Every other exception is a bug.
 """
+from marshmallow import ValidationError
+from nameko.exceptions import deserialize_to_instance
 
 
+@deserialize_to_instance
 class CommandRejected(Exception):
-    """The request is understood but refused (400/422 family)."""
+    """The request is understood but refused."""
     status = 422
 
     def __init__(self, message, field=None):
         self.message, self.field = message, field
-        super().__init__(f"{field}: {message}" if field else message)
+        super().__init__(message, field)  # args rebuild the error on the caller's side
+
+    def __str__(self):
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def as_dict(self):
+        return {"error": type(self).__name__, "message": self.message, "field": self.field}
 
 
+@deserialize_to_instance
 class InvalidInput(CommandRejected):
     """A field is missing, of the wrong type or out of range."""
     status = 400
 
 
+@deserialize_to_instance
 class NotFound(CommandRejected):
     status = 404
 
 
+@deserialize_to_instance
 class Conflict(CommandRejected):
     """The state changed meanwhile, or the thing already exists."""
     status = 409
 
 
+@deserialize_to_instance
 class Forbidden(CommandRejected):
     """Outside the caller's role or region scope."""
     status = 403
 
 
 EXPECTED = (CommandRejected,)
+
+
+def load(schema, data, partial=False):
+    """schema.load(data), or InvalidInput naming every bad field ("a.b: message; ...")."""
+    if not isinstance(data, dict):
+        raise InvalidInput("expected a JSON object", "body")
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        problems = flatten(exc.messages)
+        raise InvalidInput("; ".join(f"{field}: {message}" for field, message in problems),
+                           problems[0][0] if problems else None) from None
+
+
+def flatten(messages, prefix=""):
+    """marshmallow's nested messages as [(dotted.field, text)]."""
+    if isinstance(messages, dict):
+        found = []
+        for key, value in messages.items():
+            found.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return found
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [(prefix or "body", " ".join(messages))]
+    if isinstance(messages, list):
+        return [item for m in messages for item in flatten(m, prefix)]
+    return [(prefix or "body", str(messages))]

@@ -42,6 +42,12 @@ class ServiceContext:
             self._platform.appended()
         return outcome
 
+    def execute_many(self, jobs):
+        outcomes = commands.execute_many(self.ledger, jobs)
+        if any(isinstance(o, commands.Outcome) and o.events for o in outcomes):
+            self._platform.appended()
+        return outcomes
+
     def append_batch(self, requests):
         results = self.ledger.append_batch(requests)
         self._platform.appended()

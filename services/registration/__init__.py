@@ -1,0 +1,1 @@
+"""Registration and eligibility: which villages the programme takes, and why."""

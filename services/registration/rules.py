@@ -1,0 +1,165 @@
+"""Eligibility rule sets and the priority score: data and pure functions.
+
+A rule set is data with an id and a version (published as an event, so every decision
+can name the exact rules it applied). Each criterion reads one indicator (optionally a
+field of it) and compares it with a threshold.
+"""
+from decimal import Decimal, InvalidOperation
+
+RATINGS = ("tidak_memadai", "memadai", "baik")   # BKM bookkeeping, worst to best
+OPERATORS = (">=", "<=", "==", "at_least")
+
+# The seed's five priorities ("DESA ATAU BKM YANG DIPRIORITASKAN UNTUK MENGELOLA PLPBK").
+SEED_RULE_SET = {
+    "id": "plpbk-seed", "version": 1,
+    "note": "PLPBK seed: poverty >= 25%, dense/slum/poor area, bookkeeping at least memadai, "
+            "BKM election turnout >= 30%, no unresolved fund misuse, Pemda priority",
+    "criteria": [
+        {"criterion": "poverty_rate", "indicator": "poverty_rate", "operator": ">=",
+         "threshold": "25", "label": "Tingkat kemiskinan >= 25%"},
+        {"criterion": "dense_slum_poor_area", "indicator": "slum_area", "field": "present",
+         "operator": "==", "threshold": True,
+         "label": "Memiliki kawasan permukiman padat, kumuh dan miskin"},
+        {"criterion": "bookkeeping", "indicator": "bookkeeping_rating", "operator": "at_least",
+         "threshold": "memadai", "label": "Kinerja pembukuan sekretariat BKM/LKM minimum memadai"},
+        {"criterion": "voter_turnout", "indicator": "voter_turnout", "operator": ">=",
+         "threshold": "30", "label": "Pemilih dewasa dalam pemilu BKM/LKM minimum 30%"},
+        {"criterion": "no_unresolved_misuse", "indicator": "fund_misuse_cases",
+         "operator": "==", "threshold": 0,
+         "label": "Tidak ada kasus penyalahgunaan dana yang belum diselesaikan"},
+        {"criterion": "pemda_priority", "indicator": "pemda_priority", "field": "prioritised",
+         "operator": "==", "threshold": True,
+         "label": "Diprioritaskan penanganannya oleh pemerintah daerah"},
+    ],
+}
+
+
+def evaluate(rule_set, readings):
+    """Each criterion's result: pass / fail / missing, with the value and threshold used.
+
+    readings: indicator name -> {"value": ..., "event_id": ...} (the current evidence).
+    """
+    results = []
+    for criterion in rule_set["criteria"]:
+        reading = readings.get(criterion["indicator"])
+        value = None
+        if reading is not None:
+            value = reading["value"]
+            if criterion.get("field"):
+                value = value.get(criterion["field"]) if isinstance(value, dict) else None
+        result = "missing" if value is None else (
+            "pass" if _holds(criterion, value) else "fail")
+        results.append({"criterion": criterion["criterion"], "result": result, "value": value,
+                        "operator": criterion["operator"], "threshold": criterion["threshold"],
+                        "evidence": reading["event_id"] if reading else None})
+    return results
+
+
+def status_of(criteria):
+    """eligible: all pass; ineligible: any fails; incomplete: evidence missing, none fails."""
+    outcomes = {c["result"] for c in criteria}
+    if "fail" in outcomes:
+        return "ineligible"
+    return "incomplete" if "missing" in outcomes else "eligible"
+
+
+def _holds(criterion, value):
+    operator, threshold = criterion["operator"], criterion["threshold"]
+    if operator == "at_least":
+        scale = criterion.get("scale", RATINGS)
+        return value in scale and scale.index(value) >= scale.index(threshold)
+    if operator == "==":
+        return _number(value) == _number(threshold) if _is_number(threshold) else \
+            value == threshold
+    left, right = _number(value), _number(threshold)
+    if left is None or right is None:
+        return False
+    return left >= right if operator == ">=" else left <= right
+
+
+def _is_number(value):
+    return not isinstance(value, bool) and _number(value) is not None
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def check_rule_set(rule_set):
+    """Problems with a rule set offered for publication (empty list: fine)."""
+    problems = []
+    criteria = rule_set.get("criteria") or []
+    if not criteria:
+        problems.append("criteria: at least one criterion is needed")
+    seen = set()
+    for index, criterion in enumerate(criteria):
+        where = f"criteria[{index}]"
+        if criterion.get("criterion") in seen:
+            problems.append(f"{where}.criterion: {criterion.get('criterion')!r} appears twice")
+        seen.add(criterion.get("criterion"))
+        if criterion.get("indicator") not in INDICATOR_UNITS:
+            problems.append(f"{where}.indicator: unknown indicator {criterion.get('indicator')!r}")
+        if criterion.get("operator") not in OPERATORS:
+            problems.append(f"{where}.operator: must be one of {', '.join(OPERATORS)}")
+        elif criterion["operator"] == "at_least" and \
+                criterion.get("threshold") not in criterion.get("scale", RATINGS):
+            problems.append(f"{where}.threshold: not on the scale")
+    return problems
+
+
+# Priority score (documented in docs/registration.md), 0..100, two decimals:
+#   0.5 x poverty rate (%) + 0.3 x KOTAKU slum score scaled to 0..100 (total / 80 x 100)
+#   + 0.2 x BKM election turnout (%).
+# A missing component counts 0, so recording evidence can only raise a village's score.
+SCORE_WEIGHTS = {"poverty_rate": Decimal("0.5"), "kotaku_slum_score": Decimal("0.3"),
+                 "voter_turnout": Decimal("0.2")}
+
+
+def priority_score(readings) -> str:
+    poverty = _number(_value(readings, "poverty_rate")) or Decimal(0)
+    turnout = _number(_value(readings, "voter_turnout")) or Decimal(0)
+    kotaku = _value(readings, "kotaku_slum_score")
+    slum = Decimal(kotaku["total"]) * 100 / 80 if kotaku else Decimal(0)
+    score = (SCORE_WEIGHTS["poverty_rate"] * poverty + SCORE_WEIGHTS["kotaku_slum_score"] * slum
+             + SCORE_WEIGHTS["voter_turnout"] * turnout)
+    return str(score.quantize(Decimal("0.01")))
+
+
+def _value(readings, name):
+    reading = readings.get(name)
+    return reading["value"] if reading else None
+
+
+INDICATOR_UNITS = {"poverty_rate": "%", "slum_area": "ha", "bookkeeping_rating": "rating",
+                   "voter_turnout": "%", "fund_misuse_cases": "cases",
+                   "pemda_priority": "decree", "kotaku_slum_score": "points"}
+
+# KOTAKU slum assessment: 7 aspects, 16 sub-criteria, each scored 0/1/3/5 by the share of
+# the area affected (<25%, 25-50%, 51-75%, 76-100%).
+KOTAKU_ASPECTS = {
+    "bangunan": ["ketidakteraturan_bangunan", "kepadatan_bangunan",
+                 "ketidaksesuaian_persyaratan_teknis"],
+    "jalan_lingkungan": ["cakupan_pelayanan_jalan", "kualitas_permukaan_jalan"],
+    "air_minum": ["akses_aman_air_minum", "kebutuhan_air_minum"],
+    "drainase": ["genangan", "ketersediaan_drainase", "kualitas_konstruksi_drainase"],
+    "air_limbah": ["sistem_air_limbah", "prasarana_air_limbah"],
+    "persampahan": ["prasarana_persampahan", "sistem_persampahan"],
+    "proteksi_kebakaran": ["prasarana_proteksi_kebakaran", "sarana_proteksi_kebakaran"],
+}
+KOTAKU_SUBCRITERIA = [name for names in KOTAKU_ASPECTS.values() for name in names]
+KOTAKU_SCORES = (0, 1, 3, 5)
+
+
+def kotaku_level(total: int) -> str:
+    if total >= 60:
+        return "berat"
+    if total >= 38:
+        return "sedang"
+    if total >= 16:
+        return "ringan"
+    return "bukan_kumuh"

@@ -1,0 +1,219 @@
+"""Marshmallow schemas: the one place registration input is validated.
+
+The gateway reuses them for HTTP bodies and the OpenAPI document; the CSV import
+validates each row with ImportRowSchema and turns it into the same commands.
+"""
+from datetime import date
+
+from marshmallow import (Schema, missing, ValidationError, fields, post_load, pre_load, validate,
+                         validates, validates_schema)
+
+from shared.regions import is_region_prefix, is_village_code
+
+from . import rules
+
+class DecimalString(fields.Decimal):
+    """A decimal number in, its exact string out ("25.50"): the ledger admits no floats."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        result = super().deserialize(value, attr, data, **kwargs)  # validated as a Decimal
+        return result if result is None or result is missing else str(result)
+
+
+PERCENT = dict(places=2, validate=validate.Range(min=0, max=100))
+
+
+def _not_in_future(value):
+    if value > date.today():
+        raise ValidationError("must not be in the future")
+
+
+class VillageCode(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not is_village_code(code):
+            raise ValidationError("must be a Kemendagri village code PP.KK.CC.DDDD")
+        return code
+
+
+class MemberSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sex = fields.String(required=True, validate=validate.OneOf(["L", "P"]),
+                        metadata={"description": "L = laki-laki, P = perempuan"})
+    role = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class BkmSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    formed_on = fields.Date(required=True, validate=_not_in_future)
+    members = fields.List(fields.Nested(MemberSchema), required=True,
+                          validate=validate.Length(min=1, max=200))
+
+    @post_load
+    def as_event_values(self, data, **kwargs):
+        return {**data, "formed_on": data["formed_on"].isoformat()}
+
+
+class RegisterVillageSchema(Schema):
+    code = VillageCode(required=True)
+    bkm = fields.Nested(BkmSchema, load_default=None)
+
+
+class SlumAreaSchema(Schema):
+    present = fields.Boolean(required=True)
+    hectares = DecimalString(places=2, load_default="0",
+                              validate=validate.Range(min=0, max=100000))
+
+
+class PemdaPrioritySchema(Schema):
+    prioritised = fields.Boolean(required=True)
+    decree_reference = fields.String(load_default=None, validate=validate.Length(max=300))
+
+    @validates_schema
+    def decree_when_prioritised(self, data, **kwargs):
+        if data["prioritised"] and not data.get("decree_reference"):
+            raise ValidationError("a Pemda priority needs its decree reference",
+                                  "decree_reference")
+
+
+KotakuScores = type("KotakuScores", (Schema,), {
+    name: fields.Integer(required=True, strict=True, validate=validate.OneOf(rules.KOTAKU_SCORES))
+    for name in rules.KOTAKU_SUBCRITERIA})
+
+
+class KotakuSchema(Schema):
+    scores = fields.Nested(KotakuScores, required=True)
+
+    @post_load
+    def with_total_and_level(self, data, **kwargs):
+        total = sum(data["scores"].values())
+        return {"scores": data["scores"], "total": total, "level": rules.kotaku_level(total)}
+
+
+class IndicatorValuesSchema(Schema):
+    poverty_rate = DecimalString(**PERCENT, metadata={"description": "% of poor households"})
+    slum_area = fields.Nested(SlumAreaSchema)
+    bookkeeping_rating = fields.String(validate=validate.OneOf(rules.RATINGS))
+    voter_turnout = DecimalString(**PERCENT,
+                                   metadata={"description": "% of adults voting for the BKM"})
+    fund_misuse_cases = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
+    pemda_priority = fields.Nested(PemdaPrioritySchema)
+    kotaku_slum_score = fields.Nested(KotakuSchema)
+
+
+class RecordIndicatorsSchema(Schema):
+    indicators = fields.Nested(IndicatorValuesSchema, required=True)
+    source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    observed_on = fields.Date(required=True, validate=_not_in_future)
+    correction_reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+    @validates("indicators")
+    def at_least_one(self, value, **kwargs):
+        if not value:
+            raise ValidationError("at least one indicator is needed")
+
+    @post_load
+    def as_readings(self, data, **kwargs):
+        return {"readings": [{"indicator": name, "value": value}
+                             for name, value in sorted(data["indicators"].items())],
+                "source_document": data["source_document"],
+                "observed_on": data["observed_on"].isoformat(),
+                "correction_reason": data["correction_reason"]}
+
+
+class OverrideSchema(Schema):
+    eligible = fields.Boolean(required=True)
+    justification = fields.String(required=True, validate=validate.Length(min=20, max=5000))
+
+
+class QuotaSchema(Schema):
+    kabupaten = fields.String(required=True, validate=validate.Regexp(
+        r"^\d{2}\.\d{2}$", error="must be a kabupaten/kota code PP.KK"))
+    quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
+    decree_reference = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+class CriterionSchema(Schema):
+    criterion = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,60}$"))
+    indicator = fields.String(required=True, validate=validate.OneOf(list(rules.INDICATOR_UNITS)))
+    field = fields.String(load_default=None)
+    operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
+    threshold = fields.Raw(required=True)
+    label = fields.String(load_default="")
+
+    @post_load
+    def drop_empty(self, data, **kwargs):
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class RuleSetSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9-]{1,60}$"))
+    note = fields.String(load_default="")
+    criteria = fields.List(fields.Nested(CriterionSchema), required=True,
+                           validate=validate.Length(min=1))
+
+
+class VillageQuerySchema(Schema):
+    region = fields.String(load_default="", validate=lambda v: is_region_prefix(v) or _raise(
+        "must be a region code prefix such as 52 or 52.01"))
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["registered", "incomplete", "eligible", "ineligible", "selected"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def _raise(message):
+    raise ValidationError(message)
+
+
+YES = {"ya", "yes", "y", "true", "1"}
+NO = {"tidak", "no", "n", "false", "0"}
+
+
+class YesNo(fields.Boolean):
+    truthy, falsy = YES, NO
+
+
+class ImportRowSchema(Schema):
+    """One CSV row of `plpbk import villages`: a village and its evidence."""
+    code = VillageCode(required=True)
+    source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    observed_on = fields.Date(required=True, validate=_not_in_future)
+    poverty_rate = DecimalString(**PERCENT, load_default=None)
+    slum_area = YesNo(load_default=None)
+    slum_hectares = DecimalString(places=2, load_default=None,
+                                   validate=validate.Range(min=0, max=100000))
+    bookkeeping_rating = fields.String(load_default=None, validate=validate.OneOf(rules.RATINGS))
+    voter_turnout = DecimalString(**PERCENT, load_default=None)
+    fund_misuse_cases = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    pemda_priority = YesNo(load_default=None)
+    pemda_decree = fields.String(load_default=None, validate=validate.Length(max=300))
+
+    @pre_load
+    def blank_is_missing(self, data, **kwargs):
+        return {k: v for k, v in data.items() if v not in ("", None)} \
+            if isinstance(data, dict) else data
+
+    @validates_schema
+    def consistent(self, data, **kwargs):
+        if data.get("pemda_priority") and not data.get("pemda_decree"):
+            raise ValidationError("a Pemda priority needs its decree reference", "pemda_decree")
+
+    @post_load
+    def as_readings(self, data, **kwargs):
+        values = {"poverty_rate": data["poverty_rate"], "voter_turnout": data["voter_turnout"],
+                  "bookkeeping_rating": data["bookkeeping_rating"],
+                  "fund_misuse_cases": data["fund_misuse_cases"]}
+        if data["slum_area"] is not None:
+            values["slum_area"] = {"present": data["slum_area"],
+                                   "hectares": data["slum_hectares"] or "0.00"}
+        if data["pemda_priority"] is not None:
+            values["pemda_priority"] = {"prioritised": data["pemda_priority"],
+                                        "decree_reference": data["pemda_decree"]}
+        return {"code": data["code"], "source_document": data["source_document"],
+                "observed_on": data["observed_on"].isoformat(),
+                "readings": [{"indicator": k, "value": v} for k, v in sorted(values.items())
+                             if v is not None]}
+
+
+IMPORT_COLUMNS = list(ImportRowSchema().fields)

@@ -1,0 +1,261 @@
+"""The registration nameko service: thin entrypoints over the domain and the views."""
+import hashlib
+
+import orjson
+from marshmallow import ValidationError
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+
+from shared import regions
+from shared.chassis.access import authorize, scoped_prefix
+from shared.chassis.commands import Job, fold
+from shared.chassis.entrypoints import OperatorEntrypoints
+from shared.chassis.errors import EXPECTED, CommandRejected, InvalidInput, NotFound, load, \
+    flatten
+from shared.chassis.platform import Platform
+from shared.ledger import SYSTEM, Metadata
+
+from . import domain, rules, schemas, views
+
+EVIDENCE_ROLES = ("ministry", "province", "district", "facilitator")
+BKM_ROLES = EVIDENCE_ROLES + ("bkm",)
+MINISTRY = ("ministry",)
+READERS = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "integration")
+IMPORT_CHUNK = 500
+
+
+class RegistrationService(OperatorEntrypoints):
+    name = "registration"
+    platform = Platform(subscribers=[views.VillageBoard])
+    config = Config()
+
+    # -- commands ---------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def register_village(self, data, idempotency_key=None):
+        """Register a village by its official code (optionally with its BKM)."""
+        command = load(schemas.RegisterVillageSchema(), data)
+        code = command["code"]
+        authorize(self.platform.actor, EVIDENCE_ROLES, code, "register villages")
+        self.platform.execute(domain.VILLAGE, domain.village_stream(code),
+                              domain.RegisterVillage(_official(code), command["bkm"]),
+                              self.platform.metadata, idempotency_key)
+        return views.village_profile(self.platform.views, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_bkm(self, code, data, idempotency_key=None):
+        """Record (or update) the BKM/LKM: name, formation date, members by sex and role."""
+        authorize(self.platform.actor, BKM_ROLES, _code(code), "record BKM data")
+        bkm = load(schemas.BkmSchema(), data)
+        self._execute(code, domain.RecordBkm(bkm), idempotency_key)
+        return views.village_profile(self.platform.views, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_indicators(self, code, data, idempotency_key=None):
+        """Record indicator evidence; eligibility is re-decided on the new evidence."""
+        authorize(self.platform.actor, EVIDENCE_ROLES, _code(code), "record evidence")
+        evidence = load(schemas.RecordIndicatorsSchema(), data)
+        self._execute(code, domain.RecordIndicators(rule_set=self._rule_set(), **evidence),
+                      idempotency_key)
+        return views.village_profile(self.platform.views, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def evaluate(self, code):
+        """Decide eligibility now, on the current evidence and rule set."""
+        authorize(self.platform.actor, EVIDENCE_ROLES, _code(code), "request a decision")
+        self._execute(code, domain.Evaluate(self._rule_set(), "request"))
+        return views.village_profile(self.platform.views, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def override_eligibility(self, code, data, idempotency_key=None):
+        """A ministry official overrides the decision, with a written justification."""
+        authorize(self.platform.actor, MINISTRY, _code(code), "override eligibility")
+        override = load(schemas.OverrideSchema(), data)
+        self._execute(code, domain.Override(**override), idempotency_key)
+        return views.village_profile(self.platform.views, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def publish_rule_set(self, data):
+        """Publish a new version of an eligibility rule set; every village is re-decided."""
+        authorize(self.platform.actor, MINISTRY, None, "publish rule sets")
+        rule_set = load(schemas.RuleSetSchema(), data)
+        outcome = self.platform.execute(domain.RULE_SET, domain.rule_set_stream(rule_set["id"]),
+                                        domain.PublishRuleSet(rule_set), self.platform.metadata)
+        if rule_set["id"] == self._active_rule_set_id() and outcome.events:
+            self._reevaluate_all(outcome.state)
+        return outcome.state
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_quota(self, data):
+        """The ministry's quota of selected villages for a kabupaten/kota."""
+        quota = load(schemas.QuotaSchema(), data)
+        code = quota["kabupaten"]
+        authorize(self.platform.actor, MINISTRY, code, "set quotas")
+        name = regions.region_name(code)
+        if name is None:
+            raise NotFound(f"{code} is not an official kabupaten/kota code", "kabupaten")
+        outcome = self.platform.execute(
+            domain.QUOTA, domain.quota_stream(code),
+            domain.SetQuota({"code": code, "name": name}, quota["quota"],
+                            quota["decree_reference"]), self.platform.metadata)
+        return {"kabupaten": code, "quota": outcome.state.quota,
+                "selected": len(outcome.state.selected)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def select_villages(self, kabupaten=None):
+        """Select the best-ranked eligible villages under each quota (one kabupaten or all)."""
+        authorize(self.platform.actor, MINISTRY, kabupaten, "select villages")
+        quotas = self.platform.views.collection("quotas")
+        if kabupaten is not None and quotas.get(kabupaten) is None:
+            raise NotFound(f"no quota is set for {kabupaten}", "kabupaten")
+        chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()]
+        return {code: self._select_in(code) for code in chosen}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def import_rows(self, rows, source="import"):
+        """Bulk import: rows of ImportRowSchema, each with its CSV `line` number.
+
+        Bad rows are reported with line and reason and record nothing; good rows are
+        recorded; a row already imported (same content) records nothing again.
+        """
+        authorize(self.platform.actor, EVIDENCE_ROLES, None, "import villages")
+        if not isinstance(rows, list):
+            raise InvalidInput("expected a list of rows", "rows")
+        report = {"recorded": 0, "unchanged": 0, "errors": []}
+        rule_set = self._rule_set()
+        for start in range(0, len(rows), IMPORT_CHUNK):
+            self._import_chunk(rows[start:start + IMPORT_CHUNK], rule_set, report)
+        return report
+
+    # -- queries ----------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def get_village(self, code):
+        """One village: identity, BKM, current indicators, eligibility and its reasons."""
+        authorize(self.platform.actor, READERS, _code(code), "read villages")
+        return views.village_profile(self.platform.views, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def eligibility_history(self, code):
+        authorize(self.platform.actor, READERS, _code(code), "read villages")
+        return views.history(self.platform.ledger, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_villages(self, query=None):
+        """Villages in a region (code prefix), optionally by status, paged."""
+        query = load(schemas.VillageQuerySchema(), query or {})
+        authorize(self.platform.actor, READERS, None, "read villages")
+        region = scoped_prefix(self.platform.actor, query["region"])
+        return views.list_villages(self.platform.views, region, query["status"], query["page"],
+                                   query["page_size"])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ranking(self, region):
+        """Eligible villages of a kabupaten/kota (PP.KK) or province (PP) by priority score."""
+        if not isinstance(region, str) or len(region) not in (2, 5) or \
+                not regions.is_region_prefix(region):
+            raise InvalidInput("must be a province (PP) or kabupaten/kota (PP.KK) code",
+                               "region")
+        authorize(self.platform.actor, READERS, None, "read rankings")
+        return views.ranking(self.platform.views, scoped_prefix(self.platform.actor, region))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def rule_set(self):
+        """The active eligibility rule set (latest version)."""
+        return self._rule_set()
+
+    # -- internals --------------------------------------------------------------------
+    def _execute(self, code, command, idempotency_key=None):
+        return self.platform.execute(domain.VILLAGE, domain.village_stream(code), command,
+                                     self.platform.metadata, idempotency_key)
+
+    def _active_rule_set_id(self):
+        return self.config.get("RULE_SET_ID") or rules.SEED_RULE_SET["id"]
+
+    def _rule_set(self):
+        """The active rule set; the seed's rules are published on first use."""
+        found = self.platform.views.collection("rule_sets").get(self._active_rule_set_id())
+        if found is None:
+            seed = {k: v for k, v in rules.SEED_RULE_SET.items() if k != "version"}
+            outcome = self.platform.execute(
+                domain.RULE_SET, domain.rule_set_stream(seed["id"]),
+                domain.PublishRuleSet(seed), Metadata(SYSTEM, self.platform.correlation_id),
+                idempotency_key=f"seed-rule-set:{seed['id']}")
+            found = outcome.state
+        return {k: v for k, v in found.items() if k not in ("_id", "published_at")}
+
+    def _reevaluate_all(self, rule_set):
+        villages = self.platform.views.collection("villages").find()
+        metadata = self.platform.metadata
+        for start in range(0, len(villages), IMPORT_CHUNK):
+            self.platform.execute_many([
+                Job(domain.VILLAGE, domain.village_stream(v["code"]),
+                    [domain.Evaluate(rule_set, "rule_set")], metadata,
+                    f"reevaluate:{rule_set['id']}:{rule_set['version']}:{v['code']}")
+                for v in villages[start:start + IMPORT_CHUNK]])
+
+    def _select_in(self, kabupaten):
+        """One selection round in one kabupaten: the quota stream and every chosen village
+        are recorded in one transaction, so a quota can never be exceeded."""
+        ledger = self.platform.ledger
+        for _attempt in range(4):
+            quota = fold(domain.QUOTA, ledger.read_stream(domain.quota_stream(kabupaten)))
+            eligible = views.eligible_in(self.platform.views, kabupaten)
+            chosen = domain.choose(eligible, quota.quota or 0, set(quota.selected))
+            if not chosen:
+                return []
+            jobs = [Job(domain.QUOTA, domain.quota_stream(kabupaten),
+                        [domain.RecordSelectionRound(chosen)], self.platform.metadata)]
+            jobs += [Job(domain.VILLAGE, domain.village_stream(c["code"]),
+                         [domain.Select(c["rank"], quota.quota, quota.rounds + 1)],
+                         self.platform.metadata) for c in chosen]
+            outcomes = self.platform.execute_many(jobs)
+            refused = [o for o in outcomes if isinstance(o, CommandRejected)]
+            if not refused:
+                return [c["code"] for c in chosen]
+        raise refused[0]
+
+    def _import_chunk(self, rows, rule_set, report):
+        schema, jobs, lines = schemas.ImportRowSchema(), [], []
+        for row in rows:
+            line = row.get("line") if isinstance(row, dict) else None
+            try:
+                data = schema.load({k: v for k, v in row.items() if k != "line"})
+            except ValidationError as exc:
+                report["errors"].append({"line": line, "reason": "; ".join(
+                    f"{f}: {m}" for f, m in flatten(exc.messages))})
+                continue
+            except AttributeError:
+                report["errors"].append({"line": line, "reason": "row is not an object"})
+                continue
+            official = regions.village(data["code"])
+            if official is None:
+                report["errors"].append({"line": line, "reason": f"code: {data['code']} is not "
+                                         "in the official Kemendagri list"})
+                continue
+            key = "import:" + hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+                                             ).hexdigest()
+            commands = [domain.RegisterVillage(official, if_missing=True),
+                        domain.RecordIndicators(data["readings"], data["source_document"],
+                                                data["observed_on"], rule_set)]
+            jobs.append(Job(domain.VILLAGE, domain.village_stream(data["code"]), commands,
+                            self.platform.metadata, key))
+            lines.append(line)
+        for line, outcome in zip(lines, self.platform.execute_many(jobs)):
+            if isinstance(outcome, CommandRejected):
+                report["errors"].append({"line": line, "reason": str(outcome)})
+            elif outcome.events:
+                report["recorded"] += 1
+            else:
+                report["unchanged"] += 1
+
+
+def _code(code):
+    if not regions.is_village_code(code):
+        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", "code")
+    return code
+
+
+def _official(code):
+    official = regions.village(code)
+    if official is None:
+        raise NotFound(f"{code} is not in the official Kemendagri list of villages", "code")
+    return official

@@ -1,0 +1,173 @@
+"""Registration read models and queries.
+
+The `villages` collection holds one document per registered village: its official
+identity, current indicators with their evidence, the effective eligibility with the
+reasons, and its selection. `quotas` and `rule_sets` hold the ministry's settings.
+"""
+from decimal import Decimal
+
+from shared.chassis.errors import NotFound
+from shared.chassis.subscribers import Projection, handles
+
+from . import domain
+
+DECISION_TYPES = ("IndicatorsRecorded", "EligibilityDecided", "EligibilityOverridden",
+                  "VillageSelected")
+
+
+class VillageBoard(Projection):
+    name = "village_board"
+    collections = ("villages", "quotas", "rule_sets")
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.villages = self.views.collection("villages")
+        self.villages.ensure_index("status")
+        self.quotas = self.views.collection("quotas")
+        self.rule_sets = self.views.collection("rule_sets")
+
+    @handles("VillageRegistered")
+    def registered(self, record):
+        p = record.payload
+        self.villages.put(p["code"], {
+            "code": p["code"], "name": p["name"], "kind": p["kind"],
+            "kecamatan": p["kecamatan"], "kabupaten": p["kabupaten"], "province": p["province"],
+            "status": "registered", "eligibility": None, "score": "0.00", "indicators": {},
+            "bkm": None, "decision": None, "override": None, "selected": None,
+            "registered_at": record.recorded_at})
+
+    def _change(self, code, change):
+        doc = self.villages.get(code)
+        change(doc)
+        doc["status"] = _status(doc)
+        self.villages.put(code, doc)
+
+    @handles("BkmRecorded")
+    def bkm(self, record):
+        p = record.payload
+        summary = {k: p[k] for k in ("name", "formed_on", "member_count", "women_count",
+                                     "women_percent", "meets_women_quota")}
+        self._change(p["code"], lambda doc: doc.update(bkm=summary))
+
+    @handles("IndicatorsRecorded")
+    def indicators(self, record):
+        p = record.payload
+
+        def change(doc):
+            for reading in p["readings"]:
+                doc["indicators"][reading["indicator"]] = {
+                    "value": reading["value"], "unit": reading["unit"],
+                    "source_document": p["source_document"], "observed_on": p["observed_on"],
+                    "recorded_by": record.actor["id"], "recorded_at": record.recorded_at,
+                    "event_id": record.event_id}
+        self._change(p["code"], change)
+
+    @handles("EligibilityDecided")
+    def decided(self, record):
+        p = record.payload
+        decision = {"status": p["status"], "rule_set": p["rule_set"], "criteria": p["criteria"],
+                    "score": p["score"], "trigger": p["trigger"], "event_id": record.event_id,
+                    "decided_at": record.recorded_at, "decided_by": record.actor["id"]}
+        self._change(p["code"], lambda doc: doc.update(decision=decision, score=p["score"]))
+
+    @handles("EligibilityOverridden")
+    def overridden(self, record):
+        p = record.payload
+        override = {"eligible": p["eligible"], "justification": p["justification"],
+                    "overrides": p["overrides"], "event_id": record.event_id,
+                    "by": record.actor, "at": record.recorded_at}
+        self._change(p["code"], lambda doc: doc.update(override=override))
+
+    @handles("VillageSelected")
+    def selected(self, record):
+        p = record.payload
+        selected = {"rank": p["rank"], "quota": p["quota"], "round": p["selection_round"],
+                    "score": p["score"], "at": record.recorded_at, "event_id": record.event_id}
+        self._change(p["code"], lambda doc: doc.update(selected=selected))
+
+    @handles("QuotaSet")
+    def quota(self, record):
+        p = record.payload
+        doc = self.quotas.get(p["kabupaten"]["code"]) or {"selected": []}
+        doc.update(kabupaten=p["kabupaten"], quota=p["quota"],
+                   decree_reference=p["decree_reference"], set_at=record.recorded_at)
+        self.quotas.put(p["kabupaten"]["code"], doc)
+
+    @handles("SelectionRoundRecorded")
+    def selection_round(self, record):
+        p = record.payload
+        doc = self.quotas.get(p["kabupaten"]["code"])
+        doc["selected"] = doc["selected"] + [v["code"] for v in p["selected"]]
+        doc["rounds"] = p["round"]
+        self.quotas.put(p["kabupaten"]["code"], doc)
+
+    @handles("RuleSetPublished")
+    def rule_set(self, record):
+        self.rule_sets.put(record.payload["id"], {**record.payload,
+                                                  "published_at": record.recorded_at})
+
+
+def _status(doc):
+    if doc["selected"]:
+        return "selected"
+    decision, override = doc["decision"], doc["override"]
+    if decision is None:
+        return "registered"
+    if override and override["overrides"] == decision["event_id"]:
+        return "eligible" if override["eligible"] else "ineligible"
+    return decision["status"]
+
+
+# -- queries ------------------------------------------------------------------------------
+
+def village_profile(views, code):
+    doc = views.collection("villages").get(code)
+    if doc is None:
+        raise NotFound(f"village {code} is not registered", "code")
+    return doc
+
+
+def list_villages(views, region, status, page, page_size):
+    query = {"_id": {"$prefix": region}} if region else {}
+    if status:
+        query["status"] = status
+    villages = views.collection("villages")
+    total = villages.count(query)
+    items = villages.find(query, skip=(page - 1) * page_size, limit=page_size)
+    return {"items": [_summary(doc) for doc in items], "total": total, "page": page,
+            "page_size": page_size}
+
+
+def _summary(doc):
+    return {k: doc[k] for k in ("code", "name", "kind", "status", "score")} | {
+        "kabupaten": doc["kabupaten"]["name"], "province": doc["province"]["name"]}
+
+
+def ranking(views, region):
+    """Eligible and selected villages of a kabupaten/kota or province, best first."""
+    villages = views.collection("villages").find(
+        {"_id": {"$prefix": region}, "status": {"$in": ["eligible", "selected"]}})
+    ranked = domain.rank(villages)
+    return [{"rank": position, **_summary(doc),
+             "selected": doc["selected"] is not None}
+            for position, doc in enumerate(ranked, start=1)]
+
+
+def eligible_in(views, kabupaten):
+    return views.collection("villages").find(
+        {"_id": {"$prefix": kabupaten + "."}, "status": {"$in": ["eligible", "selected"]}})
+
+
+def history(ledger, code):
+    """The eligibility history of a village, from its stream: evidence, decisions,
+    overrides and selection, each with who, when and why."""
+    records = ledger.read_stream(domain.village_stream(code))
+    if not records:
+        raise NotFound(f"village {code} is not registered", "code")
+    return [{"position": r.position, "type": r.type, "recorded_at": r.recorded_at,
+             "actor": r.actor, "event_id": r.event_id, "payload": r.payload}
+            for r in records if r.type in DECISION_TYPES]
+
+
+def score_of(doc):
+    return Decimal(doc["score"])

@@ -1,0 +1,35 @@
+"""Calling services from the command line, as an identified operator."""
+import getpass
+import uuid
+from contextlib import contextmanager
+
+import click
+
+from .common import EXIT_UNREACHABLE, fail
+
+
+def actor_options(function):
+    for option in reversed([
+        click.option("--actor", envvar="PLPBK_ACTOR", default=lambda: f"operator:{getpass.getuser()}",
+                     show_default="operator:<user>", help="Who is acting (recorded in every event)."),
+        click.option("--role", envvar="PLPBK_ROLE", default="ministry", show_default=True,
+                     help="The actor's role."),
+        click.option("--region", envvar="PLPBK_REGION", default="", show_default="national",
+                     help="The actor's region scope (code prefix)."),
+    ]):
+        function = option(function)
+    return function
+
+
+@contextmanager
+def service_proxy(amqp_uri, actor, role, region, timeout=600):
+    """A nameko cluster proxy whose calls carry the actor and a fresh correlation id."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+    context = {"actor": {"id": actor, "role": role, "region": region},
+               "correlation_id": f"cli-{uuid.uuid4()}"}
+    try:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout,
+                             context_data=context) as cluster:
+            yield cluster
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot reach RabbitMQ at {amqp_uri}: {exc}", EXIT_UNREACHABLE)

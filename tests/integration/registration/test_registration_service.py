@@ -1,0 +1,161 @@
+"""The registration service over the real RabbitMQ: commands, queries, errors, scopes."""
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from services.registration.service import RegistrationService
+from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
+
+BAJUR = "52.01.08.2006"
+MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
+LOMBOK_BARAT = {"id": "dinas-1", "role": "district", "region": "52.01"}
+ELIGIBLE = {"indicators": {
+    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
+    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
+    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
+    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
+BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
+    {"name": "Siti", "sex": "P", "role": "koordinator"}, {"name": "Ahmad", "sex": "L",
+                                                          "role": "anggota"},
+    {"name": "Budi", "sex": "L", "role": "sekretaris"}, {"name": "Wayan", "sex": "L",
+                                                         "role": "anggota"}]}
+
+
+@pytest.fixture
+def registration(container_factory, platform_config):
+    container = container_factory(RegistrationService, platform_config)
+    container.start()
+    return platform_config
+
+
+def proxy(config, actor=MINISTRY):
+    return ServiceRpcProxy("registration", config, context_data={"actor": actor})
+
+
+def test_register_takes_identity_from_the_official_list(registration):
+    with proxy(registration, LOMBOK_BARAT) as service:
+        village = service.register_village({"code": BAJUR, "bkm": BKM})
+        assert (village["name"], village["kind"]) == ("Bajur", "desa")
+        assert village["kabupaten"] == {"code": "52.01", "name": "Kabupaten Lombok Barat"}
+        assert village["status"] == "registered"
+        assert village["bkm"]["women_percent"] == "25.00"
+        assert village["bkm"]["meets_women_quota"] is False
+        with pytest.raises(Conflict):
+            service.register_village({"code": BAJUR})
+        with pytest.raises(NotFound, match="official"):
+            service.register_village({"code": "52.01.08.2999"})
+        with pytest.raises(InvalidInput) as bad:
+            service.register_village({"code": "5201082006", "name": "Made up"})
+        assert "code" in str(bad.value) and "name: Unknown field" in str(bad.value)
+        with pytest.raises(Forbidden, match="outside your region"):
+            service.register_village({"code": "31.71.01.1001"})
+
+
+def test_evidence_decides_eligibility_with_reasons_and_history(registration):
+    with proxy(registration, LOMBOK_BARAT) as service:
+        service.register_village({"code": BAJUR})
+        village = service.record_indicators(BAJUR, {**ELIGIBLE, "indicators": {
+            "poverty_rate": "31.5"}})
+        assert village["status"] == "incomplete"
+        village = service.record_indicators(BAJUR, ELIGIBLE)
+        assert village["status"] == "eligible"
+        decision = village["decision"]
+        assert decision["rule_set"] == {"id": "plpbk-seed", "version": 1}
+        poverty = next(c for c in decision["criteria"] if c["criterion"] == "poverty_rate")
+        assert (poverty["result"], poverty["value"], poverty["threshold"]) == \
+            ("pass", "31.50", "25")
+        assert village["indicators"]["voter_turnout"]["recorded_by"] == "dinas-1"
+
+        corrected = service.record_indicators(BAJUR, {
+            "indicators": {"voter_turnout": "29.99"}, "source_document": "Berita acara pemilu",
+            "observed_on": "2024-07-01", "correction_reason": "recount"})
+        assert corrected["status"] == "ineligible"
+        history = service.eligibility_history(BAJUR)
+        assert [h["type"] for h in history] == [
+            "IndicatorsRecorded", "EligibilityDecided", "IndicatorsRecorded",
+            "EligibilityDecided", "IndicatorsRecorded", "EligibilityDecided"]
+        assert history[-2]["payload"]["readings"][0]["supersedes"] == history[2]["event_id"]
+        assert history[-1]["actor"]["id"] == "dinas-1"
+
+
+def test_only_the_ministry_overrides_and_only_with_a_justification(registration):
+    with proxy(registration, LOMBOK_BARAT) as district:
+        district.register_village({"code": BAJUR})
+        district.record_indicators(BAJUR, {**ELIGIBLE, "indicators": {
+            **ELIGIBLE["indicators"], "fund_misuse_cases": 2}})
+        with pytest.raises(Forbidden):
+            district.override_eligibility(BAJUR, {"eligible": True, "justification": "x" * 30})
+    with proxy(registration) as ministry:
+        with pytest.raises(InvalidInput, match="justification"):
+            ministry.override_eligibility(BAJUR, {"eligible": True, "justification": "ok"})
+        village = ministry.override_eligibility(BAJUR, {
+            "eligible": True, "justification": "Both cases were settled in court in 2024."})
+        assert village["status"] == "eligible"
+        assert village["decision"]["status"] == "ineligible"  # the original stays visible
+        assert village["override"]["by"]["id"] == "kemen-1"
+
+
+def test_selection_under_a_quota_ranks_by_score(registration):
+    codes = ["52.01.08.2001", "52.01.08.2002", "52.01.08.2003"]
+    with proxy(registration) as ministry:
+        for number, code in enumerate(codes):
+            ministry.register_village({"code": code})
+            ministry.record_indicators(code, {**ELIGIBLE, "indicators": {
+                **ELIGIBLE["indicators"], "poverty_rate": str(30 + number)}})
+        with pytest.raises(NotFound, match="quota"):
+            ministry.select_villages("52.01")
+        ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
+        assert ministry.select_villages("52.01") == {"52.01": [codes[2], codes[1]]}
+        assert ministry.select_villages("52.01") == {"52.01": []}  # the quota is full
+        village = ministry.get_village(codes[2])
+        assert village["status"] == "selected" and village["selected"]["rank"] == 1
+        ranking = ministry.ranking("52.01")
+        assert [r["code"] for r in ranking] == [codes[2], codes[1], codes[0]]
+        with pytest.raises(CommandRejected, match="cannot be lower"):
+            ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "x"})
+
+
+def test_listing_is_paged_filtered_and_scoped(registration):
+    with proxy(registration) as ministry:
+        for code in ["52.01.08.2001", "52.01.08.2002", "52.02.01.1001", "31.71.01.1001"]:
+            ministry.register_village({"code": code})
+        page = ministry.list_villages({"region": "52", "page": 1, "page_size": 2})
+        assert page["total"] == 3 and len(page["items"]) == 2
+        assert ministry.list_villages({"region": "52", "page": 2, "page_size": 2})[
+            "items"][0]["code"] == "52.02.01.1001"
+        with pytest.raises(InvalidInput, match="status"):
+            ministry.list_villages({"status": "happy"})
+    with proxy(registration, LOMBOK_BARAT) as district:
+        assert district.list_villages({})["total"] == 2  # national request, narrowed
+        with pytest.raises(Forbidden):
+            district.list_villages({"region": "31"})
+
+
+def test_import_records_good_rows_reports_bad_ones_and_is_idempotent(registration):
+    rows = [
+        {"line": 2, "code": "52.01.08.2001", "source_document": "BPS", "observed_on": "2024-01-01",
+         "poverty_rate": "30", "slum_area": "ya", "bookkeeping_rating": "baik",
+         "voter_turnout": "35", "fund_misuse_cases": "0", "pemda_priority": "ya",
+         "pemda_decree": "SK 1"},
+        {"line": 3, "code": "52.01.08.9999", "source_document": "BPS", "observed_on": "2024-01-01"},
+        {"line": 4, "code": "52.01.08.2002", "source_document": "BPS", "observed_on": "2024-01-01",
+         "poverty_rate": "130"},
+        {"line": 5, "code": "52.01.08.2003", "source_document": "BPS", "observed_on": "2024-01-01",
+         "pemda_priority": "ya"},
+        {"line": 6, "code": "52.01.08.2004", "source_document": "BPS", "observed_on": "2024-01-01",
+         "voter_turnout": "20"},
+    ]
+    with proxy(registration) as ministry:
+        report = ministry.import_rows(rows, "test.csv")
+        assert report["recorded"] == 2 and report["unchanged"] == 0
+        assert {e["line"] for e in report["errors"]} == {3, 4, 5}
+        reasons = {e["line"]: e["reason"] for e in report["errors"]}
+        assert "official" in reasons[3] and "poverty_rate" in reasons[4]
+        assert "pemda_decree" in reasons[5]
+        assert ministry.get_village("52.01.08.2001")["status"] == "eligible"
+        assert ministry.get_village("52.01.08.2004")["status"] == "ineligible"
+        with pytest.raises(NotFound):
+            ministry.get_village("52.01.08.2002")  # nothing of a bad row is recorded
+
+        again = ministry.import_rows(rows, "test.csv")
+        assert (again["recorded"], again["unchanged"], len(again["errors"])) == (0, 2, 3)
+        assert ministry.status()["ledger_head"] == ministry.status()["ledger_head"]
