@@ -1,13 +1,16 @@
 """Settings every process reads: nameko config first, then the environment, then these.
 
-The defaults are the embedded platform of `make run`: SQLite ledgers and state under
-./var, read models in memory, the local RabbitMQ.
+The defaults are the embedded platform: SQLite ledgers and state under ./var, read
+models in memory, the local RabbitMQ.
 """
 import os
 
 DEFAULTS = {"STORE_URI": "sqlite:///var/ledgers", "STATE_URI": "sqlite:///var/state",
             "VIEW_URI": "memory://", "AMQP_URI": "amqp://guest:guest@localhost:5672/",
-            "CATCH_UP_INTERVAL": "2"}
+            "CATCH_UP_INTERVAL": "2",
+            # embedded: each service publishes its own ledger (a thread of the service);
+            # external: `plpbk relay` publishes from its own process (a second CPU core).
+            "RELAY": "embedded"}
 
 
 def setting(config, key):

@@ -4,8 +4,6 @@ The `villages` collection holds one document per registered village: its officia
 identity, current indicators with their evidence, the effective eligibility with the
 reasons, and its selection. `quotas` and `rule_sets` hold the ministry's settings.
 """
-from decimal import Decimal
-
 from shared.chassis.errors import NotFound
 from shared.chassis.subscribers import Projection, handles
 
@@ -37,10 +35,10 @@ class VillageBoard(Projection):
             "registered_at": record.recorded_at})
 
     def _change(self, code, change):
-        doc = self.villages.get(code)
-        change(doc)
-        doc["status"] = _status(doc)
-        self.villages.put(code, doc)
+        def change_and_restate(doc):
+            change(doc)
+            doc["status"] = _status(doc)
+        self.villages.update(code, change_and_restate)
 
     @handles("BkmRecorded")
     def bkm(self, record):
@@ -88,7 +86,7 @@ class VillageBoard(Projection):
     @handles("QuotaSet")
     def quota(self, record):
         p = record.payload
-        doc = self.quotas.get(p["kabupaten"]["code"]) or {"selected": []}
+        doc = self.quotas.get(p["kabupaten"]["code"]) or {"selected": [], "rounds": 0}
         doc.update(kabupaten=p["kabupaten"], quota=p["quota"],
                    decree_reference=p["decree_reference"], set_at=record.recorded_at)
         self.quotas.put(p["kabupaten"]["code"], doc)
@@ -96,10 +94,8 @@ class VillageBoard(Projection):
     @handles("SelectionRoundRecorded")
     def selection_round(self, record):
         p = record.payload
-        doc = self.quotas.get(p["kabupaten"]["code"])
-        doc["selected"] = doc["selected"] + [v["code"] for v in p["selected"]]
-        doc["rounds"] = p["round"]
-        self.quotas.put(p["kabupaten"]["code"], doc)
+        self.quotas.update(p["kabupaten"]["code"], lambda doc: doc.update(
+            selected=doc["selected"] + [v["code"] for v in p["selected"]], rounds=p["round"]))
 
     @handles("RuleSetPublished")
     def rule_set(self, record):
@@ -167,7 +163,3 @@ def history(ledger, code):
     return [{"position": r.position, "type": r.type, "recorded_at": r.recorded_at,
              "actor": r.actor, "event_id": r.event_id, "payload": r.payload}
             for r in records if r.type in DECISION_TYPES]
-
-
-def score_of(doc):
-    return Decimal(doc["score"])

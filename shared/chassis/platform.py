@@ -10,6 +10,7 @@ STORE_URI (ledgers), STATE_URI (durable operator state), VIEW_URI (read models),
 AMQP_URI, CATCH_UP_INTERVAL (seconds between safety-net catch-ups).
 Nothing is opened at import time; everything at container setup.
 """
+import gc
 import logging
 
 import eventlet
@@ -87,6 +88,9 @@ class Platform(DependencyProvider):
         self.upcasters = upcasters
 
     def setup(self):
+        # In-process views are millions of small dicts that live as long as the process;
+        # with the default thresholds the cyclic collector rescans them all the time.
+        gc.set_threshold(100_000, 50, 1000)
         config, self.service_name = self.container.config, self.container.service_name
         self.store_uri = setting(config, "STORE_URI")
         self.amqp_uri = setting(config, "AMQP_URI")
@@ -105,7 +109,8 @@ class Platform(DependencyProvider):
             self.subscriptions.append(Subscription(
                 f"{self.service_name}.{cls.name}", self.source(cls.source or self.service_name),
                 subscriber.handlers(), tracking, self.state.collection("parked")))
-        self.relay = Relay(self.ledger, self.amqp_uri, self.state)
+        self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
+            if setting(config, "RELAY") == "embedded" else None
         self.ready = Event()
         self._running = True
 
@@ -115,7 +120,8 @@ class Platform(DependencyProvider):
         return self._sources[name]
 
     def start(self):
-        self.container.spawn_managed_thread(self.relay.run, identifier="relay")
+        if self.relay:
+            self.container.spawn_managed_thread(self.relay.run, identifier="relay")
         self.container.spawn_managed_thread(self._keep_up, identifier="catch-up")
 
     def _keep_up(self):
@@ -136,7 +142,8 @@ class Platform(DependencyProvider):
 
     def appended(self):
         """Our ledger grew: bring our own projections up to date and wake the relay."""
-        self.relay.wake()
+        if self.relay:
+            self.relay.wake()
         self._catch_up_all(self.service_name)
 
     def ring(self, source, position):
@@ -146,7 +153,8 @@ class Platform(DependencyProvider):
 
     def stop(self):
         self._running = False
-        self.relay.stop()
+        if self.relay:
+            self.relay.stop()
         for ledger in self._sources.values():
             ledger.close()
         self.state.close()

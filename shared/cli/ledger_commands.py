@@ -147,23 +147,50 @@ def keygen(out, public_out):
 
 
 @click.command()
-@click.argument("name")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every ledger at the store (also new ones).")
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@click.option("--poll", default=0.05, show_default=True, help="Seconds between head checks.")
 @store_option
 @state_option
 @amqp_option
-def relay(name, once, store_uri, state_uri, amqp_uri):
-    """Publish ledger NAME's records to RabbitMQ (normally runs inside the service)."""
+def relay(names, all_, once, poll, store_uri, state_uri, amqp_uri):
+    """Publish ledgers' records to RabbitMQ (services run with RELAY=external).
+
+    One thread per ledger; each resumes from its last confirmed position.
+    """
+    import threading
+
     with unreachable_is_an_error():
-        if name not in ledger_names(store_uri):
-            fail(f"no ledger named {name} at {store_uri}")
-        runner = Relay(open_ledger(store_uri, name), amqp_uri, open_view_store(state_uri, name))
-        if once:
+        available = ledger_names(store_uri)
+        unknown = [name for name in names if name not in available]
+        if unknown:
+            fail(f"no ledger named {', '.join(unknown)} at {store_uri}")
+        if not names and not all_:
+            fail("name the ledgers to relay, or --all")
+        chosen = available if all_ else list(names)
+        relays = {name: Relay(open_ledger(store_uri, name), amqp_uri,
+                              open_view_store(state_uri, name)) for name in chosen}
+    if once:
+        for name, runner in relays.items():
             console.print(f"published {runner.publish_pending()} events of {name}")
-            return
-        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-        console.print(f"relaying {name} from position {runner.published_position()}")
-        try:
-            runner.run()
-        except KeyboardInterrupt:
-            runner.stop()
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threads = [threading.Thread(target=runner.run, kwargs={"poll_interval": poll}, daemon=True)
+               for runner in relays.values()]
+    for thread in threads:
+        thread.start()
+    console.print(f"relaying {', '.join(relays) or 'nothing yet'}")
+    try:
+        while not stop.wait(2.0):
+            if all_:  # a service started later brings a new ledger: relay it too
+                for name in set(ledger_names(store_uri)) - set(relays):
+                    relays[name] = Relay(open_ledger(store_uri, name), amqp_uri,
+                                         open_view_store(state_uri, name))
+                    threading.Thread(target=relays[name].run, daemon=True,
+                                     kwargs={"poll_interval": poll}).start()
+    except KeyboardInterrupt:
+        pass
+    for runner in relays.values():
+        runner.stop()

@@ -29,7 +29,7 @@ def check_value(value, path="payload"):
         for key, item in value.items():
             if type(key) is not str:
                 raise InvalidEvent(f"{path}: object key {key!r} is not a string")
-            if any(ord(ch) > 0xFFFF for ch in key):
+            if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
                 raise InvalidEvent(f"{path}: object key {key!r} has a character outside the BMP")
             check_value(item, f"{path}.{key}")
         return

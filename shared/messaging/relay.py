@@ -7,7 +7,8 @@ before saving re-publishes that batch, and consumers drop what they already appl
 
 Messages go to the durable topic exchange "<ledger>.events" with the event type as
 routing key, which is what nameko's @event_handler("<ledger>", "<type>") binds to.
-The body is the full record (envelope and payload) as JSON.
+The body is the record's stored bytes (its canonical JSON: envelope and payload), sent
+as they are; the record's hash travels in the header plpbk.hash.
 """
 import logging
 import socket
@@ -54,11 +55,11 @@ class Relay:
         published, head = self.published_position(), self.ledger.head().position
         total = 0
         while published < head:
-            records = self.ledger.read(published, upto=head, limit=self.batch_size)
+            records = self.ledger.raw(published, self.batch_size)
             self._publish_confirmed(records)
             if on_batch:
                 on_batch(records)  # test hook: runs between confirm and save
-            published = records[-1].position
+            published = records[-1][0]
             self._save(published)
             total += len(records)
             RELAY_PUBLISHED.labels(self.ledger.name).inc(len(records))
@@ -83,11 +84,12 @@ class Relay:
         channel.events["basic_nack"].add(nacked)
         try:
             exchange = exchange_name(self.ledger.name)
-            for record in records:
+            for position, body, hash_ in records:
                 self._tag += 1
-                pending[self._tag] = record.position
-                channel.basic_publish(_message(record), exchange=exchange,
-                                      routing_key=record.type)
+                pending[self._tag] = position
+                envelope = orjson.loads(body)
+                channel.basic_publish(_message(body, hash_, envelope), exchange=exchange,
+                                      routing_key=envelope["type"])
             deadline = time.monotonic() + self.confirm_timeout
             while pending:
                 remaining = deadline - time.monotonic()
@@ -147,10 +149,9 @@ class Relay:
         self.close()
 
 
-def _message(record):
+def _message(body, hash_, envelope):
     return amqp.Message(
-        orjson.dumps(record.as_dict()), content_type="application/json",
-        content_encoding="utf-8", delivery_mode=2, message_id=record.event_id,
-        correlation_id=record.correlation_id or None,
-        application_headers={"nameko.correlation_id": record.correlation_id,
-                             "plpbk.position": record.position})
+        body, content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+        message_id=envelope["event_id"], correlation_id=envelope["correlation_id"] or None,
+        application_headers={"nameko.correlation_id": envelope["correlation_id"],
+                             "plpbk.position": envelope["position"], "plpbk.hash": hash_})

@@ -38,6 +38,19 @@ class Collection(ABC):
         for key, doc in items:
             self.put(key, doc)
 
+    def update(self, key: str, change) -> bool:
+        """Apply change(doc) to a stored document; False if there is none.
+
+        Projections fold events this way (the in-process store does it without copies).
+        change must leave only JSON values in the document.
+        """
+        doc = self.get(key)
+        if doc is None:
+            return False
+        change(doc)
+        self.put(key, doc)
+        return True
+
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the document if present."""

@@ -53,6 +53,21 @@ class MemoryCollection(Collection):
             index.setdefault(_hashable(stored.get(field)), set()).add(key)
         self._docs[key] = stored
 
+    def update(self, key, change):
+        """In place, without the copies get/put make: the hot path of every projection."""
+        doc = self._docs.get(key)
+        if doc is None:
+            return False
+        before = {field: _hashable(doc.get(field)) for field in self._indexes}
+        change(doc)
+        doc["_id"] = key
+        for field, index in self._indexes.items():
+            after = _hashable(doc.get(field))
+            if after != before[field]:
+                index.get(before[field], set()).discard(key)
+                index.setdefault(after, set()).add(key)
+        return True
+
     def delete(self, key):
         old = self._docs.pop(key, None)
         if old is None:

@@ -124,3 +124,12 @@ def test_bad_filters_and_documents_are_named(store):
         things.count({"n": {"$in": "abc"}})
     with pytest.raises(ViewStoreError, match="not JSON"):
         things.put("a", {"when": object()})
+
+
+def test_update_changes_in_place_and_keeps_indexes(villages):
+    assert villages.update("52.01.08.2001", lambda doc: doc.update(status="eligible", score=99))
+    assert villages.get("52.01.08.2001")["score"] == 99
+    assert codes(villages.find({"status": "eligible", "_id": {"$prefix": "52.01.08"}})) == \
+        ["52.01.08.2001", "52.01.08.2006", "52.01.08.2007"]
+    assert villages.count({"status": "ineligible"}) == 0
+    assert villages.update("nope", lambda doc: doc.update(x=1)) is False
