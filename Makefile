@@ -2,7 +2,6 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SERVICES := $(shell $(PYTHON) -c "import pathlib; print(' '.join('services.%s.service' % p.parent.name for p in sorted(pathlib.Path('services').glob('*/service.py'))))")
 
 .PHONY: install test test-unit test-contract test-integration run bench rabbitmq clean
 
@@ -31,7 +30,7 @@ test-integration: install rabbitmq
 
 run: install rabbitmq
 	mkdir -p var
-	$(BIN)/nameko run --config config.yml $(SERVICES)
+	$(BIN)/plpbk run
 
 bench: install rabbitmq
 	$(BIN)/python -m tests.bench

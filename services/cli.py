@@ -1,9 +1,8 @@
 """plpbk: the operator command line, assembled from the platform's and services' commands."""
-import click
-
 from shared.cli.main import cli
 
 from .registration.cli import import_villages
+from .run import run
 
 
 @cli.group("import")
@@ -12,6 +11,7 @@ def import_group():
 
 
 import_group.add_command(import_villages)
+cli.add_command(run)
 
 __all__ = ["cli"]
 

@@ -15,3 +15,8 @@ DEFAULTS = {"STORE_URI": "sqlite:///var/ledgers", "STATE_URI": "sqlite:///var/st
 
 def setting(config, key):
     return str((config or {}).get(key) or os.environ.get(key) or DEFAULTS[key])
+
+
+# For child processes: nameko imports eventlet, which warns that it is in maintenance mode
+# (the stack is chosen); keep that out of every log. Passed as PYTHONWARNINGS.
+QUIET_EVENTLET = "ignore:::nameko.cli.commands,ignore:::nameko.containers"

@@ -6,13 +6,21 @@ service, entrypoint, correlation id and call id, so every line of one request ca
 found together.
 """
 import logging
+import os
 import sys
 
 import structlog
 from nameko.extensions import DependencyProvider
 
+def _add_process(logger, method, event):
+    """Which platform process wrote the line (`plpbk run` sets PLPBK_PROCESS)."""
+    if os.environ.get("PLPBK_PROCESS"):
+        event.setdefault("process", os.environ["PLPBK_PROCESS"])
+    return event
+
+
 _SHARED = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
-           structlog.processors.TimeStamper(fmt="iso", utc=True)]
+           structlog.processors.TimeStamper(fmt="iso", utc=True), _add_process]
 
 
 def _configure_structlog():

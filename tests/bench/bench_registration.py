@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.regions import all_village_codes
+from shared.config import QUIET_EVENTLET
 
 console = Console()
 MGMT = "http://127.0.0.1:15672/api"
@@ -94,7 +95,7 @@ def run(villages=None):
                STATE_URI=f"sqlite:///{folder}/state", VIEW_URI="memory://",
                WEB_SERVER_ADDRESS="127.0.0.1:0", LOG_LEVEL="WARNING", PLPBK_NO_PROGRESS="1",
                RELAY="external",
-               PYTHONPATH=os.getcwd(), PYTHONWARNINGS="ignore::DeprecationWarning")
+               PYTHONPATH=os.getcwd(), PYTHONWARNINGS=QUIET_EVENTLET)
     bin_dir = os.path.dirname(sys.executable)
     csv_path = os.path.join(folder, "villages.csv")
     write_csv(csv_path, codes)
