@@ -17,7 +17,7 @@ record nothing twice.
 
 
 def handles(*event_types):
-    """Mark a method as the handler of these event types."""
+    """Mark a method as the handler of these event types ("*": every type)."""
     def mark(method):
         method.handles = event_types
         return method

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 class Subscription:
     def __init__(self, name, source, handlers, tracking, parked, retries=3,
                  backoff=0.05, batch=1000):
-        """name: unique per subscriber; source: the Ledger read; handlers: type -> fn(record);
-        tracking / parked: view-store collections for the position and parked events."""
+        """name: unique per subscriber; source: the Ledger read; handlers: type -> fn(record),
+        or "*" -> fn(record) for every type; tracking / parked: view-store collections for
+        the position and parked events."""
         self.name, self.source, self.handlers = name, source, dict(handlers)
         self.tracking, self.parked = tracking, parked
         self.retries, self.backoff, self.batch = retries, backoff, batch
@@ -52,7 +53,7 @@ class Subscription:
         with self._lock:
             applied, after = 0, self.position
             head = self.source.head().position
-            types = list(self.handlers)
+            types = None if "*" in self.handlers else list(self.handlers)
             while after < head:
                 records = self.source.read(after, upto=head, limit=self.batch, types=types)
                 for record in records:
@@ -67,7 +68,7 @@ class Subscription:
             return applied
 
     def _apply(self, record):
-        handler = self.handlers[record.type]
+        handler = self.handlers.get(record.type) or self.handlers["*"]
         for attempt in range(self.retries + 1):
             try:
                 handler(record)
@@ -109,7 +110,7 @@ class Subscription:
                     continue
                 record = self.source.read(entry["position"] - 1, limit=1)[0]
                 try:
-                    self.handlers[record.type](record)
+                    (self.handlers.get(record.type) or self.handlers["*"])(record)
                     entry.update(status="replayed", replayed_at=now_iso())
                     outcome = {"position": record.position, "ok": True}
                 except Exception as exc:

@@ -137,3 +137,17 @@ def test_a_failing_handler_is_retried_then_parked_and_can_be_replayed(
         assert applied(platform_config) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
     finally:
         FAILING["positions"] = set()
+
+
+def test_a_wildcard_handler_sees_every_type_in_order(tmp_path):
+    from shared.messaging.subscription import Subscription
+    from shared.views import open_view_store
+
+    producer = open_ledger(f"sqlite:///{tmp_path}", "producer")
+    producer.append("ticker-1", 0, [NewEvent("Ticked", {}), NewEvent("Tocked", {}),
+                                    NewEvent("Rang", {})], META)
+    state = open_view_store("memory://", "consumer")
+    seen = []
+    everything = Subscription("all", producer, {"*": lambda r: seen.append(r.type)},
+                              state.collection("tracking"), state.collection("parked"))
+    assert everything.catch_up() == 3 and seen == ["Ticked", "Tocked", "Rang"]
