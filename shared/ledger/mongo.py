@@ -31,20 +31,20 @@ Writes use w:"majority", j:true and reads read concern "majority": a record is o
 reader sees) one that could be.
 """
 import functools
-import hashlib
 import re
 import threading
 import time
-from urllib.parse import unquote, urlsplit
 
 import mongoengine
 import orjson
 from mongoengine import DictField, Document, IntField, ListField, StringField
-from mongoengine.connection import ConnectionFailure, get_connection
+from mongoengine.connection import ConnectionFailure
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from ..mongo_connection import connect, database_name
+from ..mongo_connection import redacted as _redacted
 from .base import EMPTY_HEAD, LEDGER_NAME_PATTERN, Ledger, Sealer
 from .envelope import AppendResult, Head
 from .errors import InvalidEvent, LedgerError, LedgerUnavailable
@@ -61,33 +61,11 @@ _DOCUMENTS = {}  # (alias, ledger name) -> mongoengine Document class
 
 # -- connecting ----------------------------------------------------------------------------
 
-def _redacted(uri):
-    return re.sub(r"//[^@/]*@", "//***@", uri)
-
-
-def _database_name(uri):
-    database = unquote(urlsplit(uri).path.lstrip("/"))
-    if not database:
+def _connect(uri, mongo_client_class):
+    if not database_name(uri):
         raise LedgerUnavailable(
             f"STORE_URI {_redacted(uri)!r} names no database: use mongodb://<host>/<database>")
-    return database
-
-
-def _connect(uri, mongo_client_class):
-    """The mongoengine alias for this URI and client class, connected once per process."""
-    database = _database_name(uri)
-    kind = "pymongo" if mongo_client_class is None else (
-        f"{mongo_client_class.__module__}.{mongo_client_class.__qualname__}")
-    # Hashed: the URI may hold a password, and aliases show up in logs and errors.
-    alias = "plpbk_ledger_" + hashlib.sha256(f"{uri}\0{kind}".encode()).hexdigest()[:16]
-    with _LOCK:
-        try:
-            get_connection(alias)
-        except ConnectionFailure:  # not registered yet
-            options = {} if mongo_client_class is None else {
-                "mongo_client_class": mongo_client_class}
-            mongoengine.connect(db=database, host=uri, alias=alias, **options)
-    return alias
+    return connect(uri, mongo_client_class)
 
 
 def _document_class(alias, name):

@@ -1,0 +1,148 @@
+"""MongoDB view store: collections `<name>_<collection>` in the database of the URI.
+
+Reached through mongoengine (one alias per URI and client class, shared with the ledger
+adapter: shared/mongo_connection.py), so tests run it on mongomock. Documents are stored
+with `_id` = key; the filter language maps onto MongoDB queries almost one to one.
+"""
+import re
+
+import orjson
+from bson.errors import InvalidDocument
+from mongoengine.connection import get_db
+from pymongo import ReplaceOne
+
+from ..mongo_connection import connect, database_name, redacted
+from .base import Collection, ViewStore, ViewStoreError, check_filter
+
+# Operator state every service with state has (see shared/chassis, shared/messaging).
+STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+
+
+def _field(field):
+    # Only plain dotted paths: a field such as "$where" would otherwise reach the server.
+    if not isinstance(field, str) or not _FIELD.match(field):
+        raise ViewStoreError(f"field name {field!r} is not a plain dotted path")
+    return field
+
+
+def _json(key, doc):
+    """A JSON-only copy with its key: what every store keeps (orjson alone would pass
+    datetimes, UUIDs and dataclasses through as BSON types)."""
+    try:
+        copy = orjson.loads(orjson.dumps(doc))
+    except TypeError as exc:
+        raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
+    if not isinstance(copy, dict):
+        raise ViewStoreError(f"document {key!r} is not a JSON object")
+    copy["_id"] = key
+    return copy
+
+
+def _query(filter):
+    check_filter(filter)
+    query = {}
+    for field, condition in (filter or {}).items():
+        field = _field(field)
+        if not isinstance(condition, dict):
+            query[field] = condition
+            continue
+        translated = {}
+        for op, operand in condition.items():
+            if op == "$prefix":  # anchored and escaped, so the server can use an index
+                translated["$regex"] = "^" + re.escape(operand)
+            elif op == "$in":
+                translated["$in"] = list(operand)  # sets are not BSON
+            else:
+                translated[op] = operand
+        query[field] = translated
+    return query
+
+
+class MongoCollection(Collection):
+    def __init__(self, docs, name):
+        self.name, self._docs = name, docs
+        # mongomock 4.3 cannot take ReplaceOne in bulk_write under pymongo >= 4.11 (it
+        # passes sort=; mongomock/mongomock#912), so there put_many writes one by one.
+        self._bulk = not type(docs).__module__.startswith("mongomock")
+
+    def ensure_index(self, field):
+        if _field(field) != "_id":  # _id is always indexed
+            self._docs.create_index([(field, 1)])
+
+    def get(self, key):
+        return self._docs.find_one({"_id": key})
+
+    def get_many(self, keys):
+        # One round trip instead of one per key.
+        return {doc["_id"]: doc for doc in self._docs.find({"_id": {"$in": list(keys)}})}
+
+    def put(self, key, doc):
+        self.put_many([(key, doc)])
+
+    def put_many(self, items):
+        docs = [_json(key, doc) for key, doc in items]  # all checked before any is written
+        try:
+            if self._bulk and len(docs) > 1:  # one round trip for a whole batch
+                self._docs.bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True)
+                                       for doc in docs], ordered=True)
+            else:
+                for doc in docs:
+                    self._docs.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        except (InvalidDocument, OverflowError) as exc:  # JSON that BSON cannot hold
+            raise ViewStoreError(f"document not storable in MongoDB: {exc}") from None
+
+    def delete(self, key):
+        self._docs.delete_one({"_id": key})
+
+    def clear(self):
+        self._docs.delete_many({})
+
+    def find(self, filter=None, sort=None, skip=0, limit=None):
+        if limit == 0:
+            return []  # MongoDB reads limit 0 as "no limit"
+        order = [(_field(field), -1 if direction < 0 else 1) for field, direction in sort or []]
+        if "_id" not in dict(order):
+            order.append(("_id", 1))  # ties (and no sort at all) in key order
+        return list(self._docs.find(_query(filter), sort=order, skip=skip, limit=limit or 0))
+
+    def count(self, filter=None):
+        return self._docs.count_documents(_query(filter))
+
+
+class MongoViewStore(ViewStore):
+    def __init__(self, uri, name, mongo_client_class=None):
+        super().__init__(name)
+        if not database_name(uri):
+            raise ViewStoreError(f"view store URI {redacted(uri)!r} names no database: "
+                                 "use mongodb://<host>/<database>")
+        if not _NAME.match(name):
+            raise ViewStoreError(f"view store name {name!r} must be lowercase letters, "
+                                 "digits and _")
+        self._db = get_db(connect(uri, mongo_client_class))
+
+    def _open_collection(self, name):
+        if not _NAME.match(name):
+            raise ViewStoreError(f"collection name {name!r} must be lowercase letters, "
+                                 "digits and _")
+        return MongoCollection(self._db[f"{self.name}_{name}"], name)
+
+    def close(self):
+        # The client belongs to the alias, shared with every store and ledger on this URI.
+        self._db = None
+
+
+def mongo_store_names(uri, mongo_client_class=None) -> list:
+    """Services with operator state in the database of uri.
+
+    A database holds no list of services, so they are read off the collection names:
+    `<service>_<collection>` where the collection is one every service with state has
+    (STATE_COLLECTIONS). The service is all that precedes `_<collection>`, not just the
+    text before the first `_`, because service names may contain `_` themselves.
+    """
+    if not database_name(uri):
+        raise ViewStoreError(f"view store URI {redacted(uri)!r} names no database")
+    names = get_db(connect(uri, mongo_client_class)).list_collection_names()
+    return sorted({name[:-len(suffix) - 1] for name in names for suffix in STATE_COLLECTIONS
+                   if name.endswith("_" + suffix) and len(name) > len(suffix) + 1})
