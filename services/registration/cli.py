@@ -2,6 +2,7 @@
 import csv
 
 import click
+from rich.markup import escape
 from nameko.exceptions import UnknownService
 
 from shared.chassis.errors import CommandRejected
@@ -48,7 +49,8 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     console.print(f"{len(rows)} rows: {report['recorded']} recorded, "
                   f"{report['unchanged']} already recorded, {len(report['errors'])} refused")
     for error in sorted(report["errors"], key=lambda e: e["line"] or 0)[:show_errors]:
-        console.print(f"  line {error['line']}: {error['reason']}", highlight=False)
+        console.print(f"  line {error['line']}: {escape(error['reason'])}", highlight=False,
+                      soft_wrap=True)
     if report["errors"]:
         raise SystemExit(EXIT_PROBLEM)
 

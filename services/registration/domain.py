@@ -5,7 +5,7 @@ quota-<kabupaten code> (the ministry's quota and the selection rounds under it),
 ruleset-<id> (published versions of an eligibility rule set).
 """
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from shared.chassis.commands import Decider
 from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
@@ -143,8 +143,8 @@ def decide_village(state: Village, command):
 def _bkm_event(code, bkm):
     members = bkm.get("members") or []
     women = sum(1 for member in members if member["sex"] == "P")
-    percent = (Decimal(women) * 100 / len(members)).quantize(Decimal("0.01")) if members \
-        else Decimal(0)
+    percent = (Decimal(women) * 100 / len(members)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP) if members else Decimal(0)
     return NewEvent("BkmRecorded", {
         "code": code, "name": bkm["name"], "formed_on": bkm["formed_on"], "members": members,
         "member_count": len(members), "women_count": women, "women_percent": str(percent),
@@ -182,9 +182,9 @@ def _decision(state, code, rule_set, readings, trigger):
     reference = {"id": rule_set["id"], "version": rule_set["version"]}
     score = rules.priority_score(readings)
     last = state.decision
-    if last and trigger != "request" and last["criteria"] == criteria and \
-            last["rule_set"] == reference and last["score"] == score:
-        return []  # nothing about the decision changed
+    if last and last["criteria"] == criteria and last["rule_set"] == reference and \
+            last["score"] == score:
+        return []  # nothing changed: the decision (and any override of it) stands
     return [NewEvent("EligibilityDecided", {
         "code": code, "status": status, "eligible": status == "eligible",
         "rule_set": reference, "criteria": criteria, "score": score, "trigger": trigger})]

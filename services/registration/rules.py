@@ -4,7 +4,7 @@ A rule set is data with an id and a version (published as an event, so every dec
 can name the exact rules it applied). Each criterion reads one indicator (optionally a
 field of it) and compares it with a threshold.
 """
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 RATINGS = ("tidak_memadai", "memadai", "baik")   # BKM bookkeeping, worst to best
 OPERATORS = (">=", "<=", "==", "at_least")
@@ -109,6 +109,8 @@ def check_rule_set(rule_set):
         elif criterion["operator"] == "at_least" and \
                 criterion.get("threshold") not in criterion.get("scale", RATINGS):
             problems.append(f"{where}.threshold: not on the scale")
+        elif criterion["operator"] in (">=", "<=") and not _is_number(criterion.get("threshold")):
+            problems.append(f"{where}.threshold: must be a number for {criterion['operator']}")
     return problems
 
 
@@ -127,7 +129,7 @@ def priority_score(readings) -> str:
     slum = Decimal(kotaku["total"]) * 100 / 80 if kotaku else Decimal(0)
     score = (SCORE_WEIGHTS["poverty_rate"] * poverty + SCORE_WEIGHTS["kotaku_slum_score"] * slum
              + SCORE_WEIGHTS["voter_turnout"] * turnout)
-    return str(score.quantize(Decimal("0.01")))
+    return str(score.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _value(readings, name):

@@ -4,6 +4,7 @@ The gateway reuses them for HTTP bodies and the OpenAPI document; the CSV import
 validates each row with ImportRowSchema and turns it into the same commands.
 """
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import (Schema, missing, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
@@ -13,7 +14,21 @@ from shared.regions import is_region_prefix, is_village_code
 from . import rules
 
 class DecimalString(fields.Decimal):
-    """A decimal number in, its exact string out ("25.50"): the ledger admits no floats."""
+    """A decimal number in, its exact string out ("25.50"): the ledger admits no floats.
+
+    More decimal places than `places` are refused, never rounded: 24.995 rounded would
+    pass a >= 25 threshold.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            exact = Decimal(str(value)) if not isinstance(value, bool) else None
+        except InvalidOperation:
+            exact = None  # not a number: the field's own check names it
+        if exact is not None and exact.is_finite() and \
+                exact.as_tuple().exponent < self.places.as_tuple().exponent:
+            raise ValidationError(f"at most {-self.places.as_tuple().exponent} decimal places")
+        return super()._deserialize(value, attr, data, **kwargs)
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         result = super().deserialize(value, attr, data, **kwargs)  # validated as a Decimal
@@ -61,7 +76,7 @@ class RegisterVillageSchema(Schema):
 
 class SlumAreaSchema(Schema):
     present = fields.Boolean(required=True)
-    hectares = DecimalString(places=2, load_default="0",
+    hectares = DecimalString(places=2, load_default="0.00",
                               validate=validate.Range(min=0, max=100000))
 
 
@@ -171,7 +186,13 @@ NO = {"tidak", "no", "n", "false", "0"}
 
 
 class YesNo(fields.Boolean):
+    """ya/tidak, yes/no, in any case (spreadsheets write "Ya")."""
     truthy, falsy = YES, NO
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ImportRowSchema(Schema):

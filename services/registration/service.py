@@ -7,7 +7,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
 from shared import regions
-from shared.chassis.access import authorize, scoped_prefix
+from shared.chassis.access import authorize, in_scope, scoped_prefix
 from shared.chassis.commands import Job, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.errors import EXPECTED, CommandRejected, InvalidInput, NotFound, load, \
@@ -225,6 +225,10 @@ class RegistrationService(OperatorEntrypoints):
                 continue
             except AttributeError:
                 report["errors"].append({"line": line, "reason": "row is not an object"})
+                continue
+            if not in_scope(self.platform.actor, data["code"]):
+                report["errors"].append({"line": line, "reason": f"code: {data['code']} is "
+                                         f"outside your region {self.platform.actor.region}"})
                 continue
             official = regions.village(data["code"])
             if official is None:

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
     TimeRemainingColumn
 
@@ -40,7 +41,7 @@ def amqp_option(function):
 
 
 def fail(message, code=EXIT_USAGE):
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False)
     sys.exit(code)
 
 
