@@ -13,7 +13,8 @@ Nothing is opened at import time; everything at container setup.
 import gc
 import logging
 
-import eventlet
+import threading
+
 from eventlet.event import Event
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
@@ -112,7 +113,7 @@ class Platform(DependencyProvider):
         self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
             if setting(config, "RELAY") == "embedded" else None
         self.ready = Event()
-        self._running = True
+        self._stopped = threading.Event()  # green under nameko's monkey-patching
 
     def source(self, name):
         if name not in self._sources:
@@ -128,8 +129,7 @@ class Platform(DependencyProvider):
         """Catch up once before serving (views start from the ledgers), then as a safety net."""
         self._catch_up_all()
         self.ready.send(True)
-        while self._running:
-            eventlet.sleep(self.interval)
+        while not self._stopped.wait(self.interval):
             self._catch_up_all()
 
     def _catch_up_all(self, source=None):
@@ -152,7 +152,7 @@ class Platform(DependencyProvider):
                 subscription.ring(position)
 
     def stop(self):
-        self._running = False
+        self._stopped.set()
         if self.relay:
             self.relay.stop()
         for ledger in self._sources.values():
