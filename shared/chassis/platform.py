@@ -109,7 +109,8 @@ class Platform(DependencyProvider):
             self.subscribers.append(subscriber)
             self.subscriptions.append(Subscription(
                 f"{self.service_name}.{cls.name}", self.source(cls.source or self.service_name),
-                subscriber.handlers(), tracking, self.state.collection("parked")))
+                subscriber.handlers(), tracking, self.state.collection("parked"),
+                batch_handler=subscriber.handle_batch))
         self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
             if setting(config, "RELAY") == "embedded" else None
         self.ready = Event()

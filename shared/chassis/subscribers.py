@@ -10,10 +10,24 @@
 
 A Projection folds events into view documents; its tracking position lives with its
 views, so both are rebuilt together. A Reaction (process manager) turns another
-service's event into a command on this service; its position is kept durably, and
-each command carries an idempotency key derived from the source event, so replays
-record nothing twice.
+service's event into a command on this service: its handlers *return* the command
+
+    @handles("VillageSelected")
+    def selected(self, record):
+        return React(CYCLE, f"cycle-{record.payload['code']}", OpenCycle(...))
+
+and the Reaction issues them, a whole read batch in one transaction, each with an
+idempotency key derived from the source event (replays record nothing twice) and the
+source event as causation. Its position is kept durably.
 """
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .commands import Decider, Job
+from .errors import CommandRejected
+
+log = logging.getLogger(__name__)
 
 
 def handles(*event_types):
@@ -26,6 +40,7 @@ def handles(*event_types):
 
 class Subscriber:
     name = None
+    handle_batch = None  # optional: apply a whole read batch at once
     source = None          # None: the service's own ledger
     durable_tracking = False
 
@@ -58,9 +73,42 @@ class Projection(Subscriber):
             self.views.collection(name).clear()
 
 
+@dataclass(frozen=True)
+class React:
+    """The command a reaction issues because of an event."""
+    decider: Decider
+    stream_id: str
+    command: Any
+
+
 class Reaction(Subscriber):
     durable_tracking = True
 
     def command_key(self, record):
         """Idempotency key of the command caused by record: same event, same key."""
         return f"{self.name}:{record.ledger}:{record.event_id}"
+
+    def handlers(self):
+        decide = super().handlers()
+        self._decide = decide
+        return {event_type: self.handle_one for event_type in decide}
+
+    def handle_one(self, record):
+        self.handle_batch([record])
+
+    def handle_batch(self, records):
+        """Issue the commands records call for, in one transaction. A command the target
+        refuses (e.g. the cycle is already open) is an answer, not a failure."""
+        jobs = []
+        for record in records:
+            wanted = self._decide[record.type](record)
+            if wanted is not None:
+                jobs.append(Job(wanted.decider, wanted.stream_id, [wanted.command],
+                                self.context.reaction_metadata(record),
+                                self.command_key(record)))
+        if not jobs:
+            return
+        for job, outcome in zip(jobs, self.context.execute_many(jobs)):
+            if isinstance(outcome, CommandRejected):
+                log.info("%s: %s refused %s: %s", self.name, job.stream_id,
+                         type(job.commands[0]).__name__, outcome)

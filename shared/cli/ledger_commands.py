@@ -6,8 +6,8 @@ import click
 from rich.table import Table
 
 from ..ledger import ledger_names, open_ledger
-from ..ledger.verify import (generate_key, load_public_key, make_checkpoint, public_key_pem,
-                             verify_ledger)
+from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generate_key,
+                             load_public_key, make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import Relay
 from ..views import open_view_store
 from .common import (EXIT_PROBLEM, amqp_option, console, fail, progress_bar, state_option,
@@ -45,7 +45,12 @@ def verify(names, all_, checkpoints, public_key, as_json, store_uri):
     kept = {}
     for path in checkpoints:
         kept_one = _read_json(path, "checkpoint")
-        kept[kept_one.get("ledger")] = kept_one
+        name = kept_one.get("ledger")
+        if not isinstance(name, str):
+            fail(f"checkpoint {path}: it names no ledger")
+        if name in kept:
+            fail(f"checkpoint {path}: a second checkpoint for ledger {name}")
+        kept[name] = kept_one
     trusted = None
     if public_key:
         try:
@@ -55,28 +60,42 @@ def verify(names, all_, checkpoints, public_key, as_json, store_uri):
     with unreachable_is_an_error():
         available = ledger_names(store_uri)
         if all_ or not (names or kept):
-            chosen = available
+            chosen = available + sorted(set(kept) - set(available))
         else:
-            chosen = list(names) or list(kept)
+            chosen = list(dict.fromkeys(list(names) or list(kept)))
         if not chosen:
             fail(f"no ledgers at {store_uri}")
-        unknown = [name for name in list(chosen) + list(kept) if name not in available]
+        # A ledger the auditor holds a checkpoint for must exist: its absence is a break.
+        unknown = [name for name in chosen if name not in available and name not in kept]
         if unknown:
             fail(f"no ledger named {', '.join(sorted(set(unknown)))} at {store_uri}")
-        reports = [_verify_one(store_uri, name, kept.get(name), trusted) for name in chosen]
+        reports = [_verify_one(store_uri, name, kept.get(name), trusted)
+                   if name in available else _missing(name, kept[name], trusted)
+                   for name in chosen]
     if as_json:
         console.print_json(json.dumps([r.as_dict() for r in reports]))
     else:
-        table = Table("ledger", "records", "head hash", "checkpoint", "result")
+        table = Table("ledger", "records", "head", "checkpoint", "result")
         for r in reports:
-            checkpoint = "—" if r.checkpoint is None else (
+            checkpoint = ("none kept" if kept else "—") if r.checkpoint is None else (
                 f"#{r.checkpoint['position']} " + ("ok" if r.checkpoint["ok"] else "FAILED"))
             result = "[green]ok[/]" if r.ok else \
                 f"[red]BROKEN at {r.first_bad_position}: {r.problem}[/]"
-            table.add_row(r.ledger, str(r.count), r.head_hash[:16] + "…", checkpoint, result)
+            table.add_row(r.ledger, str(r.count), f"#{r.head_position} {r.head_hash[:16]}…",
+                          checkpoint, result)
         console.print(table)
     if not all(r.ok for r in reports):
         raise SystemExit(EXIT_PROBLEM)
+
+
+def _missing(name, checkpoint, trusted):
+    """The report of a ledger that is gone although the auditor kept a checkpoint of it."""
+    problem = checkpoint_signature_problem(checkpoint, trusted) or (
+        f"the ledger is missing from the store: the checkpoint covers position "
+        f"{checkpoint.get('position')}")
+    return VerifyReport(name, first_bad_position=1, problem=problem,
+                        checkpoint={"position": checkpoint.get("position"),
+                                    "hash": checkpoint.get("hash"), "ok": False})
 
 
 def _verify_one(store_uri, name, checkpoint, trusted):

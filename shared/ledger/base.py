@@ -102,11 +102,12 @@ def _as_duplicate(result):
 
 class Ledger(ABC):
     """Append-only event ledger. There is no update and no delete, by design."""
+    offload_commits = False  # True: commits block in C (SQLite) and may run in a thread
 
     def __init__(self, name: str, upcasters: UpcasterRegistry | None = None):
         self.name = name
         self.upcasters = upcasters or UpcasterRegistry()
-        self._committer = GroupCommitter(self._commit_units)
+        self._committer = GroupCommitter(self._commit_units, self.offload_commits)
 
     # -- writing -------------------------------------------------------------------------
     def append(self, stream_id, expected_version, events, metadata=Metadata(),

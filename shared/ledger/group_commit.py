@@ -9,6 +9,19 @@ in one refuses only that one.
 import threading
 
 
+def _off_the_hub(function, *args):
+    """Under eventlet (nameko), run blocking SQLite work in a real thread, so the hub keeps
+    serving other workers meanwhile and their appends gather for the next commit. (Not for
+    drivers whose sockets eventlet made green: those must stay on the hub.)"""
+    try:
+        from eventlet import patcher, tpool
+    except ImportError:
+        return function(*args)
+    if patcher.is_monkey_patched("thread"):
+        return tpool.execute(function, *args)
+    return function(*args)
+
+
 class _Slot:
     __slots__ = ("unit", "outcome", "done")
 
@@ -17,8 +30,9 @@ class _Slot:
 
 
 class GroupCommitter:
-    def __init__(self, commit_units):
+    def __init__(self, commit_units, offload=False):
         self._commit_units = commit_units  # list of units -> list of outcomes
+        self._offload = offload            # blocking C I/O (SQLite): keep it off the hub
         self._cond = threading.Condition()
         self._waiting = []
         self._leading = False
@@ -44,7 +58,9 @@ class GroupCommitter:
         with self._cond:
             batch, self._waiting = self._waiting, []
         try:
-            outcomes = self._commit_units([slot.unit for slot in batch])
+            units = [slot.unit for slot in batch]
+            outcomes = _off_the_hub(self._commit_units, units) if self._offload else \
+                self._commit_units(units)
         except BaseException as exc:  # the transaction failed as a whole
             outcomes = [exc] * len(batch)
         with self._cond:

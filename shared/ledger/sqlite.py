@@ -47,6 +47,7 @@ NO_LIMIT = 2**62
 
 
 class SqliteLedger(Ledger):
+    offload_commits = True
     def __init__(self, path, name, upcasters=None, synchronous="FULL"):
         super().__init__(name, upcasters)
         self.path = path

@@ -27,13 +27,14 @@ log = logging.getLogger(__name__)
 
 class Subscription:
     def __init__(self, name, source, handlers, tracking, parked, retries=3,
-                 backoff=0.05, batch=1000):
+                 backoff=0.05, batch=1000, batch_handler=None):
         """name: unique per subscriber; source: the Ledger read; handlers: type -> fn(record),
         or "*" -> fn(record) for every type; tracking / parked: view-store collections for
         the position and parked events."""
         self.name, self.source, self.handlers = name, source, dict(handlers)
         self.tracking, self.parked = tracking, parked
         self.retries, self.backoff, self.batch = retries, backoff, batch
+        self.batch_handler = batch_handler  # fn(records): one go; on failure, one by one
         self._lock = threading.Lock()
         self._key = f"{name}:{source.name}"
 
@@ -56,8 +57,7 @@ class Subscription:
             types = None if "*" in self.handlers else list(self.handlers)
             while after < head:
                 records = self.source.read(after, upto=head, limit=self.batch, types=types)
-                for record in records:
-                    self._apply(record)
+                self._apply_all(records)
                 applied += len(records)
                 after = records[-1].position if len(records) == self.batch else head
                 self.tracking.put(self._key, {"position": after, "source": self.source.name,
@@ -66,6 +66,18 @@ class Subscription:
                 if progress:
                     progress(after, head)
             return applied
+
+    def _apply_all(self, records):
+        if self.batch_handler and records:
+            try:
+                self.batch_handler(records)
+                HANDLER_APPLIED.labels(self.name, self.source.name).inc(len(records))
+                return
+            except Exception as exc:  # handlers are idempotent: redo one by one, parking
+                log.warning("subscriber %s: batch of %d failed (%s); applying one by one",
+                            self.name, len(records), exc)
+        for record in records:
+            self._apply(record)
 
     def _apply(self, record):
         handler = self.handlers.get(record.type) or self.handlers["*"]

@@ -4,7 +4,7 @@ from nameko.rpc import rpc
 from shared.chassis.commands import Decider
 from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.platform import Platform, doorbell
-from shared.chassis.subscribers import Projection, Reaction, handles
+from shared.chassis.subscribers import Projection, React, Reaction, handles
 from shared.ledger import NewEvent
 
 FAILING = {"positions": set()}  # a test puts positions here to make the projection fail
@@ -40,9 +40,7 @@ class TockOnTick(Reaction):
 
     @handles("Ticked")
     def ticked(self, record):
-        self.context.execute(TOCKS, f"tock-{record.event_id}", {"tick": record.position},
-                             self.context.reaction_metadata(record),
-                             idempotency_key=self.command_key(record))
+        return React(TOCKS, f"tock-{record.event_id}", {"tick": record.position})
 
 
 class Consumer(OperatorEntrypoints):

@@ -1,0 +1,1 @@
+"""Cycle tracking: the six-stage PLPBK cycle of every selected village."""
