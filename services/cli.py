@@ -1,6 +1,7 @@
 """plpbk: the operator command line, assembled from the platform's and services' commands."""
 from shared.cli.main import cli
 
+from .audit.cli import audit_group, rebuild, verify_bundle
 from .registration.cli import import_villages
 from .run import run
 
@@ -12,6 +13,8 @@ def import_group():
 
 import_group.add_command(import_villages)
 cli.add_command(run)
+for command in (audit_group, verify_bundle, rebuild):
+    cli.add_command(command)
 
 __all__ = ["cli"]
 

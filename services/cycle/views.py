@@ -3,8 +3,6 @@
 The `cycles` collection holds each village's cycle state (the domain state itself, so
 a view and an as-of replay can never disagree) plus when it was applied.
 """
-from datetime import datetime, timezone
-
 from shared.chassis.errors import NotFound
 from shared.chassis.subscribers import Projection, React, Reaction, handles
 
@@ -27,15 +25,7 @@ class CycleBoard(Projection):
         code = record.payload["code"]
         doc = self.cycles.get(code)
         state = domain.Cycle.from_dict(doc) if doc else domain.Cycle()
-        state = domain.evolve(state, record)
-        seen = {"opened_applied_at": _now(), "opened_recorded_at": record.recorded_at} \
-            if record.type == "CycleOpened" else {
-                key: (doc or {}).get(key) for key in ("opened_applied_at", "opened_recorded_at")}
-        self.cycles.put(code, {**state.as_dict(), **seen})  # *_at: for latency measurements
-
-
-def _now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.cycles.put(code, domain.evolve(state, record).as_dict())
 
 
 class OpenCycleOnSelection(Reaction):
@@ -80,7 +70,7 @@ OUTPUT_REACTIONS = [_outputs_reaction(ledger, SATISFACTIONS)
 
 # -- queries ------------------------------------------------------------------------------
 
-def present(state, today, applied_at=None):
+def present(state, today):
     """A cycle as people read it: stage, done and missing outputs, due date, timeline."""
     if not state.opened:
         raise NotFound("no cycle is open for this village", "code")
@@ -93,14 +83,14 @@ def present(state, today, applied_at=None):
             "done_outputs": state.done, "missing_outputs":
                 [] if state.completed else domain.missing_outputs(state),
             "timeline": state.activities, "stages": state.stages,
-            "selection": state.selection, "opened_applied_at": applied_at}
+            "selection": state.selection}
 
 
 def cycle_of(views, code, today):
     doc = views.collection("cycles").get(code)
     if doc is None or not doc.get("opened"):
         raise NotFound(f"no cycle is open for village {code}", "code")
-    return present(domain.Cycle.from_dict(doc), today, doc.get("opened_applied_at"))
+    return present(domain.Cycle.from_dict(doc), today)
 
 
 def cycle_as_of(ledger, code, moment, today):

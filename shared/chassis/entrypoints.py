@@ -1,5 +1,9 @@
 """Entrypoints every service has: operator RPCs and the Prometheus metrics page."""
 from nameko.rpc import rpc
+
+from .errors import EXPECTED, InvalidInput
+
+MAX_PAGE = 5000
 from nameko.web.handlers import http
 from nameko_prometheus import PrometheusMetrics
 from nameko_prometheus.utils import reset_prometheus_registry
@@ -41,6 +45,23 @@ class OperatorEntrypoints:
                 "subscriptions": {s.name: {"source": s.source.name, "position": s.position,
                                            "source_head": s.source.head().position}
                                   for s in self.platform.subscriptions}}
+
+    @rpc
+    def view_positions(self):
+        """Tracked position of each subscription (for `plpbk rebuild --check`)."""
+        return {f"{s.name}:{s.source.name}": s.position for s in self.platform.subscriptions}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def view_documents(self, collection, skip=0, limit=1000):
+        """One page of a view collection, in key order: in-memory views live only inside
+        the service, so `plpbk rebuild --check` reads them this way."""
+        if not isinstance(collection, str) or not collection:
+            raise InvalidInput("must be a collection name", "collection")
+        if type(skip) is not int or skip < 0:
+            raise InvalidInput("must be 0 or more", "skip")
+        if type(limit) is not int or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"must be between 1 and {MAX_PAGE}", "limit")
+        return self.platform.views.collection(collection).find(skip=skip, limit=limit)
 
     @http("GET", "/metrics")
     def expose_metrics(self, request):

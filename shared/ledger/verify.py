@@ -54,6 +54,9 @@ def verify_records(ledger_name, batches, progress=None) -> VerifyReport:
     try:
         for batch in batches:
             for position, body, stored_hash in batch:
+                if not isinstance(body, bytes):
+                    raise _Broken(position, "body is not stored as bytes (changed outside "
+                                            "the ledger)")
                 if position != expected:
                     raise _Broken(expected, f"record {expected} is missing (next stored "
                                             f"position is {position}): deleted or inserted")

@@ -144,3 +144,9 @@ def test_a_forged_or_foreign_checkpoint_is_refused(ledger):
     assert "signature" in verify_ledger(ledger, forged).problem
     foreign = verify_ledger(ledger, checkpoint, load_public_key(public_key_pem(other)))
     assert "different key" in foreign.problem
+
+
+def test_a_body_rewritten_as_text_is_named_not_a_crash(ledger, attacker):
+    attacker.execute("UPDATE records SET body = CAST(body AS TEXT) WHERE position = 2")
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == 2 and "bytes" in report.problem

@@ -1,0 +1,1 @@
+"""Audit: replay any decision history, the state as of any moment, and proofs (read-only)."""

@@ -1,0 +1,422 @@
+"""plpbk audit ..., plpbk verify-bundle and plpbk rebuild.
+
+`plpbk audit` commands ask the running audit service over RabbitMQ (its index is warm);
+what they print about proofs is verified here, on the auditor's machine, with the
+auditor's public key. `verify-bundle` needs no service, store or network at all.
+`rebuild` works on the stores directly (and asks running services for in-memory views).
+"""
+import base64
+import json
+from contextlib import contextmanager
+
+import click
+from rich.table import Table
+
+from shared.chassis.errors import CommandRejected, Conflict
+from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
+                               progress_bar, store_option, unreachable_is_an_error)
+from shared.cli.rpc import actor_options, service_proxy
+from shared.config import DEFAULTS
+
+from . import merkle
+from .bundle import bundle_bytes
+from .treehead import tree_head_problem
+
+
+@click.group("audit")
+def audit_group():
+    """Replay decision histories, states as of a moment, and proofs (read-only)."""
+
+
+@contextmanager
+def _audit_service(amqp_uri, actor, role, region):
+    from nameko.exceptions import UnknownService
+    with service_proxy(amqp_uri, actor, role, region) as cluster:
+        try:
+            yield cluster.audit
+        except UnknownService:
+            fail("the audit service is not running (make run)", EXIT_UNREACHABLE)
+        except Conflict as exc:
+            fail(str(exc), EXIT_PROBLEM)
+        except CommandRejected as exc:
+            fail(str(exc))
+
+
+def _print_json(value):
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _write(path, text, what):
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        fail(f"cannot write {what} to {path}: {exc}")
+
+
+def _read_json(path, what):
+    try:
+        with open(path, "rb") as handle:
+            value = json.loads(handle.read())
+    except (OSError, ValueError) as exc:
+        fail(f"{what} {path}: cannot read it as JSON ({exc})")
+    return value
+
+
+def _public_key(path):
+    from shared.ledger.verify import load_public_key
+    try:
+        with open(path, "rb") as handle:
+            return load_public_key(handle.read())
+    except (OSError, ValueError) as exc:
+        fail(f"--public-key {path}: {exc}")
+
+
+# -- history, state, why -----------------------------------------------------------------------
+
+@audit_group.command("history")
+@click.argument("code")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Also write the printable HTML report to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@amqp_option
+@actor_options
+def history_command(code, html_path, as_json, amqp_uri, actor, role, region):
+    """Every event about village CODE in every service, in order, with who, rules, evidence
+    and causes."""
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        entries = audit.history(code)
+        if html_path:
+            _write(html_path, audit.history_html(code), "the report")
+    if as_json:
+        _print_json(entries)
+    else:
+        console.print(history_table(code, entries))
+    if html_path:
+        console.print(f"report written to {html_path}")
+
+
+def history_table(code, entries) -> Table:
+    table = Table("recorded", "ledger", "event", "actor (role)", "rule version", "evidence",
+                  "caused by", "caused", title=f"history of {code}: {len(entries)} events",
+                  show_lines=False)
+    for e in entries:
+        table.add_row(
+            e["recorded_at"].replace("T", " ")[:23], f"{e['ledger']} #{e['position']}",
+            e["type"], f"{e['actor']['id']} ({e['actor']['role']})",
+            ", ".join(f"{r['id']} v{r['version']}" for r in e["rule_versions"]),
+            ", ".join(f"{v['type']} #{v['position']}" for v in e["evidence"]),
+            f"{e['caused_by']['type']} ({e['caused_by']['ledger']} #"
+            f"{e['caused_by']['position']})" if e["caused_by"] else "",
+            ", ".join(f"{c['type']} ({c['ledger']})" for c in e["caused"]))
+    return table
+
+
+@audit_group.command("state")
+@click.argument("code")
+@click.option("--as-of", "as_of", required=True,
+              help="A date (its end, UTC) or a time with a zone: 2026-03-01T08:00:00+07:00.")
+@amqp_option
+@actor_options
+def state_command(code, as_of, amqp_uri, actor, role, region):
+    """The state of village CODE in every service as it was at a moment (JSON)."""
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        _print_json(audit.state_as_of(code, as_of))
+
+
+@audit_group.command("why")
+@click.argument("event_id")
+@amqp_option
+@actor_options
+def why_command(event_id, amqp_uri, actor, role, region):
+    """One decision: the evidence and rule results it rested on, its causes and effects."""
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        _print_json(audit.why(event_id))
+
+
+# -- tree heads and proofs -----------------------------------------------------------------------
+
+@audit_group.command("tree-head")
+@click.argument("ledger")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write it here (keep it).")
+@amqp_option
+@actor_options
+def tree_head_command(ledger, out, amqp_uri, actor, role, region):
+    """A signed tree head of LEDGER now: keep it to check later proofs against it."""
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        head = audit.tree_head(ledger)
+    text = json.dumps(head, indent=2, sort_keys=True)
+    if out:
+        _write(out, text + "\n", "the tree head")
+        console.print(f"tree head of {ledger} at {head['tree_size']} records written to {out}")
+    else:
+        click.echo(text)
+
+
+@audit_group.command("prove")
+@click.argument("event_id")
+@click.option("--tree-head", "head_path", type=click.Path(exists=True, dir_okay=False),
+              help="A tree head you kept: prove inclusion in that tree.")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False),
+              help="The platform's public key (PEM), to check the tree head's signature.")
+@amqp_option
+@actor_options
+def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region):
+    """Prove that event EVENT_ID is in its ledger's tree, checked here against a kept head.
+
+    Exit code 1 when the proof does not verify.
+    """
+    if bool(head_path) != bool(public_key):
+        fail("--tree-head and --public-key go together")
+    head = _read_json(head_path, "tree head") if head_path else None
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        proof = audit.event_proof(event_id, head["tree_size"] if head else None)
+        if head is None:
+            head = audit.tree_head(proof["ledger"])
+            key = None
+        else:
+            key = _public_key(public_key)
+    _print_json(proof)
+    if key is None:
+        console.print("[yellow]not checked: give --tree-head and --public-key to check the "
+                      "proof against a head you trust[/]")
+        return
+    problem = tree_head_problem(head, key) or (
+        None if head["ledger"] == proof["ledger"] else "the tree head is of another ledger")
+    if problem is None and not merkle.verify_inclusion(
+            merkle.leaf_hash(base64.b64decode(proof["body"])), proof["leaf_index"],
+            head["tree_size"],
+            [bytes.fromhex(p) for p in proof["proof"]], bytes.fromhex(head["root_hash"])):
+        problem = (f"record {proof['ledger']} #{proof['position']} is NOT in the signed tree: "
+                   "the record or the proof was altered")
+    if problem:
+        fail(problem, EXIT_PROBLEM)
+    console.print(f"[green]proven:[/] {proof['ledger']} #{proof['position']} is in the signed "
+                  f"tree of {head['tree_size']} records")
+
+
+@audit_group.command("consistency")
+@click.option("--tree-head", "head_path", required=True,
+              type=click.Path(exists=True, dir_okay=False), help="A tree head you kept.")
+@click.option("--public-key", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The platform's public key (PEM).")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the new tree head here, once proven (keep it for next time).")
+@amqp_option
+@actor_options
+def consistency_command(head_path, public_key, out, amqp_uri, actor, role, region):
+    """Prove that the ledger now extends a tree head you kept (nothing rewritten or cut).
+
+    Exit code 1 when it does not.
+    """
+    old, key = _read_json(head_path, "tree head"), _public_key(public_key)
+    problem = tree_head_problem(old, key)
+    if problem:
+        fail(f"{head_path}: {problem}", EXIT_PROBLEM)
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        new = audit.tree_head(old["ledger"])
+        if new["tree_size"] < old["tree_size"]:
+            fail(f"ledger {old['ledger']} now has {new['tree_size']} records, fewer than the "
+                 f"{old['tree_size']} of your tree head: it was truncated", EXIT_PROBLEM)
+        proof = audit.consistency_proof(old["ledger"], old["tree_size"], new["tree_size"])
+    problem = tree_head_problem(new, key)
+    if problem is None and not merkle.verify_consistency(
+            old["tree_size"], new["tree_size"], bytes.fromhex(old["root_hash"]),
+            bytes.fromhex(new["root_hash"]), [bytes.fromhex(p) for p in proof["proof"]]):
+        problem = (f"ledger {old['ledger']} does NOT extend your tree head of "
+                   f"{old['tree_size']} records: its history was rewritten")
+    if problem:
+        fail(problem, EXIT_PROBLEM)
+    console.print(f"[green]consistent:[/] {old['ledger']} at {new['tree_size']} records extends "
+                  f"your head of {old['tree_size']} ({len(proof['proof'])} proof hashes)")
+    if out:
+        _write(out, json.dumps(new, indent=2, sort_keys=True) + "\n", "the tree head")
+
+
+# -- bundles ---------------------------------------------------------------------------------------
+
+@audit_group.command("export")
+@click.argument("code", required=False)
+@click.option("--prefix", help="A region code prefix (PP, PP.KK, PP.KK.CC) instead of CODE.")
+@click.option("--from", "since", help="Only events recorded from this moment.")
+@click.option("--to", "until", help="Only events recorded up to this moment.")
+@click.option("--since", "kept", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A tree head you kept (repeatable): the bundle proves it extends it.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Bundle file.")
+@amqp_option
+@actor_options
+def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role, region):
+    """Export an audit bundle of village CODE, or of a region (--prefix), for offline checks.
+
+    --from/--to limit it to events recorded in a period.
+    """
+    if bool(code) == bool(prefix):
+        fail("give either a village CODE or --prefix")
+    scope = {"village": code} if code else {"region": prefix}
+    scope.update({k: v for k, v in (("from", since), ("to", until)) if v})
+    heads = [_read_json(path, "tree head") for path in kept]
+    with _audit_service(amqp_uri, actor, role, region) as audit:
+        bundle = audit.export_bundle(scope, heads)
+    try:
+        with open(out, "wb") as handle:
+            handle.write(bundle_bytes(bundle))
+    except OSError as exc:
+        fail(f"cannot write the bundle to {out}: {exc}")
+    console.print(f"{len(bundle['events'])} events of {', '.join(bundle['tree_heads'])} with "
+                  f"their proofs written to {out}")
+
+
+@click.command("verify-bundle")
+@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--public-key", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The platform's public key (PEM) you trust.")
+@click.option("--tree-head", "kept", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A tree head you kept (repeatable): the bundle must prove it extends it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_bundle(bundle_path, public_key, kept, as_json):
+    """Check an audit bundle offline: signatures, proofs, scope, attachments.
+
+    Needs only the bundle and the public key. Exit code 0 when everything verifies,
+    1 when anything does not (each problem is named), 2 when the files cannot be read.
+    """
+    from .bundle_verify import verify_bundle_bytes
+    key = _public_key(public_key)
+    heads = [_read_json(path, "tree head") for path in kept]
+    try:
+        with open(bundle_path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        fail(f"cannot read {bundle_path}: {exc}")
+    report = verify_bundle_bytes(data, key, heads)
+    if as_json:
+        _print_json(report.as_dict())
+    elif report.ok:
+        console.print(f"[green]verified:[/] {report.events} events proven against signed tree "
+                      "heads of " + ", ".join(f"{name} ({size} records)" for name, size in
+                                              sorted(report.tree_heads.items())))
+    else:
+        table = Table("where", "problem", title=f"{bundle_path}: {len(report.problems)} "
+                                                "problem(s)")
+        for problem in report.problems:
+            table.add_row(problem["where"], problem["problem"])
+        console.print(table)
+    if not report.ok:
+        raise SystemExit(EXIT_PROBLEM)
+
+
+# -- rebuild ------------------------------------------------------------------------------------
+
+@click.command("rebuild")
+@click.argument("view", required=False)
+@click.option("--check", is_flag=True,
+              help="Do not change anything: compare the live views with a rebuild.")
+@click.option("--views", "view_uri", envvar="VIEW_URI", default=DEFAULTS["VIEW_URI"],
+              show_default=True, help="Where the read models are (VIEW_URI).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@store_option
+@amqp_option
+@actor_options
+def rebuild(view, check, view_uri, as_json, store_uri, amqp_uri, actor, role, region):
+    """Rebuild read models from the ledgers (VIEW: a service or service.projection).
+
+    Durable views (VIEW_URI sqlite:/// or mongodb://) are replaced; stop their service
+    first. In-memory views are rebuilt by each service when it starts. --check compares
+    the live views with a rebuild and lists every difference (exit code 1 if any).
+    """
+    from . import rebuild as rebuilding
+    from .registry import discover
+    from .sources import LedgerSources
+    registry = discover()
+    specs = registry.select(view)
+    if not specs:
+        known = sorted({s.service for s in registry.views} | {s.key for s in registry.views})
+        fail(f"no read model named {view!r}; known: {', '.join(known)}")
+    with unreachable_is_an_error():
+        sources = LedgerSources(store_uri)
+        if not sources.discover():  # a mistyped --store must not empty durable views
+            fail(f"no ledgers at {store_uri}")
+    in_memory = view_uri.startswith("memory://")
+    if check:
+        _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri,
+               (actor, role, region))
+    elif in_memory:
+        console.print("views are in process memory (VIEW_URI=memory://): each service "
+                      "rebuilds them from the ledgers when it starts, so restart the service; "
+                      "`plpbk rebuild --check` compares the running views with the ledgers")
+    else:
+        _rebuild(specs, sources, registry, view_uri, as_json, rebuilding)
+
+
+def _rebuild(specs, sources, registry, view_uri, as_json, rebuilding):
+    with unreachable_is_an_error():
+        with progress_bar(f"rebuilding {len(specs)} view(s)",
+                          rebuilding.total_records(specs, sources)) as show:
+            results = rebuilding.rebuild_views(specs, sources, registry, view_uri, show)
+    if as_json:
+        _print_json(results)
+    else:
+        table = Table("view", "documents", "folded up to", "handler failures")
+        for r in results:
+            table.add_row(r["view"], str(r["documents"]), ", ".join(
+                f"{k} #{v}" for k, v in r["positions"].items()) or "—", str(len(r["problems"])))
+        console.print(table)
+        for problem in (p for r in results for p in r["problems"]):
+            console.print(f"  {problem['view']} {problem['ledger']} #{problem['position']} "
+                          f"{problem['type']}: {problem['error']}", highlight=False)
+    if any(r["problems"] for r in results):
+        raise SystemExit(EXIT_PROBLEM)
+
+
+def _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri, who):
+    from . import rebuild as rebuilding
+    results, unchecked = [], []
+    with _live_views(view_uri, in_memory, amqp_uri, who) as live:
+        for spec in specs:
+            result = _check_one(spec, sources, registry, live, rebuilding)
+            (results if "differences" in result else unchecked).append(result)
+    if as_json:
+        _print_json({"checked": results, "not_checked": unchecked})
+    else:
+        table = Table("view", "collection", "key", "difference")
+        for r in results:
+            for d in r["differences"]:
+                table.add_row(r["view"], d["collection"], d["key"], d["difference"])
+        if table.row_count:
+            console.print(table)
+        for r in results:
+            state = "[red]differs[/]" if r["differences"] else "[green]identical[/]"
+            moving = " (kept moving during the check)" if r["moving"] else ""
+            console.print(f"{r['view']}: {state} at " + (", ".join(
+                f"{k} #{v}" for k, v in r["positions"].items()) or "no position") + moving)
+        for r in unchecked:
+            console.print(f"{r['view']}: [yellow]not checked[/]: {r['reason']}")
+    if any(r["differences"] for r in results):
+        raise SystemExit(EXIT_PROBLEM)
+    if unchecked:
+        raise SystemExit(EXIT_UNREACHABLE)
+
+
+def _check_one(spec, sources, registry, live, rebuilding):
+    from nameko.exceptions import MethodNotFound, UnknownService
+    try:
+        return rebuilding.check_view(spec, sources, registry, live)
+    except UnknownService:
+        return {"view": spec.key, "reason": f"the {spec.service} service is not running"}
+    except MethodNotFound:
+        return {"view": spec.key, "reason": f"the {spec.service} service does not offer "
+                                            "view_positions/view_documents (see docs/audit.md)"}
+
+
+@contextmanager
+def _live_views(view_uri, in_memory, amqp_uri, who):
+    from . import rebuild as rebuilding
+    if not in_memory:
+        with unreachable_is_an_error():
+            live = rebuilding.DurableViews(view_uri)
+            try:
+                yield live
+            finally:
+                live.close()
+        return
+    with service_proxy(amqp_uri, *who) as cluster:
+        yield rebuilding.ServiceViews(cluster)

@@ -1,0 +1,110 @@
+"""Input of the audit service, validated in one place; each error names its field."""
+import re
+from datetime import date, datetime, time, timezone
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from shared.chassis.errors import InvalidInput, load
+from shared.ledger.base import LEDGER_NAME_PATTERN
+from shared.ledger.envelope import format_time
+from shared.regions import is_region_prefix, is_village_code
+
+from .references import UUID
+
+
+def village_code(value, field="code") -> str:
+    if not is_village_code(value):
+        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", field)
+    return value
+
+
+def event_id(value, field="event_id") -> str:
+    if not isinstance(value, str) or not UUID.match(value):
+        raise InvalidInput("must be an event id (a lowercase UUID)", field)
+    return value
+
+
+def ledger_name(value, field="ledger") -> str:
+    if not isinstance(value, str) or not re.match(LEDGER_NAME_PATTERN, value):
+        raise InvalidInput(f"must be a ledger name ({LEDGER_NAME_PATTERN})", field)
+    return value
+
+
+def tree_size(value, field="tree_size", optional=True):
+    if value is None and optional:
+        return None
+    if type(value) is not int or value < 0:
+        raise InvalidInput("must be a whole number of records (0 or more)", field)
+    return value
+
+
+def position(value, field="position") -> int:
+    if type(value) is not int or value < 1:
+        raise InvalidInput("must be a record position (1 or more)", field)
+    return value
+
+
+def moment(value, field="as_of") -> str:
+    """A moment as the ledger writes times. A date alone means the end of that day (UTC)."""
+    try:
+        return _moment(value)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field) from None
+
+
+def _moment(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("must be an ISO-8601 date or time, e.g. 2026-03-01 or "
+                              "2026-03-01T08:00:00+07:00")
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"{text!r} is not a calendar date") from None
+        return format_time(datetime.combine(day, time.max, tzinfo=timezone.utc))
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not an ISO-8601 date or time") from None
+    if parsed.tzinfo is None:
+        raise ValidationError(f"{text!r} has no time zone: add Z or an offset like +07:00")
+    return format_time(parsed)
+
+
+class Moment(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _moment(value)
+
+
+class BundleScopeSchema(Schema):
+    """One village, or a region (code prefix); optionally only events recorded in a period."""
+    village = fields.String(load_default=None)
+    region = fields.String(load_default=None)
+    from_ = Moment(load_default=None, data_key="from")
+    to = Moment(load_default=None)
+
+    @validates_schema
+    def one_scope(self, data, **kwargs):
+        village, region = data.get("village"), data.get("region")
+        if (village is None) == (region is None):
+            raise ValidationError("give either a village code or a region prefix", "village")
+        if village is not None and not is_village_code(village):
+            raise ValidationError("must be a Kemendagri village code PP.KK.CC.DDDD", "village")
+        if region is not None and not (region and is_region_prefix(region)):
+            raise ValidationError("must be a region code prefix: PP, PP.KK, PP.KK.CC or a "
+                                  "village code", "region")
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("the period ends before it starts", "to")
+
+
+def bundle_scope(data) -> dict:
+    """{"village"|"region": ..., "from": ..., "to": ...} with only the given members."""
+    loaded = load(BundleScopeSchema(), data)
+    scope = {"village": loaded["village"]} if loaded["village"] else {
+        "region": loaded["region"]}
+    if loaded["from_"]:
+        scope["from"] = loaded["from_"]
+    if loaded["to"]:
+        scope["to"] = loaded["to"]
+    return scope

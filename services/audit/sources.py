@@ -1,0 +1,67 @@
+"""Every ledger at STORE_URI, opened read-only, including ledgers that appear later.
+
+The audit service appends nothing. It opens only ledgers that already exist (opening a
+missing SQLite ledger would create it) and hands out a wrapper without any write method.
+New ledgers (a service deployed later) are found by `discover()`, which the audit
+service calls at start, on every periodic catch-up and before answering a query.
+"""
+import threading
+
+from shared.chassis.errors import NotFound
+from shared.ledger import ledger_names, open_ledger
+
+READ_METHODS = ("head", "read", "read_stream", "iter_records", "raw", "position_at",
+                "stream_version", "index_mismatches")
+
+
+class ReadOnlyLedger:
+    """A ledger's reading half: any attempt to append fails loudly."""
+
+    def __init__(self, ledger):
+        self._ledger = ledger
+        self.name = ledger.name
+
+    def __getattr__(self, attribute):
+        if attribute in READ_METHODS:
+            return getattr(self._ledger, attribute)
+        raise AttributeError(f"the audit service reads ledgers only ({attribute!r} refused)")
+
+    def close(self):
+        self._ledger.close()
+
+
+class LedgerSources:
+    def __init__(self, store_uri, upcasters_for=lambda name: None):
+        self.store_uri = store_uri
+        self._upcasters_for = upcasters_for
+        self._ledgers = {}
+        self._lock = threading.Lock()
+
+    def discover(self) -> list:
+        """Open ledgers that appeared since the last call; return their names."""
+        with self._lock:
+            new = [name for name in ledger_names(self.store_uri) if name not in self._ledgers]
+            for name in new:
+                self._ledgers[name] = ReadOnlyLedger(
+                    open_ledger(self.store_uri, name, self._upcasters_for(name)))
+            return new
+
+    @property
+    def names(self) -> list:
+        return sorted(self._ledgers)
+
+    def get(self, name) -> ReadOnlyLedger:
+        if name not in self._ledgers:
+            self.discover()
+        if name not in self._ledgers:
+            raise NotFound(f"there is no ledger named {name!r} (ledgers: "
+                           f"{', '.join(self.names) or 'none'})", "ledger")
+        return self._ledgers[name]
+
+    def all(self) -> dict:
+        return dict(self._ledgers)
+
+    def close(self):
+        for ledger in self._ledgers.values():
+            ledger.close()
+        self._ledgers.clear()

@@ -1,0 +1,145 @@
+"""The audit service over RabbitMQ beside the real registration service: histories, states as
+of a moment, why, errors that name their field, region scopes, ledgers that appear later."""
+import json
+import os
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from services.cli import cli
+from shared.chassis.errors import Forbidden, InvalidInput, NotFound
+from shared.ledger import Actor, Metadata, NewEvent, ledger_names, open_ledger
+from shared.ledger.envelope import format_time, parse_time
+
+from .conftest import (AUDITOR, BAJUR, DISTRICT, NEIGHBOUR, proxy, run_registration_flows)
+
+
+def plpbk(config, *args):
+    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, [*args, "--amqp", config["AMQP_URI"],
+                                    "--role", "auditor"])
+
+
+def test_history_why_and_report_of_real_decisions(registration, audit, tmp_path):
+    run_registration_flows(registration)
+    with proxy(audit, "audit", AUDITOR) as auditor:
+        history = auditor.history(BAJUR)
+        types = [e["type"] for e in history]
+        assert types == ["VillageRegistered", "IndicatorsRecorded", "EligibilityDecided",
+                         "EligibilityOverridden"]
+        decided, overridden = history[2], history[3]
+        assert decided["actor"] == DISTRICT and overridden["actor"]["role"] == "ministry"
+        assert decided["rule_versions"][0] == {"field": "rule_set", "id": "plpbk-seed",
+                                               "version": 1}
+        assert decided["evidence"][0]["type"] == "IndicatorsRecorded"
+        why = auditor.why(overridden["event_id"])
+        assert why["based_on"][0]["event"]["event_id"] == decided["event_id"]
+        assert why["based_on"][0]["based_on"][0]["event"]["type"] == "IndicatorsRecorded"
+        selected = auditor.history(NEIGHBOUR)[-1]
+        assert selected["type"] == "VillageSelected" and selected["actor"]["id"] == "kemen-1"
+        page = auditor.history_html(BAJUR)
+        assert "EligibilityOverridden" in page and "bpkp-1 (auditor)" in page
+
+    html = tmp_path / "bajur.html"
+    result = plpbk(audit, "audit", "history", BAJUR, "--html", str(html))
+    assert result.exit_code == 0, result.output
+    assert "EligibilityOverridden" in result.output and "plpbk-seed v1" in result.output
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    result = plpbk(audit, "audit", "why", decided["event_id"])
+    assert result.exit_code == 0 and json.loads(result.output)["event"]["type"] == \
+        "EligibilityDecided"
+
+
+def before(recorded_at, microseconds=1):
+    return format_time(parse_time(recorded_at) - timedelta(microseconds=microseconds))
+
+
+def test_state_as_of_exactly_at_and_just_before_an_event(registration, audit):
+    run_registration_flows(registration)
+    with proxy(audit, "audit", AUDITOR) as auditor:
+        overridden = auditor.history(BAJUR)[-1]
+        at = auditor.state_as_of(BAJUR, overridden["recorded_at"])
+        village = at["views"]["registration.village_board"]["villages"][BAJUR]
+        assert village["status"] == "eligible" and at["last_event"]["position"] == \
+            overridden["position"]
+        earlier = auditor.state_as_of(BAJUR, before(overridden["recorded_at"]))
+        village = earlier["views"]["registration.village_board"]["villages"][BAJUR]
+        assert village["status"] == "ineligible" and village["override"] is None
+        local = parse_time(overridden["recorded_at"]) + timedelta(hours=8)
+        same = auditor.state_as_of(BAJUR, local.strftime("%Y-%m-%dT%H:%M:%S.%f+08:00"))
+        assert same["cuts"] == at["cuts"]
+    result = plpbk(audit, "audit", "state", BAJUR, "--as-of", "2999-12-31")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["views"]["registration.village_board"]["villages"][
+        BAJUR]["status"] == "eligible"
+
+
+def test_every_bad_input_gets_an_error_naming_its_field(registration, audit):
+    run_registration_flows(registration)
+    unknown_id = "00000000-0000-4000-8000-000000000000"
+    with proxy(audit, "audit", AUDITOR) as auditor:
+        for call, error, field in (
+                (lambda: auditor.history("52.01.08.2999"), NotFound, "code"),
+                (lambda: auditor.history("Bajur"), InvalidInput, "code"),
+                (lambda: auditor.state_as_of(BAJUR, "last tuesday"), InvalidInput, "as_of"),
+                (lambda: auditor.state_as_of(BAJUR, "2026-01-01T10:00:00"), InvalidInput,
+                 "as_of"),
+                (lambda: auditor.why(unknown_id), NotFound, "event_id"),
+                (lambda: auditor.why("42"), InvalidInput, "event_id"),
+                (lambda: auditor.tree_head("construction"), NotFound, "ledger"),
+                (lambda: auditor.tree_head("../etc"), InvalidInput, "ledger"),
+                (lambda: auditor.inclusion_proof("registration", 0), InvalidInput, "position"),
+                (lambda: auditor.inclusion_proof("registration", 999), NotFound, "position"),
+                (lambda: auditor.inclusion_proof("registration", "1"), InvalidInput,
+                 "position"),
+                (lambda: auditor.consistency_proof("registration", 5, 3), InvalidInput,
+                 "first"),
+                (lambda: auditor.export_bundle({"village": BAJUR, "region": "52"}),
+                 InvalidInput, "village")):
+            with pytest.raises(error) as raised:
+                call()
+            assert raised.value.field == field, str(raised.value)
+    for args, text in ((("audit", "history", "52.01.08.2999"), "code: no event about"),
+                       (("audit", "state", BAJUR, "--as-of", "soon"), "as_of:"),
+                       (("audit", "why", unknown_id), "event_id:"),
+                       (("audit", "tree-head", "construction"), "ledger:")):
+        result = plpbk(audit, *args)
+        assert result.exit_code == 2 and text in result.output, result.output
+        assert "Traceback" not in result.output
+
+
+def test_region_scopes_and_roles_are_enforced(registration, audit):
+    run_registration_flows(registration)
+    jakarta = {"id": "dki-1", "role": "auditor", "region": "31"}
+    with proxy(audit, "audit", DISTRICT) as district:
+        assert district.history(BAJUR)
+        decided = district.history(BAJUR)[2]
+    with proxy(audit, "audit", jakarta) as outsider:
+        with pytest.raises(Forbidden):
+            outsider.history(BAJUR)
+        with pytest.raises(Forbidden):
+            outsider.why(decided["event_id"])
+        with pytest.raises(Forbidden):
+            outsider.export_bundle({"village": BAJUR})
+    with proxy(audit, "audit", {"id": "bkm-1", "role": "bkm", "region": BAJUR}) as bkm:
+        with pytest.raises(Forbidden):
+            bkm.history(BAJUR)
+
+
+def test_a_ledger_that_appears_later_is_indexed_and_nothing_is_written(registration, audit):
+    run_registration_flows(registration)
+    store = audit["STORE_URI"]
+    with proxy(audit, "audit", AUDITOR) as auditor:
+        assert [e["ledger"] for e in auditor.history(BAJUR)] == ["registration"] * 4
+        later = open_ledger(store, "construction")  # a service deployed after the audit
+        cause = auditor.history(BAJUR)[-1]
+        later.append(f"works-{BAJUR}-1", 0, [NewEvent("WorksHandedOver", {
+            "code": BAJUR, "work_package_id": "wp-1", "handed_over_on": "2027-01-10"})],
+            Metadata(Actor("ksm-1", "bkm", BAJUR), "c", cause["event_id"]))
+        later.close()
+        history = auditor.history(BAJUR)
+        assert history[-1]["ledger"] == "construction"
+        assert history[-1]["caused_by"]["event_id"] == cause["event_id"]
+        assert {row["ledger"] for row in auditor.ledgers()} == {"registration", "construction"}
+    assert "audit" not in ledger_names(store)
+    assert not os.path.exists(store[len("sqlite:///"):] + "/audit.db")

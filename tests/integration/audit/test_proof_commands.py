@@ -1,0 +1,71 @@
+"""An auditor's routine with the commands: keep a tree head, later prove the ledger only
+grew and that an event is in it, all checked locally with the auditor's public key."""
+import json
+
+from click.testing import CliRunner
+
+from services.cli import cli
+
+from .conftest import AUDITOR, BAJUR, NEIGHBOUR, proxy, run_registration_flows
+
+BKM = {"name": "BKM Maju", "formed_on": "2020-01-01",
+       "members": [{"name": "Ani", "sex": "P", "role": "koordinator"}]}
+
+
+def plpbk(config, *args):
+    return CliRunner(env={"COLUMNS": "200"}).invoke(
+        cli, [*args, "--amqp", config["AMQP_URI"], "--role", "auditor"])
+
+
+def test_keep_a_head_then_prove_growth_and_inclusion(registration, audit, keys, tmp_path):
+    run_registration_flows(registration)
+    kept, later = tmp_path / "registration-1.sth", tmp_path / "registration-2.sth"
+    result = plpbk(audit, "audit", "tree-head", "registration", "--out", str(kept))
+    assert result.exit_code == 0, result.output
+    first = json.loads(kept.read_text())
+    with proxy(registration, "registration") as ministry:
+        ministry.record_bkm(NEIGHBOUR, BKM)
+    result = plpbk(audit, "audit", "consistency", "--tree-head", str(kept), "--public-key",
+                   keys["public"], "--out", str(later))
+    assert result.exit_code == 0, result.output
+    assert "consistent" in result.output
+    assert json.loads(later.read_text())["tree_size"] == first["tree_size"] + 1
+
+    with proxy(audit, "audit", AUDITOR) as auditor:
+        decided = auditor.history(BAJUR)[2]["event_id"]
+    result = plpbk(audit, "audit", "prove", decided, "--tree-head", str(kept),
+                   "--public-key", keys["public"])
+    assert result.exit_code == 0, result.output
+    assert "proven" in result.output
+
+    forged = dict(first, root_hash="ab" * 32)
+    (tmp_path / "forged.sth").write_text(json.dumps(forged))
+    result = plpbk(audit, "audit", "consistency", "--tree-head", str(tmp_path / "forged.sth"),
+                   "--public-key", keys["public"])
+    assert result.exit_code == 1 and "signature" in result.output
+
+
+def test_an_exported_region_bundle_checks_against_kept_heads(registration, audit, keys,
+                                                            tmp_path):
+    run_registration_flows(registration)
+    kept = tmp_path / "kept.sth"
+    assert plpbk(audit, "audit", "tree-head", "registration", "--out", str(kept)).exit_code == 0
+    with proxy(registration, "registration") as ministry:
+        ministry.record_bkm(NEIGHBOUR, BKM)
+    bundle = tmp_path / "region.json"
+    result = plpbk(audit, "audit", "export", "--prefix", "52.01", "--since", str(kept),
+                   "--out", str(bundle))
+    assert result.exit_code == 0, result.output
+    checked = CliRunner(env={"COLUMNS": "200"}).invoke(cli, [
+        "verify-bundle", str(bundle), "--public-key", keys["public"], "--tree-head", str(kept)])
+    assert checked.exit_code == 0, checked.output
+    plain = tmp_path / "plain.json"
+    assert plpbk(audit, "audit", "export", "--prefix", "52.01", "--out",
+                 str(plain)).exit_code == 0
+    checked = CliRunner(env={"COLUMNS": "200"}).invoke(cli, [
+        "verify-bundle", str(plain), "--public-key", keys["public"], "--tree-head", str(kept),
+        "--json"])
+    assert checked.exit_code == 1
+    assert "--since" in json.loads(checked.output)["problems"][0]["problem"]
+    both = plpbk(audit, "audit", "export", BAJUR, "--prefix", "52", "--out", str(plain))
+    assert both.exit_code == 2 and "either" in both.output

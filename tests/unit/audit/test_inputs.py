@@ -1,0 +1,74 @@
+"""What the audit reads from payloads, and its input validation (errors name the field)."""
+import pytest
+
+from services.audit import references, schemas
+from shared.chassis.errors import InvalidInput
+
+EVENT = "9637c80a-ced8-4d24-8f5d-a49579ebc045"
+HASH = "ab" * 32
+
+
+def test_village_codes_come_from_the_payload_and_the_stream_id():
+    assert references.village_codes("village-52.01.08.2006", {"code": "52.01.08.2006"}) == [
+        "52.01.08.2006"]
+    assert references.village_codes("document-52.01.08.2006-rplp", {}) == ["52.01.08.2006"]
+    assert references.village_codes("meeting-77", {"code": "31.71.01.1001"}) == [
+        "31.71.01.1001"]
+    assert references.village_codes("quota-52.01", {"kabupaten": {"code": "52.01"}}) == []
+    assert references.village_codes("ruleset-plpbk-seed", {"code": 7}) == []
+
+
+def test_references_rules_results_and_attachments():
+    payload = {"code": "52.01.08.2006", "rule_set": {"id": "plpbk-seed", "version": 2},
+               "template": {"id": "t", "version": 1, "extra": True},
+               "criteria": [{"criterion": "a", "result": "pass", "evidence": EVENT},
+                            {"criterion": "b", "result": "missing", "evidence": None}],
+               "overrides": EVENT.upper(),
+               "files": [{"file_name": "peta.png", "sha256": HASH},
+                         {"name": "x", "sha256": "not-a-hash"}],
+               "minutes_sha256": HASH}
+    assert references.uuid_references(payload) == [("criteria[0].evidence", EVENT)]
+    assert references.rule_versions(payload) == [
+        {"field": "rule_set", "id": "plpbk-seed", "version": 2}]
+    assert [r["criterion"] for r in references.rule_results(payload)] == ["a", "b"]
+    assert references.attachments(payload) == [
+        {"path": "files[0].sha256", "sha256": HASH, "name": "peta.png"},
+        {"path": "minutes_sha256", "sha256": HASH, "name": None}]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-03-01", "2026-03-01T23:59:59.999999Z"),
+    ("2026-03-01T08:00:00+07:00", "2026-03-01T01:00:00.000000Z"),
+    ("2026-03-01T01:00:00.000001Z", "2026-03-01T01:00:00.000001Z"),
+])
+def test_moments_are_read_as_the_ledger_writes_times(text, expected):
+    assert schemas.moment(text) == expected
+
+
+@pytest.mark.parametrize("text, why", [
+    ("yesterday", "not an ISO-8601"), ("2026-02-30", "not a calendar date"),
+    ("2026-03-01T08:00:00", "no time zone"), ("", "must be"), (None, "must be")])
+def test_a_malformed_moment_names_the_field(text, why):
+    with pytest.raises(InvalidInput, match=why) as bad:
+        schemas.moment(text, "as_of")
+    assert bad.value.field == "as_of"
+
+
+def test_codes_ids_ledgers_and_scopes_are_checked():
+    for call, value, field in ((schemas.village_code, "5201082006", "code"),
+                               (schemas.event_id, "not-an-id", "event_id"),
+                               (schemas.ledger_name, "Registration!", "ledger"),
+                               (schemas.tree_size, -1, "tree_size")):
+        with pytest.raises(InvalidInput) as bad:
+            call(value)
+        assert bad.value.field == field
+    assert schemas.bundle_scope({"region": "52.01", "from": "2026-01-01"}) == {
+        "region": "52.01", "from": "2026-01-01T23:59:59.999999Z"}
+    for scope, field in (({}, "village"), ({"village": "52.01", "region": "52"}, "village"),
+                         ({"village": "52.01"}, "village"), ({"region": "5x"}, "region"),
+                         ({"region": "52", "from": "2026-02-01", "to": "2026-01-01"}, "to"),
+                         ({"region": "52", "to": "soon"}, "to"),
+                         ({"region": "52", "colour": "red"}, "colour")):
+        with pytest.raises(InvalidInput) as bad:
+            schemas.bundle_scope(scope)
+        assert bad.value.field == field, (scope, str(bad.value))

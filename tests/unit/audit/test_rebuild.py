@@ -1,0 +1,92 @@
+"""plpbk rebuild: durable read models rebuilt from the ledgers, and checked against them."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from services.audit.rebuild import DurableViews, changed_paths, check_view, rebuild_views
+from services.audit.registry import discover
+from services.cli import cli
+from shared.views import open_view_store
+
+from .world import BAJUR, NEIGHBOUR, build_world
+
+
+@pytest.fixture
+def world(tmp_path):
+    world = build_world(tmp_path)
+    world.view_uri = f"sqlite:///{tmp_path}/views"
+    yield world
+    world.sources.close()
+
+
+def run(world, *args):
+    return CliRunner().invoke(cli, ["rebuild", *args, "--store", world.store_uri,
+                                    "--views", world.view_uri, "--json"])
+
+
+def test_the_registry_finds_every_service_read_model():
+    registry = discover()
+    keys = {spec.key for spec in registry.views}
+    assert {"registration.village_board", "audit.village_index"} <= keys
+    assert registry.select("registration")[0].cls.__name__ == "VillageBoard"
+    assert all(spec.cls.source != "*" for spec in registry.village_views())
+
+
+def test_rebuild_then_check_finds_every_kind_of_difference(world):
+    registry = discover()
+    spec = registry.select("registration.village_board")[0]
+    [result] = rebuild_views([spec], world.sources, registry, world.view_uri)
+    assert result["documents"] == 3 and result["positions"] == {"registration": 11}
+    live = DurableViews(world.view_uri)
+    assert check_view(spec, world.sources, registry, live)["differences"] == []
+
+    store = open_view_store(world.view_uri, "registration")
+    villages = store.collection("villages")
+    changed = villages.get(BAJUR)
+    changed["status"], changed["bkm"] = "registered", {"name": "forged"}
+    villages.put(BAJUR, changed)
+    villages.delete(NEIGHBOUR)
+    villages.put("99.99.99.9999", {"code": "99.99.99.9999"})
+    found = {d["key"]: d["difference"] for d in
+             check_view(spec, world.sources, registry, live)["differences"]}
+    assert found == {BAJUR: "fields differ: bkm, status",
+                     NEIGHBOUR: "missing from the live view",
+                     "99.99.99.9999": "in the live view but not explained by the ledgers"}
+    store.close()
+    live.close()
+
+
+def test_the_cli_rebuilds_and_checks_durable_views(world):
+    rebuilt = run(world)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert {r["view"] for r in json.loads(rebuilt.output)} >= {
+        "registration.village_board", "audit.village_index"}
+    assert run(world, "--check").exit_code == 0
+
+    store = open_view_store(world.view_uri, "audit")
+    store.collection("villages").delete(BAJUR)
+    store.close()
+    checked = run(world, "audit", "--check")
+    assert checked.exit_code == 1
+    report = json.loads(checked.output)["checked"][0]
+    assert report["differences"] == [{"collection": "villages", "key": BAJUR,
+                                      "difference": "missing from the live view"}]
+    assert run(world, "audit").exit_code == 0
+    assert run(world, "audit", "--check").exit_code == 0
+
+
+def test_the_cli_explains_in_memory_views_and_unknown_names(world):
+    memory = CliRunner().invoke(cli, ["rebuild", "--store", world.store_uri,
+                                      "--views", "memory://"])
+    assert memory.exit_code == 0 and "restart the service" in memory.output
+    unknown = run(world, "nonsense")
+    assert unknown.exit_code == 2 and "registration.village_board" in unknown.output
+    mistyped = CliRunner().invoke(cli, ["rebuild", "--store", world.store_uri + "-typo",
+                                        "--views", world.view_uri])
+    assert mistyped.exit_code == 2 and "no ledgers" in mistyped.output
+
+
+def test_changed_paths_reach_nested_fields():
+    assert changed_paths({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 1, "c": 3}, "d": [2]}) \
+        == ["a.c", "d"]
