@@ -1,0 +1,1 @@
+"""Planning documents and the community meetings that decide them (issue 5)."""

@@ -1,0 +1,186 @@
+"""Attachment storage, content-addressed by SHA-256, and its verification.
+
+ATTACHMENT_URI (nameko config first, then the environment, then the default below):
+  file:///var/attachments   a folder, relative to the working directory like the
+                            ledgers' sqlite:///var/ledgers (file:////srv/x is absolute);
+                            files at <folder>/<first 2 hex digits>/<sha256>
+  mongodb://host/database   GridFS (bucket `attachments`) through the platform's shared
+                            mongoengine connection; one file per SHA-256 as its filename
+
+A store holds bytes under their hash and can say what the bytes it holds hash to now;
+the ledger's AttachmentStored events say what they hashed to when uploaded. Comparing
+the two (verify) finds a swapped or lost file.
+"""
+import hashlib
+import logging
+import os
+import tempfile
+
+from nameko.extensions import DependencyProvider
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ATTACHMENT_URI = "file:///var/attachments"
+BUCKET = "attachments"
+CHUNK = 1 << 20
+
+
+def attachment_uri(config):
+    return str((config or {}).get("ATTACHMENT_URI") or os.environ.get("ATTACHMENT_URI")
+               or DEFAULT_ATTACHMENT_URI)
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def open_attachment_store(uri, mongo_client_class=None):
+    if uri.startswith("file:///"):
+        return FolderStore(uri[len("file:///"):].rstrip("/") or ".")
+    if uri.startswith(("mongodb://", "mongodb+srv://")):
+        return GridFsStore(uri, mongo_client_class)
+    raise ValueError(f"ATTACHMENT_URI {uri!r}: expected file:///<folder> or "
+                     "mongodb://<host>/<database>")
+
+
+class FolderStore:
+    def __init__(self, root):
+        self.root = root
+
+    def path(self, sha256):
+        return os.path.join(self.root, sha256[:2], sha256)
+
+    def put(self, content: bytes) -> str:
+        """Store content under its hash (again, if the stored copy no longer matches)."""
+        sha256 = sha256_of(content)
+        current = self.digest(sha256)
+        if current == sha256:
+            return sha256
+        if current is not None:
+            log.warning("attachment %s did not match its hash; rewritten from an upload", sha256)
+        folder = os.path.dirname(self.path(sha256))
+        os.makedirs(folder, exist_ok=True)
+        # write, flush to disk, then rename: a reader never sees half a file
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(content)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path(sha256))
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+        return sha256
+
+    def read(self, sha256) -> bytes | None:
+        try:
+            with open(self.path(sha256), "rb") as stored:
+                return stored.read()
+        except FileNotFoundError:
+            return None
+
+    def digest(self, sha256) -> str | None:
+        """SHA-256 of the bytes stored under this hash now, or None if there are none."""
+        digest = hashlib.sha256()
+        try:
+            with open(self.path(sha256), "rb") as stored:
+                for block in iter(lambda: stored.read(CHUNK), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
+    def close(self):
+        pass
+
+
+class GridFsStore:
+    """GridFS through the shared mongoengine connection (pymongo's gridfs module)."""
+
+    def __init__(self, uri, mongo_client_class=None):
+        import gridfs
+        from mongoengine.connection import get_db
+        from pymongo.write_concern import WriteConcern
+
+        from shared.mongo_connection import connect, database_name
+        if not database_name(uri):
+            raise ValueError("ATTACHMENT_URI names no database: use mongodb://<host>/<database>")
+        database = get_db(connect(uri, mongo_client_class))
+        # an upload is acknowledged only once it survives a failover, like a ledger record
+        # (mongomock 4.3 has no database-level write concern; it has no failover either)
+        if not type(database).__module__.startswith("mongomock"):
+            database = database.with_options(write_concern=WriteConcern("majority", j=True))
+        self._files = gridfs.GridFS(database, collection=BUCKET)
+        self._no_file = gridfs.NoFile
+
+    def put(self, content: bytes) -> str:
+        sha256 = sha256_of(content)
+        current = self.digest(sha256)
+        if current == sha256:
+            return sha256
+        if current is not None:
+            log.warning("attachment %s did not match its hash; a new copy is stored", sha256)
+        # the newest copy under a name is the one read, so this repairs a swapped file
+        self._files.put(content, filename=sha256, metadata={"sha256": sha256})
+        return sha256
+
+    def read(self, sha256) -> bytes | None:
+        try:
+            return self._files.get_last_version(filename=sha256).read()
+        except self._no_file:
+            return None
+
+    def digest(self, sha256) -> str | None:
+        try:
+            stored = self._files.get_last_version(filename=sha256)
+        except self._no_file:
+            return None
+        digest = hashlib.sha256()
+        for block in iter(lambda: stored.read(CHUNK), b""):
+            digest.update(block)
+        return digest.hexdigest()
+
+    def close(self):
+        pass  # the connection is shared with the ledgers and views of the process
+
+
+class AttachmentStorage(DependencyProvider):
+    """The service's attachment store, opened at container setup (never at import)."""
+
+    def __init__(self, mongo_client_class=None):
+        self.mongo_client_class = mongo_client_class  # tests: mongomock.MongoClient
+
+    def setup(self):
+        self.store = open_attachment_store(attachment_uri(self.container.config),
+                                           self.mongo_client_class)
+
+    def stop(self):
+        self.store.close()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+def verify(ledger, store, region=""):
+    """Re-hash every stored attachment of villages under region against its
+    AttachmentStored event: {checked, ok, problems [{code, sha256, filename, problem,
+    found_sha256, event_id}]} where problem is `missing` or `mismatch`."""
+    checked, problems = 0, []
+    for record in ledger.iter_records(types=["AttachmentStored"]):
+        payload = record.payload
+        if not payload["code"].startswith(region):
+            continue
+        checked += 1
+        found = store.digest(payload["sha256"])
+        if found != payload["sha256"]:
+            problems.append({"code": payload["code"], "sha256": payload["sha256"],
+                             "filename": payload["filename"], "event_id": record.event_id,
+                             "problem": "missing" if found is None else "mismatch",
+                             "found_sha256": found})
+    return {"region": region, "checked": checked, "ok": checked - len(problems),
+            "problems": problems}

@@ -1,0 +1,58 @@
+"""Community meetings (rembug warga / musyawarah): the pure decider of stream
+meeting-<meeting_id>. A meeting is a fact: who chaired, who attended, what was decided.
+Whether it may approve a document is decided later, by the document (domain._approve).
+"""
+from dataclasses import dataclass, field
+
+from shared.chassis.commands import Decider
+from shared.chassis.errors import CommandRejected, Conflict
+from shared.ledger import NewEvent
+
+from .domain import check_references, described
+
+
+@dataclass(frozen=True)
+class RecordMeeting:
+    meeting_id: str
+    code: str
+    details: dict            # validated by MeetingSchema
+    attachments: dict = field(default_factory=dict)  # sha256 -> AttachmentStored payload
+    drafted: dict = field(default_factory=dict)      # kind -> {version: drafted_on}
+
+
+def evolve_meeting(state, record):
+    return record.payload if record.type == "MeetingRecorded" else state
+
+
+def decide_meeting(state, command: RecordMeeting):
+    if state is not None:
+        raise Conflict(f"meeting {command.meeting_id} is already recorded", "meeting_id")
+    details = command.details
+    for name in ("attendance_list", "minutes"):
+        if details.get(name) is not None:
+            check_references(details[name], command.attachments, name)
+    for index, decision in enumerate(details["decisions"]):
+        if decision["approves"] is not None:
+            _check_decided_version(decision["approves"], command, f"decisions.{index}.approves")
+    payload = {**details, "code": command.code, "meeting_id": command.meeting_id,
+               "attendance": {**details["attendance"], "attendees": details["attendance"][
+                   "men"] + details["attendance"]["women"]},
+               "attendance_list": described(details["attendance_list"], command.attachments),
+               "minutes": described(details["minutes"], command.attachments)
+               if details.get("minutes") else None,
+               "decisions": [{"number": n, **d} for n, d in enumerate(details["decisions"], 1)]}
+    return [NewEvent("MeetingRecorded", payload)]
+
+
+def _check_decided_version(approves, command, where):
+    versions = command.drafted.get(approves["kind"], {})
+    drafted_on = versions.get(approves["version"])
+    if drafted_on is None:
+        raise CommandRejected(f"the {approves['kind']} of {command.code} has no version "
+                              f"{approves['version']}", f"{where}.version")
+    if drafted_on > command.details["held_on"]:
+        raise CommandRejected(f"version {approves['version']} was drafted on {drafted_on}, "
+                              "after the meeting", f"{where}.version")
+
+
+MEETING = Decider(initial=lambda: None, evolve=evolve_meeting, decide=decide_meeting)

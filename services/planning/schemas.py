@@ -1,0 +1,184 @@
+"""Marshmallow schemas of the planning commands and queries: the one place input is
+validated (document content lives in content.py)."""
+import base64
+import binascii
+
+import orjson
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from shared.regions import is_region_prefix
+
+from . import rules
+from .content import CONTENT, AttachmentRefSchema, DateString, Text, not_in_future
+
+MAX_ATTACHMENT_BYTES = 20 * 2**20
+# Allowed media types and how their content starts, so a mislabelled file is refused.
+MEDIA_SIGNATURES = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/tiff": (b"II*\x00", b"MM\x00*"),
+    "image/vnd.dwg": (b"AC10",),            # AutoCAD drawings: DED
+    "application/geo+json": None,           # checked as a JSON object instead
+}
+ATTACHMENT_KINDS = ("map", "ded_drawing", "minutes", "attendance_list", "photo", "other")
+MEETING_TYPES = ("rembug_warga", "musyawarah")
+
+
+def Version(**options):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=100000), **options)
+
+
+def PastDate(**options):
+    return DateString(validate=not_in_future, **options)
+
+
+class PersonSchema(Schema):
+    name = Text(200, required=True)
+    position = Text(200, required=True, metadata={"description": "e.g. Lurah Bajur, "
+                                                                 "Koordinator BKM"})
+
+
+# -- attachments ------------------------------------------------------------------------
+
+class UploadSchema(Schema):
+    filename = fields.String(required=True, validate=[
+        validate.Length(min=1, max=255),
+        validate.Regexp(r"^[^/\\\x00]+$", error="a file name, without folders")])
+    media_type = fields.String(required=True, validate=validate.OneOf(list(MEDIA_SIGNATURES)))
+    kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
+    description = fields.String(load_default="", validate=validate.Length(max=1000))
+    content_base64 = fields.String(required=True, validate=validate.Length(
+        min=1, max=4 * (MAX_ATTACHMENT_BYTES // 3 + 1),
+        error=f"the file must not exceed {MAX_ATTACHMENT_BYTES // 2**20} MiB"))
+
+    @post_load
+    def decoded(self, data, **kwargs):
+        try:
+            content = base64.b64decode(data.pop("content_base64"), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("not valid base64", "content_base64") from None
+        if not content or len(content) > MAX_ATTACHMENT_BYTES:
+            raise ValidationError(f"the file must have 1 byte to {MAX_ATTACHMENT_BYTES // 2**20} "
+                                  "MiB", "content_base64")
+        if not _looks_like(content, data["media_type"]):
+            raise ValidationError(f"the content is not a {data['media_type']} file",
+                                  "content_base64")
+        return {**data, "content": content}
+
+
+def _looks_like(content, media_type):
+    signatures = MEDIA_SIGNATURES[media_type]
+    if signatures is not None:
+        return content.startswith(signatures)
+    try:
+        return isinstance(orjson.loads(content), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+class VerifyQuerySchema(Schema):
+    region = fields.String(load_default="", validate=lambda v: is_region_prefix(v) or _raise(
+        "must be a region code prefix such as 52 or 52.01"))
+
+
+# -- documents --------------------------------------------------------------------------
+
+def version_schema(kind, revision=False):
+    """The input schema of a draft (or revision) of a document of this kind."""
+    shape = {"content": fields.Nested(CONTENT[kind], required=True),
+             "drafted_on": PastDate(required=True),
+             "note": fields.String(load_default="", validate=validate.Length(max=2000))}
+    if revision:
+        shape["based_on"] = Version(required=True, metadata={
+            "description": "the version revised; it must still be the latest"})
+    return Schema.from_dict(shape, name=f"{kind}_{'revision' if revision else 'draft'}")()
+
+
+class ApproveSchema(Schema):
+    version = Version(required=True)
+    meeting_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+
+
+class SignSchema(Schema):
+    version = Version(required=True)
+    step = fields.String(required=True, validate=validate.OneOf(list(rules.STEP_SIGNERS)))
+    signer = fields.Nested(PersonSchema, required=True)
+    signed_on = PastDate(required=True)
+
+
+class BappedaSchema(Schema):
+    version = Version(required=True)
+    consulted_on = PastDate(required=True)
+    reference = Text(300, required=True, metadata={"description": "letter or minutes number"})
+    official = fields.Nested(PersonSchema, required=True)
+    notes = fields.String(load_default="", validate=validate.Length(max=5000))
+    minutes = fields.Nested(AttachmentRefSchema, load_default=None)
+
+
+class MusrenbangSchema(Schema):
+    version = Version(required=True)
+    forum = fields.String(required=True, validate=validate.OneOf(rules.MUSRENBANG_FORUMS))
+    reference = Text(300, required=True, metadata={"description": "the forum's register "
+                                                                  "number of the proposal"})
+    submitted_on = PastDate(required=True)
+
+
+# -- meetings ---------------------------------------------------------------------------
+
+class AttendanceSchema(Schema):
+    men = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000))
+    women = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000))
+    poor = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000),
+                          metadata={"description": "poor residents among the attendees"})
+
+    @validates_schema
+    def poor_are_attendees(self, data, **kwargs):
+        if data["poor"] > data["men"] + data["women"]:
+            raise ValidationError(f"{data['poor']} poor residents cannot exceed the "
+                                  f"{data['men'] + data['women']} attendees (men + women)",
+                                  "poor")
+
+
+class ApprovesSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(rules.KINDS))
+    version = Version(required=True)
+
+
+class DecisionSchema(Schema):
+    text = Text(5000, required=True)
+    approves = fields.Nested(ApprovesSchema, load_default=None, metadata={
+        "description": "the document version this decision approves, if any"})
+
+
+class MeetingSchema(Schema):
+    meeting_type = fields.String(required=True, validate=validate.OneOf(MEETING_TYPES))
+    held_on = PastDate(required=True)
+    place = Text(300, required=True)
+    agenda = fields.List(Text(1000), required=True, validate=validate.Length(min=1, max=50))
+    chair = fields.Nested(PersonSchema, required=True)
+    minute_taker = fields.Nested(PersonSchema, required=True)
+    attendance = fields.Nested(AttendanceSchema, required=True)
+    attendance_list = fields.Nested(AttachmentRefSchema, required=True, metadata={
+        "description": "the scanned, signed attendance list"})
+    minutes = fields.Nested(AttachmentRefSchema, load_default=None, metadata={
+        "description": "the scanned minutes (berita acara)"})
+    decisions = fields.List(fields.Nested(DecisionSchema), required=True,
+                            validate=validate.Length(min=1, max=100))
+
+
+# -- queries ----------------------------------------------------------------------------
+
+class PendingQuerySchema(Schema):
+    region = fields.String(load_default="", validate=lambda v: is_region_prefix(v) or _raise(
+        "must be a region code prefix such as 52 or 52.01"))
+    waiting_for = fields.String(load_default="approval",
+                                validate=validate.OneOf(rules.WAITING_FOR))
+    kind = fields.String(load_default=None, validate=validate.OneOf(rules.KINDS))
+    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(strict=True, load_default=50,
+                               validate=validate.Range(min=1, max=500))
+
+
+def _raise(message):
+    raise ValidationError(message)

@@ -1,0 +1,130 @@
+"""Attachments over RPC: stored by SHA-256, hash/size/type in the event, a swapped or
+lost file found by verify_attachments, and refused references to files never uploaded."""
+import base64
+import hashlib
+import os
+
+import mongomock
+import mongomock.gridfs
+import pytest
+
+from services.planning import attachments, schemas
+from services.planning.attachments import AttachmentStorage
+from services.planning.service import PlanningService
+from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
+from shared.ledger import open_ledger
+from tests.unit.planning import samples
+
+from .conftest import AUDITOR, BAJUR, BKM, FACILITATOR, pdf, proxy, upload
+
+
+def stored_events(config):
+    ledger = open_ledger(config["STORE_URI"], "planning")
+    try:
+        return [r.payload for r in ledger.iter_records(types=["AttachmentStored"])]
+    finally:
+        ledger.close()
+
+
+def test_upload_is_content_addressed_and_recorded_once(planning):
+    content = pdf("berita acara musyawarah")
+    with proxy(planning) as service:
+        sha256 = upload(service, content, "minutes", "berita-acara.pdf")
+        assert upload(service, content, "minutes", "copy.pdf") == sha256
+        got = service.get_attachment(BAJUR, sha256)
+        assert base64.b64decode(got["content_base64"]) == content
+        assert [a["sha256"] for a in service.list_attachments(BAJUR)] == [sha256]
+    [event] = stored_events(planning)
+    assert event == {"code": BAJUR, "sha256": sha256, "size": len(content),
+                     "media_type": "application/pdf", "filename": "berita-acara.pdf",
+                     "kind": "minutes", "description": ""}
+    path = os.path.join(planning["ATTACHMENT_URI"][len("file:///"):], sha256[:2], sha256)
+    with open(path, "rb") as stored:
+        assert stored.read() == content
+
+
+def test_a_swapped_or_lost_file_is_detected(planning):
+    genuine = pdf("daftar hadir: 32 orang")
+    with proxy(planning) as service:
+        sha256 = upload(service, genuine, "attendance_list")
+        other = upload(service, pdf("peta"), "map")
+    with proxy(planning, AUDITOR) as auditor:
+        assert auditor.verify_attachments({}) == {"region": "", "checked": 2, "ok": 2,
+                                                  "problems": []}
+        folder = attachments.FolderStore(planning["ATTACHMENT_URI"][len("file:///"):])
+        with open(folder.path(sha256), "wb") as swapped:
+            swapped.write(pdf("daftar hadir: 45 orang"))
+        os.remove(folder.path(other))
+        report = auditor.verify_attachments({"region": "52.01"})
+        assert (report["checked"], report["ok"]) == (2, 0)
+        problems = {p["sha256"]: p for p in report["problems"]}
+        assert problems[sha256]["problem"] == "mismatch"
+        assert problems[sha256]["found_sha256"] == folder.digest(sha256) != sha256
+        assert problems[other]["problem"] == "missing"
+        with pytest.raises(Conflict, match="no longer matches"):
+            auditor.get_attachment(BAJUR, sha256)
+        with pytest.raises(NotFound, match="missing"):
+            auditor.get_attachment(BAJUR, other)
+    with proxy(planning) as service:
+        upload(service, genuine)   # the genuine bytes again repair the store
+    with proxy(planning, AUDITOR) as auditor:
+        assert auditor.verify_attachments({"region": BAJUR})["ok"] == 1
+
+
+def test_bad_uploads_and_unknown_references_record_nothing(planning):
+    with proxy(planning) as service:
+        head = service.status()["ledger_head"]
+        with pytest.raises(InvalidInput) as mislabelled:
+            service.upload_attachment(BAJUR, {
+                "filename": "x.pdf", "media_type": "application/pdf", "kind": "map",
+                "content_base64": base64.b64encode(b"\x89PNG\r\n\x1a\nxx").decode()})
+        assert mislabelled.value.field == "content_base64"
+        with pytest.raises(CommandRejected, match="never uploaded") as unknown:
+            service.draft_document(BAJUR, "rplp", {"content": samples.rplp("f" * 64),
+                                                   "drafted_on": "2024-08-01"})
+        assert unknown.value.field == "content.maps.0.sha256"
+        with pytest.raises(Forbidden):
+            upload(service, pdf("x"), code="52.01.08.2001")   # another village's BKM
+        assert service.status()["ledger_head"] == head
+    with proxy(planning, FACILITATOR) as facilitator:
+        with pytest.raises(NotFound, match="official"):
+            upload(facilitator, pdf("x"), code="52.01.08.2999")
+        assert facilitator.status()["ledger_head"] == head
+    with proxy(planning, BKM) as bkm:
+        with pytest.raises(Forbidden):
+            bkm.verify_attachments({})
+
+
+class GridFsPlanning(PlanningService):
+    """The same service with its GridFS store on mongomock (no MongoDB server here)."""
+    files = AttachmentStorage(mongo_client_class=mongomock.MongoClient)
+
+
+def test_gridfs_store_through_the_service(container_factory, platform_config, tmp_path):
+    mongomock.gridfs.enable_gridfs_integration()
+    config = {**platform_config,
+              "ATTACHMENT_URI": f"mongodb://localhost/plpbk_att_{tmp_path.name[-20:]}"}
+    container = container_factory(GridFsPlanning, config)
+    container.start()
+    content = pdf("DED saluran tersier")
+    with proxy(config, FACILITATOR) as service:
+        sha256 = upload(service, content, "ded_drawing")
+        assert base64.b64decode(service.get_attachment(BAJUR, sha256)["content_base64"]) == \
+            content
+        assert service.verify_attachments({})["ok"] == 1
+        store = attachments.GridFsStore(config["ATTACHMENT_URI"], mongomock.MongoClient)
+        store._files.put(pdf("another drawing"), filename=sha256)   # a swap inside GridFS
+        [problem] = service.verify_attachments({})["problems"]
+        assert problem["problem"] == "mismatch"
+
+
+def test_the_size_limit_holds_over_rpc(planning):
+    limit = schemas.MAX_ATTACHMENT_BYTES
+    with proxy(planning, FACILITATOR) as service:
+        largest = pdf("x") + b"0" * (limit - len(pdf("x")))
+        sha256 = upload(service, largest, "ded_drawing", "gambar-ded.pdf")
+        assert service.list_attachments(BAJUR)[0]["size"] == limit
+        assert sha256 == hashlib.sha256(largest).hexdigest()
+        with pytest.raises(InvalidInput, match="20 MiB") as too_big:
+            upload(service, largest + b"0")
+        assert too_big.value.field == "content_base64"

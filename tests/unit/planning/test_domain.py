@@ -1,0 +1,316 @@
+"""The planning deciders (services/planning/domain.py), pure: commands decided on states
+folded from NewEvents, with no ledger, files or clock."""
+import pytest
+
+from services.planning import domain, meetings, schemas
+from shared.chassis.commands import decide_all, fold
+from shared.chassis.errors import CommandRejected, Conflict, NotFound
+
+from . import samples
+
+BAJUR = samples.BAJUR
+MAP, DED, LIST = "a" * 64, "b" * 64, "c" * 64
+KNOWN = {sha: {"code": BAJUR, "sha256": sha, "filename": f"{sha[:4]}.pdf",
+               "media_type": "application/pdf", "size": 10, "kind": "other"}
+         for sha in (MAP, DED, LIST)}
+
+
+class Stream:
+    """One stream's events, decided command by command like the platform does."""
+
+    def __init__(self, decider):
+        self.decider, self.events = decider, []
+
+    @property
+    def state(self):
+        return fold(self.decider, self.events)
+
+    def do(self, *commands):
+        new, _state = decide_all(self.decider, self.state, list(commands))
+        self.events += new
+        return new
+
+
+def loaded(kind, content=None, drafted_on="2024-08-01"):
+    data = {"content": content or samples.content(kind, MAP if kind == "rplp" else DED),
+            "drafted_on": drafted_on}
+    return schemas.version_schema(kind).load(data)
+
+
+def draft(kind, **options):
+    return domain.DraftDocument(code=BAJUR, kind=kind, village_name="Bajur",
+                                attachments=KNOWN, **loaded(kind, **options))
+
+
+def revise(kind, based_on, content, drafted_on="2024-08-05"):
+    return domain.ReviseDocument(based_on=based_on, attachments=KNOWN,
+                                 **loaded(kind, content, drafted_on))
+
+
+def meeting(approves=(("rplp", 1),), men=20, women=12, held_on="2024-08-10", drafted=None):
+    details = schemas.MeetingSchema().load(samples.meeting(LIST, approves, men, women,
+                                                           held_on=held_on))
+    if drafted is None:
+        drafted = {kind: {1: "2024-08-01", 2: "2024-08-05"} for kind, _version in approves}
+    stream = Stream(meetings.MEETING)
+    stream.do(meetings.RecordMeeting(f"{BAJUR}-m1", BAJUR, details, KNOWN, drafted))
+    return stream.state
+
+
+def approved(kind):
+    document = Stream(domain.DOCUMENT)
+    document.do(draft(kind), domain.ApproveVersion(1, meeting(((kind, 1),))))
+    return document
+
+
+def sign(step, capacity, role, signed_on="2024-08-20", version=1):
+    return domain.SignVersion(version, step, capacity, {"name": f"{capacity} person",
+                                                        "position": capacity}, signed_on, role)
+
+
+# -- versions -----------------------------------------------------------------------------
+
+def test_revisions_are_new_versions_and_every_version_stays():
+    document = Stream(domain.DOCUMENT)
+    [drafted] = document.do(draft("rplp"))
+    assert drafted.type == "DocumentDrafted"
+    assert {k: drafted.payload[k] for k in ("code", "kind", "document_id", "version")} == {
+        "code": BAJUR, "kind": "rplp", "document_id": f"{BAJUR}-rplp", "version": 1}
+    content = samples.rplp(MAP)
+    content["vision"] = "Bajur bebas kumuh 2029"
+    [revised] = document.do(revise("rplp", 1, content))
+    assert (revised.type, revised.payload["version"], revised.payload["based_on"]) == (
+        "DocumentRevised", 2, 1)
+    state = document.state
+    assert state.latest == 2
+    assert state.versions[1]["content"]["vision"] != state.versions[2]["content"]["vision"]
+
+
+def test_revision_must_start_from_the_latest_version_and_change_something():
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("aturan_bersama"))
+    with pytest.raises(Conflict, match="already drafted"):
+        document.do(draft("aturan_bersama"))
+    with pytest.raises(CommandRejected, match="identical to version 1") as same:
+        document.do(revise("aturan_bersama", 1, samples.aturan_bersama()))
+    assert same.value.field == "content"
+    changed = samples.aturan_bersama()
+    changed["rules"][0]["sanction"] = "Denda Rp 50.000"
+    document.do(revise("aturan_bersama", 1, changed))
+    with pytest.raises(Conflict, match="version 2 is the latest") as stale:
+        document.do(revise("aturan_bersama", 1, samples.aturan_bersama()))
+    assert stale.value.field == "based_on"
+    with pytest.raises(CommandRejected) as early:
+        document.do(revise("aturan_bersama", 2, samples.aturan_bersama(), "2024-07-01"))
+    assert early.value.field == "drafted_on"
+    with pytest.raises(NotFound):
+        Stream(domain.DOCUMENT).do(revise("rplp", 1, samples.rplp(MAP)))
+
+
+def test_a_reference_to_a_file_never_uploaded_is_refused_by_path():
+    unknown = "d" * 64
+    with pytest.raises(CommandRejected, match="never uploaded") as refused:
+        Stream(domain.DOCUMENT).do(domain.DraftDocument(
+            code=BAJUR, kind="rplp", village_name="Bajur", attachments=KNOWN,
+            **loaded("rplp", samples.rplp(unknown))))
+    assert refused.value.field == "content.maps.0.sha256"
+
+
+def test_rtplp_items_get_stable_ids_costs_and_totals():
+    document = Stream(domain.DOCUMENT)
+    [drafted] = document.do(draft("rtplp"))
+    items = drafted.payload["content"]["investment_items"]
+    assert [i["item_id"] for i in items] == [f"{BAJUR}-rtplp-item-{n}" for n in (1, 2, 3)]
+    assert [i["total_cost"] for i in items] == [900_375_000, 178_500_000, 27_000_000]
+    assert drafted.payload["totals"]["by_year"] == {"2025": 927_375_000, "2026": 178_500_000}
+    content = samples.rtplp(DED)
+    content["investment_items"] = [{**items[0], "unit_cost": 800_000}, items[2]]
+    for item in content["investment_items"]:
+        del item["total_cost"]
+    content["investment_items"].append({**samples.rtplp()["investment_items"][1]})
+    [revised] = document.do(revise("rtplp", 1, content))
+    assert [i["item_id"] for i in revised.payload["content"]["investment_items"]] == [
+        f"{BAJUR}-rtplp-item-1", f"{BAJUR}-rtplp-item-3", f"{BAJUR}-rtplp-item-4"]
+    assert revised.payload["totals"]["total"] == 960_400_000 + 27_000_000 + 178_500_000
+
+
+# -- meetings -----------------------------------------------------------------------------
+
+def test_a_meeting_records_attendance_attachments_and_numbered_decisions():
+    recorded = meeting()
+    assert recorded["attendance"] == {"men": 20, "women": 12, "poor": 9, "attendees": 32}
+    assert recorded["attendance_list"]["media_type"] == "application/pdf"
+    assert recorded["decisions"][0]["number"] == 1
+    with pytest.raises(Conflict):
+        Stream(meetings.MEETING).do(*[meetings.RecordMeeting("m", BAJUR, schemas.MeetingSchema(
+        ).load(samples.meeting(LIST)), KNOWN)] * 2)
+
+
+@pytest.mark.parametrize("drafted, held_on, field", [
+    ({}, "2024-08-10", "decisions.0.approves.version"),                  # no such version
+    ({"rplp": {1: "2024-08-11"}}, "2024-08-10", "decisions.0.approves.version"),  # later
+])
+def test_a_meeting_decides_only_versions_that_exist_before_it(drafted, held_on, field):
+    with pytest.raises(CommandRejected) as refused:
+        meeting(held_on=held_on, drafted=drafted)
+    assert refused.value.field == field
+
+
+def test_a_meeting_needs_its_attendance_list_uploaded():
+    details = schemas.MeetingSchema().load(samples.meeting("e" * 64))
+    with pytest.raises(CommandRejected) as refused:
+        Stream(meetings.MEETING).do(meetings.RecordMeeting("m", BAJUR, details, KNOWN))
+    assert refused.value.field == "attendance_list.sha256"
+
+
+# -- approval -----------------------------------------------------------------------------
+
+def test_approval_publishes_the_contract_payload_with_rule_version_and_results():
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rplp"))
+    [event] = document.do(domain.ApproveVersion(1, meeting()))
+    assert event.type == "DocumentApproved"
+    p = event.payload
+    assert {k: p[k] for k in ("code", "kind", "document_id", "version", "meeting_id")} == {
+        "code": BAJUR, "kind": "rplp", "document_id": f"{BAJUR}-rplp", "version": 1,
+        "meeting_id": f"{BAJUR}-m1"}
+    assert p["rule"] == {"id": "plpbk-musyawarah", "version": 1}
+    assert {c["result"] for c in p["criteria"]} == {"pass"}
+    assert p["approved_on"] == "2024-08-10" and len(p["content_digest"]) == 64
+    with pytest.raises(Conflict, match="already approved"):
+        document.do(domain.ApproveVersion(1, meeting()))
+
+
+def test_rtplp_approval_also_publishes_its_investment_items():
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rtplp"))
+    approval, published = document.do(domain.ApproveVersion(1, meeting((("rtplp", 1),))))
+    assert published.type == "InvestmentItemsPublished"
+    assert published.payload["items"][0] == {
+        "item_id": f"{BAJUR}-rtplp-item-1", "sector": "drainase",
+        "description": "Saluran tersier RW 02", "quantity": "1200.5", "unit": "m",
+        "unit_cost": 750_000, "total_cost": 900_375_000, "year": 2025,
+        "funding_source": "apbn"}
+    assert published.payload["version"] == approval.payload["version"] == 1
+
+
+@pytest.mark.parametrize("men, women, refused", [
+    (20, 9, "minimum_attendance: attendees is 29"),                   # one short
+    (22, 8, "women_participation: 8 of 30 attendees is 26.66%"),     # too few women
+    (21, 9, None),                                                    # exactly both
+])
+def test_a_meeting_failing_the_rule_cannot_approve(men, women, refused):
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rplp"))
+    command = domain.ApproveVersion(1, meeting(men=men, women=women))
+    if refused is None:
+        assert document.do(command)[0].type == "DocumentApproved"
+        return
+    with pytest.raises(CommandRejected, match="approval rule plpbk-musyawarah v1") as error:
+        document.do(command)
+    assert refused in str(error.value) and error.value.field == "meeting_id"
+    assert document.state.versions[1]["status"] == "draft"
+
+
+def test_only_a_meeting_that_decided_the_version_approves_it():
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rplp"))
+    with pytest.raises(CommandRejected, match="did not decide"):
+        document.do(domain.ApproveVersion(1, meeting((("aturan_bersama", 1),))))
+    elsewhere = {**meeting(), "code": "52.01.08.2001"}
+    with pytest.raises(CommandRejected, match="held in 52.01.08.2001"):
+        document.do(domain.ApproveVersion(1, elsewhere))
+    with pytest.raises(NotFound) as missing:
+        document.do(domain.ApproveVersion(3, meeting()))
+    assert missing.value.field == "version"
+
+
+def test_an_older_version_is_not_approved_after_a_newer_one():
+    document = Stream(domain.DOCUMENT)
+    content = samples.rplp(MAP)
+    content["vision"] = "Versi dua"
+    document.do(draft("rplp"), revise("rplp", 1, content))
+    document.do(domain.ApproveVersion(2, meeting((("rplp", 2),))))
+    with pytest.raises(Conflict, match="version 2 is already approved"):
+        document.do(domain.ApproveVersion(1, meeting((("rplp", 1),))))
+
+
+# -- sign-off chain -----------------------------------------------------------------------
+
+def test_the_chain_runs_in_order_each_step_once_then_signs_off():
+    document = approved("aturan_bersama")
+    with pytest.raises(CommandRejected, match="verified comes after submitted") as order:
+        document.do(sign("verified", "facilitator", "facilitator"))
+    assert order.value.field == "step"
+    document.do(sign("submitted", "bkm", "bkm"))
+    with pytest.raises(Conflict, match="already signed"):
+        document.do(sign("submitted", "bkm", "bkm"))
+    with pytest.raises(CommandRejected, match="after acknowledged"):
+        document.do(sign("verified", "facilitator", "facilitator"))
+    assert document.do(sign("acknowledged", "lurah", "district"))[0].payload["signer"] == {
+        "name": "lurah person", "position": "lurah"}
+    signed, signed_off = document.do(sign("verified", "facilitator", "facilitator"))
+    assert (signed.type, signed_off.type) == ("DocumentSigned", "DocumentSignedOff")
+    assert signed_off.payload["steps"] == ["submitted", "acknowledged", "verified"]
+    assert document.state.versions[1]["status"] == "signed_off"
+
+
+def test_signing_needs_an_approved_version_the_right_capacity_and_dates_in_order():
+    draft_only = Stream(domain.DOCUMENT)
+    draft_only.do(draft("rtplp"))
+    with pytest.raises(CommandRejected, match="not approved yet"):
+        draft_only.do(sign("submitted", "bkm", "bkm"))
+    document = approved("rtplp")
+    with pytest.raises(CommandRejected, match="cannot sign") as wrong:
+        document.do(sign("submitted", None, "facilitator"))
+    assert wrong.value.field == "role"
+    with pytest.raises(CommandRejected, match="has no ratified step"):
+        document.do(sign("ratified", "bkm", "bkm"))
+    with pytest.raises(CommandRejected, match="before the approving meeting") as early:
+        document.do(sign("submitted", "bkm", "bkm", signed_on="2024-08-09"))
+    assert early.value.field == "signed_on"
+    document.do(sign("submitted", "bkm", "bkm", signed_on="2024-08-20"))
+    with pytest.raises(CommandRejected, match="before the submitted signature"):
+        document.do(sign("acknowledged", "lurah", "district", signed_on="2024-08-19"))
+
+
+def test_rplp_is_ratified_by_lurah_and_bkm_after_a_bappeda_consultation():
+    document = approved("rplp")
+    document.do(sign("submitted", "bkm", "bkm"), sign("acknowledged", "lurah", "district"),
+                sign("verified", "facilitator", "facilitator"))
+    assert document.state.versions[1]["status"] == "approved"
+    with pytest.raises(CommandRejected, match="Bappeda"):
+        document.do(sign("ratified", "lurah", "district"))
+    consulted = domain.RecordBappedaConsultation(
+        1, "2024-08-25", "Bappeda 050/123", {"name": "Ir. Made", "position": "Kabid"},
+        minutes={"sha256": LIST, "title": "Notulen"}, attachments=KNOWN)
+    [event] = document.do(consulted)
+    assert event.payload["minutes"]["filename"] == KNOWN[LIST]["filename"]
+    with pytest.raises(Conflict):
+        document.do(consulted)
+    [lurah] = document.do(sign("ratified", "lurah", "district", "2024-08-26"))
+    assert lurah.type == "DocumentSigned"
+    bkm, signed_off = document.do(sign("ratified", "bkm", "bkm", "2024-08-27"))
+    assert signed_off.payload["signed_off_on"] == "2024-08-27"
+
+
+def test_bappeda_consultation_is_for_the_rplp_only():
+    with pytest.raises(CommandRejected, match="only the RPLP") as refused:
+        approved("rtplp").do(domain.RecordBappedaConsultation(
+            1, "2024-08-25", "ref", {"name": "x", "position": "y"}))
+    assert refused.value.field == "kind"
+
+
+def test_musrenbang_submission_follows_the_sign_off_once_per_forum():
+    document = approved("rtplp")
+    submit = domain.SubmitToMusrenbang(1, "kecamatan", "MUSREN-KEC-2025-17", "2024-09-02")
+    with pytest.raises(CommandRejected, match="waits for submitted"):
+        document.do(submit)
+    document.do(sign("submitted", "bkm", "bkm"), sign("acknowledged", "lurah", "district"),
+                sign("verified", "facilitator", "facilitator"))
+    [event] = document.do(submit)
+    assert event.payload["reference"] == "MUSREN-KEC-2025-17"
+    assert document.state.versions[1]["status"] == "submitted"
+    with pytest.raises(Conflict):
+        document.do(submit)
+    document.do(domain.SubmitToMusrenbang(1, "kabupaten_kota", "MUSREN-KAB-9", "2024-09-10"))
