@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-unit test-contract test-integration run bench rabbitmq clean
+.PHONY: install test test-unit test-contract test-integration test-e2e run bench rabbitmq clean
 
 install: $(VENV)/.installed
 
@@ -17,7 +17,7 @@ rabbitmq:
 	tools/ensure-rabbitmq
 
 test: install rabbitmq
-	$(BIN)/python -m pytest tests/unit tests/contract tests/integration
+	$(BIN)/python -m pytest tests/unit tests/contract tests/integration tests/e2e
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
@@ -27,6 +27,9 @@ test-contract: install
 
 test-integration: install rabbitmq
 	$(BIN)/python -m pytest tests/integration
+
+test-e2e: install rabbitmq
+	$(BIN)/python -m pytest tests/e2e
 
 run: install rabbitmq
 	mkdir -p var

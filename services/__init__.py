@@ -9,3 +9,5 @@ SERVICES = {
     "planning": ("services.planning.service:PlanningService", 8003),
     "audit": ("services.audit.service:AuditService", 8004),
 }
+
+RELAY_METRICS_PORT = 8009  # `plpbk run`'s relay process serves /metrics here

@@ -2,6 +2,7 @@
 from shared.cli.main import cli
 
 from .audit.cli import audit_group, rebuild, verify_bundle
+from .gateway.cli import keys_group, users_group
 from .registration.cli import import_villages
 from .run import run
 
@@ -14,6 +15,8 @@ def import_group():
 import_group.add_command(import_villages)
 cli.add_command(run)
 for command in (audit_group, verify_bundle, rebuild):
+    cli.add_command(command)
+for command in (users_group, keys_group):
     cli.add_command(command)
 
 __all__ = ["cli"]

@@ -16,7 +16,7 @@ import click
 from shared.cli.common import console
 from shared.config import QUIET_EVENTLET
 
-from . import SERVICES
+from . import RELAY_METRICS_PORT, SERVICES
 
 
 def available_services():
@@ -40,7 +40,8 @@ def run(only, host):
     bin_dir = os.path.dirname(sys.executable)
     base = dict(os.environ, RELAY="external", PYTHONWARNINGS=QUIET_EVENTLET)
     processes = {"relay": subprocess.Popen(
-        [os.path.join(bin_dir, "plpbk"), "relay", "--all"],
+        [os.path.join(bin_dir, "plpbk"), "relay", "--all", "--metrics-port",
+         str(RELAY_METRICS_PORT)],
         env=dict(base, PLPBK_PROCESS="relay"), stdout=subprocess.DEVNULL)}
     for name, (target, port) in chosen.items():
         processes[name] = subprocess.Popen(

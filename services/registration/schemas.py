@@ -153,7 +153,9 @@ class CriterionSchema(Schema):
     indicator = fields.String(required=True, validate=validate.OneOf(list(rules.INDICATOR_UNITS)))
     field = fields.String(load_default=None)
     operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
-    threshold = fields.Raw(required=True)
+    threshold = fields.Raw(required=True, validate=lambda v: _threshold(v),
+                           metadata={"description": "a number as a string (\"25\"), an "
+                                                    "integer, true/false, or a rating"})
     label = fields.String(load_default="")
 
     @post_load
@@ -175,6 +177,13 @@ class VillageQuerySchema(Schema):
         ["registered", "incomplete", "eligible", "ineligible", "selected"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def _threshold(value):
+    if isinstance(value, float):
+        raise ValidationError("send decimal thresholds as strings (\"25.5\"), not floats")
+    if not isinstance(value, (str, int, bool)):
+        raise ValidationError("must be a string, an integer or true/false")
 
 
 def _raise(message):

@@ -170,10 +170,14 @@ def keygen(out, public_out):
 @click.option("--all", "all_", is_flag=True, help="Every ledger at the store (also new ones).")
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
 @click.option("--poll", default=0.05, show_default=True, help="Seconds between head checks.")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve Prometheus metrics (relay lag, published) on this port.")
+@click.option("--metrics-address", default="127.0.0.1", show_default=True,
+              help="Address of the metrics port (0.0.0.0 in a container).")
 @store_option
 @state_option
 @amqp_option
-def relay(names, all_, once, poll, store_uri, state_uri, amqp_uri):
+def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, state_uri, amqp_uri):
     """Publish ledgers' records to RabbitMQ (services run with RELAY=external).
 
     One thread per ledger; each resumes from its last confirmed position.
@@ -194,6 +198,9 @@ def relay(names, all_, once, poll, store_uri, state_uri, amqp_uri):
         for name, runner in relays.items():
             console.print(f"published {runner.publish_pending()} events of {name}")
         return
+    if metrics_port:
+        from prometheus_client import start_http_server
+        start_http_server(metrics_port, addr=metrics_address)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = [threading.Thread(target=runner.run, kwargs={"poll_interval": poll}, daemon=True)

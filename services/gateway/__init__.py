@@ -1,0 +1,1 @@
+"""The gateway: the platform's one public HTTP door (docs/gateway.md)."""

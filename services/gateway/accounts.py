@@ -1,0 +1,74 @@
+"""Managing users and API keys: the one place `plpbk users` / `plpbk keys` and the
+gateway's own endpoints (password change) go through.
+
+Each operation validates its input, records its event in the gateway's ledger with the
+acting operator as actor, and keeps any secret in the state store (credentials.py).
+"""
+from shared.chassis.commands import fold
+from shared.chassis.errors import InvalidInput, NotFound, load
+
+from . import credentials, identity
+from .schemas import NewApiKeySchema, NewUserSchema
+
+MIN_PASSWORD = 12
+
+
+class Accounts:
+    def __init__(self, ledger, execute, state, metadata, hasher=credentials.hash_password):
+        """execute(decider, stream_id, command, metadata) records like
+        shared.chassis.commands.execute; hasher lets the gateway hash off its event loop."""
+        self.ledger, self.execute, self.metadata = ledger, execute, metadata
+        self.passwords = credentials.PasswordStore(state)
+        self.hasher = hasher
+
+    def create_user(self, data, password=None) -> dict:
+        user = load(NewUserSchema(), data)
+        if password is not None:
+            check_password(password)
+        self.execute(identity.USER, identity.user_stream(user["username"]),
+                     identity.CreateUser(**user), self.metadata)
+        if password is not None:
+            self.set_password(user["username"], password)
+        return user
+
+    def set_password(self, username, password, reason="set"):
+        """Store the new hash under the next version, then record PasswordChanged."""
+        check_password(password)
+        current = self._user(username)
+        self.passwords.save(username, self.hasher(password), current.password_version + 1)
+        self.execute(identity.USER, identity.user_stream(username),
+                     identity.ChangePassword(username, reason), self.metadata)
+
+    def disable_user(self, username, reason):
+        self._user(username)
+        self.execute(identity.USER, identity.user_stream(username),
+                     identity.DisableUser(reason), self.metadata)
+
+    def enable_user(self, username, reason):
+        self._user(username)
+        self.execute(identity.USER, identity.user_stream(username),
+                     identity.EnableUser(reason), self.metadata)
+
+    def issue_key(self, data) -> tuple:
+        """(the key's record, the key itself: shown once, never stored)."""
+        key = load(NewApiKeySchema(), data)
+        key_id, plaintext, digest = credentials.new_api_key()
+        self.execute(identity.API_KEY, identity.key_stream(key_id),
+                     identity.IssueApiKey(key_id, key["name"], key["role"], key["region"],
+                                          digest), self.metadata)
+        return {"key_id": key_id, **key}, plaintext
+
+    def revoke_key(self, key_id, reason):
+        self.execute(identity.API_KEY, identity.key_stream(key_id),
+                     identity.RevokeApiKey(reason), self.metadata)
+
+    def _user(self, username):
+        user = fold(identity.USER, self.ledger.read_stream(identity.user_stream(username)))
+        if user.username is None:
+            raise NotFound(f"no user {username}", "username")
+        return user
+
+
+def check_password(password):
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 256:
+        raise InvalidInput(f"a password needs {MIN_PASSWORD} to 256 characters", "password")

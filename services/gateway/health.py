@@ -1,0 +1,62 @@
+"""GET /health: can the platform work? RabbitMQ answers and every ledger can be read.
+
+Checked at most once a second per gateway process (a busy monitor costs nothing), each
+check bounded in time; 200 when all are fine, 503 naming what is not.
+"""
+import time
+
+import eventlet
+import kombu
+from eventlet.semaphore import Semaphore
+
+from shared.ledger import ledger_names
+
+CHECK_TIMEOUT = 3.0
+
+
+def rabbitmq(amqp_uri) -> dict:
+    started = time.perf_counter()
+    try:
+        with eventlet.Timeout(CHECK_TIMEOUT):
+            with kombu.Connection(amqp_uri, connect_timeout=CHECK_TIMEOUT) as connection:
+                connection.ensure_connection(max_retries=1)
+    except BaseException as exc:  # eventlet.Timeout is a BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return {"ok": False, "error": f"RabbitMQ unreachable: {exc or type(exc).__name__}"}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def ledgers(store_uri, open_source) -> dict:
+    """Heads of every ledger at the store; open_source(name) gives a (cached) Ledger."""
+    try:
+        with eventlet.Timeout(CHECK_TIMEOUT):
+            heads = {name: open_source(name).head().position
+                     for name in ledger_names(store_uri)}
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return {"ok": False, "error": f"ledgers unreadable: {exc or type(exc).__name__}"}
+    return {"ok": True, "heads": heads}
+
+
+class HealthCache:
+    def __init__(self, checks, max_age=1.0, clock=time.monotonic):
+        """checks: name -> function() -> {"ok": bool, ...}."""
+        self.checks, self.max_age, self.clock = checks, max_age, clock
+        self._result, self._at = None, None
+        self._refreshing = Semaphore(1)   # one refresh at a time; the others wait for it
+
+    def current(self) -> dict:
+        if self._stale():
+            with self._refreshing:
+                if self._stale():
+                    results = {name: check() for name, check in self.checks.items()}
+                    ok = all(result["ok"] for result in results.values())
+                    self._result = {"status": "ok" if ok else "unavailable",
+                                    "checks": results}
+                    self._at = self.clock()
+        return self._result
+
+    def _stale(self):
+        return self._result is None or self.clock() - self._at > self.max_age

@@ -1,0 +1,39 @@
+"""POST /api/v1/auth/login: a password for a short-lived token, guessing slowed down."""
+from eventlet import tpool
+
+from . import credentials, tokens
+from .auth import user_principal
+from .errors import Unauthorized
+from .metrics import LOGINS
+from .throttle import LoginThrottle
+
+WRONG = "wrong username or password"   # one message: no hint which of the two was wrong
+
+
+def log_in(tools, username, password, address) -> dict:
+    throttle = LoginThrottle(tools.state.collection("login_failures"),
+                             tools.settings.login_policies)
+    subjects = [("user", username), ("address", address)]
+    # one attempt per username at a time, so a burst cannot outrun the throttle
+    with tools.locks.hold(f"login:{username}"):
+        try:
+            throttle.check(subjects)
+        except Exception:
+            LOGINS.labels("throttled").inc()
+            raise
+        stored = credentials.PasswordStore(tools.state).get(username)
+        user = tools.directory.user(username, fresh=lambda doc: doc is not None and (
+            stored is None or doc["password_version"] >= stored["password_version"]))
+        usable = (user is not None and user["enabled"] and stored is not None
+                  and stored["password_version"] == user["password_version"])
+        # argon2 takes tens of milliseconds: off the event loop, in a real thread
+        if not tpool.execute(credentials.password_matches,
+                             stored["hash"] if usable else None, password):
+            throttle.failed(subjects)
+            LOGINS.labels("failed").inc()
+            raise Unauthorized(WRONG, "password")
+        throttle.succeeded(username)
+    LOGINS.labels("succeeded").inc()
+    ttl = tools.settings.token_ttl
+    return {"access_token": tokens.issue(tools.secret, user, ttl), "token_type": "Bearer",
+            "expires_in": ttl, "principal": user_principal(user).as_dict()}

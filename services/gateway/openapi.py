@@ -1,0 +1,165 @@
+"""The OpenAPI 3 document, generated from the routes and the marshmallow schemas that
+validate their requests (apispec), so the document cannot drift from the code."""
+import re
+from decimal import Decimal
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
+
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .schemas import DocumentSchema, ErrorSchema
+from .web import CORRELATION_HEADER
+
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+SECURITY = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+ERRORS = {
+    400: "Bad input: malformed JSON, a wrong type, an unknown field or parameter; "
+         "`field` names it",
+    401: "No credentials, or credentials that are not valid (any more)",
+    403: "Outside the caller's role or region scope",
+    404: "No such resource (unknown village code, ...)",
+    409: "The state changed meanwhile (version conflict), or it already exists",
+    413: "The body is larger than the operation allows (1 MiB; attachments 28 MiB)",
+    415: "The body is not application/json",
+    422: "Understood but refused (a rule of the programme, or an Idempotency-Key reused "
+         "for a different request)",
+    429: "Too many failed logins: wait for Retry-After seconds",
+    502: "A service failed on this request (logged)",
+    503: "A service or RabbitMQ is unavailable or did not answer in time; retry later",
+}
+
+
+def schema_name(schema) -> str:
+    """Components named after their service, so two services' MemberSchema never meet."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema") or cls.__name__
+    parts = cls.__module__.split(".")
+    if len(parts) >= 3 and parts[0] == "services" and parts[1] != "gateway":
+        return parts[1].capitalize() + name
+    return name
+
+
+def document(routes) -> dict:
+    plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+    spec = APISpec(
+        title="PLPBK platform API", version="1.0.0", openapi_version="3.0.3",
+        plugins=[plugin], info={"description": _DESCRIPTION})
+    plugin.converter.add_attribute_function(_decimal_as_string)
+    spec.components.schema("Error", schema=ErrorSchema)
+    spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "A token from POST /api/v1/auth/login (people)"})
+    spec.components.security_scheme("apiKeyAuth", {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": "A key from `plpbk keys issue` (systems)"})
+    for status, text in ERRORS.items():
+        spec.components.response(str(status), {
+            "description": text, "headers": _correlation_header(),
+            "content": {"application/json": {"schema": "Error"}}})
+    by_path = {}
+    for route in routes:
+        by_path.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    for path, operations in by_path.items():
+        spec.path(path=path, operations=operations)
+    return _plain(spec.to_dict())
+
+
+def _operation(route) -> dict:
+    operation = {
+        "operationId": route.name, "summary": route.summary, "tags": [route.tag],
+        "description": _description(route),
+        "parameters": _parameters(route),
+        "responses": _responses(route),
+        "security": ([{}] + SECURITY) if route.public else SECURITY,
+    }
+    if route.body is not None:   # the schema instance the pipeline validates with
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": route.body()}}}
+    return operation
+
+
+def _description(route) -> str:
+    rpc = getattr(route.action, "rpc", None)
+    parts = [route.description] if route.description else []
+    if rpc:
+        parts.append(f"Calls `{rpc}` over nameko RPC as the authenticated principal.")
+    if route.writes and not route.public:
+        parts.append(f"Send an `{IDEMPOTENCY_HEADER}` to make retries safe.")
+    return "\n\n".join(parts)
+
+
+def _parameters(route) -> list:
+    parameters = []
+    if route.path_params is not None:
+        parameters.append({"in": "path", "schema": route.path_params})
+    if route.query is not None:
+        parameters.append({"in": "query", "schema": route.query})
+    parameters.append({"in": "header", "name": CORRELATION_HEADER, "required": False,
+                       "description": "Your id for this request (echoed back; logged with "
+                                      "every step); one is made up when absent",
+                       "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"}})
+    if route.writes and not route.public:
+        parameters.append({
+            "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
+            "description": "Retries with the same key get the first answer and record "
+                           "nothing twice (kept 24 h); a different request with a used "
+                           "key is refused with 422",
+            "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"}})
+    return parameters
+
+
+def _responses(route) -> dict:
+    success = route.response if route.response is not None else DocumentSchema
+    responses = {str(route.status): {
+        "description": route.summary, "headers": _correlation_header(),
+        "content": {route_content_type(route): {"schema": success}}}}
+    for status, extra in route.responses.items():
+        responses[str(status)] = extra
+    statuses = [400, 401, 403, 404, 409, 422, 502, 503]   # services may refuse reads too
+    if route.body is not None:
+        statuses += [413, 415]
+    statuses += list(route.errors)
+    for status in sorted(set(statuses)):
+        responses.setdefault(str(status), {"$ref": f"#/components/responses/{status}"})
+    return responses
+
+
+def route_content_type(route) -> str:
+    return getattr(route.action, "content_type", "application/json")
+
+
+def _correlation_header() -> dict:
+    return {CORRELATION_HEADER: {"description": "The request's correlation id",
+                                 "schema": {"type": "string"}}}
+
+
+def _decimal_as_string(self, field, **kwargs) -> dict:
+    """Decimals travel as strings ("25.50"): the ledger admits no floats."""
+    if isinstance(field, fields.Decimal):
+        return {"type": "string", "pattern": DECIMAL_PATTERN, "x-decimal": True}
+    return {}
+
+
+def _plain(node):
+    """JSON-ready: bounds of decimal fields into words, Decimals into strings."""
+    if isinstance(node, dict):
+        if node.pop("x-decimal", False):
+            bounds = [f"{word} {node.pop(key)}" for key, word in
+                      (("minimum", "at least"), ("maximum", "at most")) if key in node]
+            if bounds:
+                node["description"] = (node.get("description", "") + " A decimal string, "
+                                       + " and ".join(bounds) + ".").strip()
+        return {key: _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(value) for value in node]
+    return str(node) if isinstance(node, Decimal) else node
+
+
+_DESCRIPTION = re.sub(r"\s+", " ", """
+The public HTTP/JSON API of the PLPBK platform. People log in at POST /api/v1/auth/login
+and send the token as `Authorization: Bearer <token>`; systems send `X-API-Key`.
+Every principal has a role and a region scope (a Kemendagri code prefix; empty =
+national) and sees and changes nothing outside it. Every error answers
+{"error", "message", "field"}. Lists are paged (page, page_size).
+""").strip()

@@ -1,0 +1,191 @@
+"""One request through the gateway: the same steps for every route.
+
+correlation id -> credentials -> path, query and body validated with the route's
+schemas -> role and region scope -> (writes with Idempotency-Key: the first answer
+again, or) the route's action -> JSON answer with X-Correlation-Id.
+
+Every failure on the way is a CommandRejected with a status and the field at fault,
+answered as {"error", "message", "field"}; nothing here lets an exception escape.
+"""
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from marshmallow import fields
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from shared.chassis.access import in_scope
+from shared.chassis.errors import CommandRejected, Forbidden, InvalidInput, load
+
+from . import idempotency
+from .auth import Principal
+from .errors import (PayloadTooLarge, Unauthorized, UnsupportedMediaType, error_body,
+                     error_headers)
+from .metrics import IDEMPOTENT_REPLAYS
+from .routing import READ_ONLY_ROLES, Reply, Route
+from .web import CORRELATION_HEADER, CORRELATION_PATTERN, error_response, json_response
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Call:
+    """What an action gets: the request, validated, and who asks."""
+    route: Route
+    request: Any                 # werkzeug Request
+    correlation_id: str
+    principal: Principal | None = None
+    path: dict = None            # path parameters, validated
+    query: dict = None           # query parameters, loaded (typed)
+    query_args: dict = None      # query parameters as sent, numbers as numbers, for services
+    body: Any = None             # the JSON body as sent, for services (they validate too)
+    loaded: Any = None           # the body loaded by the route's schema
+    service_key: str | None = None   # idempotency key passed down to services
+    upstream: Any = None         # services.gateway.upstream.Upstream
+    tools: Any = None            # the gateway's own capabilities (login, health, ...)
+
+
+def respond(route, request, path_values, tools) -> Any:
+    correlation_id = uuid.uuid4().hex
+    try:
+        correlation_id = _correlation_id(request.headers) or correlation_id
+        call = Call(route, request, correlation_id, tools=tools)
+        call.principal = tools.authenticate(request.headers)
+        if call.principal is None and not route.public:
+            raise Unauthorized("credentials needed: 'Authorization: Bearer <token>' "
+                               "(POST /api/v1/auth/login) or 'X-API-Key: <key>'",
+                               "Authorization")
+        _validate(call, path_values)
+        _authorize(call)
+        if call.principal is not None:
+            tools.act_as(call.principal, correlation_id)
+        call.upstream = tools.upstream
+        response = _answer(call, tools)
+    except CommandRejected as error:
+        response = error_response(error)
+    response.headers[CORRELATION_HEADER] = correlation_id
+    return response
+
+
+def _correlation_id(headers):
+    given = headers.get(CORRELATION_HEADER)
+    if given is not None and not CORRELATION_PATTERN.match(given):
+        raise InvalidInput("must be 1-128 letters, digits or . _ : -", CORRELATION_HEADER)
+    return given
+
+
+# -- validation ---------------------------------------------------------------------------
+
+def _validate(call, path_values):
+    route = call.route
+    call.path = load(route.path_params(), path_values) if route.path_params else path_values
+    given = _single_values(call.request.args)
+    if route.query:
+        schema = route.query()
+        call.query_args = _typed(schema, given)
+        call.query = load(schema, call.query_args)
+    elif given:
+        name = next(iter(given))
+        raise InvalidInput(f"this operation takes no query parameter {name!r}", name)
+    else:
+        call.query_args = call.query = {}
+    call.body = _json_body(call.request, expected=route.body is not None)
+    if route.body:
+        call.loaded = load(route.body(), call.body)
+
+
+def _single_values(args):
+    values = {}
+    for name, given in args.lists():
+        if len(given) > 1:
+            raise InvalidInput("given more than once", name)
+        values[name] = given[0]
+    return values
+
+
+def _typed(schema, given):
+    """Query strings are text; whole numbers for Integer fields become numbers, so the
+    services' schemas (some strict about types) read them as a JSON body would give them."""
+    typed = dict(given)
+    for name, value in given.items():
+        field = schema.fields.get(name)
+        if isinstance(field, fields.Integer) and re.fullmatch(r"-?\d{1,15}", value):
+            typed[name] = int(value)
+    return typed
+
+
+def _json_body(request, expected):
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(f"the body may be at most {request.max_content_length} bytes",
+                              "body") from None
+    if not raw.strip():
+        return {} if expected else None
+    if not expected:
+        raise InvalidInput("this operation takes no body", "body")
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as Content-Type: application/json",
+                                   "Content-Type")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON ({exc})", "body") from None
+
+
+# -- access -------------------------------------------------------------------------------
+
+def _authorize(call):
+    principal, route = call.principal, call.route
+    if principal is None:
+        return
+    if route.writes and not route.any_role and principal.role in READ_ONLY_ROLES:
+        raise Forbidden(f"role {principal.role} is read-only", "role")
+    if route.scope is None:
+        return
+    field, code = route.scope(call)
+    if isinstance(code, str) and not in_scope(principal, code):
+        raise Forbidden(f"{code} is outside your region {principal.region or '(national)'}",
+                        field)
+
+
+# -- the answer ---------------------------------------------------------------------------
+
+def _answer(call, tools):
+    key = idempotency.parse_key(call.request.headers) if call.route.writes else None
+    if key is None or call.principal is None:
+        return _render(_run(call))
+    slot = idempotency.slot_of(call.principal.id, key)
+    request = call.request
+    fingerprint = idempotency.fingerprint(request.method, request.path,
+                                          request.query_string, request.get_data(cache=True))
+    call.service_key = idempotency.service_key(slot)
+    with tools.locks.hold(slot):
+        first = tools.stored_responses.first_answer(slot, fingerprint)
+        if first is not None:
+            IDEMPOTENT_REPLAYS.inc()
+            return _render(Reply(first["status"], first["body"],
+                                 {**first["headers"], "Idempotent-Replayed": "true"}))
+        try:
+            reply = _run(call)
+        except CommandRejected as error:  # refusals are answers too: kept, then given
+            reply = Reply(error.status, error_body(error), error_headers(error))
+        tools.stored_responses.keep(slot, fingerprint, reply.status, reply.body,
+                                    reply.headers)
+        return _render(reply)
+
+
+def _run(call) -> Reply:
+    result = call.route.action(call)
+    return result if isinstance(result, Reply) else Reply(call.route.status, result)
+
+
+def _render(reply: Reply):
+    if reply.content_type == "application/json":
+        return json_response(reply.status, reply.body, reply.headers)
+    return Response(reply.body, status=reply.status, headers=reply.headers,
+                    content_type=reply.content_type)

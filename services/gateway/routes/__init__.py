@@ -1,0 +1,5 @@
+"""Every HTTP operation of the gateway, one module per service it fronts."""
+from . import audit, cycle, identity, planning, registration, system
+
+ROUTES = system.ROUTES + identity.ROUTES + registration.ROUTES + cycle.ROUTES + \
+    planning.ROUTES + audit.ROUTES

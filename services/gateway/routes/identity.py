@@ -1,0 +1,47 @@
+"""Logging in and one's own account."""
+from shared.chassis.errors import CommandRejected
+
+from ..errors import Unauthorized
+from ..login import WRONG, log_in
+from ..routing import Route
+from ..schemas import LoginSchema, PasswordChangeSchema, PrincipalSchema, TokenSchema
+
+
+def login(call):
+    return log_in(call.tools, call.loaded["username"], call.loaded["password"],
+                  call.request.remote_addr or "unknown")
+
+
+def me(call):
+    return call.principal.as_dict()
+
+
+def change_password(call):
+    principal = call.principal
+    if principal.kind != "user":
+        raise Unauthorized("only people have passwords; API keys are reissued", "Authorization")
+    username = principal.id.removeprefix("user:")
+    # the current password again: a stolen token alone cannot take over the account
+    try:
+        log_in(call.tools, username, call.loaded["current_password"],
+               call.request.remote_addr or "unknown")
+    except Unauthorized:
+        raise CommandRejected("the current password is wrong", "current_password") from None
+    call.tools.accounts().set_password(username, call.loaded["new_password"], "changed")
+    return log_in(call.tools, username, call.loaded["new_password"],
+                  call.request.remote_addr or "unknown")
+
+
+ROUTES = [
+    Route("POST", "/api/v1/auth/login", "login", "Log in: a password for a token", "auth",
+          login, body=LoginSchema, response=TokenSchema, public=True, errors=(429,),
+          description=f"Answers 401 '{WRONG}' for either mistake. After a few failures "
+                      "per username (and more per client address) attempts are refused "
+                      "with 429 for 1 s, 2 s, 4 s, ... (Retry-After)."),
+    Route("GET", "/api/v1/auth/me", "whoami", "Who the credentials belong to", "auth", me,
+          response=PrincipalSchema),
+    Route("POST", "/api/v1/auth/password", "change_password", "Change one's own password",
+          "auth", change_password, body=PasswordChangeSchema, response=TokenSchema,
+          any_role=True, errors=(429,),
+          description="Tokens issued before stop working; the answer is a new token."),
+]

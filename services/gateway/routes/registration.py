@@ -1,0 +1,157 @@
+"""Villages, BKM, evidence, eligibility, rule sets, quotas, selection and ranking
+(the registration service), validated with its own schemas."""
+from marshmallow import Schema, fields, validate
+
+from services.registration import schemas as reg
+from shared.chassis.access import scoped_prefix
+from shared.chassis.errors import Forbidden
+
+from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
+    path_and_body, rpc
+from ..schemas import Open, PageQuerySchema, PageSchema
+
+TAG = "registration"
+
+
+class VillagePath(Schema):
+    code = reg.VillageCode(required=True, metadata={"description": "PP.KK.CC.DDDD",
+                                                    "example": "52.01.08.2006"})
+
+
+class RankingPath(Schema):
+    region = fields.String(required=True, validate=validate.Regexp(
+        r"^\d{2}(\.\d{2})?$", error="must be a province (PP) or kabupaten/kota (PP.KK) code"),
+        metadata={"example": "52.01"})
+
+
+class SelectionSchema(Schema):
+    kabupaten = fields.String(load_default=None, validate=validate.Regexp(
+        r"^\d{2}\.\d{2}$", error="must be a kabupaten/kota code PP.KK"), metadata={
+        "description": "one kabupaten/kota; absent: every one with a quota"})
+
+
+class ImportSchema(Schema):
+    rows = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=5000),
+                       metadata={"description": "objects with the columns of `plpbk import "
+                                                "villages` (code, source_document, "
+                                                "observed_on, poverty_rate, ...) and "
+                                                "their `line` number; each row is checked "
+                                                "and reported on its own"})
+    source = fields.String(load_default="http", validate=validate.Length(min=1, max=200))
+
+
+class VillageSchema(Open):
+    """A village: identity, BKM, indicators with evidence, eligibility and reasons."""
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+# -- scope ------------------------------------------------------------------------------
+
+def _scoped_region(call, requested):
+    """The region a listing may cover: the request narrowed to the principal's scope."""
+    return scoped_prefix(call.principal, requested)
+
+
+def only_in_scope(call, items):
+    """Defence in depth: no item about a village outside the principal's region leaves
+    the gateway, whatever a service answered."""
+    region = call.principal.region
+    return [item for item in items
+            if not isinstance(item.get("code"), str) or item["code"].startswith(region)]
+
+
+def list_villages(call):
+    query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
+    page = call.upstream.call("registration", "list_villages", query)
+    return {**page, "items": only_in_scope(call, page["items"])}
+
+
+list_villages.rpc = "registration.list_villages"
+
+
+def ranking(call):
+    region = _scoped_region(call, call.path["region"])
+    return paged(call, only_in_scope(call, call.upstream.call("registration", "ranking",
+                                                              region)))
+
+
+ranking.rpc = "registration.ranking"
+
+
+def import_rows(call):
+    for number, row in enumerate(call.loaded["rows"]):
+        code = row.get("code")
+        if isinstance(code, str) and not code.startswith(call.principal.region):
+            raise Forbidden(f"{code} is outside your region "
+                            f"{call.principal.region or '(national)'}", f"rows.{number}.code")
+    return call.upstream.call("registration", "import_rows", call.loaded["rows"],
+                              call.loaded["source"])
+
+
+import_rows.rpc = "registration.import_rows"
+
+
+def registered(call, village):
+    return Reply(201, village, {"Location": f"/api/v1/villages/{village['code']}"})
+
+
+ROUTES = [
+    Route("GET", "/api/v1/villages", "list_villages", "Villages, filtered and paged", TAG,
+          list_villages, query=reg.VillageQuerySchema, response=PageSchema,
+          description="Within the caller's region (a wider `region` is narrowed to it)."),
+    Route("POST", "/api/v1/villages", "register_village", "Register a village", TAG,
+          rpc("registration", "register_village", body, keyed=True, present=registered),
+          body=reg.RegisterVillageSchema, response=VillageSchema, status=201,
+          scope=from_body("code"),
+          description="Identity (name, kecamatan, kabupaten, province) comes from the "
+                      "official Kemendagri list; optionally with the BKM."),
+    Route("POST", "/api/v1/villages/imports", "import_villages",
+          "Bulk import of villages with evidence", TAG, import_rows, body=ImportSchema,
+          status=200, response=Open),
+    Route("GET", "/api/v1/villages/{code}", "get_village", "One village", TAG,
+          rpc("registration", "get_village", path("code")), path_params=VillagePath,
+          response=VillageSchema, scope=from_path("code")),
+    Route("PUT", "/api/v1/villages/{code}/bkm", "record_bkm", "Record the village's BKM",
+          TAG, rpc("registration", "record_bkm", path_and_body("code"), keyed=True),
+          path_params=VillagePath, body=reg.BkmSchema, response=VillageSchema,
+          scope=from_path("code")),
+    Route("POST", "/api/v1/villages/{code}/indicators", "record_indicators",
+          "Record indicator evidence (eligibility is decided again)", TAG,
+          rpc("registration", "record_indicators", path_and_body("code"), keyed=True),
+          path_params=VillagePath, body=reg.RecordIndicatorsSchema, response=VillageSchema,
+          scope=from_path("code")),
+    Route("POST", "/api/v1/villages/{code}/eligibility/decisions", "evaluate_eligibility",
+          "Decide eligibility now on the current evidence and rule set", TAG,
+          rpc("registration", "evaluate", path("code")), path_params=VillagePath,
+          response=VillageSchema, scope=from_path("code")),
+    Route("POST", "/api/v1/villages/{code}/eligibility/overrides", "override_eligibility",
+          "Override the eligibility decision (ministry, with a justification)", TAG,
+          rpc("registration", "override_eligibility", path_and_body("code"), keyed=True),
+          path_params=VillagePath, body=reg.OverrideSchema, response=VillageSchema,
+          scope=from_path("code")),
+    Route("GET", "/api/v1/villages/{code}/eligibility/history", "eligibility_history",
+          "Evidence, decisions, overrides and selection of a village, paged", TAG,
+          rpc("registration", "eligibility_history", path("code"), present=paged),
+          path_params=VillagePath, query=PageQuerySchema, response=PageSchema,
+          scope=from_path("code")),
+    Route("GET", "/api/v1/eligibility/rule-set", "active_rule_set",
+          "The active eligibility rule set", TAG, rpc("registration", "rule_set"),
+          response=Open),
+    Route("POST", "/api/v1/eligibility/rule-sets", "publish_rule_set",
+          "Publish a new version of a rule set (ministry)", TAG,
+          rpc("registration", "publish_rule_set", body), body=reg.RuleSetSchema,
+          response=Open, status=201),
+    Route("POST", "/api/v1/quotas", "set_quota",
+          "Set the quota of selected villages of a kabupaten/kota (ministry)", TAG,
+          rpc("registration", "set_quota", body), body=reg.QuotaSchema, response=Open,
+          scope=from_body("kabupaten")),
+    Route("POST", "/api/v1/selections", "select_villages",
+          "Select the best-ranked eligible villages under the quotas (ministry)", TAG,
+          rpc("registration", "select_villages", lambda call: (call.loaded["kabupaten"],)),
+          body=SelectionSchema, response=Open, scope=from_body("kabupaten")),
+    Route("GET", "/api/v1/rankings/{region}", "ranking",
+          "Eligible villages of a province or kabupaten/kota by priority, paged", TAG,
+          ranking, path_params=RankingPath, query=PageQuerySchema, response=PageSchema),
+]

@@ -1,0 +1,154 @@
+"""What the gateway's requests share (settings, signing secret, locks, health, the
+OpenAPI document) and, per request, the tools the pipeline and actions use.
+
+Configuration (nameko config, then the environment):
+  GATEWAY_SECRET           HS256 secret for tokens (32+ characters). Unset: one is
+                           generated once and kept in the state store (fine for one
+                           machine; set it when several gateway processes share work).
+  GATEWAY_TOKEN_TTL        token lifetime in seconds (900)
+  GATEWAY_RPC_TIMEOUT      seconds to wait for a service (60)
+  LOGIN_USER_FREE_FAILURES / LOGIN_ADDRESS_FREE_FAILURES
+                           failed logins before lockouts start (3 / 20)
+"""
+import os
+import secrets
+from dataclasses import dataclass
+
+from eventlet import tpool
+from nameko.exceptions import ConfigurationError
+from nameko.extensions import DependencyProvider
+
+from shared.config import setting
+from shared.ledger import Actor, Metadata
+
+from . import health, openapi, pipeline
+from .accounts import Accounts
+from .auth import Authenticator, Directory
+from .credentials import hash_password
+from .idempotency import StoredResponses
+from .locks import KeyedLocks
+from .throttle import Policy
+from .tokens import MIN_SECRET_BYTES
+from .upstream import Upstream
+
+SERVICES = ("registration", "cycle", "planning", "audit")   # RpcProxy attributes
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret: str | None
+    token_ttl: int
+    rpc_timeout: float
+    login_policies: dict
+    amqp_uri: str
+    store_uri: str
+
+
+def read_settings(config) -> Settings:
+    def get(key, default):
+        return (config or {}).get(key) or os.environ.get(key) or default
+
+    secret = get("GATEWAY_SECRET", None)
+    if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigurationError(f"GATEWAY_SECRET needs at least {MIN_SECRET_BYTES} "
+                                 "characters")
+    return Settings(
+        secret=secret, token_ttl=int(get("GATEWAY_TOKEN_TTL", 900)),
+        rpc_timeout=float(get("GATEWAY_RPC_TIMEOUT", 60)),
+        login_policies={"user": Policy(int(get("LOGIN_USER_FREE_FAILURES", 3))),
+                        "address": Policy(int(get("LOGIN_ADDRESS_FREE_FAILURES", 20)))},
+        amqp_uri=setting(config, "AMQP_URI"), store_uri=setting(config, "STORE_URI"))
+
+
+class GatewayRuntime(DependencyProvider):
+    def __init__(self, routes):
+        self.routes = routes
+
+    def setup(self):
+        self.settings = read_settings(self.container.config)
+        self.locks = KeyedLocks()
+        self._secret = self.settings.secret
+        self._health = self._openapi = None
+        self.identity_checked = [0.0]
+
+    def get_dependency(self, worker_ctx):
+        return Tools(self, worker_ctx)
+
+    def secret(self, state) -> str:
+        if self._secret is None:
+            kept = state.collection("secrets")
+            doc = kept.get("token_signing")
+            if doc is None:
+                doc = {"secret": secrets.token_urlsafe(48)}
+                kept.put("token_signing", doc)
+            self._secret = doc["secret"]
+        return self._secret
+
+    def health(self, session) -> dict:
+        if self._health is None:
+            self._health = health.HealthCache({
+                "rabbitmq": lambda: health.rabbitmq(self.settings.amqp_uri),
+                "ledgers": lambda: health.ledgers(self.settings.store_uri, session.source)})
+        return self._health.current()
+
+    def openapi(self) -> dict:
+        if self._openapi is None:
+            self._openapi = openapi.document(self.routes)
+        return self._openapi
+
+
+class Tools:
+    """The gateway's capabilities for one request (one nameko worker)."""
+
+    def __init__(self, runtime, worker_ctx):
+        self.runtime, self.worker_ctx = runtime, worker_ctx
+        self.settings, self.locks = runtime.settings, runtime.locks
+        self._metadata = None   # who records the gateway's own events (act_as)
+
+    def respond(self, route, request, path_values):
+        return pipeline.respond(route, request, path_values, self)
+
+    @property
+    def session(self):   # the service's Platform session (a WorkerSession)
+        return self.worker_ctx.service.platform
+
+    @property
+    def state(self):
+        return self.session.state
+
+    @property
+    def secret(self):
+        return self.runtime.secret(self.state)
+
+    @property
+    def directory(self):
+        return Directory(self.session, self.runtime.identity_checked)
+
+    @property
+    def stored_responses(self):
+        return StoredResponses(self.state)
+
+    @property
+    def upstream(self):
+        service = self.worker_ctx.service
+        return Upstream({name: getattr(service, name) for name in SERVICES
+                         if hasattr(service, name)}, self.settings.rpc_timeout)
+
+    def authenticate(self, headers):
+        return Authenticator(self.directory, self.secret).authenticate(headers)
+
+    def act_as(self, principal, correlation_id):
+        """Every RPC of this worker now carries the principal as actor (context data)."""
+        self.worker_ctx.data.update(actor=principal.actor(), correlation_id=correlation_id)
+        self._metadata = Metadata(Actor(**principal.actor()), correlation_id)
+
+    def accounts(self) -> Accounts:
+        session = self.session
+        return Accounts(session.ledger, session.execute, self.state, self._metadata,
+                        hasher=lambda password: tpool.execute(hash_password, password))
+
+    def health(self):
+        return self.runtime.health(self.session)
+
+    def openapi(self):
+        return self.runtime.openapi()

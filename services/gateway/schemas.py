@@ -1,0 +1,102 @@
+"""The gateway's own marshmallow schemas: login, identity, errors, health, paging.
+
+Bodies of the services' capabilities are validated with the services' own schemas
+(routes/); these cover what only the gateway does. Output schemas document answers in
+the OpenAPI document; they admit extra properties so a service may add fields.
+"""
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from shared.chassis.access import ROLES
+from shared.regions import REGION_PREFIX
+
+USERNAME = r"^[a-z][a-z0-9._-]{1,63}$"
+REGION = validate.Regexp(REGION_PREFIX.pattern,
+                         error="must be a region code prefix such as 52 or 52.01, or empty")
+
+
+class Open(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+# -- input --------------------------------------------------------------------------------
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(
+        USERNAME, error="must be 2-64 lowercase letters, digits, '.', '_' or '-'"))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    new_password = fields.String(required=True, validate=validate.Length(min=12, max=256))
+
+
+class NewUserSchema(Schema):
+    """`plpbk users create`."""
+    username = fields.String(required=True, validate=validate.Regexp(USERNAME))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    region = fields.String(load_default="", validate=REGION)
+
+
+class NewApiKeySchema(Schema):
+    """`plpbk keys issue`."""
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(load_default="integration", validate=validate.OneOf(ROLES))
+    region = fields.String(load_default="", validate=REGION)
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+# -- output -------------------------------------------------------------------------------
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={
+        "description": "what went wrong: InvalidInput, Unauthorized, Forbidden, NotFound, "
+                       "Conflict, CommandRejected, ... (the error's class name)"})
+    message = fields.String(required=True, metadata={"description": "for a person"})
+    field = fields.String(required=True, allow_none=True, metadata={
+        "description": "the field, parameter or header at fault, when there is one"})
+
+
+class PrincipalSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "recorded as the actor"})
+    kind = fields.String(required=True, validate=validate.OneOf(["user", "key"]))
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    region = fields.String(required=True, metadata={"description": "scope; '' = national"})
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    principal = fields.Nested(PrincipalSchema, required=True)
+
+
+class HealthCheckSchema(Open):
+    ok = fields.Boolean(required=True)
+    error = fields.String()
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "unavailable"]))
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(HealthCheckSchema),
+                         required=True)
+    principal = fields.Nested(PrincipalSchema, metadata={
+        "description": "who the credentials belong to, when some were given"})
+
+
+class PageSchema(Open):
+    items = fields.List(fields.Dict(), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+
+
+class DocumentSchema(Open):
+    """A service's answer: a JSON object (see the service's documentation)."""

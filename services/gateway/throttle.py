@@ -1,0 +1,59 @@
+"""Slowing down password guessing: per username and per client address.
+
+Each subject (a username, an address) may fail a few times freely; after that every
+further failure locks it for twice as long as the last time (1 s, 2 s, 4 s, ... up to a
+cap), and while locked its attempts are refused with 429 and Retry-After without
+checking any password. Failures are forgotten after a quiet period; a successful login
+clears its username (not its address, so one good account cannot launder guesses
+against others). State is durable and shared by every gateway process (state store).
+"""
+import math
+import time
+from dataclasses import dataclass
+
+from .errors import TooManyRequests
+
+
+@dataclass(frozen=True)
+class Policy:
+    free_failures: int
+    first_lock_seconds: float = 1.0
+    max_lock_seconds: float = 900.0
+    forget_after_seconds: float = 3600.0
+
+    def lock_seconds(self, failures):
+        beyond = failures - self.free_failures
+        if beyond <= 0:
+            return 0.0
+        return min(self.first_lock_seconds * 2 ** (beyond - 1), self.max_lock_seconds)
+
+
+class LoginThrottle:
+    def __init__(self, collection, policies: dict, clock=time.time):
+        """policies: subject kind ("user", "address") -> Policy."""
+        self.collection, self.policies, self.clock = collection, policies, clock
+
+    def check(self, subjects):
+        """Raise TooManyRequests if any (kind, value) subject is locked now."""
+        now = self.clock()
+        for kind, value in subjects:
+            doc = self.collection.get(f"{kind}:{value}")
+            if doc and doc["locked_until"] > now:
+                wait = math.ceil(doc["locked_until"] - now)
+                what = "username" if kind == "user" else "address"
+                raise TooManyRequests(f"too many failed logins from this {what}; try again "
+                                      f"in {wait} s", what, wait)
+
+    def failed(self, subjects):
+        now = self.clock()
+        for kind, value in subjects:
+            policy, key = self.policies[kind], f"{kind}:{value}"
+            doc = self.collection.get(key)
+            if doc is None or now - doc["last_failure"] > policy.forget_after_seconds:
+                doc = {"failures": 0, "locked_until": 0.0}
+            failures = doc["failures"] + 1
+            self.collection.put(key, {"failures": failures, "last_failure": now,
+                                      "locked_until": now + policy.lock_seconds(failures)})
+
+    def succeeded(self, username):
+        self.collection.delete(f"user:{username}")

@@ -1,0 +1,65 @@
+"""Calling the services over nameko RPC as the authenticated principal.
+
+nameko's RpcProxy sends the worker's context data with every call; the services read
+the actor and correlation id from it (shared.chassis.platform.WorkerSession), so every
+event they record names who asked. Errors the services declare (shared.chassis.errors)
+arrive as real instances and keep their status; anything else becomes 502 (a bug in a
+service) or 503 (a service or RabbitMQ not there, or no answer in time), and is logged.
+"""
+import logging
+import time
+
+import eventlet
+from kombu.exceptions import OperationalError
+from nameko.exceptions import BadRequest, RemoteError, UnknownService
+
+from shared.chassis.errors import CommandRejected, InvalidInput
+
+from .errors import BadGateway, ServiceUnavailable
+from .metrics import UPSTREAM_FAILURES, UPSTREAM_SECONDS
+
+log = logging.getLogger(__name__)
+
+
+class Upstream:
+    def __init__(self, proxies, timeout: float):
+        """proxies: service name -> the worker's nameko ServiceProxy."""
+        self.proxies, self.timeout = proxies, timeout
+
+    def call(self, service, method, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            with eventlet.Timeout(self.timeout):
+                return getattr(self.proxies[service], method)(*args, **kwargs)
+        except CommandRejected:
+            raise
+        except eventlet.Timeout:
+            raise self._failed(service, "timeout", ServiceUnavailable(
+                f"the {service} service did not answer within {self.timeout:g} s; "
+                "try again", None))
+        except UnknownService:
+            raise self._failed(service, "not_running", ServiceUnavailable(
+                f"the {service} service is not running; try again later", None))
+        except RemoteError as exc:
+            if exc.exc_type == "InvalidEvent":   # the ledger refused a value of the request
+                raise InvalidInput(f"a value cannot be recorded: {exc.value}", "body") from None
+            raise self._bug(service, method, exc)
+        except BadRequest as exc:  # the route called the service wrongly: our bug
+            raise self._bug(service, method, exc)
+        except (OSError, OperationalError) as exc:
+            raise self._failed(service, "rabbitmq", ServiceUnavailable(
+                f"RabbitMQ cannot be reached ({exc}); try again later", None))
+        finally:
+            UPSTREAM_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+
+    def _bug(self, service, method, exc):
+        kind = getattr(exc, "exc_type", type(exc).__name__)
+        log.error("%s.%s failed: %s %s", service, method, kind, exc)
+        return self._failed(service, "remote_error", BadGateway(
+            f"the {service} service failed on this request ({kind}); it was logged", None))
+
+    @staticmethod
+    def _failed(service, kind, error):
+        UPSTREAM_FAILURES.labels(service, kind).inc()
+        log.warning("upstream %s: %s", service, error.message)
+        return error

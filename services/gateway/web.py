@@ -1,0 +1,114 @@
+"""nameko's web server, answering in JSON where nameko and Werkzeug answer in HTML.
+
+nameko's WsgiApp turns an unknown path or method into Werkzeug's HTML page and any
+entrypoint error into a text body. The gateway's entrypoints (`api`) run on
+JsonWebServer instead, which refuses oversized bodies before reading them and answers
+every routing problem with the error body of services.gateway.errors. Entrypoint
+methods themselves never raise: they return a Response (services.gateway.pipeline).
+"""
+import io
+import logging
+import re
+import uuid
+
+import orjson
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.wrappers import Request, Response
+
+from . import metrics
+from .errors import (MethodNotAllowed, PayloadTooLarge, RouteNotFound, ServiceUnavailable,
+                     error_body, error_headers)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024   # 1 MiB: a village import chunk fits, a flood does not
+CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class ApiRequest(Request):
+    max_content_length = MAX_BODY_BYTES
+
+
+def json_response(status, body, headers=None) -> Response:
+    return Response(orjson.dumps(body), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+def error_response(error, headers=None) -> Response:
+    return json_response(error.status, error_body(error),
+                         {**error_headers(error), **(headers or {})})
+
+
+class JsonWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):
+        request = ApiRequest(environ, shallow=True)
+        try:
+            response = self._dispatch(request, environ)
+        except Exception:  # a bug in the gateway: logged with its traceback, never shown
+            log.exception("unhandled error answering %s %s", request.method, request.path)
+            response = error_response(ServiceUnavailable(
+                "the gateway could not answer this request; it was logged", None))
+        if CORRELATION_HEADER not in response.headers:   # answered before any route
+            given = request.headers.get(CORRELATION_HEADER, "")
+            response.headers[CORRELATION_HEADER] = (
+                given if CORRELATION_PATTERN.match(given) else uuid.uuid4().hex)
+        return response(environ, start_response)
+
+    def _dispatch(self, request, environ):
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except WerkzeugMethodNotAllowed as exc:
+            metrics.UNROUTED.labels("405").inc()
+            return error_response(MethodNotAllowed(exc.valid_methods or []))
+        except HTTPException as exc:
+            if exc.code == 404:
+                metrics.UNROUTED.labels("404").inc()
+                return error_response(RouteNotFound())
+            return exc.get_response(environ)  # a redirect, e.g. // merged into /
+        limit = getattr(provider, "max_body", MAX_BODY_BYTES)
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            _buffer_chunked_body(environ, limit)
+        if (request.content_length or 0) > limit:
+            metrics.UNROUTED.labels("413").inc()
+            return error_response(PayloadTooLarge(f"the body may be at most {limit} bytes",
+                                                  "body"))
+        request.max_content_length = limit
+        request.path_values = values
+        return provider.handle_request(request)
+
+
+def _buffer_chunked_body(environ, limit):
+    """A body without Content-Length (chunked): read at most one byte past the limit,
+    then present it with its length, so the limit holds and Werkzeug reads it."""
+    body = environ["wsgi.input"].read(limit + 1)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    """nameko's @http, served by the JSON web server; max_body bounds the request body."""
+    server = JsonWebServer()
+
+    def __init__(self, method, url, max_body=MAX_BODY_BYTES, **kwargs):
+        self.max_body = max_body
+        super().__init__(method, url, **kwargs)
+
+    def response_from_exception(self, exc):
+        """Only a bug gets here (entrypoints return their errors as responses)."""
+        log.error("entrypoint %s failed: %r", self.method_name, exc)
+        return error_response(ServiceUnavailable(
+            "the gateway could not answer this request; it was logged", None))
+
+
+api = ApiEntrypoint.decorator

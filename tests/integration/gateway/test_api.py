@@ -1,0 +1,176 @@
+"""The services' capabilities over HTTP: as the principal, in its scope, retry-safe."""
+import uuid
+
+import pytest
+
+from shared.ledger import open_ledger
+
+BAJUR = "52.01.08.2006"
+NEIGHBOUR = "52.01.08.2001"
+JAKARTA = "31.71.01.1001"
+ELIGIBLE = {"indicators": {
+    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
+    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
+    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
+    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
+
+
+def registration_records(config):
+    ledger = open_ledger(config["STORE_URI"], "registration")
+    try:
+        return list(ledger.iter_records())
+    finally:
+        ledger.close()
+
+
+def test_registration_to_selection_over_http(gateway, as_user, gateway_config):
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    created = district.post("/api/v1/villages", json={"code": BAJUR},
+                            headers={"X-Correlation-Id": "case-42"})
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"] == f"/api/v1/villages/{BAJUR}"
+    assert created.headers["X-Correlation-Id"] == "case-42"
+    assert created.json()["name"] == "Bajur"
+    assert district.post("/api/v1/villages", json={"code": NEIGHBOUR}).status_code == 201
+    village = district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE).json()
+    assert village["status"] == "eligible"
+    district.post(f"/api/v1/villages/{NEIGHBOUR}/indicators", json={
+        **ELIGIBLE, "indicators": {**ELIGIBLE["indicators"], "poverty_rate": "26"}})
+    bkm = district.put(f"/api/v1/villages/{BAJUR}/bkm", json={
+        "name": "BKM Bajur", "formed_on": "2019-03-01",
+        "members": [{"name": "Siti", "sex": "P", "role": "koordinator"}]})
+    assert bkm.status_code == 200 and bkm.json()["bkm"]["women_percent"] == "100.00"
+    decided = district.post(f"/api/v1/villages/{BAJUR}/eligibility/decisions")
+    assert decided.json()["status"] == "eligible"
+
+    history = district.get(f"/api/v1/villages/{BAJUR}/eligibility/history?page_size=1")
+    assert history.json()["total"] >= 2 and len(history.json()["items"]) == 1
+    assert ministry.get("/api/v1/eligibility/rule-set").json()["id"] == "plpbk-seed"
+    quota = ministry.post("/api/v1/quotas", json={"kabupaten": "52.01", "quota": 1,
+                                                  "decree_reference": "KepMen 7"})
+    assert quota.status_code == 200 and quota.json()["quota"] == 1
+    assert ministry.post("/api/v1/selections", json={"kabupaten": "52.01"}).json() == {
+        "52.01": [BAJUR]}
+    ranking = district.get("/api/v1/rankings/52.01").json()
+    assert [r["code"] for r in ranking["items"]] == [BAJUR, NEIGHBOUR]
+    assert district.get("/api/v1/villages?status=selected").json()["total"] == 1
+
+    # every event names the person who asked and carries the request's correlation id
+    records = registration_records(gateway_config)
+    assert records[0].actor == {"id": "user:district0", "role": "district", "region": "52.01"}
+    assert records[0].correlation_id == "case-42"
+    assert {r.actor["id"] for r in records if r.type == "VillageSelected"} == {"user:ministry1"}
+
+
+def test_override_and_rule_sets_are_the_ministrys(gateway, as_user):
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    district.post("/api/v1/villages", json={"code": BAJUR})
+    district.post(f"/api/v1/villages/{BAJUR}/indicators", json={
+        **ELIGIBLE, "indicators": {**ELIGIBLE["indicators"], "fund_misuse_cases": 2}})
+    override = {"eligible": True, "justification": "Both cases were settled in court."}
+    refused = district.post(f"/api/v1/villages/{BAJUR}/eligibility/overrides", json=override)
+    assert refused.status_code == 403 and refused.json()["field"] == "role"
+    done = ministry.post(f"/api/v1/villages/{BAJUR}/eligibility/overrides", json=override)
+    assert done.status_code == 200 and done.json()["status"] == "eligible"
+    again = ministry.post(f"/api/v1/villages/{BAJUR}/eligibility/overrides", json=override)
+    assert again.status_code == 422 and again.json()["field"] == "eligible"
+    rule_set = ministry.get("/api/v1/eligibility/rule-set").json()
+    published = ministry.post("/api/v1/eligibility/rule-sets", json={
+        "id": rule_set["id"], "note": "stricter", "criteria": rule_set["criteria"][:-1]})
+    assert published.status_code == 201 and published.json()["version"] == 2
+
+
+def test_nothing_outside_the_region_is_read_or_written(gateway, as_user):
+    ministry, district = as_user("ministry"), as_user("district", "52.01")
+    for code in (BAJUR, JAKARTA):
+        assert ministry.post("/api/v1/villages", json={"code": code}).status_code == 201
+    outside = [district.get(f"/api/v1/villages/{JAKARTA}"),
+               district.post("/api/v1/villages", json={"code": "31.71.01.1002"}),
+               district.post(f"/api/v1/villages/{JAKARTA}/indicators", json=ELIGIBLE),
+               district.get("/api/v1/villages?region=31"),
+               district.get("/api/v1/rankings/31"),
+               district.post("/api/v1/quotas", json={"kabupaten": "31.71", "quota": 1,
+                                                     "decree_reference": "x"}),
+               district.get(f"/api/v1/audit/villages/{JAKARTA}/history"),
+               district.post("/api/v1/villages/imports", json={"rows": [
+                   {"line": 2, "code": JAKARTA, "source_document": "BPS",
+                    "observed_on": "2024-01-01"}]})]
+    for answer in outside:
+        assert answer.status_code == 403, answer.request.url
+        assert "outside your region" in answer.json()["message"]
+    listed = district.get("/api/v1/villages").json()     # national request, narrowed
+    assert [v["code"] for v in listed["items"]] == [BAJUR]
+    assert ministry.get("/api/v1/villages").json()["total"] == 2
+
+
+def test_a_retried_write_gets_the_first_answer_and_records_once(gateway, as_user,
+                                                                gateway_config):
+    district = as_user("district", "52.01")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = district.post("/api/v1/villages", json={"code": BAJUR}, headers=key)
+    head = len(registration_records(gateway_config))
+    retry = district.post("/api/v1/villages", json={"code": BAJUR}, headers=key)
+    assert (retry.status_code, retry.json()) == (first.status_code, first.json())
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert len(registration_records(gateway_config)) == head
+    without_key = district.post("/api/v1/villages", json={"code": BAJUR})
+    assert without_key.status_code == 409          # a plain retry is a second request
+
+    evidence = {"Idempotency-Key": "evidence-1"}
+    recorded = district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE,
+                             headers=evidence)
+    head = len(registration_records(gateway_config))
+    assert district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE,
+                         headers=evidence).json() == recorded.json()
+    assert len(registration_records(gateway_config)) == head
+    different = district.post(f"/api/v1/villages/{BAJUR}/indicators", headers=evidence,
+                              json={**ELIGIBLE, "source_document": "another"})
+    assert different.status_code == 422 and different.json()["field"] == "Idempotency-Key"
+    refusal = district.post(f"/api/v1/villages/{NEIGHBOUR}/indicators", json=ELIGIBLE,
+                            headers={"Idempotency-Key": "refused-1"})
+    assert refusal.status_code == 404   # not registered: the refusal is the first answer too
+    assert district.post(f"/api/v1/villages/{NEIGHBOUR}/indicators", json=ELIGIBLE,
+                         headers={"Idempotency-Key": "refused-1"}).status_code == 404
+
+
+def test_keys_belong_to_their_principal(gateway, as_user):
+    one, other = as_user("district", "52.01"), as_user("province", "52")
+    key = {"Idempotency-Key": "shared-key"}
+    assert one.post("/api/v1/villages", json={"code": BAJUR}, headers=key).status_code == 201
+    second = other.post("/api/v1/villages", json={"code": NEIGHBOUR}, headers=key)
+    assert second.status_code == 201 and second.json()["code"] == NEIGHBOUR
+
+
+def test_audit_history_and_state_as_of(gateway, as_user):
+    district, auditor = as_user("district", "52.01"), as_user("auditor")
+    district.post("/api/v1/villages", json={"code": BAJUR})
+    district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)
+    history = auditor.get(f"/api/v1/audit/villages/{BAJUR}/history")
+    assert history.status_code == 200, history.text
+    entries = history.json()["items"]
+    assert [e["type"] for e in entries][:2] == ["VillageRegistered", "IndicatorsRecorded"]
+    assert entries[0]["actor"]["id"] == "user:district0"
+    before = auditor.get(f"/api/v1/audit/villages/{BAJUR}/history?as_of=2020-01-01")
+    assert before.json()["total"] == 0
+    state = auditor.get(f"/api/v1/audit/villages/{BAJUR}/state?as_of=2099-01-01")
+    assert state.status_code == 200 and state.json()["code"] == BAJUR
+    why = auditor.get(f"/api/v1/audit/events/{entries[-1]['event_id']}")
+    assert why.status_code == 200
+    report = auditor.get(f"/api/v1/audit/villages/{BAJUR}/report")
+    assert report.headers["Content-Type"].startswith("text/html") and BAJUR in report.text
+    ledgers = auditor.get("/api/v1/audit/ledgers").json()
+    assert "registration" in {item["ledger"] for item in ledgers["items"]}
+    bad = auditor.get(f"/api/v1/audit/villages/{BAJUR}/history?as_of=yesterday")
+    assert bad.status_code == 400 and bad.json()["field"] == "as_of"
+    assert auditor.get("/api/v1/audit/villages/52.01.08.2999/history").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["ministry", "integration"])
+def test_lists_are_paged(gateway, as_user, role):
+    ministry = as_user("ministry")
+    for code in ("52.01.08.2001", "52.01.08.2002", "52.01.08.2003"):
+        ministry.post("/api/v1/villages", json={"code": code})
+    reader = as_user(role)
+    page = reader.get("/api/v1/villages?region=52.01&page=2&page_size=2").json()
+    assert (page["total"], page["page"], len(page["items"])) == (3, 2, 1)

@@ -1,0 +1,134 @@
+"""Identity and access over HTTP: tokens for people, keys for systems, slowed guessing."""
+import time
+
+import requests
+
+from .conftest import PASSWORD, Client, login
+
+BAJUR = "52.01.08.2006"
+
+
+def test_a_person_logs_in_and_the_token_names_them(gateway, operator):
+    operator.user("siti", "district", "52.01")
+    answer = requests.post(f"{gateway}/api/v1/auth/login",
+                           json={"username": "siti", "password": PASSWORD})
+    assert answer.status_code == 200
+    token = answer.json()
+    assert token["token_type"] == "Bearer" and token["expires_in"] == 900
+    assert token["principal"] == {"id": "user:siti", "kind": "user", "name": "Siti",
+                                  "role": "district", "region": "52.01"}
+    me = Client(gateway, {"Authorization": f"Bearer {token['access_token']}"}).get(
+        "/api/v1/auth/me")
+    assert me.json()["id"] == "user:siti"
+
+
+def test_a_system_uses_its_api_key_until_revoked(gateway, operator):
+    record, key = operator.key(region="52")
+    system = Client(gateway, {"X-API-Key": key})
+    assert system.get("/api/v1/auth/me").json() == {
+        "id": f"key:{record['key_id']}", "kind": "key", "name": "SIPD",
+        "role": "integration", "region": "52"}
+    assert system.get("/api/v1/villages").status_code == 200
+    operator.accounts().revoke_key(record["key_id"], "leaked")
+    time.sleep(0.15)   # the identity view follows the ledger within 0.1 s
+    refused = system.get("/api/v1/auth/me")
+    assert refused.status_code == 401 and refused.json()["field"] == "X-API-Key"
+
+
+def test_missing_malformed_or_forged_credentials_are_401(gateway, operator):
+    operator.user("siti", "district", "52.01")
+    token = login(gateway, "siti").headers["Authorization"]
+    cases = [({}, "Authorization"), ({"Authorization": "Basic abc"}, "Authorization"),
+             ({"Authorization": "Bearer not-a-jwt"}, "Authorization"),
+             ({"Authorization": token[:-4] + "AAAA"}, "Authorization"),
+             ({"X-API-Key": "plpbk_000000000000_guess"}, "X-API-Key"),
+             ({"X-API-Key": "nonsense"}, "X-API-Key"),
+             ({"Authorization": token, "X-API-Key": "x"}, "Authorization")]
+    for headers, field in cases:
+        answer = Client(gateway, headers).get("/api/v1/villages")
+        assert answer.status_code == 401, headers
+        assert answer.json()["field"] == field and answer.json()["error"] == "Unauthorized"
+        assert "Bearer" in answer.headers["WWW-Authenticate"]
+
+
+def test_wrong_passwords_are_slowed_down_per_user(gateway, operator):
+    operator.user("siti", "district", "52.01")
+
+    def attempt(password, username="siti"):
+        return requests.post(f"{gateway}/api/v1/auth/login",
+                             json={"username": username, "password": password})
+    for _ in range(3):   # LOGIN_USER_FREE_FAILURES = 3 in these tests
+        wrong = attempt("guess")
+        assert wrong.status_code == 401 and wrong.json()["message"] == \
+            "wrong username or password"
+    assert attempt("guess").status_code == 401          # the 4th locks for 1 s
+    locked = attempt(PASSWORD)                           # even the right one waits
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == "1"
+    assert locked.json()["field"] == "username"
+    unknown = attempt("guess", "nobody")                 # same answer as a wrong password
+    assert unknown.status_code == 401 and unknown.json() == wrong.json()
+    time.sleep(1.1)
+    assert attempt(PASSWORD).status_code == 200          # and success clears the count
+    assert attempt("guess").status_code == 401
+    assert attempt(PASSWORD).status_code == 200
+
+
+def test_wrong_passwords_are_slowed_down_per_client_address(gateway, operator):
+    operator.user("siti", "district", "52.01")
+    for number in range(9):   # LOGIN_ADDRESS_FREE_FAILURES = 8: the 9th locks the address
+        answer = requests.post(f"{gateway}/api/v1/auth/login",
+                               json={"username": f"guess{number}", "password": "x"})
+        assert answer.status_code == 401
+    locked = requests.post(f"{gateway}/api/v1/auth/login",
+                           json={"username": "siti", "password": PASSWORD})
+    assert locked.status_code == 429 and locked.json()["field"] == "address"
+
+
+def test_changing_the_password_ends_older_tokens(gateway, operator):
+    operator.user("siti", "district", "52.01")
+    old = login(gateway, "siti")
+    wrong = old.post("/api/v1/auth/password", json={
+        "current_password": "not it", "new_password": "a brand new passphrase"})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "current_password"
+    short = old.post("/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": "short"})
+    assert short.status_code == 400 and short.json()["field"] == "new_password"
+    changed = old.post("/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": "a brand new passphrase"})
+    assert changed.status_code == 200, changed.text
+    stale = old.get("/api/v1/auth/me")
+    assert stale.status_code == 401 and "password changed" in stale.json()["message"]
+    fresh = Client(gateway, {"Authorization": f"Bearer {changed.json()['access_token']}"})
+    assert fresh.get("/api/v1/auth/me").status_code == 200
+    assert login(gateway, "siti", "a brand new passphrase").get(
+        "/api/v1/auth/me").status_code == 200
+
+
+def test_a_disabled_user_is_locked_out_at_once(gateway, operator):
+    operator.user("siti", "district", "52.01")
+    siti = login(gateway, "siti")
+    operator.accounts().disable_user("siti", "left the office")
+    time.sleep(0.15)
+    assert siti.get("/api/v1/auth/me").status_code == 401
+    answer = requests.post(f"{gateway}/api/v1/auth/login",
+                           json={"username": "siti", "password": PASSWORD})
+    assert answer.status_code == 401
+
+
+def test_the_auditor_reads_but_never_writes(gateway, as_user):
+    auditor = as_user("auditor")
+    assert auditor.get("/api/v1/villages").status_code == 200
+    refused = auditor.post("/api/v1/villages", json={"code": BAJUR})
+    assert refused.status_code == 403 and refused.json() == {
+        "error": "Forbidden", "message": "role auditor is read-only", "field": "role"}
+
+
+def test_grants_are_in_the_gateways_ledger_for_the_audit(gateway, operator, gateway_config):
+    from shared.ledger import open_ledger
+    operator.user("siti", "district", "52.01")
+    record, _key = operator.key()
+    ledger = open_ledger(gateway_config["STORE_URI"], "gateway")
+    events = [(r.type, r.actor["id"]) for r in ledger.iter_records()]
+    ledger.close()
+    assert events == [("UserCreated", "operator:test"), ("PasswordChanged", "operator:test"),
+                      ("ApiKeyIssued", "operator:test")]

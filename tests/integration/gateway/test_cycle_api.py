@@ -1,0 +1,47 @@
+"""The cycle over HTTP: opened by the selection, driven by the facilitator, scoped."""
+from datetime import date
+
+from tests.integration.conftest import wait_for
+
+from .test_api import BAJUR, ELIGIBLE
+
+TODAY = date.today().isoformat()
+
+
+def select_bajur(district, ministry):
+    district.post("/api/v1/villages", json={"code": BAJUR})
+    district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)
+    ministry.post("/api/v1/quotas", json={"kabupaten": "52.01", "quota": 1,
+                                          "decree_reference": "KepMen 7"})
+    ministry.post("/api/v1/selections", json={"kabupaten": "52.01"})
+
+
+def test_the_cycle_opens_on_selection_and_follows_the_facilitator(gateway, as_user):
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    facilitator = as_user("facilitator", "52.01")
+    select_bajur(district, ministry)
+    cycle = wait_for(lambda: (answer := facilitator.get(f"/api/v1/villages/{BAJUR}/cycle"))
+                     .status_code == 200 and answer.json(), what="the cycle to open")
+    assert cycle["stage"] == 1
+    recorded = facilitator.post(f"/api/v1/villages/{BAJUR}/cycle/activities", json={
+        "activity": "lokakarya_kota", "held_on": TODAY, "place": "Gerung",
+        "attendance": {"men": 10, "women": 8, "poor": 2}, "facilitator": "Faskel",
+        "evidence": ["BA-1"]})
+    assert recorded.status_code == 200, recorded.text
+    refused = facilitator.post(f"/api/v1/villages/{BAJUR}/cycle/stage-completions",
+                               json={"completed_on": TODAY})
+    assert refused.status_code == 422 and "missing" in refused.json()["message"]
+    listed = district.get("/api/v1/cycles?stage=1&overdue=false&page=1").json()
+    assert [c["code"] for c in listed["items"]] == [BAJUR]
+    assert district.get("/api/v1/cycles?region=31").status_code == 403
+    assert as_user("district", "31.71").get("/api/v1/cycles").json()["total"] == 0
+    before = facilitator.get(f"/api/v1/villages/{BAJUR}/cycle?as_of=2000-01-01T00:00:00Z")
+    assert before.status_code == 404
+    assert facilitator.get(f"/api/v1/villages/{BAJUR}/cycle/evaluation").status_code == 200
+    assert facilitator.get("/api/v1/cycles/template").json()["id"] == "plpbk-cycle"
+    assert ministry.get("/api/v1/cycles/on-time-share").status_code == 200
+    bad = facilitator.post(f"/api/v1/villages/{BAJUR}/cycle/activities", json={
+        "activity": "lokakarya_kota", "held_on": "2999-01-01", "place": "x",
+        "attendance": {"men": 1, "women": 1, "poor": 5}, "facilitator": "F",
+        "evidence": ["x"]})
+    assert bad.status_code == 400 and bad.json()["field"] in ("held_on", "attendance.poor")

@@ -1,0 +1,187 @@
+"""Every bad input gets a 4xx naming the problem; failures elsewhere get 502/503; never
+a 500, never a traceback."""
+import socket
+
+import eventlet
+import pytest
+import requests
+from nameko.rpc import rpc
+
+from services.gateway import health
+
+from .conftest import Client, start_gateway
+
+BAJUR = "52.01.08.2006"
+
+
+@pytest.fixture
+def district(as_user):
+    return as_user("district", "52.01")
+
+
+def expect(answer, status, field, error=None):
+    assert answer.status_code == status, (answer.status_code, answer.text)
+    body = answer.json()
+    assert set(body) == {"error", "message", "field"}
+    assert body["field"] == field, body
+    if error:
+        assert body["error"] == error
+    assert "Traceback" not in answer.text
+    return body
+
+
+def test_bad_bodies(gateway, district):
+    url = "/api/v1/villages"
+    raw = {"Content-Type": "application/json"}
+    expect(district.post(url, data=b'{"code": "52.01', headers=raw), 400, "body",
+           "InvalidInput")
+    expect(district.post(url, data=b'\xff\xfe', headers=raw), 400, "body")
+    expect(district.post(url, json=[BAJUR]), 400, "body")
+    expect(district.post(url, json={"code": 5201082006}), 400, "code")
+    body = expect(district.post(url, json={"code": BAJUR, "name": "Made up"}), 400, "name")
+    assert "Unknown field" in body["message"]
+    expect(district.post(url, json={}), 400, "code")
+    expect(district.post(url, data="code=1", headers={
+        "Content-Type": "application/x-www-form-urlencoded"}), 415, "Content-Type")
+    expect(district.post(f"{url}/{BAJUR}/eligibility/decisions", json={"x": 1}), 400, "body")
+    expect(district.post(f"{url}/{BAJUR}/indicators", json={
+        "indicators": {"poverty_rate": "lots"}, "source_document": "x",
+        "observed_on": "2024-01-01"}), 400, "indicators.poverty_rate")
+
+
+def test_a_value_the_ledger_cannot_record_is_400(gateway, as_user):
+    ministry = as_user("ministry")
+    rule_set = ministry.get("/api/v1/eligibility/rule-set").json()
+    criteria = [dict(c) for c in rule_set["criteria"]]
+    criteria[0]["threshold"] = 25.5          # a float: the ledger takes decimal strings
+    body = expect(ministry.post("/api/v1/eligibility/rule-sets", json={
+        "id": "with-a-float", "criteria": criteria}), 400, "criteria.0.threshold",
+        "InvalidInput")
+    assert "float" in body["message"]
+
+
+def test_bad_paths_parameters_and_headers(gateway, district):
+    expect(district.get("/api/v1/villages/5201082006"), 400, "code")
+    expect(district.get("/api/v1/villages?colour=red"), 400, "colour")
+    expect(district.get("/api/v1/villages?page=1&page=2"), 400, "page")
+    expect(district.get("/api/v1/villages?page=zero"), 400, "page")
+    expect(district.get("/api/v1/villages?status=happy"), 400, "status")
+    expect(district.get(f"/api/v1/villages/{BAJUR}?x=1"), 400, "x")
+    expect(district.get("/api/v1/villages", headers={"X-Correlation-Id": "bad id!"}), 400,
+           "X-Correlation-Id")
+    expect(district.post("/api/v1/villages", json={"code": BAJUR},
+                         headers={"Idempotency-Key": "has spaces"}), 400, "Idempotency-Key")
+    expect(district.get("/api/v1/audit/ledgers/registration/records/first/proof"), 400,
+           "position")
+
+
+def test_unknown_things_and_conflicts(gateway, district):
+    expect(district.get(f"/api/v1/villages/{BAJUR}"), 404, "code", "NotFound")
+    expect(district.post("/api/v1/villages", json={"code": "52.01.08.2999"}), 404, "code")
+    assert district.post("/api/v1/villages", json={"code": BAJUR}).status_code == 201
+    expect(district.post("/api/v1/villages", json={"code": BAJUR}), 409, "code", "Conflict")
+    not_found = expect(district.get("/api/v1/no/such/thing"), 404, "path", "RouteNotFound")
+    assert "openapi" in not_found["message"]
+    wrong = district.request("DELETE", f"/api/v1/villages/{BAJUR}")
+    expect(wrong, 405, "method", "MethodNotAllowed")
+    assert wrong.headers["Allow"] == "GET, HEAD" and wrong.headers["X-Correlation-Id"]
+    expect(district.request("OPTIONS", "/api/v1/villages"), 405, "method")
+    merged = district.get("/api//v1/villages", allow_redirects=False)
+    assert merged.status_code == 308 and merged.headers["X-Correlation-Id"]
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(gateway, district):
+    big = b'{"code": "' + b"x" * (1024 * 1024) + b'"}'
+    expect(district.post("/api/v1/villages", data=big,
+                         headers={"Content-Type": "application/json"}), 413, "body",
+           "PayloadTooLarge")
+    chunks = (big[i:i + 65536] for i in range(0, len(big), 65536))   # no Content-Length
+    expect(district.post("/api/v1/villages", data=chunks,
+                         headers={"Content-Type": "application/json"}), 413, "body")
+
+
+def test_the_correlation_id_is_echoed_or_made(gateway, district):
+    assert district.get("/api/v1/villages", headers={"X-Correlation-Id": "abc-1"}).headers[
+        "X-Correlation-Id"] == "abc-1"
+    assert len(district.get("/api/v1/villages").headers["X-Correlation-Id"]) == 32
+    assert district.get("/nowhere", headers={"X-Correlation-Id": "abc-2"}).headers[
+        "X-Correlation-Id"] == "abc-2"
+
+
+# -- failures behind the gateway ------------------------------------------------------------
+
+class FaultyRegistration:
+    """Stands in for the registration service: one bug, one hang."""
+    name = "registration"
+
+    @rpc
+    def get_village(self, code):
+        raise RuntimeError("a bug in the service")
+
+    @rpc
+    def list_villages(self, query=None):
+        eventlet.sleep(5)
+
+
+@pytest.fixture
+def lonely_gateway(container_factory, gateway_config):
+    """A gateway with no service behind it."""
+    return start_gateway(container_factory, {**gateway_config, "GATEWAY_RPC_TIMEOUT": 0.5})
+
+
+@pytest.fixture
+def faulty_gateway(container_factory, gateway_config):
+    config = {**gateway_config, "GATEWAY_RPC_TIMEOUT": 0.5}
+    container_factory(FaultyRegistration, config).start()
+    return start_gateway(container_factory, config)
+
+
+def test_a_service_that_is_not_running_is_503(lonely_gateway, operator):
+    _, key = operator.key()
+    body = expect(Client(lonely_gateway, {"X-API-Key": key}).get("/api/v1/villages"), 503,
+                  None, "ServiceUnavailable")
+    assert "registration service is not running" in body["message"]
+
+
+def test_a_failing_service_is_502_and_a_silent_one_503(faulty_gateway, operator):
+    _, key = operator.key()
+    system = Client(faulty_gateway, {"X-API-Key": key})
+    body = expect(system.get(f"/api/v1/villages/{BAJUR}"), 502, None, "BadGateway")
+    assert "RuntimeError" in body["message"] and "a bug" not in body["message"]
+    body = expect(system.get("/api/v1/villages"), 503, None, "ServiceUnavailable")
+    assert "did not answer within 0.5 s" in body["message"]
+
+
+def test_health_is_200_when_fine_and_503_naming_the_failure(gateway, monkeypatch, operator):
+    fine = requests.get(f"{gateway}/health")
+    assert fine.status_code == 200 and fine.json()["checks"]["rabbitmq"]["ok"]
+    assert "registration" in fine.json()["checks"]["ledgers"]["heads"]
+    _, key = operator.key()
+    assert requests.get(f"{gateway}/health", headers={"X-API-Key": key}).json()[
+        "principal"]["kind"] == "key"
+    assert requests.get(f"{gateway}/health", headers={"X-API-Key": "bad"}).status_code == 401
+    monkeypatch.setattr(health, "rabbitmq", lambda uri: {"ok": False, "error": "down"})
+    eventlet.sleep(1.1)   # past the one-second cache
+    down = requests.get(f"{gateway}/health")
+    assert down.status_code == 503
+    assert down.json()["status"] == "unavailable"
+    assert down.json()["checks"]["rabbitmq"] == {"ok": False, "error": "down"}
+
+
+def test_metrics_count_requests_by_route_and_status(gateway, district):
+    district.get("/api/v1/villages")
+    district.get("/nowhere")
+    text = requests.get(f"{gateway}/metrics").text
+    assert 'gateway_http_requests_total{endpoint="/api/v1/villages",http_method="GET",' \
+           'status_code="200"}' in text
+    assert 'plpbk_gateway_unrouted_total{status="404"}' in text
+    assert "plpbk_gateway_upstream_seconds_bucket" in text
+    assert 'plpbk_gateway_logins_total{outcome="succeeded"}' in text
+
+
+def test_a_raw_socket_with_garbage_gets_no_traceback(gateway):
+    host, port = gateway.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(b"NONSENSE /\x00\x01 HTTP/9\r\n\r\n")
+        reply = raw.recv(4096)
+    assert b"Traceback" not in reply and not reply.startswith(b"HTTP/1.1 500")

@@ -1,0 +1,65 @@
+"""Planning over HTTP: attachments, a draft, a meeting that approves it, scopes."""
+import base64
+import hashlib
+
+from tests.unit.planning import samples
+
+BAJUR = samples.BAJUR
+
+
+def upload(client, content, kind="other"):
+    answer = client.post(f"/api/v1/villages/{BAJUR}/attachments", json={
+        "filename": "file.pdf", "media_type": "application/pdf", "kind": kind,
+        "content_base64": base64.b64encode(content).decode()})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["sha256"] == hashlib.sha256(content).hexdigest()
+    return answer.json()["sha256"]
+
+
+def test_a_plan_is_drafted_approved_by_a_meeting_and_read_back(gateway, as_user):
+    bkm = as_user("bkm", BAJUR)
+    map_sha = upload(bkm, b"%PDF-1.7 map", "map")
+    attendance_sha = upload(bkm, b"%PDF-1.7 attendance", "attendance_list")
+    drafted = bkm.post(f"/api/v1/villages/{BAJUR}/documents/rplp", json={
+        "content": samples.content("rplp", map_sha), "drafted_on": "2024-08-01"})
+    assert drafted.status_code == 201, drafted.text
+    assert drafted.headers["Location"].endswith("/documents/rplp/versions/1")
+    meeting = bkm.post(f"/api/v1/villages/{BAJUR}/meetings",
+                       json=samples.meeting(attendance_sha, [("rplp", 1)]))
+    assert meeting.status_code == 201, meeting.text
+    meeting_id = meeting.json()["meeting_id"]
+    assert bkm.get(f"/api/v1/meetings/{meeting_id}").status_code == 200
+    approved = bkm.post(f"/api/v1/villages/{BAJUR}/documents/rplp/approvals",
+                        json={"version": 1, "meeting_id": meeting_id})
+    assert approved.status_code == 200, approved.text
+    record = bkm.get(f"/api/v1/villages/{BAJUR}/documents/rplp/versions/1/approval")
+    assert record.status_code == 200
+    documents = bkm.get(f"/api/v1/villages/{BAJUR}/documents")
+    assert documents.status_code == 200
+    version = bkm.get(f"/api/v1/villages/{BAJUR}/documents/rplp/versions/1").json()
+    assert version["status"] == "approved", version
+    listed = bkm.get(f"/api/v1/villages/{BAJUR}/attachments").json()
+    assert {a["sha256"] for a in listed} == {map_sha, attendance_sha}
+    file = bkm.get(f"/api/v1/villages/{BAJUR}/attachments/{map_sha}").json()
+    assert base64.b64decode(file["content_base64"]) == b"%PDF-1.7 map"
+    ministry = as_user("ministry")
+    pending = ministry.get("/api/v1/planning/pending?waiting_for=approval&page=1&page_size=10")
+    assert pending.status_code == 200, pending.text
+    assert ministry.get("/api/v1/planning/approval-rule").json()["id"] == "plpbk-musyawarah"
+
+
+def test_planning_errors_name_their_field(gateway, as_user):
+    bkm = as_user("bkm", BAJUR)
+    answer = bkm.post(f"/api/v1/villages/{BAJUR}/documents/rplp",
+                      json={"content": {}, "drafted_on": "2024-08-01"})
+    assert answer.status_code == 400 and answer.json()["field"].startswith("content")
+    answer = bkm.get(f"/api/v1/villages/{BAJUR}/documents/plan/versions/1")
+    assert answer.status_code == 400 and answer.json()["field"] == "kind"
+    answer = bkm.get(f"/api/v1/villages/{BAJUR}/documents/rplp/diff?from_version=1")
+    assert answer.status_code == 400 and answer.json()["field"] == "to_version"
+    outside = bkm.get("/api/v1/villages/52.01.08.2001/documents")
+    assert outside.status_code == 403
+    answer = bkm.post(f"/api/v1/villages/{BAJUR}/attachments", json={
+        "filename": "x.pdf", "media_type": "application/pdf", "kind": "other",
+        "content_base64": base64.b64encode(b"not a pdf").decode()})
+    assert answer.status_code == 400 and answer.json()["field"] == "content_base64"

@@ -1,0 +1,78 @@
+"""The OpenAPI document: generated from the routes and the schemas that validate them."""
+import orjson
+import pytest
+
+from services.gateway import openapi
+from services.gateway.routes import ROUTES
+
+
+@pytest.fixture(scope="module")
+def document():
+    return openapi.document(ROUTES)
+
+
+def operations(document):
+    return {op["operationId"]: op for item in document["paths"].values()
+            for op in item.values()}
+
+
+def test_every_route_is_an_operation_at_its_path(document):
+    assert document["openapi"].startswith("3.")
+    found = operations(document)
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        assert operation["operationId"] == route.name
+    assert len(found) == len(ROUTES) == len({r.name for r in ROUTES})
+
+
+def test_request_bodies_are_the_validating_schemas(document):
+    schemas = document["components"]["schemas"]
+    for route in ROUTES:
+        if route.body is None:
+            continue
+        operation = document["paths"][route.path][route.method.lower()]
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        name = ref.rsplit("/", 1)[1]
+        assert set(schemas[name]["properties"]) == {
+            f.data_key or n for n, f in route.body().load_fields.items()}, route.name
+
+
+def test_auth_schemes_and_who_needs_them(document):
+    assert set(document["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyAuth"}
+    for route in ROUTES:
+        security = document["paths"][route.path][route.method.lower()]["security"]
+        assert ({} in security) == route.public
+        assert {"bearerAuth": []} in security and {"apiKeyAuth": []} in security
+
+
+def test_every_error_shape_is_documented(document):
+    assert sorted(document["components"]["schemas"]["Error"]["required"]) == [
+        "error", "field", "message"]
+    for route in ROUTES:
+        responses = document["paths"][route.path][route.method.lower()]["responses"]
+        for status in ("400", "401", "403", "404", "502", "503"):
+            assert status in responses, (route.name, status)
+        if route.body is not None:
+            assert {"413", "415"} <= set(responses)
+
+
+def test_writes_take_an_idempotency_key(document):
+    for route in ROUTES:
+        names = [p.get("name") for p in
+                 document["paths"][route.path][route.method.lower()]["parameters"]]
+        assert "X-Correlation-Id" in names
+        assert ("Idempotency-Key" in names) == (route.writes and not route.public)
+
+
+def test_schemas_of_different_services_keep_their_names(document):
+    names = set(document["components"]["schemas"])
+    assert {"RegistrationMember", "CycleMember", "Error", "Login"} <= names
+    assert not [name for name in names if name[-1].isdigit()]   # no Member1, Member2
+
+
+def test_decimals_are_strings_and_the_document_is_plain_json(document):
+    orjson.dumps(document)
+    indicators = document["components"]["schemas"]["RegistrationIndicatorValues"][
+        "properties"]
+    assert indicators["poverty_rate"]["type"] == "string"
+    assert "at most 100" in indicators["poverty_rate"]["description"]
