@@ -108,7 +108,10 @@ class RegistrationService(OperatorEntrypoints):
         if kabupaten is not None and quotas.get(kabupaten) is None:
             raise NotFound(f"no quota is set for {kabupaten}", "kabupaten")
         chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()]
-        return {code: self._select_in(code) for code in chosen}
+        selected = {code: self._select_in(code) for code in chosen}
+        self.log.info("villages selected", kabupaten=len(chosen),
+                      selected=sum(len(codes) for codes in selected.values()))
+        return selected
 
     @rpc(expected_exceptions=EXPECTED)
     def import_rows(self, rows, source="import"):
@@ -124,6 +127,9 @@ class RegistrationService(OperatorEntrypoints):
         rule_set = self._rule_set()
         for start in range(0, len(rows), IMPORT_CHUNK):
             self._import_chunk(rows[start:start + IMPORT_CHUNK], rule_set, report)
+        self.log.info("villages imported", source=source, rows=len(rows),
+                      recorded=report["recorded"], unchanged=report["unchanged"],
+                      refused=len(report["errors"]))
         return report
 
     # -- queries ----------------------------------------------------------------------

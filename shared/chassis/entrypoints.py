@@ -2,6 +2,7 @@
 from nameko.rpc import rpc
 
 from .errors import EXPECTED, InvalidInput
+from .logging import Log
 
 MAX_PAGE = 5000
 from nameko.web.handlers import http
@@ -22,6 +23,7 @@ class ServiceMetrics(PrometheusMetrics):
 class OperatorEntrypoints:
     """Mixed into every service class. Needs a Platform named `platform`."""
     metrics = ServiceMetrics()
+    log = Log()  # self.log.info("...", key=value): JSON with the request's correlation id
 
     @rpc
     def parked(self):

@@ -1,0 +1,56 @@
+"""Every service logs JSON lines carrying the request's correlation id, and serves its
+Prometheus metrics (entrypoints and platform) on its own /metrics page."""
+import json
+import logging
+
+import pytest
+import requests
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.web.server import WebServer
+
+from services.registration.service import RegistrationService
+from shared.chassis.logging import configure_logging
+
+ROWS = [{"line": 2, "code": "52.01.08.2001", "source_document": "BPS",
+         "observed_on": "2024-01-01", "poverty_rate": "30"}]
+
+
+@pytest.fixture
+def registration(container_factory, platform_config):
+    container = container_factory(RegistrationService, platform_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def json_logs(capfd):  # after capfd: the handler must write to the captured stream
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("INFO")
+    yield
+    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+def test_log_lines_are_json_with_the_correlation_id(registration, platform_config, json_logs,
+                                                    capfd):
+    context = {"actor": {"id": "kemen-1", "role": "ministry", "region": ""},
+               "correlation_id": "corr-observed-1"}
+    with ServiceRpcProxy("registration", platform_config, context_data=context) as service:
+        service.import_rows(ROWS, "villages.csv")
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()
+             if line.startswith("{")]
+    (imported,) = [line for line in lines if line.get("event") == "villages imported"]
+    assert imported["correlation_id"] == "corr-observed-1"
+    assert imported["service"] == "registration" and imported["entrypoint"] == "import_rows"
+    assert (imported["recorded"], imported["level"]) == (1, "info")
+
+
+def test_each_service_serves_entrypoint_and_platform_metrics(registration, platform_config):
+    context = {"actor": {"id": "kemen-1", "role": "ministry", "region": ""}}
+    with ServiceRpcProxy("registration", platform_config, context_data=context) as service:
+        service.import_rows(ROWS, "villages.csv")
+    port = registration.shared_extensions[WebServer]._sock.getsockname()[1]
+    page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert 'registration_rpc_requests_total{method_name="import_rows"} 1.0' in page
+    assert 'plpbk_ledger_appended_events_total{ledger="registration"}' in page
+    assert "plpbk_subscriber_applied_total" in page

@@ -1,0 +1,91 @@
+"""The command helper: decide on the current state, append, retry a bounded number of
+times on a version conflict, and bulk jobs that fail one by one, never together."""
+from dataclasses import dataclass
+
+import pytest
+
+from shared.chassis.commands import Decider, Job, execute, execute_many
+from shared.chassis.errors import CommandRejected, Conflict
+from shared.ledger import SYSTEM, Metadata, NewEvent, open_ledger
+
+META = Metadata(SYSTEM, "corr")
+
+
+@dataclass(frozen=True)
+class Add:
+    amount: int
+
+
+def decide_add(total, command):
+    if command.amount <= 0:
+        raise CommandRejected("must be positive", "amount")
+    return [NewEvent("Added", {"amount": command.amount})]
+
+
+COUNTER = Decider(initial=lambda: 0, evolve=lambda total, e: total + e.payload["amount"],
+                  decide=decide_add)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    ledger = open_ledger(f"sqlite:///{tmp_path}", "counters")
+    yield ledger
+    ledger.close()
+
+
+def interfering(ledger, times):
+    """A decider whose first `times` decisions race with another writer on the stream."""
+    calls = []
+
+    def decide(total, command):
+        calls.append(total)
+        if len(calls) <= times:
+            ledger.append("counter-1", ledger.stream_version("counter-1"),
+                          [NewEvent("Added", {"amount": 100})], META)
+        return decide_add(total, command)
+
+    return Decider(COUNTER.initial, COUNTER.evolve, decide), calls
+
+
+def test_execute_decides_on_the_current_state_and_records(ledger):
+    first = execute(ledger, COUNTER, "counter-1", Add(2), META)
+    second = execute(ledger, COUNTER, "counter-1", [Add(3), Add(4)], META)
+    assert (first.state, second.state) == (2, 9)
+    assert [e.payload["amount"] for e in second.events] == [3, 4]
+    assert second.result.stream_version == 3
+
+
+def test_a_version_conflict_is_retried_on_the_new_state(ledger):
+    decider, calls = interfering(ledger, times=2)
+    outcome = execute(ledger, decider, "counter-1", Add(1), META, retries=3)
+    assert calls == [0, 100, 200]  # decided again each time on what the other wrote
+    assert outcome.state == 201 and ledger.stream_version("counter-1") == 3
+
+
+def test_retries_are_bounded_and_end_in_a_conflict_error(ledger):
+    decider, calls = interfering(ledger, times=10)
+    with pytest.raises(Conflict, match="kept changing"):
+        execute(ledger, decider, "counter-1", Add(1), META, retries=2)
+    assert len(calls) == 3
+
+
+def test_a_repeated_key_returns_the_first_result_without_deciding(ledger):
+    first = execute(ledger, COUNTER, "counter-1", Add(5), META, idempotency_key="k")
+    again = execute(ledger, COUNTER, "counter-1", Add(-1), META, idempotency_key="k")
+    assert again.duplicate and again.events == [] and again.state == 5
+    assert again.result.positions == first.result.positions
+
+
+def test_execute_many_refuses_jobs_one_by_one_and_sees_its_own_earlier_jobs(ledger):
+    outcomes = execute_many(ledger, [
+        Job(COUNTER, "counter-1", [Add(1)], META, "a"),
+        Job(COUNTER, "counter-2", [Add(0)], META, "b"),          # refused alone
+        Job(COUNTER, "counter-1", [Add(2)], META, "c"),          # same stream, after "a"
+        Job(COUNTER, "counter-1", [Add(1)], META, "a"),          # same key: recorded once
+    ])
+    assert isinstance(outcomes[1], CommandRejected) and outcomes[1].field == "amount"
+    assert outcomes[0].state == 1 and outcomes[2].state == 3
+    assert outcomes[3].duplicate
+    assert ledger.stream_version("counter-1") == 2 and ledger.stream_version("counter-2") == 0
+    assert [o.duplicate for o in execute_many(ledger, [
+        Job(COUNTER, "counter-1", [Add(1)], META, "a")])] == [True]
