@@ -45,9 +45,9 @@ def json_formatter(json=True):
         foreign_pre_chain=_SHARED)
 
 
-def configure_logging(level="INFO", json=True):
+def configure_logging(level="INFO", json=True, stream=None):
     """For processes not started by `nameko run` (CLI, benchmarks)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(json_formatter(json))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,5 +1,6 @@
 """Every service logs JSON lines carrying the request's correlation id, and serves its
 Prometheus metrics (entrypoints and platform) on its own /metrics page."""
+import io
 import json
 import logging
 
@@ -23,21 +24,22 @@ def registration(container_factory, platform_config):
 
 
 @pytest.fixture
-def json_logs(capfd):  # after capfd: the handler must write to the captured stream
+def json_logs():
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    configure_logging("INFO")
-    yield
-    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    written = io.StringIO()
+    configure_logging("INFO", stream=written)
+    yield written
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
 
 
-def test_log_lines_are_json_with_the_correlation_id(registration, platform_config, json_logs,
-                                                    capfd):
+def test_log_lines_are_json_with_the_correlation_id(registration, platform_config, json_logs):
     context = {"actor": {"id": "kemen-1", "role": "ministry", "region": ""},
                "correlation_id": "corr-observed-1"}
     with ServiceRpcProxy("registration", platform_config, context_data=context) as service:
         service.import_rows(ROWS, "villages.csv")
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()
              if line.startswith("{")]
     (imported,) = [line for line in lines if line.get("event") == "villages imported"]
     assert imported["correlation_id"] == "corr-observed-1"
