@@ -10,7 +10,9 @@ DEFAULTS = {"STORE_URI": "sqlite:///var/ledgers", "STATE_URI": "sqlite:///var/st
             "CATCH_UP_INTERVAL": "2",
             # embedded: each service publishes its own ledger (a thread of the service);
             # external: `plpbk relay` publishes from its own process (a second CPU core).
-            "RELAY": "embedded"}
+            "RELAY": "embedded",
+            # planning attachments: a folder, or mongodb://host/db for GridFS
+            "ATTACHMENT_URI": "file:///var/attachments"}
 
 
 def setting(config, key):

@@ -30,6 +30,9 @@ const ledgerDbName = setting("LEDGER_DB", "plpbk_ledger");
 const viewsDbName = setting("VIEWS_DB", "");
 const ledgerDb = db.getSiblingDB(ledgerDbName);
 const everyLedger = { db: ledgerDbName, collection: "" }; // every collection of LEDGER_DB
+// Planning's attachments (GridFS) are content-addressed and never replaced: the same
+// insert/find-only rule applies to their database when ATTACHMENTS_DB is set.
+const attachmentsDbName = setting("ATTACHMENTS_DB", "");
 
 // Deliberately absent from both roles: update, remove, dropCollection, dropDatabase,
 // dropIndex, collMod, renameCollectionSameDB, createCollection and convertToCapped. A
@@ -53,7 +56,9 @@ const ROLES = {
 };
 
 for (const [role, actions] of Object.entries(ROLES)) {
-  const privileges = [{ resource: everyLedger, actions: actions }];
+  const privileges = [{ resource: everyLedger, actions: actions }].concat(
+    attachmentsDbName ? [{ resource: { db: attachmentsDbName, collection: "" },
+                           actions: actions }] : []);
   if (ledgerDb.getRole(role) === null) {
     ledgerDb.createRole({ role: role, privileges: privileges, roles: [] });
     print(`created role ${role} on ${ledgerDbName}: ${actions.join(", ")}`);

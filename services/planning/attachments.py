@@ -18,16 +18,16 @@ import tempfile
 
 from nameko.extensions import DependencyProvider
 
+from shared.config import setting
+
 log = logging.getLogger(__name__)
 
-DEFAULT_ATTACHMENT_URI = "file:///var/attachments"
 BUCKET = "attachments"
 CHUNK = 1 << 20
 
 
 def attachment_uri(config):
-    return str((config or {}).get("ATTACHMENT_URI") or os.environ.get("ATTACHMENT_URI")
-               or DEFAULT_ATTACHMENT_URI)
+    return setting(config, "ATTACHMENT_URI")
 
 
 def sha256_of(content: bytes) -> str:

@@ -40,6 +40,8 @@ class PlanningService(OperatorEntrypoints):
             domain.ATTACHMENTS, domain.attachments_stream(code),
             domain.StoreAttachment(code=code, sha256=sha256, size=len(content), **upload),
             self.platform.metadata, idempotency_key)
+        self.log.info("attachment stored", code=code, sha256=sha256, size=len(content),
+                      new=bool(outcome.events))
         return outcome.state[sha256]
 
     @rpc(expected_exceptions=EXPECTED)
@@ -68,7 +70,11 @@ class PlanningService(OperatorEntrypoints):
         query = load(schemas.VerifyQuerySchema(), query or {})
         authorize(self.platform.actor, VERIFIERS, None, "verify attachments")
         region = scoped_prefix(self.platform.actor, query["region"])
-        return attachments.verify(self.platform.ledger, self.files, region)
+        report = attachments.verify(self.platform.ledger, self.files, region)
+        if report["problems"]:  # operators must hear of a tampered or lost file
+            self.log.warning("attachments failed verification", region=region,
+                             checked=report["checked"], problems=len(report["problems"]))
+        return report
 
     # -- documents --------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -103,6 +109,8 @@ class PlanningService(OperatorEntrypoints):
             raise NotFound(f"meeting {approval['meeting_id']} is not recorded", "meeting_id")
         command = domain.ApproveVersion(approval["version"], meeting)
         self._execute(code, _kind(kind), command, idempotency_key)
+        self.log.info("document approved", code=code, kind=kind, version=approval["version"],
+                      meeting_id=approval["meeting_id"])
         return views.approval_record(self.platform.views, code, kind, approval["version"])
 
     @rpc(expected_exceptions=EXPECTED)
