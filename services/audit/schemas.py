@@ -4,18 +4,13 @@ from datetime import date, datetime, time, timezone
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from shared.schemas import village_code  # noqa: F401 (the audit's checks, one place)
 from shared.chassis.errors import InvalidInput, load
 from shared.ledger.base import LEDGER_NAME_PATTERN
 from shared.ledger.envelope import format_time
 from shared.regions import is_region_prefix, is_village_code
 
 from .references import UUID
-
-
-def village_code(value, field="code") -> str:
-    if not is_village_code(value):
-        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", field)
-    return value
 
 
 def event_id(value, field="event_id") -> str:

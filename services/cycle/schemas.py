@@ -1,42 +1,13 @@
 """Marshmallow schemas of the cycle service's inputs (the gateway and OpenAPI reuse them)."""
-from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, fields, post_load, validate
 
-from shared.regions import is_region_prefix
-
-
-def _not_in_future(value):
-    if value > date.today():
-        raise ValidationError("must not be in the future")
-
-
-def _region(value):
-    if not is_region_prefix(value):
-        raise ValidationError("must be a region code prefix such as 52 or 52.01")
-
-
-class AttendanceSchema(Schema):
-    men = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))
-    women = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))
-    poor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000),
-                          metadata={"description": "poor residents among the attendees"})
-
-    @validates_schema
-    def poor_among_attendees(self, data, **kwargs):
-        if data["poor"] > data["men"] + data["women"]:
-            raise ValidationError("cannot exceed the number of attendees (men + women)", "poor")
-
-
-class MemberSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    sex = fields.String(required=True, validate=validate.OneOf(["L", "P"]))
-    role = fields.String(required=True, validate=validate.Length(min=1, max=100))
+from shared.schemas import AttendanceSchema, MemberSchema, RegionPrefix, not_in_future
 
 
 class ActivitySchema(Schema):
     activity = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    held_on = fields.Date(required=True, validate=_not_in_future)
+    held_on = fields.Date(required=True, validate=not_in_future)
     place = fields.String(required=True, validate=validate.Length(min=1, max=300))
     attendance = fields.Nested(AttendanceSchema, required=True)
     facilitator = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -54,7 +25,7 @@ class ActivitySchema(Schema):
 
 
 class CompleteStageSchema(Schema):
-    completed_on = fields.Date(required=True, validate=_not_in_future)
+    completed_on = fields.Date(required=True, validate=not_in_future)
 
     @post_load
     def dates_as_text(self, data, **kwargs):
@@ -72,7 +43,7 @@ class AsOfSchema(Schema):
 
 
 class CycleQuerySchema(Schema):
-    region = fields.String(load_default="", validate=_region)
+    region = RegionPrefix()
     stage = fields.Integer(load_default=None, validate=validate.Range(min=1, max=6))
     overdue = fields.Boolean(load_default=None)
     completed = fields.Boolean(load_default=None)
@@ -82,4 +53,4 @@ class CycleQuerySchema(Schema):
 
 
 class RegionSchema(Schema):
-    region = fields.String(load_default="", validate=_region)
+    region = RegionPrefix()

@@ -3,11 +3,11 @@ from datetime import date
 
 from nameko.rpc import rpc
 
-from shared import regions
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, InvalidInput, load
+from shared.chassis.errors import EXPECTED, load
 from shared.chassis.platform import Platform, doorbell
+from shared.schemas import village_code
 
 from . import domain, schemas, views
 from . import template as templates
@@ -29,7 +29,7 @@ class CycleService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def record_activity(self, code, data, idempotency_key=None):
         """Record an activity of the current stage (date, place, attendance, evidence)."""
-        authorize(self.platform.actor, RECORDERS, _code(code), "record activities")
+        authorize(self.platform.actor, RECORDERS, village_code(code), "record activities")
         activity = load(schemas.ActivitySchema(), data)
         self._execute(code, domain.RecordActivity(**activity), idempotency_key)
         return self.get_cycle(code)
@@ -37,7 +37,7 @@ class CycleService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def complete_stage(self, code, data, idempotency_key=None):
         """Complete the current stage; refused with the list of missing outputs."""
-        authorize(self.platform.actor, RECORDERS, _code(code), "complete stages")
+        authorize(self.platform.actor, RECORDERS, village_code(code), "complete stages")
         command = load(schemas.CompleteStageSchema(), data)
         self._execute(code, domain.CompleteStage(**command), idempotency_key)
         return self.get_cycle(code)
@@ -45,7 +45,7 @@ class CycleService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def waive_output(self, code, data, idempotency_key=None):
         """A ministry official waives a required output, with a written justification."""
-        authorize(self.platform.actor, MINISTRY, _code(code), "waive outputs")
+        authorize(self.platform.actor, MINISTRY, village_code(code), "waive outputs")
         waiver = load(schemas.WaiverSchema(), data)
         self._execute(code, domain.WaiveOutput(on=date.today().isoformat(), **waiver),
                       idempotency_key)
@@ -58,7 +58,7 @@ class CycleService(OperatorEntrypoints):
 
         as_of (ISO time with zone): the cycle as it stood then, replayed from the ledger.
         """
-        authorize(self.platform.actor, READERS, _code(code), "read cycles")
+        authorize(self.platform.actor, READERS, village_code(code), "read cycles")
         moment = load(schemas.AsOfSchema(), {"as_of": as_of} if as_of else {})["as_of"]
         if moment is None:
             return views.cycle_of(self.platform.views, code, date.today().isoformat())
@@ -87,7 +87,7 @@ class CycleService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def evaluation(self, code):
         """The evaluation table: per stage, outputs done yes/no, days taken vs guideline."""
-        authorize(self.platform.actor, READERS, _code(code), "read cycles")
+        authorize(self.platform.actor, READERS, village_code(code), "read cycles")
         views.cycle_of(self.platform.views, code, date.today().isoformat())  # 404 if none
         doc = self.platform.views.collection("cycles").get(code)
         return domain.evaluation(domain.Cycle.from_dict(doc))
@@ -100,9 +100,3 @@ class CycleService(OperatorEntrypoints):
     def _execute(self, code, command, idempotency_key=None):
         return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
                                      self.platform.metadata, idempotency_key)
-
-
-def _code(code):
-    if not regions.is_village_code(code):
-        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", "code")
-    return code

@@ -2,10 +2,10 @@
 marketing strategy. Dates become ISO strings, decimals exact strings, money integer
 Rupiah: what the ledger records. Attachments are referenced as {sha256, title}.
 """
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
 
 from .budget import FUNDING_SOURCES, SECTORS
 
@@ -37,11 +37,6 @@ class DateString(fields.Date):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).isoformat()
-
-
-def not_in_future(value):
-    if value > date.today().isoformat():
-        raise ValidationError("must not be in the future")
 
 
 class ExactDecimal(fields.String):

@@ -4,12 +4,12 @@ import base64
 import binascii
 
 import orjson
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from shared.regions import is_region_prefix
+from shared.schemas import AttendanceSchema, RegionPrefix, not_in_future
 
 from . import rules
-from .content import CONTENT, AttachmentRefSchema, DateString, Text, not_in_future
+from .content import CONTENT, AttachmentRefSchema, DateString, Text
 
 MAX_ATTACHMENT_BYTES = 20 * 2**20
 # Allowed media types and how their content starts, so a mislabelled file is refused.
@@ -78,8 +78,7 @@ def _looks_like(content, media_type):
 
 
 class VerifyQuerySchema(Schema):
-    region = fields.String(load_default="", validate=lambda v: is_region_prefix(v) or _raise(
-        "must be a region code prefix such as 52 or 52.01"))
+    region = RegionPrefix()
 
 
 # -- documents --------------------------------------------------------------------------
@@ -126,20 +125,6 @@ class MusrenbangSchema(Schema):
 
 # -- meetings ---------------------------------------------------------------------------
 
-class AttendanceSchema(Schema):
-    men = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000))
-    women = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000))
-    poor = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100000),
-                          metadata={"description": "poor residents among the attendees"})
-
-    @validates_schema
-    def poor_are_attendees(self, data, **kwargs):
-        if data["poor"] > data["men"] + data["women"]:
-            raise ValidationError(f"{data['poor']} poor residents cannot exceed the "
-                                  f"{data['men'] + data['women']} attendees (men + women)",
-                                  "poor")
-
-
 class ApprovesSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(rules.KINDS))
     version = Version(required=True)
@@ -170,8 +155,7 @@ class MeetingSchema(Schema):
 # -- queries ----------------------------------------------------------------------------
 
 class PendingQuerySchema(Schema):
-    region = fields.String(load_default="", validate=lambda v: is_region_prefix(v) or _raise(
-        "must be a region code prefix such as 52 or 52.01"))
+    region = RegionPrefix()
     waiting_for = fields.String(load_default="approval",
                                 validate=validate.OneOf(rules.WAITING_FOR))
     kind = fields.String(load_default=None, validate=validate.OneOf(rules.KINDS))
@@ -179,6 +163,3 @@ class PendingQuerySchema(Schema):
     page_size = fields.Integer(strict=True, load_default=50,
                                validate=validate.Range(min=1, max=500))
 
-
-def _raise(message):
-    raise ValidationError(message)

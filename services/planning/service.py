@@ -12,6 +12,7 @@ from shared.chassis.commands import fold
 from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound, load
 from shared.chassis.platform import Platform
+from shared.schemas import official_village, village_code
 
 from . import attachments, domain, meetings, rules, schemas, views
 
@@ -31,9 +32,9 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def upload_attachment(self, code, data, idempotency_key=None):
         """Store a file (base64) by its SHA-256; AttachmentStored records hash, size, type."""
-        authorize(self.platform.actor, UPLOADERS, _village(code), "upload attachments")
+        authorize(self.platform.actor, UPLOADERS, village_code(code), "upload attachments")
         upload = load(schemas.UploadSchema(), data)
-        _official(code)
+        official_village(code)
         content = upload.pop("content")
         sha256 = self.files.put(content)
         outcome = self.platform.execute(
@@ -47,7 +48,7 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def get_attachment(self, code, sha256):
         """A stored file as base64, after checking it still has the hash it was stored by."""
-        authorize(self.platform.actor, READERS, _village(code), "read attachments")
+        authorize(self.platform.actor, READERS, village_code(code), "read attachments")
         stored = self._attachments(code).get(sha256)
         if stored is None:
             raise NotFound(f"no attachment {sha256} was uploaded for {code}", "sha256")
@@ -61,7 +62,7 @@ class PlanningService(OperatorEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def list_attachments(self, code):
-        authorize(self.platform.actor, READERS, _village(code), "read attachments")
+        authorize(self.platform.actor, READERS, village_code(code), "read attachments")
         return views.attachments_of(self.platform.views, code)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -80,9 +81,9 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def draft_document(self, code, kind, data, idempotency_key=None):
         """Version 1 of a village's document of this kind."""
-        authorize(self.platform.actor, AUTHORS, _village(code), "draft planning documents")
+        authorize(self.platform.actor, AUTHORS, village_code(code), "draft planning documents")
         draft = load(schemas.version_schema(_kind(kind)), data)
-        official = _official(code)
+        official = official_village(code)
         command = domain.DraftDocument(code=code, kind=kind, village_name=official["name"],
                                        attachments=self._attachments(code), **draft)
         outcome = self._execute(code, kind, command, idempotency_key)
@@ -91,7 +92,7 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def revise_document(self, code, kind, data, idempotency_key=None):
         """A new version; every earlier version stays readable."""
-        authorize(self.platform.actor, AUTHORS, _village(code), "revise planning documents")
+        authorize(self.platform.actor, AUTHORS, village_code(code), "revise planning documents")
         revision = load(schemas.version_schema(_kind(kind), revision=True), data)
         command = domain.ReviseDocument(attachments=self._attachments(code), **revision)
         outcome = self._execute(code, kind, command, idempotency_key)
@@ -101,7 +102,7 @@ class PlanningService(OperatorEntrypoints):
     def approve_document(self, code, kind, data, idempotency_key=None):
         """Record that a meeting approved a version; refused if the meeting did not decide
         it or fails the approval rule (the reason names the rule and the numbers)."""
-        authorize(self.platform.actor, AUTHORS, _village(code), "record approvals")
+        authorize(self.platform.actor, AUTHORS, village_code(code), "record approvals")
         approval = load(schemas.ApproveSchema(), data)
         meeting = fold(meetings.MEETING, self.platform.ledger.read_stream(
             domain.meeting_stream(approval["meeting_id"])))
@@ -118,7 +119,7 @@ class PlanningService(OperatorEntrypoints):
         """One sign-off step of an approved version, by the signer the step needs."""
         signing = load(schemas.SignSchema(), data)
         step, actor = signing["step"], self.platform.actor
-        authorize(actor, rules.roles_for_step(step), _village(code), f"sign the {step} step")
+        authorize(actor, rules.roles_for_step(step), village_code(code), f"sign the {step} step")
         command = domain.SignVersion(
             version=signing["version"], step=step, capacity=rules.capacity_of(step, actor.role),
             signer=signing["signer"], signed_on=signing["signed_on"], role=actor.role)
@@ -128,7 +129,7 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def record_bappeda_consultation(self, code, kind, data, idempotency_key=None):
         """The RPLP's consultation with Bappeda, which its ratification needs."""
-        authorize(self.platform.actor, rules.BAPPEDA_ROLES, _village(code),
+        authorize(self.platform.actor, rules.BAPPEDA_ROLES, village_code(code),
                   "record Bappeda consultations")
         consultation = load(schemas.BappedaSchema(), data)
         command = domain.RecordBappedaConsultation(attachments=self._attachments(code),
@@ -139,7 +140,7 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def submit_to_musrenbang(self, code, kind, data, idempotency_key=None):
         """A signed-off version entered into a Musrenbang forum, with its reference."""
-        authorize(self.platform.actor, MUSRENBANG, _village(code), "record Musrenbang entries")
+        authorize(self.platform.actor, MUSRENBANG, village_code(code), "record Musrenbang entries")
         submission = load(schemas.MusrenbangSchema(), data)
         self._execute(code, _kind(kind), domain.SubmitToMusrenbang(**submission),
                       idempotency_key)
@@ -149,9 +150,9 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def record_meeting(self, code, data, idempotency_key=None):
         """A rembug warga / musyawarah: attendance, attendance list, decisions taken."""
-        authorize(self.platform.actor, AUTHORS, _village(code), "record meetings")
+        authorize(self.platform.actor, AUTHORS, village_code(code), "record meetings")
         details = load(schemas.MeetingSchema(), data)
-        _official(code)
+        official_village(code)
         # a retried command (same key) lands on the same meeting stream
         meeting_id = f"{code}-" + (hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
                                    if idempotency_key else uuid.uuid4().hex[:12])
@@ -165,18 +166,18 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def list_documents(self, code):
         """A village's documents: latest version, status, next step, every version."""
-        authorize(self.platform.actor, READERS, _village(code), "read planning documents")
+        authorize(self.platform.actor, READERS, village_code(code), "read planning documents")
         return views.documents_of(self.platform.views, code)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_version(self, code, kind, version):
-        authorize(self.platform.actor, READERS, _village(code), "read planning documents")
+        authorize(self.platform.actor, READERS, village_code(code), "read planning documents")
         return views.version(self.platform.views, code, _kind(kind), _number(version))
 
     @rpc(expected_exceptions=EXPECTED)
     def diff_versions(self, code, kind, from_version, to_version):
         """Field-level changes (added / removed / changed, with paths) between versions."""
-        authorize(self.platform.actor, READERS, _village(code), "read planning documents")
+        authorize(self.platform.actor, READERS, village_code(code), "read planning documents")
         return views.version_diff(self.platform.views, code, _kind(kind),
                                   _number(from_version, "from_version"),
                                   _number(to_version, "to_version"))
@@ -184,7 +185,7 @@ class PlanningService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def approval_record(self, code, kind, version):
         """The approval of a version and the meeting behind it."""
-        authorize(self.platform.actor, READERS, _village(code), "read planning documents")
+        authorize(self.platform.actor, READERS, village_code(code), "read planning documents")
         return views.approval_record(self.platform.views, code, _kind(kind), _number(version))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -227,19 +228,6 @@ class PlanningService(OperatorEntrypoints):
                 domain.document_stream(code, kind)))
             drafted[kind] = {n: v["drafted_on"] for n, v in state.versions.items()}
         return drafted
-
-
-def _village(code):
-    if not regions.is_village_code(code):
-        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", "code")
-    return code
-
-
-def _official(code):
-    official = regions.village(code)
-    if official is None:
-        raise NotFound(f"{code} is not in the official Kemendagri list of villages", "code")
-    return official
 
 
 def _kind(kind):

@@ -3,64 +3,21 @@
 The gateway reuses them for HTTP bodies and the OpenAPI document; the CSV import
 validates each row with ImportRowSchema and turns it into the same commands.
 """
-from datetime import date
-from decimal import Decimal, InvalidOperation
 
-from marshmallow import (Schema, missing, ValidationError, fields, post_load, pre_load, validate,
+from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
 
-from shared.regions import is_region_prefix, is_village_code
+from shared.schemas import (DecimalString, MemberSchema, RegionPrefix, VillageCode,
+                            not_in_future)
 
 from . import rules
-
-class DecimalString(fields.Decimal):
-    """A decimal number in, its exact string out ("25.50"): the ledger admits no floats.
-
-    More decimal places than `places` are refused, never rounded: 24.995 rounded would
-    pass a >= 25 threshold.
-    """
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            exact = Decimal(str(value)) if not isinstance(value, bool) else None
-        except InvalidOperation:
-            exact = None  # not a number: the field's own check names it
-        if exact is not None and exact.is_finite() and \
-                exact.as_tuple().exponent < self.places.as_tuple().exponent:
-            raise ValidationError(f"at most {-self.places.as_tuple().exponent} decimal places")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-    def deserialize(self, value, attr=None, data=None, **kwargs):
-        result = super().deserialize(value, attr, data, **kwargs)  # validated as a Decimal
-        return result if result is None or result is missing else str(result)
-
 
 PERCENT = dict(places=2, validate=validate.Range(min=0, max=100))
 
 
-def _not_in_future(value):
-    if value > date.today():
-        raise ValidationError("must not be in the future")
-
-
-class VillageCode(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not is_village_code(code):
-            raise ValidationError("must be a Kemendagri village code PP.KK.CC.DDDD")
-        return code
-
-
-class MemberSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    sex = fields.String(required=True, validate=validate.OneOf(["L", "P"]),
-                        metadata={"description": "L = laki-laki, P = perempuan"})
-    role = fields.String(required=True, validate=validate.Length(min=1, max=100))
-
-
 class BkmSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    formed_on = fields.Date(required=True, validate=_not_in_future)
+    formed_on = fields.Date(required=True, validate=not_in_future)
     members = fields.List(fields.Nested(MemberSchema), required=True,
                           validate=validate.Length(min=1, max=200))
 
@@ -119,7 +76,7 @@ class IndicatorValuesSchema(Schema):
 class RecordIndicatorsSchema(Schema):
     indicators = fields.Nested(IndicatorValuesSchema, required=True)
     source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    observed_on = fields.Date(required=True, validate=_not_in_future)
+    observed_on = fields.Date(required=True, validate=not_in_future)
     correction_reason = fields.String(load_default=None, validate=validate.Length(max=1000))
 
     @validates("indicators")
@@ -171,8 +128,7 @@ class RuleSetSchema(Schema):
 
 
 class VillageQuerySchema(Schema):
-    region = fields.String(load_default="", validate=lambda v: is_region_prefix(v) or _raise(
-        "must be a region code prefix such as 52 or 52.01"))
+    region = RegionPrefix()
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["registered", "incomplete", "eligible", "ineligible", "selected"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -184,10 +140,6 @@ def _threshold(value):
         raise ValidationError("send decimal thresholds as strings (\"25.5\"), not floats")
     if not isinstance(value, (str, int, bool)):
         raise ValidationError("must be a string, an integer or true/false")
-
-
-def _raise(message):
-    raise ValidationError(message)
 
 
 YES = {"ya", "yes", "y", "true", "1"}
@@ -208,7 +160,7 @@ class ImportRowSchema(Schema):
     """One CSV row of `plpbk import villages`: a village and its evidence."""
     code = VillageCode(required=True)
     source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    observed_on = fields.Date(required=True, validate=_not_in_future)
+    observed_on = fields.Date(required=True, validate=not_in_future)
     poverty_rate = DecimalString(**PERCENT, load_default=None)
     slum_area = YesNo(load_default=None)
     slum_hectares = DecimalString(places=2, load_default=None,

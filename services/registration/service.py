@@ -14,6 +14,7 @@ from shared.chassis.errors import EXPECTED, CommandRejected, InvalidInput, NotFo
     flatten
 from shared.chassis.platform import Platform
 from shared.ledger import SYSTEM, Metadata
+from shared.schemas import official_village, village_code
 
 from . import domain, rules, schemas, views
 
@@ -37,14 +38,14 @@ class RegistrationService(OperatorEntrypoints):
         code = command["code"]
         authorize(self.platform.actor, EVIDENCE_ROLES, code, "register villages")
         self.platform.execute(domain.VILLAGE, domain.village_stream(code),
-                              domain.RegisterVillage(_official(code), command["bkm"]),
+                              domain.RegisterVillage(official_village(code), command["bkm"]),
                               self.platform.metadata, idempotency_key)
         return views.village_profile(self.platform.views, code)
 
     @rpc(expected_exceptions=EXPECTED)
     def record_bkm(self, code, data, idempotency_key=None):
         """Record (or update) the BKM/LKM: name, formation date, members by sex and role."""
-        authorize(self.platform.actor, BKM_ROLES, _code(code), "record BKM data")
+        authorize(self.platform.actor, BKM_ROLES, village_code(code), "record BKM data")
         bkm = load(schemas.BkmSchema(), data)
         self._execute(code, domain.RecordBkm(bkm), idempotency_key)
         return views.village_profile(self.platform.views, code)
@@ -52,7 +53,7 @@ class RegistrationService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def record_indicators(self, code, data, idempotency_key=None):
         """Record indicator evidence; eligibility is re-decided on the new evidence."""
-        authorize(self.platform.actor, EVIDENCE_ROLES, _code(code), "record evidence")
+        authorize(self.platform.actor, EVIDENCE_ROLES, village_code(code), "record evidence")
         evidence = load(schemas.RecordIndicatorsSchema(), data)
         self._execute(code, domain.RecordIndicators(rule_set=self._rule_set(), **evidence),
                       idempotency_key)
@@ -61,14 +62,14 @@ class RegistrationService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def evaluate(self, code):
         """Decide eligibility now, on the current evidence and rule set."""
-        authorize(self.platform.actor, EVIDENCE_ROLES, _code(code), "request a decision")
+        authorize(self.platform.actor, EVIDENCE_ROLES, village_code(code), "request a decision")
         self._execute(code, domain.Evaluate(self._rule_set(), "request"))
         return views.village_profile(self.platform.views, code)
 
     @rpc(expected_exceptions=EXPECTED)
     def override_eligibility(self, code, data, idempotency_key=None):
         """A ministry official overrides the decision, with a written justification."""
-        authorize(self.platform.actor, MINISTRY, _code(code), "override eligibility")
+        authorize(self.platform.actor, MINISTRY, village_code(code), "override eligibility")
         override = load(schemas.OverrideSchema(), data)
         self._execute(code, domain.Override(**override), idempotency_key)
         return views.village_profile(self.platform.views, code)
@@ -136,12 +137,12 @@ class RegistrationService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def get_village(self, code):
         """One village: identity, BKM, current indicators, eligibility and its reasons."""
-        authorize(self.platform.actor, READERS, _code(code), "read villages")
+        authorize(self.platform.actor, READERS, village_code(code), "read villages")
         return views.village_profile(self.platform.views, code)
 
     @rpc(expected_exceptions=EXPECTED)
     def eligibility_history(self, code):
-        authorize(self.platform.actor, READERS, _code(code), "read villages")
+        authorize(self.platform.actor, READERS, village_code(code), "read villages")
         return views.history(self.platform.ledger, code)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -256,16 +257,3 @@ class RegistrationService(OperatorEntrypoints):
                 report["recorded"] += 1
             else:
                 report["unchanged"] += 1
-
-
-def _code(code):
-    if not regions.is_village_code(code):
-        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", "code")
-    return code
-
-
-def _official(code):
-    official = regions.village(code)
-    if official is None:
-        raise NotFound(f"{code} is not in the official Kemendagri list of villages", "code")
-    return official

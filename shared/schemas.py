@@ -1,0 +1,94 @@
+"""Input pieces every service validates the same way (marshmallow), and the checks of
+RPC parameters that are not in a body. One definition each, so a village code, a region
+prefix or an attendance count means the same thing in every service and in OpenAPI."""
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
+
+from .chassis.errors import InvalidInput, NotFound
+from .regions import is_region_prefix, is_village_code, village
+
+
+def not_in_future(value):
+    """For dates (or ISO date strings) of things that already happened."""
+    if (value.isoformat() if isinstance(value, date) else value) > date.today().isoformat():
+        raise ValidationError("must not be in the future")
+
+
+def region_prefix(value):
+    if not is_region_prefix(value):
+        raise ValidationError("must be a region code prefix such as 52 or 52.01")
+
+
+def RegionPrefix(**options):
+    """A region filter: "" (national), a province, kabupaten/kota, kecamatan or village."""
+    return fields.String(load_default="", validate=region_prefix, **options)
+
+
+class VillageCode(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not is_village_code(code):
+            raise ValidationError("must be a Kemendagri village code PP.KK.CC.DDDD")
+        return code
+
+
+class DecimalString(fields.Decimal):
+    """A decimal number in, its exact string out ("25.50"): the ledger admits no floats.
+
+    More decimal places than `places` are refused, never rounded: 24.995 rounded would
+    pass a >= 25 threshold.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            exact = Decimal(str(value)) if not isinstance(value, bool) else None
+        except InvalidOperation:
+            exact = None  # not a number: the field's own check names it
+        if exact is not None and exact.is_finite() and self.places is not None and \
+                exact.as_tuple().exponent < self.places.as_tuple().exponent:
+            raise ValidationError(f"at most {-self.places.as_tuple().exponent} decimal places")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        result = super().deserialize(value, attr, data, **kwargs)  # validated as a Decimal
+        return result if result is None or result is missing else str(result)
+
+
+class AttendanceSchema(Schema):
+    """Who came to a meeting or activity, as the programme's forms count it."""
+    men = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))
+    women = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))
+    poor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000),
+                          metadata={"description": "poor residents among the attendees"})
+
+    @validates_schema
+    def poor_are_attendees(self, data, **kwargs):
+        if data["poor"] > data["men"] + data["women"]:
+            raise ValidationError(f"{data['poor']} poor residents cannot exceed the "
+                                  f"{data['men'] + data['women']} attendees (men + women)",
+                                  "poor")
+
+
+class MemberSchema(Schema):
+    """A member of a community body (BKM, TIPP, KSM)."""
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sex = fields.String(required=True, validate=validate.OneOf(["L", "P"]),
+                        metadata={"description": "L = laki-laki, P = perempuan"})
+    role = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+def village_code(code, field="code"):
+    """An RPC parameter that must be a village code (InvalidInput naming the field)."""
+    if not is_village_code(code):
+        raise InvalidInput("must be a Kemendagri village code PP.KK.CC.DDDD", field)
+    return code
+
+
+def official_village(code, field="code"):
+    """The official record of a village (NotFound when the code is not in the list)."""
+    found = village(village_code(code, field))
+    if found is None:
+        raise NotFound(f"{code} is not in the official Kemendagri list of villages", field)
+    return found
