@@ -93,8 +93,7 @@ class SqliteLedger(Ledger):
         requests = [request for unit in units for request in unit]
         keys = {r.idempotency_key for r in requests if r.idempotency_key is not None}
         recorded = {key: found for key in keys if (found := _recorded_result(db, key))}
-        versions = {stream: db.execute(VERSION_SQL, (stream,)).fetchone()[0] or 0
-                    for stream in {r.stream_id for r in requests}}
+        versions = _stream_versions(db, {r.stream_id for r in requests})
         head_row = db.execute(HEAD_SQL).fetchone()
         sealer = Sealer(self.name, Head(*head_row) if head_row else EMPTY_HEAD, versions,
                         recorded)
@@ -171,6 +170,17 @@ class SqliteLedger(Ledger):
     def _recorded_at(self, position):
         rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))
         return rows[0][0] if rows else None
+
+
+def _stream_versions(db, streams):
+    """Current version of each stream, in one query per 500 streams."""
+    streams, found = list(streams), {}
+    for start in range(0, len(streams), 500):
+        part = streams[start:start + 500]
+        found.update(db.execute(
+            "SELECT stream_id, max(stream_version) FROM records WHERE stream_id IN "
+            f"({','.join('?' * len(part))}) GROUP BY stream_id", part).fetchall())
+    return found
 
 
 def _recorded_result(db, key):

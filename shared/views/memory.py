@@ -25,15 +25,28 @@ class MemoryCollection(Collection):
         self.name = name
         self._docs = {}
         self._indexes = {}   # field -> value -> set of keys
+        self._ordered = {}   # (field, value) -> that set's keys sorted, until it changes
         self._sorted = []    # keys in order, rebuilt when dirty
         self._dirty = False
 
     def ensure_index(self, field):
         if field in self._indexes:
             return
-        index = self._indexes[field] = {}
+        self._indexes[field] = {}
         for key, doc in self._docs.items():
-            index.setdefault(_hashable(doc.get(field)), set()).add(key)
+            self._index_add(field, doc.get(field), key)
+
+    def _index_add(self, field, value, key):
+        value = _hashable(value)
+        self._indexes[field].setdefault(value, set()).add(key)
+        self._ordered.pop((field, value), None)
+
+    def _index_discard(self, field, value, key):
+        value = _hashable(value)
+        keys = self._indexes[field].get(value)
+        if keys is not None and key in keys:
+            keys.discard(key)
+            self._ordered.pop((field, value), None)
 
     def get(self, key):
         doc = self._docs.get(key)
@@ -45,12 +58,10 @@ class MemoryCollection(Collection):
         old = self._docs.get(key)
         if old is None:
             self._dirty = True
-        for field, index in self._indexes.items():
+        for field in self._indexes:
             if old is not None:
-                keys = index.get(_hashable(old.get(field)))
-                if keys is not None:
-                    keys.discard(key)
-            index.setdefault(_hashable(stored.get(field)), set()).add(key)
+                self._index_discard(field, old.get(field), key)
+            self._index_add(field, stored.get(field), key)
         self._docs[key] = stored
 
     def update(self, key, change):
@@ -61,11 +72,10 @@ class MemoryCollection(Collection):
         before = {field: _hashable(doc.get(field)) for field in self._indexes}
         change(doc)
         doc["_id"] = key
-        for field, index in self._indexes.items():
-            after = _hashable(doc.get(field))
-            if after != before[field]:
-                index.get(before[field], set()).discard(key)
-                index.setdefault(after, set()).add(key)
+        for field in self._indexes:
+            if _hashable(doc.get(field)) != before[field]:
+                self._index_discard(field, before[field], key)
+                self._index_add(field, doc.get(field), key)
         return True
 
     def delete(self, key):
@@ -73,13 +83,14 @@ class MemoryCollection(Collection):
         if old is None:
             return
         self._dirty = True
-        for field, index in self._indexes.items():
-            index.get(_hashable(old.get(field)), set()).discard(key)
+        for field in self._indexes:
+            self._index_discard(field, old.get(field), key)
 
     def clear(self):
         self._docs.clear()
         for index in self._indexes.values():
             index.clear()
+        self._ordered.clear()
         self._sorted, self._dirty = [], False
 
     def _candidates(self, filter):
@@ -96,12 +107,21 @@ class MemoryCollection(Collection):
         narrowest = None
         for field, condition in filter.items():
             if field in self._indexes and not isinstance(condition, dict):
-                found = self._indexes[field].get(_hashable(condition), set())
-                if narrowest is None or len(found) < len(narrowest):
-                    narrowest = found
-        if narrowest is not None and len(narrowest) < len(keys):
-            keys = sorted(narrowest)  # the full filter is applied to these afterwards
+                value = _hashable(condition)
+                size = len(self._indexes[field].get(value, ()))
+                if narrowest is None or size < narrowest[0]:
+                    narrowest = (size, field, value)
+        if narrowest is not None and narrowest[0] < len(keys):
+            keys = self._in_order(narrowest[1], narrowest[2])  # the filter still applies
         return keys
+
+    def _in_order(self, field, value):
+        """One index value's keys, sorted once and kept until that set changes."""
+        ordered = self._ordered.get((field, value))
+        if ordered is None:
+            ordered = self._ordered[(field, value)] = sorted(
+                self._indexes[field].get(value, ()))
+        return ordered
 
     def _exact(self, filter):
         """True when the candidates are exactly the matches: one key prefix or one index."""

@@ -76,6 +76,9 @@ class SqliteCollection(Collection):
                     clauses.append(f"{column} IN ({','.join('?' * len(values))})"
                                    if values else "0")
                     params.extend(values)
+                elif op == "$prefix" and column == "key":  # a range: uses the primary key
+                    clauses.append("key >= ? AND key < ?")
+                    params.extend([operand, operand + "\U0010ffff"])
                 elif op == "$prefix":
                     clauses.append(f"substr({column}, 1, ?) = ?")
                     params.extend([len(operand), operand])
