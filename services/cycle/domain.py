@@ -1,9 +1,13 @@
 """Cycle tracking: the pure domain (no I/O, no clock, no nameko). Stream cycle-<code>.
 
-Dates are ISO dates (YYYY-MM-DD) given in commands. A stage starts when the previous
-one completes (the first when the cycle opens); it is due planned_days later.
+Dates are ISO dates (YYYY-MM-DD) and always come in commands. A stage starts when the
+previous one completes (the first when the cycle opens) and is due planned_days later;
+it is overdue from the day after its due date.
+
+Events: CycleOpened, ActivityRecorded, OutputSatisfied (another service's event did it),
+OutputWaived (a ministry decision), StageCompleted, CycleCompleted.
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from shared.chassis.commands import Decider
@@ -11,9 +15,6 @@ from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFo
 from shared.ledger import NewEvent
 
 from . import template as templates
-
-TEMPLATES = {(templates.TEMPLATE["id"], templates.TEMPLATE["version"]): templates.TEMPLATE}
-STAGES = len(templates.TEMPLATE["stages"])
 
 
 def cycle_stream(code):
@@ -27,7 +28,7 @@ class OpenCycle:
     village: dict            # code, name, kabupaten, province (from VillageSelected)
     selection: dict          # rank, quota, round, event_id of the selection
     opened_on: str
-    template: dict = field(default_factory=lambda: templates.TEMPLATE)
+    template: dict = field(default_factory=lambda: templates.CURRENT)
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,18 @@ class RecordActivity:
     place: str
     attendance: dict         # men, women, poor (poor residents among them)
     facilitator: str
-    evidence: list           # references: documents, photos, attachment hashes
+    evidence: list           # references: minutes, photos, attachment hashes
     members: list | None = None   # the TIPP's members when the activity confirms it
     notes: str | None = None
 
 
 @dataclass(frozen=True)
-class SatisfyOutput:
-    output: str
-    stage: int
+class SatisfyOutputs:
+    """Another service's event did what outputs require (the gate mapping found them)."""
+    code: str
+    outputs: list            # [{"output", "stage"}] as the mapping names them
     by: dict                 # ledger, type, event_id, position of the satisfying event
-    on: str
+    on: str                  # the day it happened
 
 
 @dataclass(frozen=True)
@@ -76,15 +78,18 @@ class Cycle:
     stage_started_on: str | None = None
     completed: bool = False
     completed_on: str | None = None
-    done: dict = field(default_factory=dict)         # output -> how it was done
-    stages: dict = field(default_factory=dict)       # "n" -> started/completed/days/on time
-    activities: list = field(default_factory=list)
+    cycle_days_taken: int | None = None
+    cycle_on_time: bool | None = None
+    done: dict = field(default_factory=dict)         # output -> how, when, by which event
+    stages: dict = field(default_factory=dict)       # "n" -> started/due/completed/days
+    activities: list = field(default_factory=list)   # the timeline
 
     def spec(self):
-        return TEMPLATES[(self.template["id"], self.template["version"])]
+        return templates.get(self.template["id"], self.template["version"])
 
     def as_dict(self):
-        return asdict(self)
+        """The fields as a shallow dict (a view store copies what it keeps)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, doc):
@@ -96,49 +101,52 @@ def evolve(state: Cycle, event) -> Cycle:
     if kind == "CycleOpened":
         state.opened, state.code, state.village = True, p["code"], p["village"]
         state.selection, state.template = p["selection"], p["template"]
-        state.opened_on = state.stage_started_on = p["opened_on"]
-        state.stage = 1
-        state.stages["1"] = {"started_on": p["opened_on"], "completed_on": None}
+        state.opened_on = p["opened_on"]
+        _start_stage(state, 1, p["opened_on"])
     elif kind == "ActivityRecorded":
         state.activities.append({**p, "event_id": event.event_id})
         for output in p["produces"]:
-            state.done.setdefault(output, {"how": "activity", "event_id": event.event_id,
-                                           "on": p["held_on"]})
+            state.done.setdefault(output, {"how": "activity", "on": p["held_on"],
+                                           "activity": p["activity"],
+                                           "event_id": event.event_id})
     elif kind == "OutputSatisfied":
         state.code = state.code or p["code"]
-        state.done.setdefault(p["output"], {"how": "satisfied", "event_id": event.event_id,
-                                            "on": p["on"], "by": p["by"]})
+        state.done.setdefault(p["output"], {"how": "satisfied", "on": p["on"], "by": p["by"],
+                                            "event_id": event.event_id})
     elif kind == "OutputWaived":
-        state.done[p["output"]] = {"how": "waived", "event_id": event.event_id, "on": p["on"],
-                                   "justification": p["justification"]}
+        state.done[p["output"]] = {"how": "waived", "on": p["on"],
+                                   "justification": p["justification"],
+                                   "event_id": event.event_id}
     elif kind == "StageCompleted":
-        state.stages[str(p["stage"])] = {k: p[k] for k in (
-            "started_on", "completed_on", "days_taken", "planned_days", "on_time")}
-        if p["stage"] < STAGES:
-            state.stage, state.stage_started_on = p["stage"] + 1, p["completed_on"]
-            state.stages[str(state.stage)] = {"started_on": p["completed_on"],
-                                              "completed_on": None}
+        state.stages[str(p["stage"])].update({k: p[k] for k in (
+            "completed_on", "days_taken", "on_time")})
+        if p["stage"] < len(state.spec()["stages"]):
+            _start_stage(state, p["stage"] + 1, p["completed_on"])
     elif kind == "CycleCompleted":
         state.completed, state.completed_on = True, p["completed_on"]
+        state.cycle_days_taken, state.cycle_on_time = p["days_taken"], p["on_time"]
     return state
 
 
+def _start_stage(state, number, on):
+    planned = templates.stage(state.spec(), number)["planned_days"]
+    state.stage, state.stage_started_on = number, on
+    state.stages[str(number)] = {"started_on": on, "planned_days": planned,
+                                 "due_on": plus_days(on, planned), "completed_on": None,
+                                 "days_taken": None, "on_time": None}
+
+
 def decide(state: Cycle, command):
-    if isinstance(command, SatisfyOutput):
+    if isinstance(command, SatisfyOutputs):
         return _satisfy(state, command)
     if isinstance(command, OpenCycle):
-        if state.opened:
-            raise Conflict(f"the cycle of {command.village['code']} is already open", "code")
-        spec = command.template
-        return [NewEvent("CycleOpened", {
-            "code": command.village["code"], "village": command.village,
-            "selection": command.selection, "opened_on": command.opened_on,
-            "template": {"id": spec["id"], "version": spec["version"]},
-            "stage": 1, "due_on": _plus(command.opened_on, spec["stages"][0]["planned_days"])})]
+        return _open(state, command)
     if not state.opened:
-        raise NotFound("no cycle is open for this village (it is opened on selection)", "code")
+        raise NotFound("no cycle is open for this village (it opens when the village is "
+                       "selected)", "code")
     if state.completed:
-        raise Conflict("the cycle is already completed", "code")
+        raise Conflict(f"the cycle completed on {state.completed_on}; nothing more can be "
+                       "recorded", "code")
     if isinstance(command, RecordActivity):
         return _record_activity(state, command)
     if isinstance(command, WaiveOutput):
@@ -148,6 +156,19 @@ def decide(state: Cycle, command):
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
+def _open(state, command):
+    code = command.village["code"]
+    if state.opened:
+        raise Conflict(f"the cycle of {code} is already open (since {state.opened_on})",
+                       "code")
+    spec = command.template
+    return [NewEvent("CycleOpened", {
+        "code": code, "village": command.village, "selection": command.selection,
+        "opened_on": command.opened_on,
+        "template": {"id": spec["id"], "version": spec["version"]}, "stage": 1,
+        "due_on": plus_days(command.opened_on, spec["stages"][0]["planned_days"])})]
+
+
 def _record_activity(state, command):
     spec = templates.stage(state.spec(), state.stage)
     activity = templates.activity(state.spec(), state.stage, command.activity)
@@ -155,10 +176,12 @@ def _record_activity(state, command):
         known = ", ".join(a["key"] for a in spec["activities"])
         raise InvalidInput(f"{command.activity!r} is not an activity of stage {state.stage} "
                            f"({spec['name']}); expected one of: {known}", "activity")
-    if command.held_on < state.opened_on:
-        raise InvalidInput(f"held before the cycle opened ({state.opened_on})", "held_on")
+    if command.held_on < state.stage_started_on:
+        raise InvalidInput(f"held before stage {state.stage} started "
+                           f"({state.stage_started_on})", "held_on")
     if activity.get("needs_members") and not command.members:
-        raise InvalidInput("confirming the TIPP needs its members", "members")
+        raise InvalidInput(f"{activity['name']} needs the members (name, sex, role)",
+                           "members")
     payload = {"code": state.code, "stage": state.stage, "activity": command.activity,
                "held_on": command.held_on, "place": command.place,
                "attendance": command.attendance, "facilitator": command.facilitator,
@@ -171,62 +194,75 @@ def _record_activity(state, command):
 
 
 def _satisfy(state, command):
-    if command.output in state.done:
-        return []  # already done (or the same event again): nothing new
-    return [NewEvent("OutputSatisfied", {"code": command.by["code"], "output": command.output,
-                                         "stage": command.stage, "by": command.by,
-                                         "on": command.on})]
+    """Record each output not yet done. Kept whatever the cycle's stage, even before it
+    opens: the output counts whenever its stage gate is checked."""
+    events = []
+    for wanted in command.outputs:
+        output = wanted["output"]
+        stage = templates.stage_of_output(state.spec(), output) if state.opened \
+            else wanted["stage"]
+        if output in state.done or stage is None:  # done already, or not in its template
+            continue
+        events.append(NewEvent("OutputSatisfied", {
+            "code": command.code, "output": output, "stage": stage, "by": command.by,
+            "on": command.on}))
+    return events
 
 
 def _waive(state, command):
-    stage = _stage_of(state.spec(), command.output)
+    stage = templates.stage_of_output(state.spec(), command.output)
     if stage is None:
-        raise NotFound(f"{command.output!r} is not an output of the template", "output")
+        raise NotFound(f"{command.output!r} is not an output of template "
+                       f"{state.template['id']} v{state.template['version']}", "output")
     if stage > state.stage:
         raise CommandRejected(f"{command.output} belongs to stage {stage}; the cycle is at "
-                              f"stage {state.stage}", "output")
+                              f"stage {state.stage}, waive it when the cycle gets there",
+                              "output")
     if command.output in state.done:
-        raise Conflict(f"{command.output} is already done", "output")
+        raise Conflict(f"{command.output} is already done "
+                       f"({state.done[command.output]['how']})", "output")
     return [NewEvent("OutputWaived", {"code": state.code, "output": command.output,
                                       "stage": stage, "justification": command.justification,
                                       "on": command.on})]
 
 
 def missing_outputs(state):
+    """Outputs the current stage still needs, in template order."""
     spec = templates.stage(state.spec(), state.stage)
     return [o["key"] for o in spec["outputs"] if o["key"] not in state.done]
 
 
 def _complete(state, command):
+    spec = templates.stage(state.spec(), state.stage)
     missing = missing_outputs(state)
     if missing:
-        raise CommandRejected(f"stage {state.stage} cannot complete; missing outputs: "
-                              f"{', '.join(missing)}", "outputs")
+        raise CommandRejected(f"stage {state.stage} ({spec['name']}) cannot complete; "
+                              f"missing outputs: {', '.join(missing)}", "outputs")
     if command.completed_on < state.stage_started_on:
-        raise InvalidInput(f"before the stage started ({state.stage_started_on})",
+        raise InvalidInput(f"before stage {state.stage} started ({state.stage_started_on})",
                            "completed_on")
-    spec = templates.stage(state.spec(), state.stage)
+    late = [(o["key"], state.done[o["key"]]["on"]) for o in spec["outputs"]
+            if state.done[o["key"]]["on"] > command.completed_on]
+    if late:
+        raise InvalidInput("before its outputs were done: " + ", ".join(
+            f"{key} on {on}" for key, on in late), "completed_on")
     days = days_between(state.stage_started_on, command.completed_on)
     events = [NewEvent("StageCompleted", {
         "code": state.code, "stage": state.stage, "started_on": state.stage_started_on,
         "completed_on": command.completed_on, "days_taken": days,
         "planned_days": spec["planned_days"], "on_time": days <= spec["planned_days"],
         "outputs": {o["key"]: state.done[o["key"]]["how"] for o in spec["outputs"]}})]
-    if state.stage == STAGES:
+    stages = state.spec()["stages"]
+    if state.stage == len(stages):
         planned = templates.total_planned_days(state.spec())
         total = days_between(state.opened_on, command.completed_on)
         events.append(NewEvent("CycleCompleted", {
             "code": state.code, "completed_on": command.completed_on, "days_taken": total,
             "planned_days": planned, "on_time": total <= planned}))
     else:
-        nxt = templates.stage(state.spec(), state.stage + 1)
-        events[0].payload["next_due_on"] = _plus(command.completed_on, nxt["planned_days"])
+        events[0].payload["next_due_on"] = plus_days(
+            command.completed_on, stages[state.stage]["planned_days"])
     return events
-
-
-def _stage_of(template, output):
-    return next((s["stage"] for s in template["stages"]
-                 for o in s["outputs"] if o["key"] == output), None)
 
 
 CYCLE = Decider(initial=Cycle, evolve=evolve, decide=decide)
@@ -239,33 +275,28 @@ def days_between(start, end):
     return (date.fromisoformat(end) - date.fromisoformat(start)).days
 
 
-def _plus(day, days):
+def plus_days(day, days):
     return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 def due_on(state):
+    """Due date of the current stage (None before opening and after completion)."""
     if not state.opened or state.completed:
         return None
-    return _plus(state.stage_started_on,
-                 templates.stage(state.spec(), state.stage)["planned_days"])
+    return state.stages[str(state.stage)]["due_on"]
 
 
-def overdue(state, today):
-    """Late on the current stage: today is after its due date (the due date itself is not)."""
-    due = due_on(state)
-    return due is not None and today > due
+def cycle_due_on(state):
+    """When the whole cycle is due: opening plus every stage's planned days."""
+    return plus_days(state.opened_on, templates.total_planned_days(state.spec())) \
+        if state.opened else None
 
 
-def evaluation(state):
-    """Per stage: each output done yes/no (and how), days taken against the guideline."""
-    rows = []
-    for spec in state.spec()["stages"]:
-        record = state.stages.get(str(spec["stage"]), {})
-        rows.append({
-            "stage": spec["stage"], "name": spec["name"], "planned_days": spec["planned_days"],
-            "started_on": record.get("started_on"), "completed_on": record.get("completed_on"),
-            "days_taken": record.get("days_taken"), "on_time": record.get("on_time"),
-            "outputs": [{"output": o["key"], "name": o["name"], "done": o["key"] in state.done,
-                         "how": state.done.get(o["key"], {}).get("how")}
-                        for o in spec["outputs"]]})
-    return rows
+def days_overdue(due, as_of):
+    """Days past a due date as of a day: 0 on the due date itself and before it."""
+    return max(0, days_between(due, as_of)) if due else 0
+
+
+def overdue(state, as_of):
+    """Late on the current stage: as_of is after its due date (the due date is not late)."""
+    return days_overdue(due_on(state), as_of) > 0

@@ -1,12 +1,19 @@
 """Marshmallow schemas of the cycle service's inputs (the gateway and OpenAPI reuse them)."""
+from datetime import UTC, date, datetime, time
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared.schemas import AttendanceSchema, MemberSchema, RegionPrefix, not_in_future
 
+from . import template as templates
+
+STAGES = len(templates.CURRENT["stages"])
+
 
 class ActivitySchema(Schema):
-    activity = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    activity = fields.String(required=True, validate=validate.Length(min=1, max=80),
+                             metadata={"description": "an activity key of the current stage "
+                                                      "(see the template)"})
     held_on = fields.Date(required=True, validate=not_in_future)
     place = fields.String(required=True, validate=validate.Length(min=1, max=300))
     attendance = fields.Nested(AttendanceSchema, required=True)
@@ -16,7 +23,8 @@ class ActivitySchema(Schema):
                            metadata={"description": "references: minutes, photos, "
                                                     "attachment hashes"})
     members = fields.List(fields.Nested(MemberSchema), load_default=None,
-                          validate=validate.Length(min=1, max=200))
+                          validate=validate.Length(min=1, max=200),
+                          metadata={"description": "the TIPP's members (pengukuhan_tipp)"})
     notes = fields.String(load_default=None, validate=validate.Length(max=5000))
 
     @post_load
@@ -34,23 +42,62 @@ class CompleteStageSchema(Schema):
 
 class WaiverSchema(Schema):
     output = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    justification = fields.String(required=True, validate=validate.Length(min=20, max=5000))
+    justification = fields.String(required=True, validate=validate.Length(min=20, max=5000),
+                                  metadata={"description": "why the output is not needed "
+                                                           "(at least 20 characters)"})
+
+
+class Moment(fields.String):
+    """A past moment: an ISO-8601 time with zone, or a date meaning the end of that day
+    (UTC; today means now). Loaded as an aware UTC datetime."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be an ISO-8601 date or time with zone")
+        now = datetime.now(UTC)
+        try:
+            moment = datetime.combine(date.fromisoformat(value), time.max, UTC) \
+                if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("must be an ISO-8601 date (2026-03-01) or time with zone "
+                                  "(2026-03-01T17:00:00+07:00)") from None
+        if len(value) == 10 and moment.date() <= now.date():
+            return min(moment, now)  # a date: the end of that day, or now if that is later
+        if moment.tzinfo is None:
+            raise ValidationError("a time needs its zone, e.g. Z or +07:00")
+        if moment > now:
+            raise ValidationError("must not be in the future")
+        return moment.astimezone(UTC)
 
 
 class AsOfSchema(Schema):
-    as_of = fields.AwareDateTime(load_default=None, default_timezone=None,
-                                 metadata={"description": "ISO-8601 time with zone"})
+    as_of = Moment(load_default=None, metadata={
+        "description": "ISO-8601 time with zone, or a date (the end of that day, UTC): "
+                       "the cycle as it stood then"})
 
 
-class CycleQuerySchema(Schema):
+class DaySchema(Schema):
+    as_of = fields.Date(load_default=None, metadata={
+        "description": "the day overdue and days so far are judged on (default today)"})
+
+
+class CycleQuerySchema(DaySchema):
     region = RegionPrefix()
-    stage = fields.Integer(load_default=None, validate=validate.Range(min=1, max=6))
+    stage = fields.Integer(load_default=None, validate=validate.Range(min=1, max=STAGES))
     overdue = fields.Boolean(load_default=None)
     completed = fields.Boolean(load_default=None)
-    today = fields.Date(load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class RegionSchema(Schema):
     region = RegionPrefix()
+
+
+class OnTimeShareSchema(RegionSchema, DaySchema):
+    pass
+
+
+class TemplateQuerySchema(Schema):
+    version = fields.Integer(load_default=None, strict=True,
+                             validate=validate.Range(min=1))

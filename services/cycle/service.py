@@ -5,7 +5,7 @@ from nameko.rpc import rpc
 
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, load
+from shared.chassis.errors import EXPECTED, NotFound, load
 from shared.chassis.platform import Platform, doorbell
 from shared.schemas import village_code
 
@@ -22,8 +22,7 @@ class CycleService(OperatorEntrypoints):
     platform = Platform(subscribers=[views.CycleBoard, views.OpenCycleOnSelection,
                                      *views.OUTPUT_REACTIONS])
     on_registration = doorbell("registration", "VillageSelected")
-    on_planning = doorbell("planning", "DocumentApproved")
-    on_construction = doorbell("construction", "WorksHandedOver")
+    # plus one doorbell per source ledger of the gate mapping: see the end of this module
 
     # -- commands ---------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -47,8 +46,7 @@ class CycleService(OperatorEntrypoints):
         """A ministry official waives a required output, with a written justification."""
         authorize(self.platform.actor, MINISTRY, village_code(code), "waive outputs")
         waiver = load(schemas.WaiverSchema(), data)
-        self._execute(code, domain.WaiveOutput(on=date.today().isoformat(), **waiver),
-                      idempotency_key)
+        self._execute(code, domain.WaiveOutput(on=_today(), **waiver), idempotency_key)
         return self.get_cycle(code)
 
     # -- queries ----------------------------------------------------------------------
@@ -56,47 +54,69 @@ class CycleService(OperatorEntrypoints):
     def get_cycle(self, code, as_of=None):
         """One village's cycle: stage, done and missing outputs, due date, timeline.
 
-        as_of (ISO time with zone): the cycle as it stood then, replayed from the ledger.
+        as_of (ISO time with zone, or a date): the cycle as it stood then, replayed from
+        the ledger and judged on that day.
         """
         authorize(self.platform.actor, READERS, village_code(code), "read cycles")
-        moment = load(schemas.AsOfSchema(), {"as_of": as_of} if as_of else {})["as_of"]
+        moment = load(schemas.AsOfSchema(), {} if as_of is None else {"as_of": as_of})["as_of"]
         if moment is None:
-            return views.cycle_of(self.platform.views, code, date.today().isoformat())
-        return views.cycle_as_of(self.platform.ledger, code, moment,
-                                 moment.date().isoformat())
+            return views.cycle_of(self.platform.views, code, _today())
+        return views.cycle_as_of(self.platform.ledger, code, moment)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_cycles(self, query=None):
-        """Cycles in a region by stage, overdue or completed, paged."""
-        query = load(schemas.CycleQuerySchema(), query or {})
+        """Cycles in a region by stage, overdue (as of a day) or completed, paged."""
+        query = load(schemas.CycleQuerySchema(), {} if query is None else query)
         authorize(self.platform.actor, READERS, None, "read cycles")
-        today = (query["today"] or date.today()).isoformat()
         return views.list_cycles(self.platform.views,
                                  scoped_prefix(self.platform.actor, query["region"]),
-                                 query["stage"], query["overdue"], query["completed"], today,
-                                 query["page"], query["page_size"])
+                                 query["stage"], query["overdue"], query["completed"],
+                                 _day(query["as_of"]), query["page"], query["page_size"])
 
     @rpc(expected_exceptions=EXPECTED)
     def on_time_share(self, query=None):
-        """Share of villages finishing each stage and the cycle on time, against 90%."""
-        region = load(schemas.RegionSchema(), query or {})["region"]
+        """Share of villages finishing each stage and the cycle on time (target 90%), for
+        a region and each region one level below it."""
+        query = load(schemas.OnTimeShareSchema(), {} if query is None else query)
         authorize(self.platform.actor, READERS, None, "read cycles")
         return views.on_time_share(self.platform.views,
-                                   scoped_prefix(self.platform.actor, region))
+                                   scoped_prefix(self.platform.actor, query["region"]),
+                                   _day(query["as_of"]))
 
     @rpc(expected_exceptions=EXPECTED)
-    def evaluation(self, code):
-        """The evaluation table: per stage, outputs done yes/no, days taken vs guideline."""
+    def evaluation(self, code, as_of=None):
+        """The evaluation form: per stage, outputs done yes/no, days taken vs guideline."""
         authorize(self.platform.actor, READERS, village_code(code), "read cycles")
-        views.cycle_of(self.platform.views, code, date.today().isoformat())  # 404 if none
-        doc = self.platform.views.collection("cycles").get(code)
-        return domain.evaluation(domain.Cycle.from_dict(doc))
+        day = load(schemas.DaySchema(), {} if as_of is None else {"as_of": as_of})["as_of"]
+        return views.evaluation(self.platform.views, code, _day(day))
 
     @rpc(expected_exceptions=EXPECTED)
-    def template(self):
-        """The programme template the cycles follow (stages, activities, outputs, days)."""
-        return templates.TEMPLATE
+    def template(self, version=None):
+        """The programme template (the current one, or a published version)."""
+        query = load(schemas.TemplateQuerySchema(), {} if version is None else
+                     {"version": version})
+        if query["version"] is None:
+            return templates.CURRENT
+        found = templates.get(templates.CURRENT["id"], query["version"])
+        if found is None:
+            raise NotFound(f"template {templates.CURRENT['id']} has no version "
+                           f"{query['version']}", "version")
+        return found
 
     def _execute(self, code, command, idempotency_key=None):
         return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
                                      self.platform.metadata, idempotency_key)
+
+
+def _today():
+    return date.today().isoformat()
+
+
+def _day(day):
+    return day.isoformat() if day else _today()
+
+
+# A doorbell for every (ledger, event types) of the gate mapping, so that a service added
+# later only has to emit its event: its messages make the matching reaction catch up.
+for _ledger, _types in views.MAPPED_SOURCES.items():
+    setattr(CycleService, f"on_{_ledger}", doorbell(_ledger, *_types))

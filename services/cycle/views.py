@@ -1,35 +1,50 @@
 """Cycle read models, the reactions that open cycles and satisfy outputs, and queries.
 
-The `cycles` collection holds each village's cycle state (the domain state itself, so
-a view and an as-of replay can never disagree) plus when it was applied.
+`cycles` holds each village's cycle state (the domain state itself, so the view and an
+as-of replay can never disagree); `progress` the same cycle in a few fields, for
+listings and on-time shares across thousands of villages.
 """
+import logging
+import re
+
+from shared import regions
+from shared.chassis.commands import fold
 from shared.chassis.errors import NotFound
 from shared.chassis.subscribers import Projection, React, Reaction, handles
 
-from . import domain
+from . import domain, reports
 from . import template as templates
+
+log = logging.getLogger(__name__)
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class CycleBoard(Projection):
     name = "cycle_board"
-    collections = ("cycles",)
+    collections = ("cycles", "progress")
 
     def __init__(self, context):
         super().__init__(context)
         self.cycles = self.views.collection("cycles")
-        self.cycles.ensure_index("stage")
+        self.progress = self.views.collection("progress")
+        self.progress.ensure_index("stage")
 
     @handles("CycleOpened", "ActivityRecorded", "OutputSatisfied", "OutputWaived",
              "StageCompleted", "CycleCompleted")
     def apply(self, record):
         code = record.payload["code"]
         doc = self.cycles.get(code)
-        state = domain.Cycle.from_dict(doc) if doc else domain.Cycle()
-        self.cycles.put(code, domain.evolve(state, record).as_dict())
+        state = domain.evolve(domain.Cycle.from_dict(doc) if doc else domain.Cycle(), record)
+        self.cycles.put(code, state.as_dict())
+        if state.opened:
+            self.progress.put(code, reports.progress(state))
 
+
+# -- reactions (process managers) ---------------------------------------------------------
 
 class OpenCycleOnSelection(Reaction):
-    """registration's VillageSelected opens the village's cycle (once)."""
+    """registration's VillageSelected opens the village's cycle (once: the domain refuses
+    a second opening and the idempotency key makes a redelivered selection a no-op)."""
     name = "open_cycle_on_selection"
     source = "registration"
 
@@ -44,106 +59,136 @@ class OpenCycleOnSelection(Reaction):
                      domain.OpenCycle(village, selection, record.recorded_at[:10]))
 
 
-def _outputs_reaction(ledger, rules):
-    """A Reaction on one source ledger recording the template outputs its events satisfy
-    (one output per event in this template; the first matching rule wins)."""
-    types = sorted({event_type for (source, event_type) in rules if source == ledger})
+def outputs_reaction(ledger, mapping):
+    """A Reaction on one source ledger recording OutputSatisfied for every output the
+    gate mapping says its event satisfies, with the event as causation."""
+    rules = {event_type: found for (source, event_type), found in mapping.items()
+             if source == ledger}
 
     def satisfy(self, record):
-        for stage, output, where in rules.get((ledger, record.type), []):
-            if all(record.payload.get(k) == v for k, v in where.items()):
-                by = {"ledger": ledger, "type": record.type, "event_id": record.event_id,
-                      "position": record.position, "code": record.payload["code"]}
-                return React(domain.CYCLE, domain.cycle_stream(record.payload["code"]),
-                             domain.SatisfyOutput(output, stage, by, record.recorded_at[:10]))
-        return None
+        code = record.payload.get("code")
+        matching = [rule for rule in rules[record.type]
+                    if all(record.payload.get(k) == v for k, v in rule["where"].items())]
+        if not matching:
+            return None
+        if not regions.is_village_code(code):
+            log.warning("%s #%s %s names no village code (%r); no cycle output recorded",
+                        ledger, record.position, record.type, code)
+            return None
+        by = {"ledger": ledger, "type": record.type, "event_id": record.event_id,
+              "position": record.position, "code": code}
+        wanted = [{"output": rule["output"], "stage": rule["stage"]} for rule in matching]
+        return React(domain.CYCLE, domain.cycle_stream(code), domain.SatisfyOutputs(
+            code, wanted, by, _happened_on(record, matching[0]["on"])))
 
     return type(f"OutputsFrom{ledger.title()}", (Reaction,), {
+        "__doc__": f"Outputs satisfied by the {ledger} ledger's events (the gate mapping).",
         "name": f"outputs_from_{ledger}", "source": ledger,
-        "satisfy": handles(*types)(satisfy)})
+        "satisfy": handles(*sorted(rules))(satisfy)})
 
 
-SATISFACTIONS = templates.satisfactions(templates.TEMPLATE)
-OUTPUT_REACTIONS = [_outputs_reaction(ledger, SATISFACTIONS)
-                    for ledger in sorted({source for source, _ in SATISFACTIONS})]
+def _happened_on(record, field):
+    """The day the source says it happened (e.g. approved_on), else the day it was
+    recorded."""
+    day = record.payload.get(field) if field else None
+    return day if isinstance(day, str) and ISO_DAY.match(day) else record.recorded_at[:10]
+
+
+GATE_MAPPING = templates.satisfactions()
+MAPPED_SOURCES = {ledger: sorted(t for (source, t) in GATE_MAPPING if source == ledger)
+                  for ledger, _ in GATE_MAPPING}
+OUTPUT_REACTIONS = [outputs_reaction(ledger, GATE_MAPPING) for ledger in sorted(MAPPED_SOURCES)]
 
 
 # -- queries ------------------------------------------------------------------------------
 
-def present(state, today):
+def present(state, as_of):
     """A cycle as people read it: stage, done and missing outputs, due date, timeline."""
     if not state.opened:
-        raise NotFound("no cycle is open for this village", "code")
+        raise NotFound(f"no cycle is open for village {state.code or ''}".strip(), "code")
     spec = templates.stage(state.spec(), state.stage)
+    due = domain.due_on(state)
     return {"code": state.code, "village": state.village, "template": state.template,
-            "opened_on": state.opened_on, "stage": state.stage, "stage_name": spec["name"],
-            "stage_started_on": state.stage_started_on, "due_on": domain.due_on(state),
-            "overdue": domain.overdue(state, today), "completed": state.completed,
-            "completed_on": state.completed_on,
-            "done_outputs": state.done, "missing_outputs":
-                [] if state.completed else domain.missing_outputs(state),
-            "timeline": state.activities, "stages": state.stages,
-            "selection": state.selection}
+            "selection": state.selection, "opened_on": state.opened_on,
+            "stage": state.stage, "stage_name": spec["name"],
+            "stage_started_on": state.stage_started_on, "due_on": due,
+            "cycle_due_on": domain.cycle_due_on(state), "as_of": as_of,
+            "overdue": domain.overdue(state, as_of),
+            "days_overdue": domain.days_overdue(due, as_of),
+            "completed": state.completed, "completed_on": state.completed_on,
+            "stage_outputs": [{"output": o["key"], "name": o["name"],
+                               "done": o["key"] in state.done} for o in spec["outputs"]],
+            "done_outputs": state.done,
+            "missing_outputs": [] if state.completed else domain.missing_outputs(state),
+            "timeline": state.activities, "stages": state.stages}
 
 
-def cycle_of(views, code, today):
+def load_cycle(views, code):
     doc = views.collection("cycles").get(code)
     if doc is None or not doc.get("opened"):
         raise NotFound(f"no cycle is open for village {code}", "code")
-    return present(domain.Cycle.from_dict(doc), today)
+    return domain.Cycle.from_dict(doc)
 
 
-def cycle_as_of(ledger, code, moment, today):
-    records = ledger.read_stream(domain.cycle_stream(code), as_of=moment)
-    state = domain.Cycle()
-    for record in records:
-        state = domain.evolve(state, record)
-    return present(state, today)
+def cycle_of(views, code, as_of):
+    return present(load_cycle(views, code), as_of)
 
 
-def list_cycles(views, region, stage, overdue, completed, today, page, page_size):
+def cycle_as_of(ledger, code, moment):
+    """The cycle as it stood at a moment: its stream replayed up to then, judged on that
+    day."""
+    state = fold(domain.CYCLE, ledger.read_stream(domain.cycle_stream(code), as_of=moment))
+    if not state.opened:
+        raise NotFound(f"the cycle of village {code} was not open at {moment.isoformat()}",
+                       "as_of")
+    return present(state, moment.date().isoformat())
+
+
+def evaluation(views, code, as_of):
+    state = load_cycle(views, code)
+    return {"code": code, "template": state.template, "as_of": as_of,
+            "stages": reports.evaluation(state, as_of)}
+
+
+def list_cycles(views, region, stage, overdue, completed, as_of, page, page_size):
+    """Cycles under a region prefix, by stage, completion and lateness, in code order."""
     query = {"_id": {"$prefix": region}} if region else {}
-    query["opened"] = True
     if stage is not None:
         query["stage"] = stage
     if completed is not None:
         query["completed"] = completed
-    docs = views.collection("cycles").find(query)
-    states = [domain.Cycle.from_dict(doc) for doc in docs]
-    if overdue is not None:
-        states = [s for s in states if domain.overdue(s, today) == overdue]
-    start = (page - 1) * page_size
-    return {"items": [{"code": s.code, "name": s.village.get("name"), "stage": s.stage,
-                       "due_on": domain.due_on(s), "overdue": domain.overdue(s, today),
-                       "completed": s.completed} for s in states[start:start + page_size]],
-            "total": len(states), "page": page, "page_size": page_size}
+    if overdue:  # the due date is before as_of (completed cycles have none)
+        query["due_on"] = {"$lt": as_of}
+    progress, start = views.collection("progress"), (page - 1) * page_size
+    if overdue is False:  # "no due date or not before as_of": the filter language has no $or
+        found = [p for p in progress.find(query) if not reports.is_overdue(p, as_of)]
+        total, items = len(found), found[start:start + page_size]
+    else:                 # the store pages: only one page of documents is copied
+        total, items = progress.count(query), progress.find(query, skip=start, limit=page_size)
+    return {"items": [reports.listed(p, as_of) for p in items], "total": total,
+            "page": page, "page_size": page_size, "as_of": as_of}
 
 
-def on_time_share(views, region):
-    """Per stage and for the whole cycle: how many completed, how many on time, the share
-    (percent, two decimals) against the programme's 90% target."""
-    docs = views.collection("cycles").find({"_id": {"$prefix": region}} if region else None)
-    rows = []
-    for spec in templates.TEMPLATE["stages"]:
-        finished = [d["stages"][str(spec["stage"])] for d in docs
-                    if d.get("stages", {}).get(str(spec["stage"]), {}).get("completed_on")]
-        rows.append(_share(f"stage {spec['stage']}: {spec['name']}", finished))
-    cycles = [{"on_time": _cycle_on_time(d)} for d in docs if d.get("completed")]
-    rows.append(_share("whole cycle", cycles))
-    return {"region": region, "target_percent": templates.ON_TIME_TARGET,
-            "open_cycles": len(docs), "rows": rows}
+def on_time_share(views, region, as_of):
+    """On-time shares for a region, and for each region one level below it."""
+    progresses = views.collection("progress").find({"_id": {"$prefix": region}} if region
+                                                   else None)
+    groups = {}
+    for p in progresses:
+        groups.setdefault(_child_region(region, p["code"]), []).append(p)
+    return {"region": region, "name": regions.region_name(region) if region else "Indonesia",
+            "as_of": as_of, "target_percent": templates.ON_TIME_TARGET,
+            "cycles": len(progresses), "rows": reports.on_time_share(progresses, as_of),
+            "regions": [{"region": child, "name": regions.region_name(child),
+                         "cycles": len(members),
+                         "rows": reports.on_time_share(members, as_of)}
+                        for child, members in sorted(groups.items()) if child != region]}
 
 
-def _cycle_on_time(doc):
-    state = domain.Cycle.from_dict(doc)
-    return domain.days_between(state.opened_on, state.completed_on) <= \
-        templates.total_planned_days(state.spec())
-
-
-def _share(label, finished):
-    on_time = sum(1 for f in finished if f["on_time"])
-    share = f"{on_time * 100 / len(finished):.2f}" if finished else None
-    return {"scope": label, "completed": len(finished), "on_time": on_time,
-            "share_percent": share, "meets_target":
-                None if share is None else on_time * 100 >= templates.ON_TIME_TARGET *
-                len(finished)}
+def _child_region(region, code):
+    """The region one level below `region` that holds a village code (province,
+    kabupaten/kota, kecamatan); the region itself below kecamatan."""
+    for length in (2, 5, 8):
+        if len(region) < length:
+            return code[:length]
+    return region

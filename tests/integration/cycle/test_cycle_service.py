@@ -1,156 +1,240 @@
-"""The cycle service over the real RabbitMQ: opened by registration's selection, gated by
-planning's approvals, idempotent under redelivery, readable as of any moment."""
-from datetime import date, datetime, timedelta, timezone
+"""The cycle service over the real RabbitMQ: opened by registration's selection (once,
+whatever is redelivered), driven by facilitators, gated, readable as of any moment."""
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.cycle.service import CycleService
-from services.registration.service import RegistrationService
-from shared.chassis.errors import CommandRejected, Forbidden, InvalidInput, NotFound
-from shared.ledger import SYSTEM, Metadata, NewEvent, open_ledger
-from shared.messaging.relay import Relay
+from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
+from shared.ledger import open_ledger
 from shared.views import open_view_store
 
 from ..conftest import wait_for
-
-CODE = "52.01.08.2006"
-MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
-FASKEL = {"id": "faskel-7", "role": "facilitator", "region": "52.01"}
-ELIGIBLE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
-TODAY = date.today().isoformat()
-
-
-def activity(key, **extra):
-    return {"activity": key, "held_on": TODAY, "place": "Balai Desa Bajur",
-            "attendance": {"men": 30, "women": 25, "poor": 12}, "facilitator": "Faskel Ani",
-            "evidence": ["BA/2026/001"], **extra}
+from .conftest import (
+    BAJUR,
+    FASKEL,
+    NEIGHBOUR,
+    activity,
+    call,
+    caught_up,
+    cycle_of,
+    publish,
+    select,
+    stream,
+    wait_open,
+)
 
 
-@pytest.fixture
-def platform(container_factory, platform_config):
-    for service in (RegistrationService, CycleService):
-        container_factory(service, platform_config).start()
-    return platform_config
+def selections(config):
+    ledger = open_ledger(config["STORE_URI"], "registration")
+    try:
+        return {r.payload["code"]: r for r in ledger.read(types=["VillageSelected"])}
+    finally:
+        ledger.close()
 
 
-def call(config, service, actor=MINISTRY):
-    return ServiceRpcProxy(service, config, context_data={"actor": actor})
-
-
-def select(config, code=CODE):
-    with call(config, "registration") as registration:
-        registration.register_village({"code": code})
-        registration.record_indicators(code, ELIGIBLE)
-        registration.set_quota({"kabupaten": code[:5], "quota": 3, "decree_reference": "KM 1"})
-        registration.select_villages(code[:5])
-
-
-def cycle_of(config, code=CODE, actor=MINISTRY):
-    with call(config, "cycle", actor) as cycle:
-        try:
-            return cycle.get_cycle(code)
-        except NotFound:
-            return None
-
-
-def test_selection_opens_the_cycle_once_with_its_cause(platform):
+def test_selection_opens_the_cycle_with_its_cause(platform):
     select(platform)
-    opened = wait_for(lambda: cycle_of(platform), what="the cycle to open")
-    assert opened["stage"] == 1 and opened["stage_name"] == "Persiapan"
+    opened = wait_open(platform)
+    assert (opened["stage"], opened["stage_name"]) == (1, "Persiapan")
+    assert opened["template"] == {"id": "plpbk-cycle", "version": 1}
     assert opened["missing_outputs"] == ["lokakarya_kota", "lokakarya_kelurahan",
                                          "sosialisasi_massal", "tipp_dikukuhkan"]
-    ledger = open_ledger(platform["STORE_URI"], "cycle")
-    (record,) = ledger.read_stream(f"cycle-{CODE}")
-    selected = open_ledger(platform["STORE_URI"], "registration").read(types=["VillageSelected"])
-    assert record.causation_id == selected[0].event_id and record.actor["role"] == "system"
-
-    # redelivery: publish registration's events again and ring again -> still one opening
-    state = open_view_store(platform["STATE_URI"], "registration")
-    state.collection("relay_positions").put("registration", {"position": 0})
-    Relay(open_ledger(platform["STORE_URI"], "registration"), platform["AMQP_URI"],
-          state).publish_pending()
-    with call(platform, "cycle") as cycle:
-        wait_for(lambda: cycle.status()["subscriptions"]["cycle.open_cycle_on_selection"][
-            "position"] >= selected[0].position, what="the reaction to catch up")
-    assert len(ledger.read_stream(f"cycle-{CODE}")) == 1
+    assert opened["village"]["name"] == "Bajur" and opened["selection"]["rank"] == 1
+    (record,) = stream(platform)
+    selected = selections(platform)[BAJUR]
+    assert record.type == "CycleOpened" and record.actor["role"] == "system"
+    assert record.causation_id == selected.event_id
+    assert record.correlation_id == selected.correlation_id
+    assert record.payload["due_on"] == opened["due_on"]
 
 
-def test_activities_gate_and_the_state_as_of_a_past_moment(platform):
+def test_redelivered_selections_open_nothing_twice(platform):
+    select(platform, BAJUR, NEIGHBOUR)
+    wait_open(platform, BAJUR)
+    wait_open(platform, NEIGHBOUR)
+    last = max(r.position for r in selections(platform).values())
+
+    # RabbitMQ delivers the whole registration ledger again, twice
+    assert publish(platform, "registration", from_position=0) > 0
+    assert publish(platform, "registration", from_position=0) > 0
+    wait_for(lambda: caught_up(platform, "cycle.open_cycle_on_selection", last),
+             what="the reaction to see the selections")
+    for code in (BAJUR, NEIGHBOUR):
+        assert [r.type for r in stream(platform, code)] == ["CycleOpened"]
+
+
+def test_a_restart_that_forgot_its_position_opens_nothing_twice(container_factory,
+                                                                platform_config):
+    from services.registration.service import RegistrationService
+    container_factory(RegistrationService, platform_config).start()
+    first = container_factory(CycleService, platform_config)
+    first.start()
+    select(platform_config, BAJUR, NEIGHBOUR)
+    wait_open(platform_config, BAJUR)
+    wait_open(platform_config, NEIGHBOUR)
+    first.stop()
+
+    # the reaction's durable position is lost: on start it reads registration from 0
+    state = open_view_store(platform_config["STATE_URI"], "cycle")
+    tracking = state.collection("tracking")
+    tracking.delete("cycle.open_cycle_on_selection:registration")
+    state.close()
+    container_factory(CycleService, platform_config).start()
+    last = max(r.position for r in selections(platform_config).values())
+    wait_for(lambda: caught_up(platform_config, "cycle.open_cycle_on_selection", last),
+             what="the restarted reaction to catch up")
+    for code in (BAJUR, NEIGHBOUR):
+        assert [r.type for r in stream(platform_config, code)] == ["CycleOpened"]
+        assert cycle_of(platform_config, code)["stage"] == 1  # the view rebuilt at start
+
+
+def test_activities_and_the_gate(platform):
     select(platform)
-    wait_for(lambda: cycle_of(platform), what="the cycle to open")
-    with call(platform, "cycle", FASKEL) as cycle:
-        cycle.record_activity(CODE, activity("lokakarya_kota"))
-        before = datetime.now(timezone.utc)
-        with pytest.raises(InvalidInput, match="members"):
-            cycle.record_activity(CODE, activity("pengukuhan_tipp"))
-        with pytest.raises(InvalidInput, match="attendance.poor"):
-            cycle.record_activity(CODE, activity("sosialisasi_massal", attendance={
-                "men": 1, "women": 1, "poor": 3}))
-        with pytest.raises(Forbidden):
-            cycle.record_activity("31.71.01.1001", activity("lokakarya_kota"))
+    wait_open(platform)
+    with call(platform, actor=FASKEL) as cycle:
+        after = cycle.record_activity(BAJUR, activity("lokakarya_kota"))
+        assert after["timeline"][0]["attendance"] == {"men": 30, "women": 25, "poor": 12}
+        assert after["done_outputs"]["lokakarya_kota"]["how"] == "activity"
         with pytest.raises(CommandRejected) as refused:
-            cycle.complete_stage(CODE, {"completed_on": TODAY})
-        assert "lokakarya_kelurahan, sosialisasi_massal, tipp_dikukuhkan" in str(refused.value)
-        cycle.record_activity(CODE, activity("lokakarya_kelurahan"))
-        cycle.record_activity(CODE, activity("sosialisasi_massal"))
-        cycle.record_activity(CODE, activity("pengukuhan_tipp", members=[
-            {"name": "Siti", "sex": "P", "role": "ketua"}]))
-        done = cycle.complete_stage(CODE, {"completed_on": TODAY})
-        assert done["stage"] == 2 and done["missing_outputs"] == ["laporan_rpk"]
-
-        then = cycle.get_cycle(CODE, before.isoformat())
-        assert then["stage"] == 1 and [a["activity"] for a in then["timeline"]] == [
-            "lokakarya_kota"]
-        with pytest.raises(InvalidInput, match="as_of"):
-            cycle.get_cycle(CODE, "last tuesday")
-        table = cycle.evaluation(CODE)
-        assert table[0]["days_taken"] == 0 and all(o["done"] for o in table[0]["outputs"])
-        listing = cycle.list_cycles({"region": "52.01", "stage": 2})
-        assert listing["total"] == 1 and listing["items"][0]["code"] == CODE
-        later = (date.today() + timedelta(days=40)).isoformat()
-        assert cycle.list_cycles({"overdue": True, "today": later})["total"] == 1
-        share = cycle.on_time_share({"region": "52"})
-        assert share["rows"][0]["completed"] == 1 and share["rows"][0]["share_percent"] == \
-            "100.00"
+            cycle.complete_stage(BAJUR, {"completed_on": date.today().isoformat()})
+        assert refused.value.field == "outputs"
+        assert str(refused.value).endswith(
+            "missing outputs: lokakarya_kelurahan, sosialisasi_massal, tipp_dikukuhkan")
+        for key in ("lokakarya_kelurahan", "sosialisasi_massal", "pengukuhan_tipp"):
+            cycle.record_activity(BAJUR, activity(key))
+        done = cycle.complete_stage(BAJUR, {"completed_on": date.today().isoformat()})
+        assert (done["stage"], done["missing_outputs"]) == (2, ["laporan_rpk"])
+        assert done["stages"]["1"]["on_time"] is True
+        with pytest.raises(InvalidInput, match="not an activity of stage 2"):
+            cycle.record_activity(BAJUR, activity("lokakarya_kota"))
+    assert [r.type for r in stream(platform)] == ["CycleOpened"] + ["ActivityRecorded"] * 4 + [
+        "StageCompleted"]
 
 
-def test_planning_approvals_satisfy_the_stage_four_outputs(platform):
+def test_bad_input_names_the_field_and_records_nothing(platform):
     select(platform)
-    wait_for(lambda: cycle_of(platform), what="the cycle to open")
-    planning = open_ledger(platform["STORE_URI"], "planning")
-    meta = Metadata(SYSTEM, "corr-plan")
-    for number, kind in enumerate(["rplp", "rtplp", "aturan_bersama", "marketing_strategy"]):
-        planning.append(f"document-{CODE}-{kind}", 0, [NewEvent("DocumentApproved", {
-            "code": CODE, "kind": kind, "document_id": f"doc-{number}", "version": 1,
-            "meeting_id": "m-1"})], meta)
-    Relay(planning, platform["AMQP_URI"], open_view_store(platform["STATE_URI"], "planning")
-          ).publish_pending()
-    wanted = {"rplp_disetujui", "rtplp_disetujui", "aturan_bersama_disetujui",
-              "strategi_pemasaran_disetujui"}
-    outputs = wait_for(lambda: wanted <= set(cycle_of(platform)["done_outputs"]) and
-                       cycle_of(platform)["done_outputs"], what="stage-4 outputs")
-    assert outputs["rplp_disetujui"]["how"] == "satisfied"
-    assert outputs["rplp_disetujui"]["by"]["ledger"] == "planning"
-    assert cycle_of(platform)["stage"] == 1  # kept until stage 4 is reached
+    wait_open(platform)
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    bad_calls = [
+        ("record_activity", (BAJUR, activity("pengukuhan_tipp", members=None)), InvalidInput,
+         "members"),
+        ("record_activity", (BAJUR, activity("lokakarya_kota", attendance={
+            "men": 1, "women": 1, "poor": 3})), InvalidInput, "attendance.poor"),
+        ("record_activity", (BAJUR, activity("lokakarya_kota", attendance={
+            "men": 1.5, "women": 1, "poor": 0})), InvalidInput, "attendance.men"),
+        ("record_activity", (BAJUR, activity("lokakarya_kota", tomorrow)), InvalidInput,
+         "held_on"),
+        ("record_activity", (BAJUR, activity("lokakarya_kota", "2020-01-01")), InvalidInput,
+         "held_on"),
+        ("record_activity", (BAJUR, "not an object"), InvalidInput, "body"),
+        ("record_activity", ("52.01.08", activity("lokakarya_kota")), InvalidInput, "code"),
+        ("record_activity", ("52.01.08.2001", activity("lokakarya_kota")), NotFound, "code"),
+        ("record_activity", ("31.71.01.1001", activity("lokakarya_kota")), Forbidden, "code"),
+        ("complete_stage", (BAJUR, {"completed_on": tomorrow}), InvalidInput, "completed_on"),
+        ("complete_stage", (BAJUR, {}), InvalidInput, "completed_on"),
+        ("waive_output", (BAJUR, {"output": "lokakarya_kota", "justification": "x" * 30}),
+         Forbidden, "role"),
+        ("get_cycle", (BAJUR, "last tuesday"), InvalidInput, "as_of"),
+        ("list_cycles", ({"stage": 9},), InvalidInput, "stage"),
+        ("list_cycles", ({"region": "31"},), Forbidden, "region"),
+        ("on_time_share", ({"as_of": "soon"},), InvalidInput, "as_of"),
+        ("evaluation", (BAJUR, "2026-13-01"), InvalidInput, "as_of"),
+    ]
+    with call(platform, actor=FASKEL) as cycle:
+        for method, args, error, field in bad_calls:
+            with pytest.raises(error) as refused:
+                getattr(cycle, method)(*args)
+            assert refused.value.field == field, (method, args, str(refused.value))
+    with call(platform) as cycle:
+        with pytest.raises(InvalidInput) as refused:
+            cycle.waive_output(BAJUR, {"output": "lokakarya_kota", "justification": "short"})
+        assert refused.value.field == "justification"
+        with pytest.raises(NotFound) as refused:
+            cycle.template(7)
+        assert refused.value.field == "version"
+    assert [r.type for r in stream(platform)] == ["CycleOpened"]
 
 
 def test_only_the_ministry_waives_and_with_a_reason(platform):
     select(platform)
-    wait_for(lambda: cycle_of(platform), what="the cycle to open")
-    with call(platform, "cycle", FASKEL) as cycle:
-        with pytest.raises(Forbidden):
-            cycle.waive_output(CODE, {"output": "lokakarya_kota", "justification": "x" * 30})
-    with call(platform, "cycle") as cycle:
-        with pytest.raises(InvalidInput, match="justification"):
-            cycle.waive_output(CODE, {"output": "lokakarya_kota", "justification": "short"})
-        waived = cycle.waive_output(CODE, {"output": "lokakarya_kota",
-                                           "justification": "Held jointly with the 2025 city "
-                                                            "workshop."})
+    wait_open(platform)
+    reason = "Held jointly with the 2025 city workshop (BA 12/2025)."
+    with call(platform) as cycle:
+        waived = cycle.waive_output(BAJUR, {"output": "lokakarya_kota",
+                                            "justification": reason})
         assert waived["done_outputs"]["lokakarya_kota"]["how"] == "waived"
-        with pytest.raises(NotFound):
-            cycle.get_cycle("52.01.08.2001")
+        assert waived["done_outputs"]["lokakarya_kota"]["justification"] == reason
+        with pytest.raises(Conflict):
+            cycle.waive_output(BAJUR, {"output": "lokakarya_kota", "justification": reason})
+        with pytest.raises(CommandRejected, match="belongs to stage 4"):
+            cycle.waive_output(BAJUR, {"output": "rplp_disetujui", "justification": reason})
+    (waiver,) = [r for r in stream(platform) if r.type == "OutputWaived"]
+    assert waiver.actor["id"] == "kemen-1" and waiver.actor["role"] == "ministry"
+
+
+def test_the_cycle_as_of_a_past_moment(platform):
+    select(platform)
+    opened = wait_open(platform)
+    with call(platform, actor=FASKEL) as cycle:
+        cycle.record_activity(BAJUR, activity("lokakarya_kota"))
+        between = datetime.now(UTC)
+        cycle.record_activity(BAJUR, activity("lokakarya_kelurahan"))
+        now = cycle.get_cycle(BAJUR)
+        then = cycle.get_cycle(BAJUR, between.isoformat())
+        assert [a["activity"] for a in then["timeline"]] == ["lokakarya_kota"]
+        assert [a["activity"] for a in now["timeline"]] == ["lokakarya_kota",
+                                                            "lokakarya_kelurahan"]
+        assert "lokakarya_kelurahan" in then["missing_outputs"]
+        today = cycle.get_cycle(BAJUR, date.today().isoformat())
+        assert today["timeline"] == now["timeline"]
+        with pytest.raises(NotFound) as before:
+            cycle.get_cycle(BAJUR, "2000-01-01T00:00:00Z")
+        assert before.value.field == "as_of"
+    assert then["opened_on"] == opened["opened_on"]
+
+
+def test_listing_overdue_evaluation_and_on_time_share(platform):
+    select(platform, BAJUR, NEIGHBOUR)
+    opened = wait_open(platform, BAJUR)
+    wait_open(platform, NEIGHBOUR)
+    today = date.today().isoformat()
+    with call(platform, actor=FASKEL) as cycle:
+        for key in ("lokakarya_kota", "lokakarya_kelurahan", "sosialisasi_massal",
+                    "pengukuhan_tipp"):
+            cycle.record_activity(BAJUR, activity(key))
+        cycle.complete_stage(BAJUR, {"completed_on": today})
+
+        assert cycle.list_cycles({"stage": 2})["items"][0]["code"] == BAJUR
+        listing = cycle.list_cycles({"region": "52.01.08", "page_size": 1, "page": 2})
+        assert (listing["total"], [i["code"] for i in listing["items"]]) == (2, [BAJUR])
+        national = cycle.list_cycles()          # narrowed to the facilitator's region
+        assert national["total"] == 2
+        # stage 2 (RPK, 28 days) of Bajur started today; Persiapan (35) of the neighbour
+        in_30_days = (date.today() + timedelta(days=30)).isoformat()
+        late = cycle.list_cycles({"overdue": True, "as_of": in_30_days})
+        assert [(i["code"], i["stage"], i["days_overdue"]) for i in late["items"]] == [
+            (BAJUR, 2, 2)]
+        assert [i["code"] for i in cycle.list_cycles(
+            {"overdue": False, "as_of": in_30_days})["items"]] == [NEIGHBOUR]
+        assert cycle.list_cycles({"overdue": True})["total"] == 0
+        late_day = (date.today() + timedelta(days=36)).isoformat()
+
+        form = cycle.evaluation(BAJUR)
+        first, second = form["stages"][0], form["stages"][1]
+        assert (first["days_taken"], first["planned_days"]) == (0, 35)
+        assert all(o["done"] for o in first["outputs"])
+        assert second["days_so_far"] == 0 and second["outputs"][0]["done"] is False
+
+        share = cycle.on_time_share({"region": "52", "as_of": late_day})
+        persiapan = share["rows"][0]
+        assert (persiapan["completed"], persiapan["on_time"],
+                persiapan["overdue_unfinished"], persiapan["share_percent"],
+                persiapan["meets_target"]) == (1, 1, 1, "50.00", False)
+        # the facilitator asked for the province and gets its own kabupaten, by kecamatan
+        assert (share["region"], share["name"]) == ("52.01", "Kabupaten Lombok Barat")
+        (labuapi,) = share["regions"]
+        assert (labuapi["region"], labuapi["cycles"]) == ("52.01.08", 2)
+        assert labuapi["rows"][0]["share_percent"] == "50.00"
+    assert opened["due_on"] == (date.fromisoformat(opened["opened_on"]) +
+                                timedelta(days=35)).isoformat()
