@@ -2,7 +2,7 @@
 its own schemas."""
 from services.cycle import schemas as cyc
 
-from ..routing import Route, from_path, path, path_and_body, rpc
+from ..routing import Route, from_path, path_and_body, rpc
 from ..schemas import Open, PageSchema
 from .registration import VillagePath, _scoped_region, only_in_scope
 
@@ -19,8 +19,8 @@ list_cycles.rpc = "cycle.list_cycles"
 
 
 def on_time_share(call):
-    region = _scoped_region(call, call.query["region"])
-    return call.upstream.call("cycle", "on_time_share", {"region": region})
+    query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
+    return call.upstream.call("cycle", "on_time_share", query)
 
 
 on_time_share.rpc = "cycle.on_time_share"
@@ -40,7 +40,8 @@ ROUTES = [
               lambda call: (call.path["code"], call.query_args.get("as_of"))),
           path_params=VillagePath, query=cyc.AsOfSchema, response=Open,
           scope=from_path("code"),
-          description="With `as_of` (ISO time with zone): the cycle as it stood then."),
+          description="With `as_of` (ISO time with zone, or a date meaning the end of that "
+                      "day): the cycle as it stood then."),
     cycle_step("activities", "record_cycle_activity", "record_activity", cyc.ActivitySchema,
                "Record an activity of the current stage"),
     cycle_step("stage-completions", "complete_cycle_stage", "complete_stage",
@@ -50,15 +51,19 @@ ROUTES = [
                "Waive a required output (ministry, with a justification)"),
     Route("GET", "/api/v1/villages/{code}/cycle/evaluation", "cycle_evaluation",
           "Per stage: outputs done, days taken against the guideline", TAG,
-          rpc("cycle", "evaluation", path("code")), path_params=VillagePath, response=Open,
+          rpc("cycle", "evaluation",
+              lambda call: (call.path["code"], call.query_args.get("as_of"))),
+          path_params=VillagePath, query=cyc.DaySchema, response=Open,
           scope=from_path("code")),
     Route("GET", "/api/v1/cycles", "list_cycles",
           "Cycles in a region by stage, overdue or completed, paged", TAG, list_cycles,
           query=cyc.CycleQuerySchema, response=PageSchema),
     Route("GET", "/api/v1/cycles/on-time-share", "cycle_on_time_share",
-          "Share of villages finishing each stage on time, against 90%", TAG,
-          on_time_share, query=cyc.RegionSchema, response=Open),
+          "Share of villages finishing each stage on time, against 90%, for a region and "
+          "each region one level below it", TAG,
+          on_time_share, query=cyc.OnTimeShareSchema, response=Open),
     Route("GET", "/api/v1/cycles/template", "cycle_template",
-          "The programme template the cycles follow", TAG, rpc("cycle", "template"),
-          response=Open),
+          "The programme template the cycles follow (current, or a published version)", TAG,
+          rpc("cycle", "template", lambda call: (call.query_args.get("version"),)),
+          query=cyc.TemplateQuerySchema, response=Open),
 ]

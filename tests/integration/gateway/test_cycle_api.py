@@ -38,8 +38,16 @@ def test_the_cycle_opens_on_selection_and_follows_the_facilitator(gateway, as_us
     before = facilitator.get(f"/api/v1/villages/{BAJUR}/cycle?as_of=2000-01-01T00:00:00Z")
     assert before.status_code == 404
     assert facilitator.get(f"/api/v1/villages/{BAJUR}/cycle/evaluation").status_code == 200
+    late = facilitator.get(f"/api/v1/villages/{BAJUR}/cycle/evaluation?as_of=2999-01-01")
+    assert late.json()["stages"][0]["overdue"] is True
     assert facilitator.get("/api/v1/cycles/template").json()["id"] == "plpbk-cycle"
+    assert facilitator.get("/api/v1/cycles/template?version=1").json()["version"] == 1
+    assert facilitator.get("/api/v1/cycles/template?version=9").status_code == 404
     assert ministry.get("/api/v1/cycles/on-time-share").status_code == 200
+    shares = ministry.get("/api/v1/cycles/on-time-share?region=52&as_of=2999-01-01")
+    assert shares.status_code == 200, shares.text
+    assert facilitator.get(f"/api/v1/villages/{BAJUR}/cycle?as_of=yesterday").status_code \
+        == 400
     bad = facilitator.post(f"/api/v1/villages/{BAJUR}/cycle/activities", json={
         "activity": "lokakarya_kota", "held_on": "2999-01-01", "place": "x",
         "attendance": {"men": 1, "women": 1, "poor": 5}, "facilitator": "F",
