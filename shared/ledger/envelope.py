@@ -214,16 +214,16 @@ def _passes(schema, types, data):
     """True when data obviously satisfies the schema: each value of its field's type and
     accepted by the field's own validators. The hot path of every append; the schema
     stays the one definition (schema.validate runs whenever this says no)."""
-    for name, field in schema.fields.items():
+    for name, declared in schema.fields.items():
         value = data[name]
         if value is None:
-            if field.required or not field.allow_none:
+            if declared.required or not declared.allow_none:
                 return False
             continue
         if type(value) not in types[name]:
             return False
         try:
-            for check in field.validators:
+            for check in declared.validators:
                 check(value)
         except ValidationError:
             return False

@@ -95,19 +95,24 @@ def _check_fields(record, position, ledger_name, previous_time, versions, body):
         raise _Broken(position, "bytes are not in canonical form")
 
 
-def verify_ledger(ledger, checkpoint=None, public_key=None, progress=None,
-                  batch=20000) -> VerifyReport:
-    """Verify a ledger end to end; with a checkpoint, also that its history is still there."""
-    def batches():
-        after = 0
-        while True:
-            rows = ledger.raw(after, batch)
-            if not rows:
-                return
-            yield rows
-            after = rows[-1][0]
+RAW_BATCH = 20_000  # stored records fetched per query while verifying
 
-    report = verify_records(ledger.name, batches(), progress)
+
+def raw_batches(ledger, batch=RAW_BATCH):
+    """The ledger's stored records, in position order, a batch of rows at a time."""
+    after = 0
+    while True:
+        rows = ledger.raw(after, batch)
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def verify_ledger(ledger, checkpoint=None, public_key=None, progress=None,
+                  batch=RAW_BATCH) -> VerifyReport:
+    """Verify a ledger end to end; with a checkpoint, also that its history is still there."""
+    report = verify_records(ledger.name, raw_batches(ledger, batch), progress)
     if report.ok:
         for mismatch in ledger.index_mismatches():
             report.first_bad_position, report.problem = mismatch

@@ -13,7 +13,7 @@ import hashlib
 import statistics
 
 from shared.ledger import open_ledger
-from shared.ledger.verify import verify_ledger, verify_records
+from shared.ledger.verify import raw_batches, verify_ledger, verify_records
 
 from .common import (Stopwatch, build_ledger, heading, met, note, peak_rss_mb, rate, table,
                      temp_folder, unique_name, village_workload)
@@ -21,26 +21,15 @@ from .common import (Stopwatch, build_ledger, heading, met, note, peak_rss_mb, r
 EVENTS = 200_000
 TARGET = 100_000  # events/s, the target for verify_ledger
 PASSES = 3
-RAW_BATCH = 20_000  # what verify_ledger fetches per query
-
-
-def _raw_batches(ledger, batch=RAW_BATCH):
-    after = 0
-    while True:
-        rows = ledger.raw(after, batch)
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
 
 
 def _read_raw(ledger):
-    return sum(len(rows) for rows in _raw_batches(ledger))
+    return sum(len(rows) for rows in raw_batches(ledger))
 
 
 def _read_and_hash(ledger):
     sha256, count = hashlib.sha256, 0
-    for rows in _raw_batches(ledger):
+    for rows in raw_batches(ledger):
         for _position, body, _hash in rows:
             sha256(body).hexdigest()
         count += len(rows)
@@ -59,7 +48,7 @@ def _verify(ledger):
 
 
 def _chain_walk(ledger):
-    return verify_records(ledger.name, _raw_batches(ledger)).count
+    return verify_records(ledger.name, raw_batches(ledger)).count
 
 
 def _index_check(ledger):
