@@ -1,7 +1,8 @@
 """A cycle stream in memory for the pure tests: decide commands, keep the events."""
 from services.cycle import domain
 from services.cycle import template as templates
-from shared.chassis.commands import decide_all, fold
+
+from ..streams import Stream
 
 CODE = "52.01.08.2006"
 VILLAGE = {"code": CODE, "name": "Bajur",
@@ -13,18 +14,9 @@ MEMBERS = [{"name": "Siti", "sex": "P", "role": "ketua"}]
 PERSIAPAN = ("lokakarya_kota", "lokakarya_kelurahan", "sosialisasi_massal", "pengukuhan_tipp")
 
 
-class Stream:
-    def __init__(self):
-        self.events = []
-
-    @property
-    def state(self):
-        return fold(domain.CYCLE, self.events)
-
-    def do(self, *commands):
-        events, _ = decide_all(domain.CYCLE, self.state, list(commands))
-        self.events.extend(events)
-        return events
+def cycle():
+    """An empty cycle stream."""
+    return Stream(domain.CYCLE)
 
 
 def activity(key, held_on="2026-01-10", **extra):
@@ -35,7 +27,7 @@ def activity(key, held_on="2026-01-10", **extra):
 
 
 def opened(on="2026-01-05", village=VILLAGE):
-    stream = Stream()
+    stream = cycle()
     stream.do(domain.OpenCycle(village, SELECTION, on))
     return stream
 

@@ -11,8 +11,8 @@ from .support import (
     PERSIAPAN,
     SELECTION,
     VILLAGE,
-    Stream,
     activity,
+    cycle,
     opened,
     persiapan_done,
     satisfied,
@@ -37,7 +37,7 @@ def test_opening_twice_is_refused():
 
 
 def test_nothing_but_satisfied_outputs_before_the_cycle_opens():
-    early = Stream()
+    early = cycle()
     with pytest.raises(NotFound, match="no cycle is open"):
         early.do(activity("lokakarya_kota"))
     with pytest.raises(NotFound):

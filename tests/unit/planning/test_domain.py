@@ -3,9 +3,9 @@ folded from NewEvents, with no ledger, files or clock."""
 import pytest
 
 from services.planning import domain, meetings, schemas
-from shared.chassis.commands import decide_all, fold
 from shared.chassis.errors import CommandRejected, Conflict, NotFound
 
+from ..streams import Stream
 from . import samples
 
 BAJUR = samples.BAJUR
@@ -13,22 +13,6 @@ MAP, DED, LIST = "a" * 64, "b" * 64, "c" * 64
 KNOWN = {sha: {"code": BAJUR, "sha256": sha, "filename": f"{sha[:4]}.pdf",
                "media_type": "application/pdf", "size": 10, "kind": "other"}
          for sha in (MAP, DED, LIST)}
-
-
-class Stream:
-    """One stream's events, decided command by command like the platform does."""
-
-    def __init__(self, decider):
-        self.decider, self.events = decider, []
-
-    @property
-    def state(self):
-        return fold(self.decider, self.events)
-
-    def do(self, *commands):
-        new, _state = decide_all(self.decider, self.state, list(commands))
-        self.events += new
-        return new
 
 
 def loaded(kind, content=None, drafted_on="2024-08-01"):

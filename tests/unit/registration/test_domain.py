@@ -5,8 +5,9 @@ import copy
 import pytest
 
 from services.registration import domain, rules
-from shared.chassis.commands import decide_all, fold
 from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
+
+from ..streams import Stream
 
 BAJUR = "52.01.08.2006"
 OFFICIAL = {"code": BAJUR, "name": "Bajur", "kind": "desa",
@@ -40,22 +41,6 @@ def evidence(readings, source="BPS Lombok Barat 2024", observed_on="2024-06-30",
 
 def with_value(indicator, value, readings=GOOD):
     return [{**r, "value": value} if r["indicator"] == indicator else r for r in readings]
-
-
-class Stream:
-    """One stream's events, decided command by command like the platform does."""
-
-    def __init__(self, decider):
-        self.decider, self.events = decider, []
-
-    @property
-    def state(self):
-        return fold(self.decider, self.events)
-
-    def do(self, *commands):
-        new, _state = decide_all(self.decider, self.state, list(commands))
-        self.events += new
-        return new
 
 
 def types(events):
