@@ -26,14 +26,10 @@ from rich.table import Table
 
 from shared.regions import all_village_codes
 from tests.e2e.running import RunningPlatform
+from tests.samples import ELIGIBLE
 
 console = Console(width=120)   # whole tables in logs and pipes too
 HOST, PORT = "127.0.0.1", 8000
-EVIDENCE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
 
 
 class Client:
@@ -165,7 +161,7 @@ def run(read_rate=200, write_rate=50, seconds=20, villages=200):
         seeder = Client()
         for code in codes:
             assert seeder.send("POST", "/api/v1/villages", writer, {"code": code}) == 201
-            seeder.send("POST", f"/api/v1/villages/{code}/indicators", writer, EVIDENCE)
+            seeder.send("POST", f"/api/v1/villages/{code}/indicators", writer, ELIGIBLE)
 
         def read(client, i):
             if i % 5 == 4:   # one in five: a page of the district's list
@@ -174,7 +170,7 @@ def run(read_rate=200, write_rate=50, seconds=20, villages=200):
             return client.send("GET", f"/api/v1/villages/{codes[i % len(codes)]}", reader)
 
         def write(client, i):
-            evidence = {**EVIDENCE, "indicators": {"poverty_rate": f"{30 + i % 50}.{i % 97}"},
+            evidence = {**ELIGIBLE, "indicators": {"poverty_rate": f"{30 + i % 50}.{i % 97}"},
                         "source_document": f"bench survey {i}"}
             return client.send("POST", f"/api/v1/villages/{codes[i % len(codes)]}/indicators",
                                {**writer, "Idempotency-Key": f"bench-{i}"}, evidence)

@@ -11,16 +11,12 @@ import base64
 import time
 from datetime import date
 
+from tests.samples import ELIGIBLE
 from tests.unit.planning import samples
 
 from .running import http
 
 BAJUR = samples.BAJUR
-EVIDENCE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
 BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
     {"name": "Siti", "sex": "P", "role": "koordinator"},
     {"name": "Ahmad", "sex": "L", "role": "anggota"}]}
@@ -70,7 +66,7 @@ def test_one_village_from_registration_to_an_approved_plan(platform):
     village = dinas("POST", "/api/v1/villages", {"code": BAJUR, "bkm": BKM}, expect=201,
                     **{"X-Correlation-Id": "e2e-register", "Idempotency-Key": "e2e-1"})
     assert village["name"] == "Bajur"
-    village = dinas("POST", f"/api/v1/villages/{BAJUR}/indicators", EVIDENCE)
+    village = dinas("POST", f"/api/v1/villages/{BAJUR}/indicators", ELIGIBLE)
     assert village["status"] == "eligible"
 
     # selection under the ministry's quota

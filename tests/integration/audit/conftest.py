@@ -9,18 +9,12 @@ from services.audit.service import AuditService
 from services.planning.service import PlanningService
 from services.registration.service import RegistrationService
 from shared.ledger.verify import generate_key, load_public_key, public_key_pem
+from tests.samples import BAJUR, ELIGIBLE, MINISTRY
 
-BAJUR = "52.01.08.2006"
 NEIGHBOUR = "52.01.08.2001"
-MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
 DISTRICT = {"id": "dinas-1", "role": "district", "region": "52.01"}
 AUDITOR = {"id": "bpkp-1", "role": "auditor", "region": ""}
 BKM = {"id": "bkm-bajur", "role": "bkm", "region": BAJUR}
-ELIGIBLE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
 
 
 @pytest.fixture

@@ -10,20 +10,12 @@ from shared.chassis.errors import NotFound
 from shared.ledger import open_ledger
 from shared.messaging.relay import Relay
 from shared.views import open_view_store
+from tests.samples import BAJUR, ELIGIBLE, MINISTRY, TIPP
 
 from ..conftest import wait_for
 
-BAJUR = "52.01.08.2006"
 NEIGHBOUR = "52.01.08.2001"
-MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
 FASKEL = {"id": "faskel-7", "role": "facilitator", "region": "52.01"}
-ELIGIBLE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
-TIPP = [{"name": "Baiq Siti", "sex": "P", "role": "ketua"},
-        {"name": "Lalu Ahmad", "sex": "L", "role": "anggota"}]
 TODAY = date.today().isoformat()
 
 

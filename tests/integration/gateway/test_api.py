@@ -4,15 +4,10 @@ import uuid
 import pytest
 
 from shared.ledger import open_ledger
+from tests.samples import BAJUR, ELIGIBLE
 
-BAJUR = "52.01.08.2006"
 NEIGHBOUR = "52.01.08.2001"
 JAKARTA = "31.71.01.1001"
-ELIGIBLE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
 
 
 def registration_records(config):

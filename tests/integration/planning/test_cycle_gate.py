@@ -8,17 +8,12 @@ from services.cycle.service import CycleService
 from services.planning.service import PlanningService
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, NotFound
+from tests.samples import ELIGIBLE, MINISTRY, TIPP
 
 from ..conftest import wait_for
 from .conftest import (BAJUR, BKM, FACILITATOR, approve_with_meeting, draft_all_four, pdf,
                        proxy, upload)
 
-MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
-ELIGIBLE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
 STAGE_4 = {"rplp": "rplp_disetujui", "rtplp": "rtplp_disetujui",
            "aturan_bersama": "aturan_bersama_disetujui",
            "marketing_strategy": "strategi_pemasaran_disetujui"}
@@ -27,8 +22,6 @@ EARLIER_STAGES = [
     ["refleksi_perkara_kritis"],
     ["pemetaan_swadaya"],
 ]
-TIPP = [{"name": "Baiq Siti", "sex": "P", "role": "ketua"},
-        {"name": "Lalu Ahmad", "sex": "L", "role": "anggota"}]
 
 
 @pytest.fixture

@@ -4,15 +4,9 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
+from tests.samples import BAJUR, ELIGIBLE, MINISTRY
 
-BAJUR = "52.01.08.2006"
-MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
 LOMBOK_BARAT = {"id": "dinas-1", "role": "district", "region": "52.01"}
-ELIGIBLE = {"indicators": {
-    "poverty_rate": "31.5", "slum_area": {"present": True, "hectares": "12.4"},
-    "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": 0,
-    "pemda_priority": {"prioritised": True, "decree_reference": "SK Bupati 050/12/2024"}},
-    "source_document": "BPS Lombok Barat 2024", "observed_on": "2024-06-30"}
 BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
     {"name": "Siti", "sex": "P", "role": "koordinator"}, {"name": "Ahmad", "sex": "L",
                                                           "role": "anggota"},
