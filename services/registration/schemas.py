@@ -62,10 +62,23 @@ class KotakuSchema(Schema):
         return {"scores": data["scores"], "total": total, "level": rules.kotaku_level(total)}
 
 
+class Rating(fields.String):
+    """A BKM bookkeeping rating as the guides write it ("Tidak memadai") or as stored
+    (tidak_memadai): case, spaces and hyphens do not matter."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.OneOf(rules.RATINGS), metadata={
+            "description": "tidak_memadai, memadai or baik"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return "_".join(text.strip().lower().replace("-", " ").split())
+
+
 class IndicatorValuesSchema(Schema):
     poverty_rate = DecimalString(**PERCENT, metadata={"description": "% of poor households"})
     slum_area = fields.Nested(SlumAreaSchema)
-    bookkeeping_rating = fields.String(validate=validate.OneOf(rules.RATINGS))
+    bookkeeping_rating = Rating()
     voter_turnout = DecimalString(**PERCENT,
                                    metadata={"description": "% of adults voting for the BKM"})
     fund_misuse_cases = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
@@ -165,7 +178,7 @@ class ImportRowSchema(Schema):
     slum_area = YesNo(load_default=None)
     slum_hectares = DecimalString(places=2, load_default=None,
                                    validate=validate.Range(min=0, max=100000))
-    bookkeeping_rating = fields.String(load_default=None, validate=validate.OneOf(rules.RATINGS))
+    bookkeeping_rating = Rating(load_default=None)
     voter_turnout = DecimalString(**PERCENT, load_default=None)
     fund_misuse_cases = fields.Integer(load_default=None, validate=validate.Range(min=0))
     pemda_priority = YesNo(load_default=None)

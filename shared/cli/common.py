@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
 
 from ..config import DEFAULTS
 from ..ledger import LedgerError
+from ..views.base import ViewStoreError
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
@@ -47,13 +48,34 @@ def fail(message, code=EXIT_USAGE):
 
 @contextmanager
 def unreachable_is_an_error():
-    """Turn store errors into one clear line and exit code 3, never a traceback."""
+    """Turn store and broker errors into one clear line and exit code 3, never a
+    traceback. Every plpbk command runs inside it (PlatformGroup)."""
     try:
         yield
-    except LedgerError as exc:
+    except (LedgerError, ViewStoreError) as exc:
         fail(str(exc), EXIT_UNREACHABLE)
     except OSError as exc:
-        fail(f"cannot reach a store or file: {exc}", EXIT_UNREACHABLE)
+        fail(f"cannot reach a store, broker or file: {exc}", EXIT_UNREACHABLE)
+    except Exception as exc:
+        if not _is_connection_error(exc):
+            raise
+        # pymongo appends its whole topology description: the first clause is the news
+        fail(f"cannot reach a store or broker: {type(exc).__name__}: "
+             f"{str(exc).split(' (configured')[0]}", EXIT_UNREACHABLE)
+
+
+def _is_connection_error(exc):
+    """pymongo's and kombu/amqp's errors, without importing drivers a command never used."""
+    module = type(exc).__module__.split(".")[0]
+    return module in ("pymongo", "kombu", "amqp")
+
+
+class PlatformGroup(click.Group):
+    """A click group whose commands report unreachable stores and brokers as one line."""
+
+    def invoke(self, ctx):
+        with unreachable_is_an_error():
+            return super().invoke(ctx)
 
 
 @contextmanager

@@ -2,9 +2,10 @@
 import click
 
 from . import ledger_commands, parked_commands
+from .common import PlatformGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli():
     """Operate the PLPBK platform: ledgers, checkpoints, relays, parked events."""
 

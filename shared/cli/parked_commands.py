@@ -1,5 +1,6 @@
 """plpbk parked: events whose handler kept failing, and replaying them."""
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..views import open_view_store, store_names
@@ -36,9 +37,9 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri):
                   "error", "parked at")
     for name, found in entries.items():
         for e in found:
-            table.add_row(name, e["subscriber"], f"{e['source']} #{e['position']}", e["type"],
-                          e["stream_id"], e["status"], str(e["attempts"]), e["error"],
-                          e["parked_at"])
+            table.add_row(*(escape(str(cell)) for cell in (
+                name, e["subscriber"], f"{e['source']} #{e['position']}", e["type"],
+                e["stream_id"], e["status"], e["attempts"], e["error"], e["parked_at"])))
     console.print(table if any(entries.values()) else "no parked events")
 
 
@@ -70,7 +71,7 @@ def _replay(entries, positions, amqp_uri):
                 for o in outcomes:
                     failed |= not o["ok"]
                     console.print(f"{name} {o['subscriber']} {o['source']} #{o['position']}: "
-                                  + ("[green]applied[/]" if o["ok"] else f"[red]{o['error']}[/]"))
+                                  + ("[green]applied[/]" if o["ok"] else f"[red]{escape(o['error'])}[/]"))
     except (OSError, ConnectionError) as exc:
         fail(f"cannot reach RabbitMQ at {amqp_uri}: {exc}", EXIT_UNREACHABLE)
     if failed:

@@ -45,5 +45,8 @@ def ledger_names(store_uri: str) -> list:
             return []
         return sorted(entry[:-3] for entry in os.listdir(folder)
                       if entry.endswith(".db") and re.match(LEDGER_NAME_PATTERN, entry[:-3]))
-    from .mongo import mongo_ledger_names
-    return mongo_ledger_names(store_uri)
+    if store_uri.startswith(("mongodb://", "mongodb+srv://")):
+        from .mongo import mongo_ledger_names
+        return mongo_ledger_names(store_uri)
+    raise LedgerUnavailable(
+        f"STORE_URI {store_uri!r}: expected sqlite:///<folder> or mongodb://<host>/<database>")

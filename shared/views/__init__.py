@@ -35,4 +35,7 @@ def store_names(uri: str) -> list:
     if uri.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import mongo_store_names
         return mongo_store_names(uri)
-    return []
+    if uri.startswith("memory://"):
+        return []
+    raise ViewStoreError(
+        f"view store URI {uri!r}: expected memory://, sqlite:///<folder> or mongodb://...")

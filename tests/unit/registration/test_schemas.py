@@ -159,9 +159,16 @@ def test_a_code_with_surrounding_spaces_is_trimmed():
     assert load_row(code=" 52.01.08.2006 ")["code"] == "52.01.08.2006"
 
 
-@pytest.mark.parametrize("cell", ["bagus", "Memadai", "tidak memadai"])
+@pytest.mark.parametrize("cell", ["bagus", "tidak", "memadai baik", "tidak_memadai_"])
 def test_an_unknown_bookkeeping_rating_is_refused(cell):
     assert list(row_errors(bookkeeping_rating=cell)) == ["bookkeeping_rating"]
+
+
+@pytest.mark.parametrize("cell, stored", [("Tidak memadai", "tidak_memadai"),
+                                          ("tidak-memadai", "tidak_memadai"),
+                                          (" Memadai ", "memadai"), ("BAIK", "baik")])
+def test_a_rating_as_the_guides_write_it_is_stored_in_one_spelling(cell, stored):
+    assert values(load_row(bookkeeping_rating=cell)) == {"bookkeeping_rating": stored}
 
 
 def test_fund_misuse_cases_is_a_whole_non_negative_count():

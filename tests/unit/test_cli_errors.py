@@ -1,0 +1,41 @@
+"""Every plpbk command reports an unusable store or broker as one line and exit code 3,
+never a traceback (shared.cli.common.PlatformGroup)."""
+from click.testing import CliRunner
+
+from services.cli import cli
+from shared.ledger import NewEvent, open_ledger
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_an_unknown_state_scheme_is_an_error_not_an_empty_list():
+    result = run("parked", "--state", "bogus://x")
+    assert result.exit_code == 3
+    assert "view store URI 'bogus://x'" in result.output
+
+
+def test_an_unknown_store_scheme_names_the_schemes_it_takes():
+    result = run("verify", "--store", "foo://x")
+    assert result.exit_code == 3
+    assert "STORE_URI 'foo://x': expected sqlite:///<folder>" in result.output
+
+
+def test_an_unreachable_broker_stops_the_relay_with_one_line(tmp_path):
+    open_ledger(f"sqlite:///{tmp_path}/ledgers", "registration").append(
+        "village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+    result = run("relay", "registration", "--once", "--store", f"sqlite:///{tmp_path}/ledgers",
+                 "--state", f"sqlite:///{tmp_path}/state",
+                 "--amqp", "amqp://guest:guest@127.0.0.1:1/")
+    assert result.exit_code == 3
+    assert "cannot reach a store, broker or file" in result.output
+    assert "111" in result.output  # ECONNREFUSED, worded differently by platform
+
+
+def test_an_unreachable_mongodb_state_is_one_line():
+    result = run("parked", "--state", "mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=200")
+    assert result.exit_code == 3
+    assert "cannot reach a store or broker" in result.output
