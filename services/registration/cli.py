@@ -27,7 +27,9 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
 
     Columns: code, source_document, observed_on (required) and any of poverty_rate,
     slum_area (ya/tidak), slum_hectares, bookkeeping_rating, voter_turnout,
-    fund_misuse_cases, pemda_priority (ya/tidak), pemda_decree. Each row is validated;
+    fund_misuse_cases, pemda_priority (ya/tidak), pemda_decree, and a KOTAKU slum score
+    as 16 columns kotaku_<sub-criterion> (0/1/3/5, all or none; the names are in
+    docs/registration.md). Each row is validated;
     bad rows are reported by line and record nothing; re-importing a file records
     nothing new. Exit code 1 when any row was bad.
     """

@@ -169,7 +169,14 @@ class YesNo(fields.Boolean):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class ImportRowSchema(Schema):
+# Optional KOTAKU columns of an import row, one per sub-criterion: all 16 or none.
+KOTAKU_COLUMNS = [f"kotaku_{name}" for name in rules.KOTAKU_SUBCRITERIA]
+KotakuColumns = type("KotakuColumns", (Schema,), {
+    column: fields.Integer(load_default=None, validate=validate.OneOf(rules.KOTAKU_SCORES))
+    for column in KOTAKU_COLUMNS})
+
+
+class ImportRowSchema(KotakuColumns):
     """One CSV row of `plpbk import villages`: a village and its evidence."""
     code = VillageCode(required=True)
     source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
@@ -193,6 +200,11 @@ class ImportRowSchema(Schema):
     def consistent(self, data, **kwargs):
         if data.get("pemda_priority") and not data.get("pemda_decree"):
             raise ValidationError("a Pemda priority needs its decree reference", "pemda_decree")
+        given = [c for c in KOTAKU_COLUMNS if data.get(c) is not None]
+        if given and len(given) < len(KOTAKU_COLUMNS):
+            missing = [c for c in KOTAKU_COLUMNS if data.get(c) is None]
+            raise ValidationError(f"a KOTAKU score needs all 16 sub-criteria; missing "
+                                  f"{', '.join(missing)}", missing[0])
 
     @post_load
     def as_readings(self, data, **kwargs):
@@ -205,10 +217,14 @@ class ImportRowSchema(Schema):
         if data["pemda_priority"] is not None:
             values["pemda_priority"] = {"prioritised": data["pemda_priority"],
                                         "decree_reference": data["pemda_decree"]}
+        if data[KOTAKU_COLUMNS[0]] is not None:
+            values["kotaku_slum_score"] = KotakuSchema().load({"scores": {
+                name: data[f"kotaku_{name}"] for name in rules.KOTAKU_SUBCRITERIA}})
         return {"code": data["code"], "source_document": data["source_document"],
                 "observed_on": data["observed_on"].isoformat(),
                 "readings": [{"indicator": k, "value": v} for k, v in sorted(values.items())
                              if v is not None]}
 
 
-IMPORT_COLUMNS = list(ImportRowSchema().fields)
+IMPORT_COLUMNS = [c for c in ImportRowSchema().fields if c not in KOTAKU_COLUMNS] + \
+    KOTAKU_COLUMNS

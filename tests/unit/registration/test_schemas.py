@@ -186,7 +186,8 @@ def test_the_import_columns():
     assert schemas.IMPORT_COLUMNS == [
         "code", "source_document", "observed_on", "poverty_rate", "slum_area",
         "slum_hectares", "bookkeeping_rating", "voter_turnout", "fund_misuse_cases",
-        "pemda_priority", "pemda_decree"]
+        "pemda_priority", "pemda_decree"] + [f"kotaku_{name}" for name in
+                                              rules.KOTAKU_SUBCRITERIA]
 
 
 # -- RecordIndicatorsSchema ----------------------------------------------------------------------
@@ -370,3 +371,18 @@ def test_query_defaults_and_limits():
         with pytest.raises(ValidationError) as refused:
             schemas.VillageQuerySchema().load(bad)
         assert list(refused.value.messages) == list(bad)
+
+
+KOTAKU_ROW = {f"kotaku_{name}": "3" for name in rules.KOTAKU_SUBCRITERIA}
+
+
+def test_an_import_row_carries_a_whole_kotaku_score():
+    loaded = values(load_row(**{**KOTAKU_ROW, "kotaku_genangan": "5"}))["kotaku_slum_score"]
+    assert loaded["total"] == 3 * 15 + 5 and loaded["scores"]["genangan"] == 5
+    assert loaded["level"] == rules.kotaku_level(50)
+
+
+def test_a_partial_or_mis_scored_kotaku_row_is_refused_naming_the_column():
+    partial = {**KOTAKU_ROW, "kotaku_genangan": ""}
+    assert list(row_errors(**partial)) == ["kotaku_genangan"]
+    assert list(row_errors(**{**KOTAKU_ROW, "kotaku_genangan": "2"})) == ["kotaku_genangan"]
