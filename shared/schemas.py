@@ -56,6 +56,13 @@ class DecimalString(fields.Decimal):
         return result if result is None or result is missing else str(result)
 
 
+class PagingSchema(Schema):
+    """page and page_size of every paged list (the bound keeps page * size an ordinary
+    integer: a 20-digit page must be a 400, not an overflow further down)."""
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
 class AttendanceSchema(Schema):
     """Who came to a meeting or activity, as the programme's forms count it."""
     men = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))

@@ -3,7 +3,8 @@ from datetime import UTC, date, datetime, time
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from shared.schemas import AttendanceSchema, MemberSchema, RegionPrefix, not_in_future
+from shared.schemas import (AttendanceSchema, MemberSchema, PagingSchema, RegionPrefix,
+                            not_in_future)
 
 from . import template as templates
 
@@ -81,13 +82,11 @@ class DaySchema(Schema):
         "description": "the day overdue and days so far are judged on (default today)"})
 
 
-class CycleQuerySchema(DaySchema):
+class CycleQuerySchema(DaySchema, PagingSchema):
     region = RegionPrefix()
     stage = fields.Integer(load_default=None, validate=validate.Range(min=1, max=STAGES))
     overdue = fields.Boolean(load_default=None)
     completed = fields.Boolean(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class RegionSchema(Schema):

@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 
 from shared.chassis.access import ROLES
 from shared.regions import REGION_PREFIX
+from shared.schemas import PagingSchema
 
 USERNAME = r"^[a-z][a-z0-9._-]{1,63}$"
 REGION = validate.Regexp(REGION_PREFIX.pattern,
@@ -47,9 +48,7 @@ class NewApiKeySchema(Schema):
     region = fields.String(load_default="", validate=REGION)
 
 
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+PageQuerySchema = PagingSchema
 
 
 # -- output -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import binascii
 import orjson
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from shared.schemas import AttendanceSchema, RegionPrefix, not_in_future
+from shared.schemas import AttendanceSchema, PagingSchema, RegionPrefix, not_in_future
 
 from . import rules
 from .content import CONTENT, AttachmentRefSchema, DateString, Text
@@ -154,12 +154,9 @@ class MeetingSchema(Schema):
 
 # -- queries ----------------------------------------------------------------------------
 
-class PendingQuerySchema(Schema):
+class PendingQuerySchema(PagingSchema):
     region = RegionPrefix()
     waiting_for = fields.String(load_default="approval",
                                 validate=validate.OneOf(rules.WAITING_FOR))
     kind = fields.String(load_default=None, validate=validate.OneOf(rules.KINDS))
-    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(strict=True, load_default=50,
-                               validate=validate.Range(min=1, max=500))
 

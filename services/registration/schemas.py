@@ -7,7 +7,7 @@ validates each row with ImportRowSchema and turns it into the same commands.
 from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
 
-from shared.schemas import (DecimalString, MemberSchema, RegionPrefix, VillageCode,
+from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPrefix, VillageCode,
                             not_in_future)
 
 from . import rules
@@ -140,12 +140,10 @@ class RuleSetSchema(Schema):
                            validate=validate.Length(min=1))
 
 
-class VillageQuerySchema(Schema):
+class VillageQuerySchema(PagingSchema):
     region = RegionPrefix()
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["registered", "incomplete", "eligible", "ineligible", "selected"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 def _threshold(value):

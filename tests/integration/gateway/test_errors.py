@@ -65,6 +65,8 @@ def test_bad_paths_parameters_and_headers(gateway, district):
     expect(district.get("/api/v1/villages?colour=red"), 400, "colour")
     expect(district.get("/api/v1/villages?page=1&page=2"), 400, "page")
     expect(district.get("/api/v1/villages?page=zero"), 400, "page")
+    for listing in ("/api/v1/villages", "/api/v1/cycles", "/api/v1/planning/pending"):
+        expect(district.get(f"{listing}?page=99999999999999999999"), 400, "page")
     expect(district.get("/api/v1/villages?status=happy"), 400, "status")
     expect(district.get(f"/api/v1/villages/{BAJUR}?x=1"), 400, "x")
     expect(district.get("/api/v1/villages", headers={"X-Correlation-Id": "bad id!"}), 400,
