@@ -47,7 +47,7 @@ def moment(value, field="as_of") -> str:
         raise InvalidInput(" ".join(exc.messages), field) from None
 
 
-def _moment(value) -> str:
+def _moment(value, day_end=time.max) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("must be an ISO-8601 date or time, e.g. 2026-03-01 or "
                               "2026-03-01T08:00:00+07:00")
@@ -57,7 +57,7 @@ def _moment(value) -> str:
             day = date.fromisoformat(text)
         except ValueError:
             raise ValidationError(f"{text!r} is not a calendar date") from None
-        return format_time(datetime.combine(day, time.max, tzinfo=timezone.utc))
+        return format_time(datetime.combine(day, day_end, tzinfo=timezone.utc))
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -68,15 +68,22 @@ def _moment(value) -> str:
 
 
 class Moment(fields.String):
+    """A moment; a date alone is the end of that day, or with starts=True its start (the
+    first day of a period counts whole)."""
+
+    def __init__(self, starts=False, **kwargs):
+        super().__init__(**kwargs)
+        self.day_end = time.min if starts else time.max
+
     def _deserialize(self, value, attr, data, **kwargs):
-        return _moment(value)
+        return _moment(value, self.day_end)
 
 
 class BundleScopeSchema(Schema):
     """One village, or a region (code prefix); optionally only events recorded in a period."""
     village = fields.String(load_default=None)
     region = fields.String(load_default=None)
-    from_ = Moment(load_default=None, data_key="from")
+    from_ = Moment(starts=True, load_default=None, data_key="from")
     to = Moment(load_default=None)
 
     @validates_schema

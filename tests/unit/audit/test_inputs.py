@@ -62,8 +62,10 @@ def test_codes_ids_ledgers_and_scopes_are_checked():
         with pytest.raises(InvalidInput) as bad:
             call(value)
         assert bad.value.field == field
-    assert schemas.bundle_scope({"region": "52.01", "from": "2026-01-01"}) == {
-        "region": "52.01", "from": "2026-01-01T23:59:59.999999Z"}
+    # a period of dates holds both days whole
+    assert schemas.bundle_scope({"region": "52.01", "from": "2026-01-01", "to": "2026-01-01"}) \
+        == {"region": "52.01", "from": "2026-01-01T00:00:00.000000Z",
+            "to": "2026-01-01T23:59:59.999999Z"}
     for scope, field in (({}, "village"), ({"village": "52.01", "region": "52"}, "village"),
                          ({"village": "52.01"}, "village"), ({"region": "5x"}, "region"),
                          ({"region": "52", "from": "2026-02-01", "to": "2026-01-01"}, "to"),
