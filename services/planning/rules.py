@@ -86,6 +86,9 @@ STEP_SIGNERS = {"submitted": ("bkm",), "acknowledged": ("lurah",),
 # The platform role that signs in each capacity. The Lurah (or Kepala Desa) is a
 # government official, so signs through a `district` account scoped to the village.
 CAPACITY_ROLES = {"bkm": "bkm", "lurah": "district", "facilitator": "facilitator"}
+# Capacities held only by an account scoped to the village itself: the Lurah / Kepala Desa
+# is the village's official; a kabupaten district account (Bappeda) must not sign as one.
+VILLAGE_SCOPED_CAPACITIES = ("lurah",)
 BAPPEDA_ROLES = ("district", "facilitator")
 MUSRENBANG_FORUMS = ("kelurahan", "kecamatan", "kabupaten_kota")
 

@@ -10,7 +10,7 @@ from shared import regions
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.commands import fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound, load
+from shared.chassis.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, load
 from shared.chassis.platform import Platform
 from shared.schemas import official_village, village_code
 
@@ -120,8 +120,13 @@ class PlanningService(OperatorEntrypoints):
         signing = load(schemas.SignSchema(), data)
         step, actor = signing["step"], self.platform.actor
         authorize(actor, rules.roles_for_step(step), village_code(code), f"sign the {step} step")
+        capacity = rules.capacity_of(step, actor.role)
+        if capacity in rules.VILLAGE_SCOPED_CAPACITIES and actor.region != code:
+            raise Forbidden(f"the {capacity} signs through an account scoped to the village "
+                            f"itself (region {code}); this account's region is "
+                            f"{actor.region or 'national'}", "step")
         command = domain.SignVersion(
-            version=signing["version"], step=step, capacity=rules.capacity_of(step, actor.role),
+            version=signing["version"], step=step, capacity=capacity,
             signer=signing["signer"], signed_on=signing["signed_on"], role=actor.role)
         self._execute(code, _kind(kind), command, idempotency_key)
         return views.version(self.platform.views, code, kind, signing["version"])

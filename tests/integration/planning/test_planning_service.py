@@ -155,6 +155,10 @@ def test_the_sign_off_chain_with_roles_order_and_musrenbang(planning):
         with pytest.raises(CommandRejected, match="after acknowledged") as order:
             sign(facilitator, "rplp", "verified", person("Dewi", "Faskel"), "2024-08-14")
         assert order.value.field == "step"
+    with proxy(planning, BAPPEDA) as bappeda:  # a kabupaten account is not the Lurah
+        with pytest.raises(Forbidden, match="scoped to the village itself") as kabupaten:
+            sign(bappeda, "rplp", "acknowledged", person("Ir. Made", "Bappeda"), "2024-08-13")
+        assert kabupaten.value.field == "step"
     with proxy(planning, LURAH) as lurah:
         version = sign(lurah, "rplp", "acknowledged", person("Lalu Sahnan", "Kepala Desa Bajur"),
                        "2024-08-13")
