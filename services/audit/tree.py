@@ -17,6 +17,8 @@ from collections import OrderedDict
 
 import orjson
 
+from shared.metrics import VERIFY_FAILURES
+
 from . import merkle
 from .records import as_bytes
 
@@ -47,6 +49,13 @@ class MerkleTree:
         self.last_recorded_at = meta.get("last_recorded_at")
         self.broken = meta.get("broken")
         self.tile = meta.get("tile", tile)  # fixed once the first tile is written
+        self._report()
+
+    def _report(self):
+        """plpbk_ledger_verify_failed: every record the tree takes in is verified against
+        the chain, so the audit service is the ledger's continuous verifier (alert rule
+        PlpbkLedgerVerifyFailed)."""
+        VERIFY_FAILURES.labels(self.ledger_name).set(1 if self.broken else 0)
 
     # -- growing ------------------------------------------------------------------------------
     def extend(self, ledger, batch=20000, progress=None) -> int:
@@ -72,6 +81,7 @@ class MerkleTree:
                     added += len(leaves)
                 if problem:
                     self.broken = {"position": self.size + 1, "problem": problem}
+                    self._report()
                 self._save_meta()
                 if problem:
                     raise TreeBroken(self.ledger_name, self.size + 1, problem)

@@ -7,6 +7,7 @@ import sqlite3
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from services.audit import merkle
 from services.audit.proofs import TransparencyLog
@@ -189,6 +190,12 @@ def test_a_copied_tree_notices_a_record_changed_behind_it(tmp_path, key):
     assert not verify_proof(proof, head)
     assert verify_proof(log.inclusion("registration", 6), head)
     append(store, 1, start=12)
+    assert verify_failed("registration") == 0
     with pytest.raises(TreeBroken):
         MerkleTree(MemoryViewStore("fresh").collection("tree"), "registration").extend(
             open_ledger(store, "registration"))
+    assert verify_failed("registration") == 1   # what the PlpbkLedgerVerifyFailed alert reads
+
+
+def verify_failed(ledger):
+    return REGISTRY.get_sample_value("plpbk_ledger_verify_failed", {"ledger": ledger})
