@@ -68,10 +68,11 @@ class CycleService(OperatorEntrypoints):
         """Cycles in a region by stage, overdue (as of a day) or completed, paged."""
         query = load(schemas.CycleQuerySchema(), {} if query is None else query)
         authorize(self.platform.actor, READERS, None, "read cycles")
+        day = _day(query["as_of"])
         return views.list_cycles(self.platform.views,
                                  scoped_prefix(self.platform.actor, query["region"]),
                                  query["stage"], query["overdue"], query["completed"],
-                                 _day(query["as_of"]), query["page"], query["page_size"])
+                                 day, query["page"], query["page_size"], self._past(day))
 
     @rpc(expected_exceptions=EXPECTED)
     def on_time_share(self, query=None):
@@ -79,16 +80,18 @@ class CycleService(OperatorEntrypoints):
         a region and each region one level below it."""
         query = load(schemas.OnTimeShareSchema(), {} if query is None else query)
         authorize(self.platform.actor, READERS, None, "read cycles")
+        day = _day(query["as_of"])
         return views.on_time_share(self.platform.views,
-                                   scoped_prefix(self.platform.actor, query["region"]),
-                                   _day(query["as_of"]))
+                                   scoped_prefix(self.platform.actor, query["region"]), day,
+                                   self._past(day))
 
     @rpc(expected_exceptions=EXPECTED)
     def evaluation(self, code, as_of=None):
         """The evaluation form: per stage, outputs done yes/no, days taken vs guideline."""
         authorize(self.platform.actor, READERS, village_code(code), "read cycles")
-        day = load(schemas.DaySchema(), {} if as_of is None else {"as_of": as_of})["as_of"]
-        return views.evaluation(self.platform.views, code, _day(day))
+        day = _day(load(schemas.DaySchema(), {} if as_of is None else {"as_of": as_of})
+                   ["as_of"])
+        return views.evaluation(self.platform.views, code, day, self._past(day))
 
     @rpc(expected_exceptions=EXPECTED)
     def template(self, version=None):
@@ -102,6 +105,11 @@ class CycleService(OperatorEntrypoints):
             raise NotFound(f"template {templates.CURRENT['id']} has no version "
                            f"{query['version']}", "version")
         return found
+
+    def _past(self, day):
+        """The ledger, when a report is asked for a past day: the views hold only today's
+        cycles, so a past day is replayed (None: today or later, from the views)."""
+        return self.platform.ledger if day < _today() else None
 
     def _execute(self, code, command, idempotency_key=None):
         return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,

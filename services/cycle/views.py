@@ -6,6 +6,7 @@ listings and on-time shares across thousands of villages.
 """
 import logging
 import re
+from datetime import UTC, date, datetime, time
 
 from shared import regions
 from shared.chassis.commands import fold
@@ -144,14 +145,49 @@ def cycle_as_of(ledger, code, moment):
     return present(state, moment.date().isoformat())
 
 
-def evaluation(views, code, as_of):
-    state = load_cycle(views, code)
+def end_of(day):
+    """The last moment of a day (UTC): what a report "as of" that day covers."""
+    return datetime.combine(date.fromisoformat(day), time.max, UTC)
+
+
+def states_as_of(ledger, region, day):
+    """Every cycle under a region as it stood at the end of a past day, replayed from
+    the ledger (code -> state). Used for reports of a past day; today's come from views."""
+    states, prefix = {}, domain.cycle_stream(region or "")
+    for record in ledger.iter_records(upto=ledger.position_at(end_of(day)), batch=5000):
+        if record.stream_id.startswith(prefix):
+            state = states.get(record.stream_id) or domain.CYCLE.initial()
+            states[record.stream_id] = domain.CYCLE.evolve(state, record)
+    return {state.code: state for state in states.values() if state.opened}
+
+
+def evaluation(views, code, as_of, ledger=None):
+    """The evaluation form judged on a day; a past day (ledger given) from the cycle as it
+    stood at the end of that day."""
+    if ledger is None:
+        state = load_cycle(views, code)
+    else:
+        state = fold(domain.CYCLE, ledger.read_stream(domain.cycle_stream(code),
+                                                      as_of=end_of(as_of)))
+        if not state.opened:
+            raise NotFound(f"the cycle of village {code} was not open on {as_of}", "as_of")
     return {"code": code, "template": state.template, "as_of": as_of,
             "stages": reports.evaluation(state, as_of)}
 
 
-def list_cycles(views, region, stage, overdue, completed, as_of, page, page_size):
-    """Cycles under a region prefix, by stage, completion and lateness, in code order."""
+def list_cycles(views, region, stage, overdue, completed, as_of, page, page_size,
+                ledger=None):
+    """Cycles under a region prefix, by stage, completion and lateness, in code order;
+    for a past day (ledger given) as they stood at the end of that day."""
+    if ledger is not None:
+        found = [p for p in (reports.progress(state) for _code, state in
+                             sorted(states_as_of(ledger, region, as_of).items()))
+                 if (stage is None or p["stage"] == stage)
+                 and (completed is None or p["completed"] == completed)
+                 and (overdue is None or reports.is_overdue(p, as_of) == overdue)]
+        start = (page - 1) * page_size
+        return {"items": [reports.listed(p, as_of) for p in found[start:start + page_size]],
+                "total": len(found), "page": page, "page_size": page_size, "as_of": as_of}
     query = {"_id": {"$prefix": region}} if region else {}
     if stage is not None:
         query["stage"] = stage
@@ -169,10 +205,15 @@ def list_cycles(views, region, stage, overdue, completed, as_of, page, page_size
             "page": page, "page_size": page_size, "as_of": as_of}
 
 
-def on_time_share(views, region, as_of):
-    """On-time shares for a region, and for each region one level below it."""
-    progresses = views.collection("progress").find({"_id": {"$prefix": region}} if region
-                                                   else None)
+def on_time_share(views, region, as_of, ledger=None):
+    """On-time shares for a region, and for each region one level below it; for a past
+    day (ledger given) from the cycles as they stood at the end of that day."""
+    if ledger is not None:
+        progresses = [reports.progress(state) for state in
+                      states_as_of(ledger, region, as_of).values()]
+    else:
+        progresses = views.collection("progress").find({"_id": {"$prefix": region}}
+                                                       if region else None)
     groups = {}
     for p in progresses:
         groups.setdefault(_child_region(region, p["code"]), []).append(p)

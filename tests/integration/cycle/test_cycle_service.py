@@ -238,3 +238,20 @@ def test_listing_overdue_evaluation_and_on_time_share(platform):
         assert labuapi["rows"][0]["share_percent"] == "50.00"
     assert opened["due_on"] == (date.fromisoformat(opened["opened_on"]) +
                                 timedelta(days=35)).isoformat()
+
+
+def test_reports_of_a_past_day_replay_what_was_recorded_by_then(platform):
+    """Listings, shares and the evaluation form of a past day come from the ledger as it
+    stood at the end of that day, not from today's cycles judged on an old date."""
+    select(platform)
+    wait_open(platform)
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    with call(platform, actor=FASKEL) as cycle:
+        assert cycle.list_cycles({"as_of": yesterday})["total"] == 0   # opened today
+        assert cycle.on_time_share({"region": "52", "as_of": yesterday})["cycles"] == 0
+        with pytest.raises(NotFound) as not_yet:
+            cycle.evaluation(BAJUR, yesterday)
+        assert not_yet.value.field == "as_of"
+        today = date.today().isoformat()
+        assert cycle.list_cycles({"as_of": today})["total"] == 1
+        assert cycle.evaluation(BAJUR, today)["stages"][0]["started_on"] == today
