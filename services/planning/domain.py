@@ -306,7 +306,7 @@ def _approve(state, version, command):
                                                                               state.kind)}
     events = [NewEvent("DocumentApproved", {
         **ids, "version": number, "meeting_id": meeting["meeting_id"],
-        "approved_on": meeting["held_on"], "attendance": meeting["attendance"],
+        "meeting_event_id": meeting.get("event_id"), "approved_on": meeting["held_on"], "attendance": meeting["attendance"],
         "rule": {"id": command.rule["id"], "version": command.rule["version"]},
         "criteria": results, "content_digest": content_digest(version["content"])})]
     if state.kind == "rtplp":

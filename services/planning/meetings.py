@@ -21,7 +21,11 @@ class RecordMeeting:
 
 
 def evolve_meeting(state, record):
-    return record.payload if record.type == "MeetingRecorded" else state
+    """The MeetingRecorded payload, with its event id (an approval names the event it
+    rests on, so an auditor's "why" reaches the meeting)."""
+    if record.type == "MeetingRecorded":
+        return {**record.payload, "event_id": record.event_id}
+    return state
 
 
 def decide_meeting(state, command: RecordMeeting):

@@ -46,6 +46,9 @@ def test_registration_and_planning_in_one_history_and_one_bundle(registration, p
         assert "DocumentSigned" in page and "bkm-bajur" in page and files["map"] in page
         why = auditor.why(approved["event_id"])
         assert why["event"]["type"] == "DocumentApproved"
+        # the meeting that decided it, with who was present, is what it rests on
+        (meeting,) = [b for b in why["based_on"] if b["event"]["type"] == "MeetingRecorded"]
+        assert meeting["paths"] == ["meeting_event_id"]
         state = auditor.state_as_of(BAJUR, signed["recorded_at"])
         assert "planning.planning_board" in state["views"]
         assert state["views"]["registration.village_board"]["villages"][BAJUR][
