@@ -17,6 +17,7 @@ import click
 from rich.table import Table
 
 from shared.chassis import commands
+from shared.chassis.access import ROLES
 from shared.chassis.errors import CommandRejected
 from shared.cli.common import (EXIT_UNREACHABLE, console, fail, state_option, store_option,
                                unreachable_is_an_error)
@@ -92,7 +93,7 @@ def users_group():
 @users_group.command("create")
 @click.argument("username")
 @click.option("--name", required=True, help="The person's full name.")
-@click.option("--role", required=True, help=ROLE_HELP)
+@click.option("--role", required=True, type=click.Choice(ROLES), help=ROLE_HELP)
 @click.option("--region", default="", show_default="national", help=REGION_HELP)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @store_option
@@ -163,7 +164,8 @@ def keys_group():
 
 @keys_group.command("issue")
 @click.option("--name", required=True, help="Which system, e.g. 'SIPD Kemendagri'.")
-@click.option("--role", default="integration", show_default=True, help=ROLE_HELP)
+@click.option("--role", default="integration", show_default=True, type=click.Choice(ROLES),
+              help=ROLE_HELP)
 @click.option("--region", default="", show_default="national", help=REGION_HELP)
 @store_option
 @state_option

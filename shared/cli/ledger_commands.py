@@ -3,6 +3,7 @@ import json
 import signal
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..ledger import ledger_names, open_ledger
@@ -10,8 +11,8 @@ from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generat
                              load_public_key, make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import Relay
 from ..views import open_view_store
-from .common import (EXIT_PROBLEM, amqp_option, console, fail, progress_bar, state_option,
-                     store_option, unreachable_is_an_error)
+from .common import (EXIT_PROBLEM, amqp_option, console, errors, fail, progress_bar,
+                     state_option, store_option, unreachable_is_an_error)
 
 
 @click.command()
@@ -80,10 +81,14 @@ def verify(names, all_, checkpoints, public_key, as_json, store_uri):
             checkpoint = ("none kept" if kept else "—") if r.checkpoint is None else (
                 f"#{r.checkpoint['position']} " + ("ok" if r.checkpoint["ok"] else "FAILED"))
             result = "[green]ok[/]" if r.ok else \
-                f"[red]BROKEN at {r.first_bad_position}: {r.problem}[/]"
+                f"[red]BROKEN at {r.first_bad_position}: {escape(r.problem)}[/]"
             table.add_row(r.ledger, str(r.count), f"#{r.head_position} {r.head_hash[:16]}…",
                           checkpoint, result)
         console.print(table)
+    if kept and trusted is None:
+        errors.print("note: checkpoints were checked only against the key each one carries, "
+                     "so a checkpoint forged with another key passes; give --public-key with "
+                     "the key you trust", highlight=False)
     if not all(r.ok for r in reports):
         raise SystemExit(EXIT_PROBLEM)
 
