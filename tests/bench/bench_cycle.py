@@ -1,21 +1,25 @@
-"""Cycle at national scale (issue 4): every village selected in the national run opens its
-cycle, and the four Persiapan activities are recorded for each.
+"""Cycle at national scale (issue 4): every village selected in the national run of the
+registration issue opens its cycle, and the four Persiapan activities are recorded for each.
 
-Workload: 5 villages in each kabupaten/kota of shared.regions.kabupaten_codes() (2,570),
-selected as registration selects them: one transaction per kabupaten/kota, VillageSelected
-with the real payload shape, appended to a real registration ledger in a temporary
-folder. The cycle service runs as its own `nameko run` process and `plpbk relay --all`
-as the relay (as `make run` does); the selections reach the service only through the
-relay and the service's doorbell.
+Workload: the registration benchmark's national run itself (bench_registration: all
+83,762 official villages imported with generated indicators through `plpbk import
+villages`, eligibility decided, a quota of 5 per kabupaten/kota, selection), with the
+registration service, the cycle service and `plpbk relay --all` as their own processes
+(as `make run` runs them). The selections reach the cycle service only through the relay
+and its doorbell. Then, one kabupaten/kota at a time, the ministry raises a quota by one
+and selects again: single selections on a quiet platform.
 
-Figures: cycles opened per second; Persiapan activities recorded per second over RPC
-(several concurrent callers); latency from each VillageSelected being recorded to the
-cycle being recorded (ledger times) and to the cycle view showing it (polled over RPC),
-p50 and p99. Nothing here asserts on time.
+Figures: cycles opened per second; latency from each VillageSelected being recorded to
+the cycle being recorded (ledger times) and to the cycle view showing it (polled over
+RPC), p50 and p99, for the national selection and for single selections; Persiapan
+activities recorded per second over RPC (several concurrent callers). Nothing here
+asserts on time.
 
-usage: python -m tests.bench.bench_cycle [--per-kabupaten N] [--callers N]
+usage: python -m tests.bench.bench_cycle [--villages N] [--callers N]
 """
 import argparse
+import os
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,51 +28,25 @@ from datetime import UTC, date, datetime
 from rich.console import Console
 from rich.table import Table
 
-from shared.ledger import Actor, AppendRequest, Metadata, NewEvent, open_ledger
-from shared.regions import all_village_codes, kabupaten_codes, village
+from shared.ledger import open_ledger
+from shared.regions import all_village_codes
 
-from .platform import isolated_platform
+from .bench_registration import QUOTA_PER_KABUPATEN, write_csv
+from .platform import BIN, isolated_platform
 
 console = Console()
 PERSIAPAN = ["lokakarya_kota", "lokakarya_kelurahan", "sosialisasi_massal", "pengukuhan_tipp"]
 CALLERS = 16
 PAGE = 500
-TRICKLE = 50      # selections recorded one at a time after the burst
+TRICKLE = 50      # kabupaten/kota selecting one more village each, one at a time
 
 
-def selected_codes(per_kabupaten):
-    """The first villages (by code) of every kabupaten/kota."""
-    wanted, taken, chosen = set(kabupaten_codes()), {}, []
-    for code in all_village_codes():
-        kabupaten = code[:5]
-        if kabupaten in wanted and taken.get(kabupaten, 0) < per_kabupaten:
-            taken[kabupaten] = taken.get(kabupaten, 0) + 1
-            chosen.append(code)
-    return chosen
-
-
-def selection_payloads(codes):
-    """VillageSelected payloads as registration writes them, per kabupaten/kota."""
-    rounds = {}
-    for code in codes:
-        official = village(code)
-        rounds.setdefault(code[:5], []).append({
-            "code": code, "name": official["name"], "kabupaten": official["kabupaten"],
-            "province": official["province"], "rank": len(rounds.get(code[:5], [])) + 1,
-            "quota": 5, "score": "62.50", "selection_round": 1})
-    return rounds
-
-
-def append_selections(store_uri, rounds):
-    """One transaction per kabupaten/kota, as registration's selection does."""
+def selections(store_uri):
+    """code -> recorded_at of every VillageSelected in the registration ledger."""
     ledger = open_ledger(store_uri, "registration")
-    meta = Metadata(Actor("kemen-bench", "ministry"), "bench-national-selection")
     try:
-        for payloads in rounds.values():
-            ledger.append_batch([AppendRequest(f"village-{p['code']}", 0,
-                                               [NewEvent("VillageSelected", p)], meta)
-                                 for p in payloads])
-        return {r.payload["code"]: r.recorded_at for r in ledger.iter_records()}
+        return {r.payload["code"]: r.recorded_at
+                for r in ledger.iter_records(types=["VillageSelected"], batch=5000)}
     finally:
         ledger.close()
 
@@ -100,9 +78,10 @@ def _ms(start, end):
 
 def watch_openings(cluster, expected, pause=0.02):
     """When each cycle first shows in the view: sweeps of the listing over RPC (so a
-    latency includes up to one sweep, tens of milliseconds)."""
+    latency includes up to one sweep, tens of milliseconds). expected() is the number of
+    cycles to wait for, or None while the selection is still running."""
     seen = {}
-    while len(seen) < expected:
+    while expected() is None or len(seen) < expected():
         page, total = 1, 0
         while page == 1 or (page - 1) * PAGE < total:
             listing = cluster.cycle.list_cycles({"page": page, "page_size": PAGE})
@@ -114,23 +93,22 @@ def watch_openings(cluster, expected, pause=0.02):
     return seen
 
 
-def trickle(cluster, store_uri, payloads, gap=0.1):
-    """Selections one at a time (a quiet platform): for each, the milliseconds from its
-    recording to its cycle showing in the view, polling that one cycle every 2 ms."""
-    ledger = open_ledger(store_uri, "registration")
-    meta = Metadata(Actor("kemen-bench", "ministry"), "bench-trickle")
+def one_at_a_time(cluster, store_uri, kabupaten, gap=0.1):
+    """Raise one kabupaten/kota's quota by one and select again, one after another: for
+    each new selection, the milliseconds from its recording to its cycle in the view."""
     found = []
-    try:
-        for payload in payloads:
-            result = ledger.append(f"village-{payload['code']}", 0,
-                                   [NewEvent("VillageSelected", payload)], meta)
-            (selected,) = ledger.read(result.first_position - 1, limit=1)
-            while cluster.cycle.list_cycles({"region": payload["code"]})["total"] == 0:
-                time.sleep(0.002)
-            found.append(_ms(_time(selected.recorded_at), datetime.now(UTC)))
-            time.sleep(gap)
-    finally:
-        ledger.close()
+    for code in kabupaten:
+        cluster.registration.set_quota({"kabupaten": code, "quota": QUOTA_PER_KABUPATEN + 1,
+                                        "decree_reference": "KepMen PUPR 2026/18"})
+        chosen = cluster.registration.select_villages(code)[code]
+        if not chosen:
+            continue  # no eligible village left there
+        village = chosen[0] if isinstance(chosen[0], str) else chosen[0]["code"]
+        while cluster.cycle.list_cycles({"region": village})["total"] == 0:
+            time.sleep(0.002)
+        shown = datetime.now(UTC)
+        found.append(_ms(_time(selections(store_uri)[village]), shown))
+        time.sleep(gap)
     return found
 
 
@@ -171,30 +149,44 @@ def percentile(values, percent):
     return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
 
 
-def run(per_kabupaten=5, callers=CALLERS):
-    codes = selected_codes(per_kabupaten)
-    rounds = selection_payloads(codes)
-    # the next village of the first kabupaten/kota, selected one at a time afterwards
-    extra = [c for c in selected_codes(per_kabupaten + 1) if c not in set(codes)][:TRICKLE]
-    singles = [{**p, "rank": per_kabupaten + 1, "selection_round": 2}
-               for round_ in selection_payloads(extra).values() for p in round_]
+def run(villages=None, callers=CALLERS):
+    codes_in_run = all_village_codes()[:villages] if villages else all_village_codes()
     with isolated_platform(CATCH_UP_INTERVAL="30") as platform:
         store = platform.env["STORE_URI"]
-        # steady state: the ledger exists before the relay starts (`relay --all` looks for
-        # new ledgers only every few seconds)
-        open_ledger(store, "registration").close()
-        platform.start("cycle").start_relay()
+        csv_path = os.path.join(platform.folder, "villages.csv")
+        write_csv(csv_path, codes_in_run)
+        platform.start("registration", "cycle").start_relay()
         with platform.proxy() as cluster:
-            platform.wait_until_up(cluster, "cycle")
-            recorded = {}
-            appender = threading.Thread(target=lambda: recorded.update(
-                append_selections(store, rounds)))
+            platform.wait_until_up(cluster, "registration", "cycle")
+            imported = subprocess.run([os.path.join(BIN, "plpbk"), "import", "villages",
+                                       csv_path], env=platform.env, capture_output=True,
+                                      text=True)
+            if imported.returncode not in (0, 1):
+                raise RuntimeError(f"import failed: {imported.stderr[-2000:]}")
+            kabupaten = sorted({code[:5] for code in codes_in_run})
+            for code in kabupaten:
+                cluster.registration.set_quota({"kabupaten": code,
+                                                "quota": QUOTA_PER_KABUPATEN,
+                                                "decree_reference": "KepMen PUPR 2026/17"})
+            chosen = {}
+
+            def select():  # its own connection: the watcher polls while it runs
+                with platform.proxy() as selector:
+                    chosen.update(selector.registration.select_villages())
+                    chosen["done"] = True
+
+            selector = threading.Thread(target=select)
             started = time.perf_counter()
-            appender.start()
-            seen = watch_openings(cluster, len(codes))
+            selector.start()
+            seen = watch_openings(cluster, lambda: sum(
+                len(v) for k, v in chosen.items() if k != "done") if "done" in chosen
+                else None)
             open_seconds = time.perf_counter() - started
-            appender.join()
-            one_at_a_time = trickle(cluster, store, singles)
+            selector.join()
+            del chosen["done"]
+            codes = sorted(code for picked in chosen.values() for code in picked)
+            recorded = selections(store)
+            singles = one_at_a_time(cluster, store, kabupaten[:TRICKLE])
         opened = cycle_openings(store)
         to_ledger = [_ms(_time(recorded[c]), _time(opened[c])) for c in codes]
         to_view = [_ms(_time(recorded[c]), seen[c]) for c in codes]
@@ -207,21 +199,23 @@ def run(per_kabupaten=5, callers=CALLERS):
         raise RuntimeError(f"expected {cycles} cycles and {activities} activities, got "
                            f"{len(opened)} and {activity_events}")
     figures = {
-        "villages": len(codes), "kabupaten": len(rounds),
+        "villages_in_run": len(codes_in_run), "villages_selected": len(codes),
+        "kabupaten": len(kabupaten),
         "open_all_s": open_seconds, "cycles_opened_per_s": len(codes) / open_seconds,
         "selection_to_cycle_recorded_p50_ms": percentile(to_ledger, 50),
         "selection_to_cycle_recorded_p99_ms": percentile(to_ledger, 99),
         "selection_to_view_p50_ms": percentile(to_view, 50),
         "selection_to_view_p99_ms": percentile(to_view, 99),
         "one_at_a_time_selections": len(singles),
-        "one_at_a_time_to_view_p50_ms": percentile(one_at_a_time, 50),
-        "one_at_a_time_to_view_p99_ms": percentile(one_at_a_time, 99),
+        "one_at_a_time_to_view_p50_ms": percentile(singles, 50),
+        "one_at_a_time_to_view_p99_ms": percentile(singles, 99),
         "activities": activity_events, "rpc_callers": callers,
         "activities_s": activity_seconds,
         "activity_events_per_s": activity_events / activity_seconds,
         "activity_rpc_p50_ms": percentile(rpc_ms, 50),
         "activity_rpc_p99_ms": percentile(rpc_ms, 99),
-        "cycle_peak_mb": memory["cycle"], "relay_peak_mb": memory["relay"]}
+        "registration_peak_mb": memory["registration"], "cycle_peak_mb": memory["cycle"],
+        "relay_peak_mb": memory["relay"]}
     show(figures)
     return figures
 
@@ -237,7 +231,8 @@ def show(figures):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--per-kabupaten", type=int, default=5)
+    parser.add_argument("--villages", type=int, default=None,
+                        help="only the first N official villages (default: all 83,762)")
     parser.add_argument("--callers", type=int, default=CALLERS)
     arguments = parser.parse_args()
-    run(arguments.per_kabupaten, arguments.callers)
+    run(arguments.villages, arguments.callers)
