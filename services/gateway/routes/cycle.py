@@ -4,18 +4,12 @@ from services.cycle import schemas as cyc
 
 from ..routing import Route, from_path, path_and_body, rpc
 from ..schemas import Open, PageSchema
-from .registration import VillagePath, _scoped_region, only_in_scope
+from .registration import VillagePath, _scoped_region, scoped_listing
 
 TAG = "cycle"
 
 
-def list_cycles(call):
-    query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
-    page = call.upstream.call("cycle", "list_cycles", query)
-    return {**page, "items": only_in_scope(call, page["items"])}
-
-
-list_cycles.rpc = "cycle.list_cycles"
+list_cycles = scoped_listing("cycle", "list_cycles")
 
 
 def on_time_share(call):

@@ -7,7 +7,7 @@ from services.planning import schemas as plan
 
 from ..routing import Reply, Route, from_path, path, path_and_body, rpc
 from ..schemas import Open, PageSchema
-from .registration import VillagePath, _scoped_region, only_in_scope
+from .registration import VillagePath, _scoped_region, scoped_listing
 
 TAG = "planning"
 ATTACHMENT_BODY = 28 * 1024 * 1024   # a 20 MiB file in base64, with its description
@@ -49,13 +49,7 @@ def version_created(call, version):
                                             f"versions/{version.get('version')}"})
 
 
-def pending(call):
-    query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
-    page = call.upstream.call("planning", "pending", query)
-    return {**page, "items": only_in_scope(call, page["items"])}
-
-
-pending.rpc = "planning.pending"
+pending = scoped_listing("planning", "pending")
 
 
 def verify_attachments(call):

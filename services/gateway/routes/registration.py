@@ -62,13 +62,18 @@ def only_in_scope(call, items):
             if not isinstance(item.get("code"), str) or item["code"].startswith(region)]
 
 
-def list_villages(call):
-    query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
-    page = call.upstream.call("registration", "list_villages", query)
-    return {**page, "items": only_in_scope(call, page["items"])}
+def scoped_listing(service, method):
+    """An action for a paged region listing: the region narrowed to the principal's
+    scope before the call, the items checked against it after."""
+    def action(call):
+        query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
+        page = call.upstream.call(service, method, query)
+        return {**page, "items": only_in_scope(call, page["items"])}
+    action.rpc = f"{service}.{method}"
+    return action
 
 
-list_villages.rpc = "registration.list_villages"
+list_villages = scoped_listing("registration", "list_villages")
 
 
 def ranking(call):
