@@ -43,21 +43,37 @@ def open_attachment_store(uri, mongo_client_class=None):
                      "mongodb://<host>/<database>")
 
 
-class FolderStore:
+class ContentStore:
+    """What every attachment store does on upload; subclasses read, digest and write."""
+
+    def put(self, content: bytes) -> str:
+        """Store content under its hash (again, if the stored copy no longer matches: an
+        upload of the right bytes repairs a swapped or damaged file)."""
+        sha256 = sha256_of(content)
+        current = self.digest(sha256)
+        if current == sha256:
+            return sha256
+        if current is not None:
+            log.warning("attachment %s did not match its hash; stored again from an upload",
+                        sha256)
+        self._write(sha256, content)
+        return sha256
+
+    def digest(self, sha256) -> str | None:
+        raise NotImplementedError
+
+    def _write(self, sha256, content):
+        raise NotImplementedError
+
+
+class FolderStore(ContentStore):
     def __init__(self, root):
         self.root = root
 
     def path(self, sha256):
         return os.path.join(self.root, sha256[:2], sha256)
 
-    def put(self, content: bytes) -> str:
-        """Store content under its hash (again, if the stored copy no longer matches)."""
-        sha256 = sha256_of(content)
-        current = self.digest(sha256)
-        if current == sha256:
-            return sha256
-        if current is not None:
-            log.warning("attachment %s did not match its hash; rewritten from an upload", sha256)
+    def _write(self, sha256, content):
         folder = os.path.dirname(self.path(sha256))
         os.makedirs(folder, exist_ok=True)
         # write, flush to disk, then rename: a reader never sees half a file
@@ -72,7 +88,6 @@ class FolderStore:
             if os.path.exists(temporary):
                 os.unlink(temporary)
             raise
-        return sha256
 
     def read(self, sha256) -> bytes | None:
         try:
@@ -96,7 +111,7 @@ class FolderStore:
         pass
 
 
-class GridFsStore:
+class GridFsStore(ContentStore):
     """GridFS through the shared mongoengine connection (pymongo's gridfs module)."""
 
     def __init__(self, uri, mongo_client_class=None):
@@ -115,16 +130,9 @@ class GridFsStore:
         self._files = gridfs.GridFS(database, collection=BUCKET)
         self._no_file = gridfs.NoFile
 
-    def put(self, content: bytes) -> str:
-        sha256 = sha256_of(content)
-        current = self.digest(sha256)
-        if current == sha256:
-            return sha256
-        if current is not None:
-            log.warning("attachment %s did not match its hash; a new copy is stored", sha256)
+    def _write(self, sha256, content):
         # the newest copy under a name is the one read, so this repairs a swapped file
         self._files.put(content, filename=sha256, metadata={"sha256": sha256})
-        return sha256
 
     def read(self, sha256) -> bytes | None:
         try:
