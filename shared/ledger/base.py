@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from .canonical import GENESIS_HASH, canonical_bytes, check_value, record_hash
+from .canonical import GENESIS_HASH, canonical_record, record_hash
 from .envelope import (AppendRequest, AppendResult, Head, Metadata, Record, format_time,
                        now_iso, validate_append)
 from .group_commit import GroupCommitter
@@ -49,42 +49,45 @@ class Sealer:
     def seal(self, requests):
         """(rows to write, results in request order) for one all-or-nothing unit."""
         position, prev_hash = self.position, self.prev_hash
-        versions, seen = dict(self.versions), dict(self.seen)
+        versions, seen = {}, {}  # this unit's changes, kept apart until it is whole
         rows, results = [], []
+        recorded_at, ledger_name = self.recorded_at, self.ledger_name
         for request in requests:
-            key = request.idempotency_key
-            if key is not None and key in seen:
-                results.append(_as_duplicate(seen[key]))
+            key, stream_id = request.idempotency_key, request.stream_id
+            if key is not None and (earlier := seen.get(key) or self.seen.get(key)):
+                results.append(_as_duplicate(earlier))
                 continue
-            actual = versions.get(request.stream_id, 0)
+            actual = versions.get(stream_id)
+            if actual is None:
+                actual = self.versions.get(stream_id, 0)
             if actual != request.expected_version:
-                raise ConcurrencyError(request.stream_id, request.expected_version, actual)
+                raise ConcurrencyError(stream_id, request.expected_version, actual)
             meta, first = request.metadata, position + 1
             actor = meta.actor.as_dict()
             for event in request.events:
-                check_value(event.payload)
                 position += 1
                 actual += 1
-                body = canonical_bytes({
-                    "ledger": self.ledger_name, "position": position,
-                    "event_id": event.event_id, "stream_id": request.stream_id,
+                body = canonical_record({
+                    "ledger": ledger_name, "position": position,
+                    "event_id": event.event_id, "stream_id": stream_id,
                     "stream_version": actual, "type": event.type,
                     "schema_version": event.schema_version,
-                    "occurred_at": event.occurred_at or self.recorded_at,
-                    "recorded_at": self.recorded_at, "actor": actor,
+                    "occurred_at": event.occurred_at or recorded_at,
+                    "recorded_at": recorded_at, "actor": actor,
                     "correlation_id": meta.correlation_id,
                     "causation_id": meta.causation_id, "payload": event.payload,
                     "prev_hash": prev_hash})
                 prev_hash = record_hash(body)
-                rows.append(SealedRow(position, request.stream_id, actual, event.type,
-                                      self.recorded_at, body, prev_hash))
-            versions[request.stream_id] = actual
+                rows.append(SealedRow(position, stream_id, actual, event.type, recorded_at,
+                                      body, prev_hash))
+            versions[stream_id] = actual
             result = AppendResult(first, position, actual)
             if key is not None:
                 seen[key] = result
             results.append(result)
-        self.position, self.prev_hash, self.versions, self.seen = (
-            position, prev_hash, versions, seen)
+        self.position, self.prev_hash = position, prev_hash
+        self.versions.update(versions)
+        self.seen.update(seen)
         return rows, results
 
 
@@ -108,6 +111,8 @@ class Ledger(ABC):
         self.name = name
         self.upcasters = upcasters or UpcasterRegistry()
         self._committer = GroupCommitter(self._commit_units, self.offload_commits)
+        self._appended = LEDGER_APPENDS.labels(name)  # label lookups cost on every append
+        self._conflicts = LEDGER_CONFLICTS.labels(name)
 
     # -- writing -------------------------------------------------------------------------
     def append(self, stream_id, expected_version, events, metadata=Metadata(),
@@ -130,9 +135,9 @@ class Ledger(ABC):
         try:
             results = self._committer.submit(requests)
         except ConcurrencyError:
-            LEDGER_CONFLICTS.labels(self.name).inc()
+            self._conflicts.inc()
             raise
-        LEDGER_APPENDS.labels(self.name).inc(
+        self._appended.inc(
             sum(r.last_position - r.first_position + 1 for r in results if not r.duplicate))
         return results
 

@@ -42,6 +42,42 @@ def check_value(value, path="payload"):
     raise InvalidEvent(f"{path}: {kind.__name__} is not a JSON value")
 
 
+def _plain(value) -> bool:
+    """True when check_value would pass, keys outside the BMP aside: the same rules as a
+    quick type walk with no paths built, because every append runs it on every payload."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind is str or kind is bool or item is None:
+                continue
+            if not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return kind is str or kind is bool or value is None
+
+
+def canonical_record(record: dict) -> bytes:
+    """JCS bytes of a record whose payload has not been checked yet.
+
+    The quick walk admits the common payload; anything it doubts, and any non-ASCII
+    body (where a key outside the BMP could hide), goes through check_value, which
+    raises naming the offending value."""
+    payload = record["payload"]
+    if not _plain(payload):
+        check_value(payload)
+    body = canonical_bytes(record)
+    if not body.isascii():
+        check_value(payload)
+    return body
+
+
 def canonical_bytes(obj) -> bytes:
     """JCS bytes of an already checked value."""
     try:

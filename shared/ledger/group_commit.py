@@ -6,6 +6,7 @@ their unit; whoever finds no commit running becomes the leader, takes every unit
 waiting and commits them together. Each unit keeps its own outcome: a version conflict
 in one refuses only that one.
 """
+import sys
 import threading
 
 
@@ -13,11 +14,11 @@ def _off_the_hub(function, *args):
     """Under eventlet (nameko), run blocking SQLite work in a real thread, so the hub keeps
     serving other workers meanwhile and their appends gather for the next commit. (Not for
     drivers whose sockets eventlet made green: those must stay on the hub.)"""
-    try:
-        from eventlet import patcher, tpool
-    except ImportError:
-        return function(*args)
-    if patcher.is_monkey_patched("thread"):
+    # An eventlet never imported has patched nothing; looking in sys.modules keeps this
+    # free on every commit and imports nothing where eventlet is not wanted.
+    patcher = sys.modules.get("eventlet.patcher")
+    if patcher is not None and patcher.is_monkey_patched("thread"):
+        from eventlet import tpool
         return tpool.execute(function, *args)
     return function(*args)
 

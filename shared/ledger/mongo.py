@@ -187,7 +187,8 @@ class MongoLedger(Ledger):
         sealer = Sealer(self.name, head, versions, recorded)
         sealed = []
         for unit in units:
-            before = (sealer.position, sealer.prev_hash, sealer.versions, sealer.seen)
+            before = (sealer.position, sealer.prev_hash, dict(sealer.versions),
+                      dict(sealer.seen))
             try:
                 rows, results = sealer.seal(unit)
                 sealed.append((results, _commit_document(unit, rows, results) if rows else None))

@@ -113,9 +113,10 @@ class SqliteLedger(Ledger):
                 " body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(row.position, row.stream_id, row.stream_version, row.type, row.recorded_at,
                   row.body, row.hash) for row in rows])
-            db.executemany(
-                "INSERT INTO commits (idempotency_key, first_position, last_position)"
-                " VALUES (?, ?, ?)", keyed)
+            if keyed:
+                db.executemany(
+                    "INSERT INTO commits (idempotency_key, first_position, last_position)"
+                    " VALUES (?, ?, ?)", keyed)
         except sqlite3.IntegrityError as exc:
             if "append-only" in str(exc):
                 raise AppendOnlyViolation(str(exc)) from None

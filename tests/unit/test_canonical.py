@@ -1,9 +1,12 @@
 """Our canonical bytes must be exactly RFC 8785 (JCS) for every value the ledger admits."""
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, check_value
+from shared.ledger.canonical import (MAX_SAFE_INTEGER, canonical_bytes, canonical_record,
+                                    check_value)
+from shared.ledger.errors import InvalidEvent
 
 bmp_text = st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]))
 any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]))
@@ -23,3 +26,32 @@ def test_admitted_values_encode_exactly_as_rfc8785(payload):
 def test_keys_sort_by_code_point_and_strings_stay_literal():
     assert canonical_bytes({"b": 1, "a": "Kelurahan Bajur – é\n", "A": None}) == \
         '{"A":null,"a":"Kelurahan Bajur – é\\n","b":1}'.encode()
+
+
+awkward = (scalars | st.floats(allow_nan=False) | st.integers() | st.uuids()
+           | st.tuples(st.integers(), st.text()))
+awkward_values = st.recursive(awkward, lambda inner: st.lists(inner, max_size=4)
+                              | st.dictionaries(any_text | st.integers(), inner, max_size=4),
+                              max_leaves=20)
+
+
+def _refusal(check, payload):
+    try:
+        check(payload)
+    except InvalidEvent:
+        return True
+    return False
+
+
+@settings(max_examples=600, deadline=None)  # first runs warm caches slowly
+@given(st.dictionaries(any_text, awkward_values, max_size=6))
+def test_the_fast_record_path_refuses_exactly_what_check_value_refuses(payload):
+    record = {"position": 1, "payload": payload}
+    assert _refusal(canonical_record, record) == _refusal(check_value, payload)
+    if not _refusal(check_value, payload):
+        assert canonical_record(record) == canonical_bytes(record)
+
+
+def test_a_key_outside_the_bmp_is_refused_by_name():
+    with pytest.raises(InvalidEvent, match="outside the BMP"):
+        canonical_record({"payload": {"ok": {"\U0001F600": 1}}})
