@@ -76,7 +76,7 @@ def verify(names, all_, checkpoints, public_key, as_json, store_uri):
     if as_json:
         console.print_json(json.dumps([r.as_dict() for r in reports]))
     else:
-        table = Table("ledger", "records", "head", "checkpoint", "result")
+        table = Table("ledger", "verified records", "verified head", "checkpoint", "result")
         for r in reports:
             checkpoint = ("none kept" if kept else "—") if r.checkpoint is None else (
                 f"#{r.checkpoint['position']} " + ("ok" if r.checkpoint["ok"] else "FAILED"))

@@ -22,6 +22,7 @@ CHECKPOINT_FORMAT = "plpbk-checkpoint/1"
 
 @dataclass
 class VerifyReport:
+    """count and head: the records that verified (all of them, or those before the break)."""
     ledger: str
     count: int = 0
     head_position: int = 0
@@ -75,6 +76,9 @@ def verify_records(ledger_name, batches, progress=None) -> VerifyReport:
             if progress:
                 progress(report.count)
     except _Broken as broken:
+        # count and head then describe the prefix that did verify, up to the break
+        report.count, report.head_position, report.head_hash = (
+            expected - 1, expected - 1, previous_hash)
         report.first_bad_position, report.problem = broken.position, broken.problem
     return report
 

@@ -68,6 +68,9 @@ def test_a_changed_payload_is_named(ledger, attacker):
     report = verify_ledger(ledger)
     assert (report.first_bad_position, report.ok) == (4, False)
     assert "hash" in report.problem
+    # what did verify is the prefix before the break, not nothing
+    assert (report.count, report.head_position) == (3, 3)
+    assert report.head_hash == ledger.read(2, limit=1)[0].hash
 
 
 def test_a_changed_payload_with_a_recomputed_hash_breaks_the_next_link(ledger, attacker):
