@@ -33,8 +33,8 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     bad rows are reported by line and record nothing; re-importing a file records
     nothing new. Exit code 1 when any row was bad.
     """
-    rows = _read(path)
-    report = {"recorded": 0, "unchanged": 0, "errors": []}
+    rows, misshapen = _read(path)
+    report = {"recorded": 0, "unchanged": 0, "errors": list(misshapen)}
     with service_proxy(amqp_uri, actor, role, region) as cluster, \
             progress_bar(f"importing {path}", len(rows)) as show:
         for start in range(0, len(rows), CHUNK):
@@ -48,7 +48,7 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
                 report[key] += part[key]
             report["errors"].extend(part["errors"])
             show(min(len(rows), start + CHUNK))
-    console.print(f"{len(rows)} rows: {report['recorded']} recorded, "
+    console.print(f"{len(rows) + len(misshapen)} rows: {report['recorded']} recorded, "
                   f"{report['unchanged']} already recorded, {len(report['errors'])} refused")
     for error in sorted(report["errors"], key=lambda e: e["line"] or 0)[:show_errors]:
         console.print(f"  line {error['line']}: {escape(error['reason'])}", highlight=False,
@@ -69,6 +69,18 @@ def _read(path):
             if unknown:
                 fail(f"{path}: unknown column(s) {', '.join(unknown)}; known: "
                      f"{', '.join(IMPORT_COLUMNS)}")
-            return [{**row, "line": reader.line_num} for row in reader]
+            rows, misshapen = [], []
+            for row in reader:
+                extra, short = row.pop(None, None), None in row.values()
+                if extra or short:
+                    # a comma in an unquoted value shifts every later cell: name it here,
+                    # rather than let the schema see a nameless or an empty column
+                    misshapen.append({"line": reader.line_num, "reason": (
+                        f"{len(header) + len(extra)} cells where the header has "
+                        f"{len(header)} columns (quote values that contain a comma)"
+                        if extra else f"fewer cells than the header's {len(header)} columns")})
+                else:
+                    rows.append({**row, "line": reader.line_num})
+            return rows, misshapen
     except (UnicodeDecodeError, csv.Error) as exc:
         fail(f"{path}: not a readable UTF-8 CSV file ({exc})")

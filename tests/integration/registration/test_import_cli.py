@@ -166,6 +166,26 @@ def test_line_numbers_count_physical_lines_of_the_file(registration, tmp_path):
     assert list(report_lines(result.stdout)) == [5]
 
 
+def test_a_row_with_more_or_fewer_cells_than_the_header_is_named_and_not_recorded(
+        registration, tmp_path):
+    text = "\n".join([
+        HEADER,
+        GOOD_ELIGIBLE,
+        "52.01.08.2002,BPS, Lombok 2024,2024-01-01,30,,,,,,,",   # unquoted comma: 12 cells
+        "52.01.08.2003,BPS 2024,2024-01-01"]) + "\n"             # 3 cells of 11
+    result = import_file(registration, write(tmp_path, "shifted.csv", text))
+    assert result.returncode == 1, result
+    assert_no_traceback(result)
+    assert "3 rows: 1 recorded, 0 already recorded, 2 refused" in flat(result.stdout)
+    reasons = report_lines(result.stdout)
+    assert "12 cells where the header has 11 columns" in reasons[3]
+    assert "fewer cells than the header's 11 columns" in reasons[4]
+    with proxy(registration) as service:
+        for code in ["52.01.08.2002", "52.01.08.2003"]:
+            with pytest.raises(NotFound):
+                service.get_village(code)
+
+
 def test_show_errors_limits_the_listing_not_the_count(registration, tmp_path):
     result = import_file(registration, write(tmp_path, "mixed.csv", MIXED), "--show-errors", "2")
     assert result.returncode == 1
