@@ -15,9 +15,10 @@ ledgers into a scratch in-memory store (fast at any size, whatever the live stor
 """
 from itertools import islice
 
+from shared.collector import quiet_collector
 from shared.views import open_view_store
 
-from .replay import Replay, ScratchStore, quiet_collector
+from .replay import Replay, ScratchStore
 
 TRACKING = "tracking"
 

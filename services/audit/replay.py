@@ -4,9 +4,6 @@ Used for the state of a village as of a moment (only its records, up to a cut) a
 for rebuilding and checking whole read models. The projection code is the service's
 own, so a replay shows exactly what the service would have shown.
 """
-import gc
-from contextlib import contextmanager
-
 from shared.views.memory import MemoryCollection, MemoryViewStore
 
 
@@ -76,23 +73,6 @@ class Replay:
             self.problems.append({"view": self.spec.key, "ledger": record.ledger,
                                   "position": record.position, "type": record.type,
                                   "error": f"{type(exc).__name__}: {exc}"})
-
-
-@contextmanager
-def quiet_collector():
-    """No cyclic garbage collection during a fold.
-
-    A fold creates millions of long-lived documents and no reference cycles; with the
-    default thresholds the collector would rescan them all again and again (the
-    services raise its thresholds for the same reason, shared.chassis.platform).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def dump(views, collection_names) -> dict:

@@ -11,7 +11,7 @@ from shared.chassis.errors import NotFound
 from shared.ledger import ledger_names, open_ledger
 
 READ_METHODS = ("head", "read", "read_stream", "iter_records", "raw", "position_at",
-                "stream_version", "index_mismatches")
+                "stream_version", "verification_rows", "index_mismatches")
 
 
 class ReadOnlyLedger:

@@ -173,13 +173,19 @@ class Ledger(ABC):
     def raw(self, after=0, limit=10000):
         """(position, body bytes, stored hash) in position order, for verification."""
 
-    @abstractmethod
-    def index_mismatches(self):
-        """(position, problem) of rows whose query columns disagree with their hashed body.
+    def verification_rows(self, after=0, limit=10000):
+        """Rows for the verify walk, in position order: (position, body bytes, stored hash),
+        followed by the row's query columns (stream_id, stream_version, type, recorded_at)
+        where an adapter keeps them beside each row, so the walk checks them against the
+        hashed body in the same pass. Queries find records through these columns, so a
+        changed column could hide a record from a stream without touching the chain."""
+        return self.raw(after, limit)
 
-        Queries find records through these columns, so a changed column could hide a
-        record from a stream without touching the chain; verify checks them too.
-        """
+    def index_mismatches(self):
+        """(position, problem) of query columns that disagree with their hashed body, for
+        adapters whose columns are not in verification_rows (MongoDB keeps them in the
+        commit documents)."""
+        return iter(())
 
     @abstractmethod
     def _recorded_at(self, position) -> str | None:

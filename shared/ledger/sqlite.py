@@ -158,15 +158,10 @@ class SqliteLedger(Ledger):
             "SELECT position, body, hash FROM records WHERE position > ? ORDER BY position"
             " LIMIT ?", (after, limit))
 
-    def index_mismatches(self):
-        rows = self._query(
-            "SELECT position FROM records WHERE stream_id IS NOT json_extract(body, '$.stream_id')"
-            " OR stream_version IS NOT json_extract(body, '$.stream_version')"
-            " OR type IS NOT json_extract(body, '$.type')"
-            " OR recorded_at IS NOT json_extract(body, '$.recorded_at')"
-            " ORDER BY position LIMIT 1")
-        for (position,) in rows:
-            yield position, "query columns (stream, version, type or time) differ from the body"
+    def verification_rows(self, after=0, limit=10000):
+        return self._query(
+            "SELECT position, body, hash, stream_id, stream_version, type, recorded_at"
+            " FROM records WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
 
     def _recorded_at(self, position):
         rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))

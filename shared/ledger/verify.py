@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
                                                                Ed25519PublicKey)
 
+from ..collector import quiet_collector
 from .canonical import GENESIS_HASH, canonical_bytes
 from .envelope import now_iso
 
@@ -48,33 +49,54 @@ class _Broken(Exception):
 
 
 def verify_records(ledger_name, batches, progress=None) -> VerifyReport:
-    """Check a chain given as an iterable of batches of (position, body, stored_hash)."""
+    """Check a chain given as an iterable of batches of (position, body, stored_hash),
+    each optionally followed by its query columns (see Ledger.verification_rows)."""
     report = VerifyReport(ledger_name)
     expected, previous_hash, previous_time, versions = 1, GENESIS_HASH, "", {}
-    sha256, loads = hashlib.sha256, orjson.loads
+    sha256, loads, encode = hashlib.sha256, orjson.loads, canonical_bytes
     try:
-        for batch in batches:
-            for position, body, stored_hash in batch:
-                if not isinstance(body, bytes):
-                    raise _Broken(position, "body is not stored as bytes (changed outside "
-                                            "the ledger)")
-                if position != expected:
-                    raise _Broken(expected, f"record {expected} is missing (next stored "
-                                            f"position is {position}): deleted or inserted")
-                if sha256(body).hexdigest() != stored_hash:
-                    raise _Broken(position, "content does not match its stored hash "
-                                            "(changed after recording)")
-                record = loads(body)
-                if record.get("prev_hash") != previous_hash:
-                    raise _Broken(position, "prev_hash does not match the hash of record "
-                                            f"{position - 1}: removed, inserted or reordered")
-                _check_fields(record, position, ledger_name, previous_time, versions, body)
-                previous_hash, previous_time = stored_hash, record["recorded_at"]
-                expected += 1
-            report.count, report.head_position, report.head_hash = (
-                expected - 1, expected - 1, previous_hash)
-            if progress:
-                progress(report.count)
+        with quiet_collector():  # the walk makes a dict per record and no cycles
+            for batch in batches:
+                for row in batch:
+                    position, body, stored_hash = row[0], row[1], row[2]
+                    if type(body) is not bytes:
+                        raise _Broken(position, "body is not stored as bytes (changed "
+                                                "outside the ledger)")
+                    if position != expected:
+                        raise _Broken(expected, f"record {expected} is missing (next stored "
+                                                f"position is {position}): deleted or inserted")
+                    if sha256(body).hexdigest() != stored_hash:
+                        raise _Broken(position, "content does not match its stored hash "
+                                                "(changed after recording)")
+                    record = _parsed(loads, body, position)
+                    if record.get("prev_hash") != previous_hash:
+                        raise _Broken(position, "prev_hash does not match the hash of record "
+                                                f"{position - 1}: removed, inserted or reordered")
+                    if record.get("position") != position:
+                        raise _Broken(position, f"body says position {record.get('position')}:"
+                                                " moved")
+                    if record.get("ledger") != ledger_name:
+                        raise _Broken(position,
+                                      f"body belongs to ledger {record.get('ledger')!r}")
+                    recorded_at = record.get("recorded_at")
+                    if type(recorded_at) is not str or recorded_at < previous_time:
+                        raise _Broken(position, "recorded_at goes back in time")
+                    stream, version = record.get("stream_id"), record.get("stream_version")
+                    if version != versions.get(stream, 0) + 1:
+                        raise _Broken(position, f"stream {stream!r} jumps to version {version}")
+                    versions[stream] = version
+                    if encode(record) != body:
+                        raise _Broken(position, "bytes are not in canonical form")
+                    if len(row) > 3 and row[3:] != (stream, version, record.get("type"),
+                                                    recorded_at):
+                        raise _Broken(position, "query columns (stream, version, type or "
+                                                "time) differ from the body")
+                    previous_hash, previous_time = stored_hash, recorded_at
+                    expected += 1
+                report.count, report.head_position, report.head_hash = (
+                    expected - 1, expected - 1, previous_hash)
+                if progress:
+                    progress(report.count)
     except _Broken as broken:
         # count and head then describe the prefix that did verify, up to the break
         report.count, report.head_position, report.head_hash = (
@@ -83,30 +105,27 @@ def verify_records(ledger_name, batches, progress=None) -> VerifyReport:
     return report
 
 
-def _check_fields(record, position, ledger_name, previous_time, versions, body):
-    if record.get("position") != position:
-        raise _Broken(position, f"body says position {record.get('position')}: moved")
-    if record.get("ledger") != ledger_name:
-        raise _Broken(position, f"body belongs to ledger {record.get('ledger')!r}")
-    recorded_at = record.get("recorded_at")
-    if not isinstance(recorded_at, str) or recorded_at < previous_time:
-        raise _Broken(position, "recorded_at goes back in time")
-    stream, version = record.get("stream_id"), record.get("stream_version")
-    if version != versions.get(stream, 0) + 1:
-        raise _Broken(position, f"stream {stream!r} jumps to version {version}")
-    versions[stream] = version
-    if canonical_bytes(record) != body:
-        raise _Broken(position, "bytes are not in canonical form")
+def _parsed(loads, body, position):
+    """The record a body holds; a body whose hash matches but that is no JSON object (its
+    stored hash rewritten too) is a break, not a crash."""
+    try:
+        record = loads(body)
+    except orjson.JSONDecodeError:
+        raise _Broken(position, "body is not JSON (changed after recording)") from None
+    if type(record) is not dict:
+        raise _Broken(position, "body is not a JSON object (changed after recording)")
+    return record
 
 
 RAW_BATCH = 20_000  # stored records fetched per query while verifying
 
 
-def raw_batches(ledger, batch=RAW_BATCH):
-    """The ledger's stored records, in position order, a batch of rows at a time."""
-    after = 0
+def raw_batches(ledger, batch=RAW_BATCH, fetch=None):
+    """The ledger's stored records in position order, a batch of rows at a time, as
+    ledger.raw gives them (or fetch, a function of the same shape)."""
+    fetch, after = fetch or ledger.raw, 0
     while True:
-        rows = ledger.raw(after, batch)
+        rows = fetch(after, batch)
         if not rows:
             return
         yield rows
@@ -116,7 +135,8 @@ def raw_batches(ledger, batch=RAW_BATCH):
 def verify_ledger(ledger, checkpoint=None, public_key=None, progress=None,
                   batch=RAW_BATCH) -> VerifyReport:
     """Verify a ledger end to end; with a checkpoint, also that its history is still there."""
-    report = verify_records(ledger.name, raw_batches(ledger, batch), progress)
+    report = verify_records(ledger.name,
+                            raw_batches(ledger, batch, ledger.verification_rows), progress)
     if report.ok:
         for mismatch in ledger.index_mismatches():
             report.first_bad_position, report.problem = mismatch

@@ -111,8 +111,12 @@ def test_reordered_records_are_named(ledger, attacker):
     assert report.first_bad_position == 3
 
 
-def test_a_changed_query_column_is_named(ledger, attacker):
-    attacker.execute("UPDATE records SET stream_id='village-hidden' WHERE position=5")
+@pytest.mark.parametrize("change", ["stream_id = 'village-hidden'",
+                                    "stream_version = stream_version + 7",
+                                    "type = 'SomethingElse'",
+                                    "recorded_at = '2000-01-01T00:00:00.000000Z'"])
+def test_a_changed_query_column_is_named(ledger, attacker, change):
+    attacker.execute(f"UPDATE records SET {change} WHERE position=5")
     report = verify_ledger(ledger)
     assert report.first_bad_position == 5 and "columns" in report.problem
 
@@ -153,3 +157,14 @@ def test_a_body_rewritten_as_text_is_named_not_a_crash(ledger, attacker):
     attacker.execute("UPDATE records SET body = CAST(body AS TEXT) WHERE position = 2")
     report = verify_ledger(ledger)
     assert report.first_bad_position == 2 and "bytes" in report.problem
+
+
+@pytest.mark.parametrize("body, words", [(b"\xff not json", "not JSON"),
+                                         (b"[1, 2, 3]", "not a JSON object")])
+def test_a_body_that_is_no_record_but_hashes_right_is_named_not_a_crash(ledger, attacker,
+                                                                        body, words):
+    attacker.execute("UPDATE records SET body=?, hash=? WHERE position=6",
+                     (body, hashlib.sha256(body).hexdigest()))
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == 6 and words in report.problem
+    assert report.count == 5
