@@ -1,5 +1,6 @@
 """plpbk ledgers / verify / checkpoint / keygen / relay."""
 import json
+import os
 import signal
 
 import click
@@ -37,8 +38,11 @@ def ledgers(store_uri):
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False),
               help="Trusted public key (PEM) the checkpoints must be signed with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
+              show_default="the number of CPUs",
+              help="Processes that walk a ledger of 50,000 records or more side by side.")
 @store_option
-def verify(names, all_, checkpoints, public_key, as_json, store_uri):
+def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
     """Check ledgers' hash chains (and kept checkpoints); name the first bad record.
 
     Exit code 0 when every ledger verifies, 1 when any is broken.
@@ -70,7 +74,7 @@ def verify(names, all_, checkpoints, public_key, as_json, store_uri):
         unknown = [name for name in chosen if name not in available and name not in kept]
         if unknown:
             fail(f"no ledger named {', '.join(sorted(set(unknown)))} at {store_uri}")
-        reports = [_verify_one(store_uri, name, kept.get(name), trusted)
+        reports = [_verify_one(store_uri, name, kept.get(name), trusted, workers)
                    if name in available else _missing(name, kept[name], trusted)
                    for name in chosen]
     if as_json:
@@ -103,11 +107,12 @@ def _missing(name, checkpoint, trusted):
                                     "hash": checkpoint.get("hash"), "ok": False})
 
 
-def _verify_one(store_uri, name, checkpoint, trusted):
+def _verify_one(store_uri, name, checkpoint, trusted, workers):
     ledger = open_ledger(store_uri, name)
     try:
         with progress_bar(f"verifying {name}", ledger.head().position) as show:
-            return verify_ledger(ledger, checkpoint, trusted, progress=show)
+            return verify_ledger(ledger, checkpoint, trusted, progress=show, workers=workers,
+                                 store_uri=store_uri)
     finally:
         ledger.close()
 

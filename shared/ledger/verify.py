@@ -1,142 +1,41 @@
 """Verification of a whole ledger, and signed checkpoints of its head.
 
 verify_records walks (position, body, hash) rows in order and names the first record
-that breaks any rule of docs/ledger-format.md. It needs nothing but the rows, so the
-same walk checks a live ledger, a dump, or an audit bundle.
+that breaks any rule of docs/ledger-format.md (shared.ledger.chain_walk). It needs
+nothing but the rows, so the same walk checks a live ledger or a dump.
 """
 import base64
-import hashlib
-from dataclasses import dataclass, field
-
-import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
                                                                Ed25519PublicKey)
 
-from ..collector import quiet_collector
-from .canonical import GENESIS_HASH, canonical_bytes
+from .canonical import canonical_bytes
+from .chain_walk import RAW_BATCH, VerifyReport, judge, raw_batches, walk
 from .envelope import now_iso
+from .parallel_verify import WORTH_IT, verify_in_processes
 
 CHECKPOINT_FORMAT = "plpbk-checkpoint/1"
-
-
-@dataclass
-class VerifyReport:
-    """count and head: the records that verified (all of them, or those before the break)."""
-    ledger: str
-    count: int = 0
-    head_position: int = 0
-    head_hash: str = GENESIS_HASH
-    first_bad_position: int | None = None
-    problem: str | None = None
-    checkpoint: dict | None = field(default=None)
-
-    @property
-    def ok(self):
-        return self.problem is None
-
-    def as_dict(self):
-        return {"ledger": self.ledger, "ok": self.ok, "count": self.count,
-                "head_position": self.head_position, "head_hash": self.head_hash,
-                "first_bad_position": self.first_bad_position, "problem": self.problem,
-                "checkpoint": self.checkpoint}
-
-
-class _Broken(Exception):
-    def __init__(self, position, problem):
-        self.position, self.problem = position, problem
 
 
 def verify_records(ledger_name, batches, progress=None) -> VerifyReport:
     """Check a chain given as an iterable of batches of (position, body, stored_hash),
     each optionally followed by its query columns (see Ledger.verification_rows)."""
-    report = VerifyReport(ledger_name)
-    expected, previous_hash, previous_time, versions = 1, GENESIS_HASH, "", {}
-    sha256, loads, encode = hashlib.sha256, orjson.loads, canonical_bytes
-    try:
-        with quiet_collector():  # the walk makes a dict per record and no cycles
-            for batch in batches:
-                for row in batch:
-                    position, body, stored_hash = row[0], row[1], row[2]
-                    if type(body) is not bytes:
-                        raise _Broken(position, "body is not stored as bytes (changed "
-                                                "outside the ledger)")
-                    if position != expected:
-                        raise _Broken(expected, f"record {expected} is missing (next stored "
-                                                f"position is {position}): deleted or inserted")
-                    if sha256(body).hexdigest() != stored_hash:
-                        raise _Broken(position, "content does not match its stored hash "
-                                                "(changed after recording)")
-                    record = _parsed(loads, body, position)
-                    if record.get("prev_hash") != previous_hash:
-                        raise _Broken(position, "prev_hash does not match the hash of record "
-                                                f"{position - 1}: removed, inserted or reordered")
-                    if record.get("position") != position:
-                        raise _Broken(position, f"body says position {record.get('position')}:"
-                                                " moved")
-                    if record.get("ledger") != ledger_name:
-                        raise _Broken(position,
-                                      f"body belongs to ledger {record.get('ledger')!r}")
-                    recorded_at = record.get("recorded_at")
-                    if type(recorded_at) is not str or recorded_at < previous_time:
-                        raise _Broken(position, "recorded_at goes back in time")
-                    stream, version = record.get("stream_id"), record.get("stream_version")
-                    if version != versions.get(stream, 0) + 1:
-                        raise _Broken(position, f"stream {stream!r} jumps to version {version}")
-                    versions[stream] = version
-                    if encode(record) != body:
-                        raise _Broken(position, "bytes are not in canonical form")
-                    if len(row) > 3 and row[3:] != (stream, version, record.get("type"),
-                                                    recorded_at):
-                        raise _Broken(position, "query columns (stream, version, type or "
-                                                "time) differ from the body")
-                    previous_hash, previous_time = stored_hash, recorded_at
-                    expected += 1
-                report.count, report.head_position, report.head_hash = (
-                    expected - 1, expected - 1, previous_hash)
-                if progress:
-                    progress(report.count)
-    except _Broken as broken:
-        # count and head then describe the prefix that did verify, up to the break
-        report.count, report.head_position, report.head_hash = (
-            expected - 1, expected - 1, previous_hash)
-        report.first_bad_position, report.problem = broken.position, broken.problem
-    return report
-
-
-def _parsed(loads, body, position):
-    """The record a body holds; a body whose hash matches but that is no JSON object (its
-    stored hash rewritten too) is a break, not a crash."""
-    try:
-        record = loads(body)
-    except orjson.JSONDecodeError:
-        raise _Broken(position, "body is not JSON (changed after recording)") from None
-    if type(record) is not dict:
-        raise _Broken(position, "body is not a JSON object (changed after recording)")
-    return record
-
-
-RAW_BATCH = 20_000  # stored records fetched per query while verifying
-
-
-def raw_batches(ledger, batch=RAW_BATCH, fetch=None):
-    """The ledger's stored records in position order, a batch of rows at a time, as
-    ledger.raw gives them (or fetch, a function of the same shape)."""
-    fetch, after = fetch or ledger.raw, 0
-    while True:
-        rows = fetch(after, batch)
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
+    return judge(ledger_name, [walk(ledger_name, batches, progress=progress)])
 
 
 def verify_ledger(ledger, checkpoint=None, public_key=None, progress=None,
-                  batch=RAW_BATCH) -> VerifyReport:
-    """Verify a ledger end to end; with a checkpoint, also that its history is still there."""
-    report = verify_records(ledger.name,
-                            raw_batches(ledger, batch, ledger.verification_rows), progress)
+                  batch=RAW_BATCH, workers=1, store_uri=None) -> VerifyReport:
+    """Verify a ledger end to end; with a checkpoint, also that its history is still there.
+
+    workers > 1, with the store_uri the ledger was opened from: stretches of the ledger
+    are walked by that many processes (for an auditor's machine, not inside a service).
+    """
+    if workers > 1 and store_uri is not None and ledger.head().position >= WORTH_IT:
+        report = verify_in_processes(ledger, store_uri, workers, batch, progress)
+    else:
+        report = verify_records(ledger.name,
+                                raw_batches(ledger, batch, ledger.verification_rows), progress)
     if report.ok:
         for mismatch in ledger.index_mismatches():
             report.first_bad_position, report.problem = mismatch

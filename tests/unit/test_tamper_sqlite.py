@@ -81,6 +81,18 @@ def test_a_changed_payload_with_a_recomputed_hash_breaks_the_next_link(ledger, a
     assert report.first_bad_position == 5 and "record 4" in report.problem
 
 
+@pytest.mark.parametrize("position, version", [(1, 2), (4, 3)])
+def test_a_stream_version_changed_with_a_recomputed_hash_is_named(ledger, attacker, position,
+                                                                   version):
+    # position 1 starts village-1; position 4 is village-1's second record
+    record = body_of(attacker, position)
+    record["stream_version"] = version
+    write_body(attacker, position, record, rehash=True)
+    report = verify_ledger(ledger)
+    assert report.first_bad_position == position
+    assert f"jumps to version {version}" in report.problem
+
+
 def test_a_deleted_record_is_named(ledger, attacker):
     attacker.execute("DELETE FROM records WHERE position = 6")
     report = verify_ledger(ledger)

@@ -1,0 +1,113 @@
+"""Verifying in several processes gives the verdict of one walk, whatever was tampered."""
+import hashlib
+import sqlite3
+
+import orjson
+import pytest
+
+from shared.ledger import AppendRequest, NewEvent, open_ledger
+from shared.ledger import parallel_verify, verify
+from shared.ledger.canonical import canonical_bytes
+from shared.ledger.verify import verify_ledger
+
+STREAMS, ROUNDS = 150, 20        # 3,000 records; each stream's versions spread over all
+STRETCH = 700                    # five stretches, the last one short
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel_verify, "STRETCH", STRETCH)
+    monkeypatch.setattr(verify, "WORTH_IT", 1)
+    uri = f"sqlite:///{tmp_path}"
+    ledger = open_ledger(uri, "registration")
+    for round_ in range(ROUNDS):
+        ledger.append_batch([_request(stream, round_) for stream in range(STREAMS)])
+    yield uri, ledger
+    ledger.close()
+
+
+def _request(stream, version):
+    return AppendRequest(f"village-{stream}", version,
+                         [NewEvent("IndicatorRecorded", {"round": version, "value": "2.5"})])
+
+
+def both(uri, ledger):
+    """(one walk, two processes) reports, as dicts."""
+    single = verify_ledger(ledger).as_dict()
+    spread = verify_ledger(ledger, workers=2, store_uri=uri).as_dict()
+    return single, spread
+
+
+def attacker(ledger):
+    db = sqlite3.connect(ledger.path, isolation_level=None)
+    for trigger in ("records_no_update", "records_no_delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    return db
+
+
+def rechain(db, start, change):
+    """Change the record at `start` and re-seal every later record, as an attacker with
+    the file (and no checkpoint to fear) would: the chain links all hold again. (The
+    query columns stay: their unique index would refuse a duplicate version.)"""
+    rows = db.execute("SELECT position, body FROM records WHERE position >= ? ORDER BY position",
+                      (start,)).fetchall()
+    previous = db.execute("SELECT hash FROM records WHERE position = ?", (start - 1,)).fetchone()[0]
+    for position, body in rows:
+        record = orjson.loads(body)
+        if position == start:
+            change(record)
+        record["prev_hash"] = previous
+        body = canonical_bytes(record)
+        previous = hashlib.sha256(body).hexdigest()
+        db.execute("UPDATE records SET body = ?, hash = ? WHERE position = ?",
+                   (body, previous, position))
+
+
+def test_an_untouched_ledger_gets_the_same_report(store):
+    single, spread = both(*store)
+    assert single == spread and single["ok"] and single["count"] == STREAMS * ROUNDS
+
+
+@pytest.mark.parametrize("position", [2, STRETCH, STRETCH + 1, 2 * STRETCH + 350, 3000])
+def test_a_changed_body_is_named_at_the_same_place(store, position):
+    uri, ledger = store
+    db = attacker(ledger)
+    db.execute("UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '2.5', '9.5')"
+               " AS BLOB) WHERE position = ?", (position,))
+    single, spread = both(uri, ledger)
+    assert single == spread
+    assert single["first_bad_position"] == position and "hash" in single["problem"]
+    assert single["count"] == position - 1
+
+
+@pytest.mark.parametrize("position", [STRETCH, STRETCH + 1, 3000])
+def test_a_deleted_record_is_named_at_the_same_place(store, position):
+    uri, ledger = store
+    attacker(ledger).execute("DELETE FROM records WHERE position = ?", (position,))
+    single, spread = both(uri, ledger)
+    if position == 3000:  # the head itself: only a kept checkpoint tells (test_tamper_sqlite)
+        assert single["ok"] and spread["ok"] and single == spread
+        return
+    assert single == spread
+    assert single["first_bad_position"] == position and "missing" in single["problem"]
+
+
+def at(round_, stream):
+    """Position of a stream's event of a round (version round_ + 1)."""
+    return round_ * STREAMS + stream + 1
+
+
+@pytest.mark.parametrize("position, version", [
+    (at(10, 3), 13),   # where the third stretch first meets village-3 (it began in the first)
+    (at(9, 3), 12),    # inside the second stretch, which met village-3 before
+    (at(14, 7), 1),    # village-7 restarted where the fourth stretch first meets it
+    (at(15, 7), 1),    # and restarted inside that stretch
+])
+def test_a_stream_version_forged_and_resealed_is_named_at_the_same_place(store, position,
+                                                                          version):
+    uri, ledger = store
+    rechain(attacker(ledger), position, lambda record: record.update(stream_version=version))
+    single, spread = both(uri, ledger)
+    assert single == spread
+    assert single["first_bad_position"] == position
+    assert f"jumps to version {version}" in single["problem"]
