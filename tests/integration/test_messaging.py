@@ -9,7 +9,8 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.ledger import Actor, AppendRequest, Metadata, NewEvent, open_ledger
-from shared.messaging.relay import exchange_name
+from shared.messaging.relay import PublishFailed, Relay, exchange_name
+from shared.views import open_view_store
 
 from .conftest import wait_for
 from .ticking import FAILING, Consumer
@@ -70,7 +71,8 @@ def test_relay_killed_between_publish_and_save_loses_nothing_and_applies_once(
     container.start()
 
     tick(producer, 250)
-    assert run_relay(platform_config, crash_after=2).returncode == 9  # died after 200 sent
+    # dies once batch 2 is confirmed; batch 3 (201-250) was already in flight too
+    assert run_relay(platform_config, crash_after=2).returncode == 9
     tick(producer, 50)  # recorded while the relay is down
     assert run_relay(platform_config).returncode == 0  # resumes from 100, re-sends 101-200
 
@@ -83,6 +85,36 @@ def test_relay_killed_between_publish_and_save_loses_nothing_and_applies_once(
     recorded = tocks(platform_config)
     assert sorted(r.payload["tick"] for r in recorded) == list(range(1, 301))
     assert all(r.causation_id and r.actor["role"] == "system" for r in recorded)
+
+
+def test_batches_after_a_refused_message_are_not_saved_as_published(platform_config):
+    """RabbitMQ nacks what a full queue (overflow: reject-publish) cannot take. With
+    several batches in flight, the saved position must stop at the last batch whose
+    every message was confirmed, and the next run resends from there."""
+    connection = kombu.Connection(platform_config["AMQP_URI"])
+    channel = connection.default_channel
+    channel.exchange_declare(exchange_name("producer"), "topic", durable=True,
+                             auto_delete=False)
+    channel.queue_declare("test-full", durable=True, auto_delete=False,
+                          arguments={"x-max-length": 12, "x-overflow": "reject-publish"})
+    channel.queue_bind("test-full", exchange_name("producer"), routing_key="#")
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    tick(producer, 40)
+    relay = Relay(producer, platform_config["AMQP_URI"],
+                  open_view_store(platform_config["STATE_URI"], "producer"), batch_size=5)
+    try:
+        with pytest.raises(PublishFailed, match="refused"):
+            relay.publish_pending()
+        assert relay.published_position() == 10  # batches 1-2 whole; 11 and 12 not enough
+
+        channel.queue_purge("test-full")
+        with pytest.raises(PublishFailed):
+            relay.publish_pending()               # resends from 11
+        assert relay.published_position() == 20
+    finally:
+        relay.close()
+        channel.queue_delete("test-full")
+        connection.release()
 
 
 def test_a_consumer_that_was_down_applies_1000_events_exactly_once(
