@@ -1,14 +1,11 @@
 """Verifying in several processes gives the verdict of one walk, whatever was tampered."""
-import hashlib
-import sqlite3
 
-import orjson
 import pytest
 
 from shared.ledger import AppendRequest, NewEvent, open_ledger
 from shared.ledger import parallel_verify, verify
-from shared.ledger.canonical import canonical_bytes
 from shared.ledger.verify import verify_ledger
+from tests.forgery import open_as_attacker, reseal_from
 
 STREAMS, ROUNDS = 150, 20        # 3,000 records; each stream's versions spread over all
 STRETCH = 700                    # five stretches, the last one short
@@ -39,28 +36,7 @@ def both(uri, ledger):
 
 
 def attacker(ledger):
-    db = sqlite3.connect(ledger.path, isolation_level=None)
-    for trigger in ("records_no_update", "records_no_delete"):
-        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    return db
-
-
-def rechain(db, start, change):
-    """Change the record at `start` and re-seal every later record, as an attacker with
-    the file (and no checkpoint to fear) would: the chain links all hold again. (The
-    query columns stay: their unique index would refuse a duplicate version.)"""
-    rows = db.execute("SELECT position, body FROM records WHERE position >= ? ORDER BY position",
-                      (start,)).fetchall()
-    previous = db.execute("SELECT hash FROM records WHERE position = ?", (start - 1,)).fetchone()[0]
-    for position, body in rows:
-        record = orjson.loads(body)
-        if position == start:
-            change(record)
-        record["prev_hash"] = previous
-        body = canonical_bytes(record)
-        previous = hashlib.sha256(body).hexdigest()
-        db.execute("UPDATE records SET body = ?, hash = ? WHERE position = ?",
-                   (body, previous, position))
+    return open_as_attacker(ledger.path)
 
 
 def test_an_untouched_ledger_gets_the_same_report(store):
@@ -106,7 +82,7 @@ def at(round_, stream):
 def test_a_stream_version_forged_and_resealed_is_named_at_the_same_place(store, position,
                                                                           version):
     uri, ledger = store
-    rechain(attacker(ledger), position, lambda record: record.update(stream_version=version))
+    reseal_from(attacker(ledger), position, lambda record: record.update(stream_version=version))
     single, spread = both(uri, ledger)
     assert single == spread
     assert single["first_bad_position"] == position

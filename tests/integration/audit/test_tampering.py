@@ -5,7 +5,6 @@ import base64
 import hashlib
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 
@@ -23,6 +22,7 @@ from shared.ledger.verify import verify_ledger
 from shared.views.memory import MemoryViewStore
 
 from services.cycle.service import CycleService
+from tests.forgery import open_as_attacker, reseal_from
 from tests.integration.conftest import wait_for
 
 from .conftest import (AUDITOR, BAJUR, NEIGHBOUR, plan_bajur, proxy, run_cycle_flows,
@@ -52,23 +52,7 @@ def copy_of(recorded, name):
 
 
 def attack(folder, ledger="registration"):
-    db = sqlite3.connect(folder / f"{ledger}.db", isolation_level=None)
-    for trigger in ("records_no_update", "records_no_delete"):
-        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    return db
-
-
-def rehash_from(db, position):
-    """Recompute every hash from position on, as a thorough forger would."""
-    previous = db.execute("SELECT hash FROM records WHERE position = ?",
-                          (position - 1,)).fetchone()[0]
-    for at, body in db.execute("SELECT position, body FROM records WHERE position >= ? "
-                               "ORDER BY position", (position,)).fetchall():
-        record = orjson.loads(body)
-        record["prev_hash"] = previous
-        body = canonical_bytes(record)
-        previous = hashlib.sha256(body).hexdigest()
-        db.execute("UPDATE records SET body = ?, hash = ? WHERE position = ?", (body, previous, at))
+    return open_as_attacker(folder / f"{ledger}.db")
 
 
 def change_payload(db, position, rehash):
@@ -80,7 +64,7 @@ def change_payload(db, position, rehash):
     if rehash:
         db.execute("UPDATE records SET hash = ? WHERE position = ?",
                    (hashlib.sha256(body).hexdigest(), position))
-        rehash_from(db, position + 1)
+        reseal_from(db, position + 1)
 
 
 def delete(db, position):
@@ -113,7 +97,7 @@ def insert(db, position):
                (position, template["type"], template["recorded_at"]))
     db.execute("UPDATE records SET body = ? WHERE position = ?",
                (canonical_bytes(template), position))
-    rehash_from(db, position)
+    reseal_from(db, position)
 
 
 TAMPERINGS = {  # each ledger here has at least 6 records

@@ -1,11 +1,9 @@
 """Signed tree heads, inclusion and consistency proofs over a real SQLite ledger, and a
 forked ledger that rewrote history behind an old tree head."""
 import base64
-import hashlib
 import shutil
 import sqlite3
 
-import orjson
 import pytest
 from prometheus_client import REGISTRY
 
@@ -16,9 +14,9 @@ from services.audit.tree import MerkleTree, TreeBroken
 from services.audit.treehead import load_private_key, tree_head_problem
 from shared.chassis.errors import Conflict, InvalidInput, NotFound
 from shared.ledger import Actor, Metadata, NewEvent, open_ledger
-from shared.ledger.canonical import canonical_bytes
 from shared.ledger.verify import generate_key, load_public_key, public_key_pem, verify_ledger
 from shared.views.memory import MemoryViewStore
+from tests.forgery import open_as_attacker, reseal_from
 
 META = Metadata(Actor("dinas-1", "district", "52.01"), "corr")
 
@@ -109,21 +107,8 @@ def test_inclusion_and_consistency_proofs_against_kept_heads(tmp_path, key):
 def rewrite_history(path, from_position, change):
     """What whoever controls the database can do: rewrite a record and rehash every later
     one, so the hash chain alone still verifies."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("DROP TRIGGER records_no_update")
-    rows = db.execute("SELECT position, body FROM records WHERE position >= ? ORDER BY position",
-                      (from_position,)).fetchall()
-    previous = db.execute("SELECT hash FROM records WHERE position = ?",
-                          (from_position - 1,)).fetchone()[0]
-    for position, body in rows:
-        record = orjson.loads(body)
-        if position == from_position:
-            change(record)
-        record["prev_hash"] = previous
-        body = canonical_bytes(record)
-        previous = hashlib.sha256(body).hexdigest()
-        db.execute("UPDATE records SET body = ?, hash = ? WHERE position = ?",
-                   (body, previous, position))
+    db = open_as_attacker(path)
+    reseal_from(db, from_position, change)
     db.close()
 
 
