@@ -285,8 +285,10 @@ def run():
                   "All three: WAL + synchronous=FULL (eventsourcing's default, read back above). "
                   "Raw sqlite3 has no threads row: without group commit it is the single row.")
     note("A single caller with one command per transaction waits for one fsync per command "
-         "in every system, so the disk, not the code, sets that row; group commit (threads) "
-         "and batching are where the ledger can pull ahead.")
+         "in every system: SQLite's own share for our schema (two B-trees, the head and "
+         "version reads, the durable commit) is most of that row, and our Python around it "
+         "the rest (docs/performance.md). Group commit (threads) and batching are where the "
+         "ledger pulls ahead.")
     figures["peak_rss_mb"] = peak_rss_mb()
     return figures
 
