@@ -159,30 +159,47 @@ class Relay:
 
 
 class _Confirms:
-    """Publisher confirms of one channel: delivery tags not yet acked, and those nacked."""
+    """Publisher confirms of one channel. Tags rise in publishing order; RabbitMQ answers
+    each, or all up to one at once (multiple), with an ack or a nack."""
 
     def __init__(self, channel):
-        self.channel, self.pending, self.refused = channel, set(), []
+        self.channel = channel
+        self.outstanding = deque()  # tags in publishing order; answered ones leave the front
+        self.answered = set()       # tags answered one by one, still in outstanding
+        self.answered_upto = 0      # every tag up to this one answered
+        self.first_refused = None   # lowest tag RabbitMQ nacked
         channel.events["basic_ack"].add(self._acked)
         channel.events["basic_nack"].add(self._nacked)
 
     def expect(self, tag):
-        self.pending.add(tag)
+        self.outstanding.append(tag)
 
     def _acked(self, tag, multiple):
-        for done in ([t for t in self.pending if t <= tag] if multiple else [tag]):
-            self.pending.discard(done)
+        if multiple:
+            self.answered_upto = max(self.answered_upto, tag)
+        else:
+            self.answered.add(tag)
 
     def _nacked(self, tag, multiple):
-        self.refused.append(tag)
+        oldest = self._oldest_unanswered()
+        first = oldest if multiple and oldest is not None and oldest < tag else tag
+        self.first_refused = min(first, self.first_refused or first)
         self._acked(tag, multiple)
+
+    def _oldest_unanswered(self):
+        outstanding = self.outstanding
+        while outstanding and (outstanding[0] <= self.answered_upto
+                               or outstanding[0] in self.answered):
+            self.answered.discard(outstanding.popleft())
+        return outstanding[0] if outstanding else None
 
     def through(self, tag):
         """Every message up to this tag acked (none nacked)."""
-        return not any(t <= tag for t in self.pending) and not self.refused_through(tag)
+        oldest = self._oldest_unanswered()
+        return (oldest is None or oldest > tag) and not self.refused_through(tag)
 
     def refused_through(self, tag):
-        return any(t <= tag for t in self.refused)
+        return self.first_refused is not None and self.first_refused <= tag
 
     def read_ready(self, connection):
         """Take in the confirms that have already arrived, without waiting."""
@@ -193,7 +210,8 @@ class _Confirms:
     def wait(self, connection, deadline):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise PublishFailed(f"{len(self.pending)} messages unconfirmed after the timeout")
+            self._oldest_unanswered()
+            raise PublishFailed(f"{len(self.outstanding)} messages unconfirmed after the timeout")
         connection.drain_events(timeout=remaining)
 
     def close(self):
