@@ -70,12 +70,18 @@ class Relay:
         published, head = self.published_position(), self.ledger.head().position
         after, total = published, 0  # after: the last position handed to RabbitMQ
         in_flight = deque()          # (last delivery tag, deadline, records) per batch
+        if published >= head:        # nothing new: no need of RabbitMQ at all
+            RELAY_LAG.labels(self.ledger.name).set(0)
+            return 0
         channel = self._ensure_channel()
         confirms = _Confirms(channel)
         try:
             while after < head or in_flight:
                 if after < head and len(in_flight) < WINDOW:
                     records = self.ledger.raw(after, self.batch_size)
+                    if not records:  # the head read above is always there; never spin
+                        head = after
+                        continue
                     self._publish(channel, records, confirms)
                     in_flight.append((self._tag, time.monotonic() + self.confirm_timeout,
                                       records))
