@@ -6,7 +6,9 @@ nack of a full queue is tested on the real RabbitMQ in tests/integration/test_me
 """
 from collections import defaultdict
 
-from shared.messaging.relay import _Confirms
+from shared.ledger import open_ledger
+from shared.messaging.relay import Relay, _Confirms
+from shared.views import open_view_store
 
 
 class Channel:
@@ -65,3 +67,11 @@ def test_close_stops_listening():
     confirms.close()
     channel.answer("basic_ack", 1)
     assert not confirms.through(1)
+
+
+def test_nothing_to_publish_needs_no_rabbitmq(tmp_path):
+    ledger = open_ledger(f"sqlite:///{tmp_path}", "registration")
+    relay = Relay(ledger, "amqp://guest:guest@127.0.0.1:1//",  # nothing listens there
+                  open_view_store(f"sqlite:///{tmp_path}/state", "relay"))
+    assert relay.publish_pending() == 0
+    ledger.close()
