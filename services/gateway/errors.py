@@ -32,6 +32,10 @@ class PayloadTooLarge(CommandRejected):
     status = 413
 
 
+class UriTooLong(CommandRejected):
+    status = 414
+
+
 class UnsupportedMediaType(CommandRejected):
     status = 415
 

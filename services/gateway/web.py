@@ -13,18 +13,22 @@ import uuid
 
 import orjson
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from . import metrics
 from .errors import (MethodNotAllowed, PayloadTooLarge, RouteNotFound, ServiceUnavailable,
-                     error_body, error_headers)
+                     UriTooLong, error_body, error_headers)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024   # 1 MiB: a village import chunk fits, a flood does not
+MAX_URL = 8192                  # characters of path and query string
+# eventlet answers a longer request line itself, with an empty 414; it reads up to this
+# much so that the app can answer in JSON (past it, eventlet's bare 414 remains)
+REQUEST_LINE_READ = 64 * 1024
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -59,6 +63,13 @@ class JsonWsgiApp(WsgiApp):
         return response(environ, start_response)
 
     def _dispatch(self, request, environ):
+        length = len(environ.get("RAW_PATH_INFO", environ.get("PATH_INFO", ""))) + len(
+            environ.get("QUERY_STRING", ""))
+        if length > MAX_URL:
+            metrics.UNROUTED.labels("414").inc()
+            return error_response(UriTooLong(
+                f"the URL is {length} characters; at most {MAX_URL} are read (page or "
+                "filter in several requests)", "url"))
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
@@ -94,6 +105,11 @@ def _buffer_chunked_body(environ, limit):
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+        server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
+        server.url_length_limit = REQUEST_LINE_READ
+        return server
 
 
 class ApiEntrypoint(HttpRequestHandler):

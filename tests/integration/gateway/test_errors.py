@@ -181,6 +181,12 @@ def test_metrics_count_requests_by_route_and_status(gateway, district):
     assert 'plpbk_gateway_logins_total{outcome="succeeded"}' in text
 
 
+def test_an_over_long_url_gets_a_json_414_naming_the_url(gateway, district):
+    body = expect(district.get("/api/v1/villages", params={"region": "5" * 9000}), 414, "url")
+    assert "at most 8192" in body["message"]
+    assert district.get("/api/v1/villages", params={"region": "52"}).status_code == 200
+
+
 def test_a_raw_socket_with_garbage_gets_no_traceback(gateway):
     host, port = gateway.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as raw:
