@@ -63,3 +63,22 @@ def test_planning_errors_name_their_field(gateway, as_user):
         "filename": "x.pdf", "media_type": "application/pdf", "kind": "other",
         "content_base64": base64.b64encode(b"not a pdf").decode()})
     assert answer.status_code == 400 and answer.json()["field"] == "content_base64"
+
+
+def test_a_revision_based_on_a_superseded_version_is_a_409_naming_based_on(gateway, as_user):
+    bkm = as_user("bkm", BAJUR)
+    map_sha = upload(bkm, b"%PDF-1.7 map", "map")
+    content = samples.content("rplp", map_sha)
+    versions = f"/api/v1/villages/{BAJUR}/documents/rplp/versions"
+    assert bkm.post(f"/api/v1/villages/{BAJUR}/documents/rplp",
+                    json={"content": content, "drafted_on": "2024-08-01"}).status_code == 201
+    changed = {**content, "vision": "Permukiman Bajur yang sehat dan tertib pada 2029"}
+    revised = bkm.post(versions, json={"content": changed, "based_on": 1,
+                                       "drafted_on": "2024-08-05"})
+    assert revised.status_code == 201, revised.text
+    again = {**content, "vision": "Permukiman Bajur yang sehat pada 2029"}
+    stale = bkm.post(versions, json={"content": again, "based_on": 1,
+                                     "drafted_on": "2024-08-06"})
+    assert stale.status_code == 409, stale.text
+    assert stale.json()["field"] == "based_on" and "version 2" in stale.json()["message"]
+    assert bkm.get(f"{versions}/3").status_code == 404   # nothing was recorded
