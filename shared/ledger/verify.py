@@ -5,6 +5,7 @@ that breaks any rule of docs/ledger-format.md (shared.ledger.chain_walk). It nee
 nothing but the rows, so the same walk checks a live ledger or a dump.
 """
 import base64
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
