@@ -113,17 +113,9 @@ def _measure_memory(docs, chance):
         for key, doc in docs:
             villages.put(key, doc)
     rss_growth = current_rss_mb() - rss_before
-    keys = [key for key, _ in docs]
-    get_keys = [chance.choice(keys) for _ in range(GETS)]
-    with Stopwatch() as gets:
-        for key in get_keys:
-            villages.get(key)
-    update_keys = [chance.choice(keys) for _ in range(UPDATES)]
-    with Stopwatch() as updates:
-        for key in update_keys:
-            villages.update(key, _bump)
-    figures = {"put_per_s": len(docs) / load.seconds, "get_per_s": GETS / gets.seconds,
-               "update_per_s": UPDATES / updates.seconds, "rss_growth_mb": rss_growth,
+    get_rate, update_rate = _gets_and_updates(villages, docs, chance, UPDATES)
+    figures = {"put_per_s": len(docs) / load.seconds, "get_per_s": get_rate,
+               "update_per_s": update_rate, "rss_growth_mb": rss_growth,
                "documents": len(docs)}
     figures["queries"] = _queries(villages, docs, "memory", chance)
     store.close()
@@ -142,23 +134,28 @@ def _measure_sqlite(docs, chance, folder):
         with Stopwatch() as bulk:
             for start in range(0, len(rest), 1000):
                 villages.put_many(rest[start:start + 1000])
-        keys = [key for key, _ in docs]
-        get_keys = [chance.choice(keys) for _ in range(GETS)]
-        with Stopwatch() as gets:
-            for key in get_keys:
-                villages.get(key)
-        update_keys = [chance.choice(keys) for _ in range(SQLITE_UPDATES)]
-        with Stopwatch() as updates:
-            for key in update_keys:
-                villages.update(key, _bump)
+        get_rate, update_rate = _gets_and_updates(villages, docs, chance, SQLITE_UPDATES)
         figures = {"put_per_s": len(single) / singles.seconds,
                    "put_many_per_s": len(rest) / bulk.seconds,
-                   "get_per_s": GETS / gets.seconds,
-                   "update_per_s": SQLITE_UPDATES / updates.seconds, "documents": len(docs)}
+                   "get_per_s": get_rate, "update_per_s": update_rate, "documents": len(docs)}
         figures["queries"] = _queries(villages, docs, "sqlite", chance)
     finally:
         store.close()
     return figures
+
+
+def _gets_and_updates(villages, docs, chance, updates):
+    """(gets/s, updates/s) over random keys: GETS gets, then `updates` projection folds."""
+    keys = [key for key, _ in docs]
+    get_keys = [chance.choice(keys) for _ in range(GETS)]
+    with Stopwatch() as gets:
+        for key in get_keys:
+            villages.get(key)
+    update_keys = [chance.choice(keys) for _ in range(updates)]
+    with Stopwatch() as folds:
+        for key in update_keys:
+            villages.update(key, _bump)
+    return GETS / gets.seconds, updates / folds.seconds
 
 
 def _queries(collection, docs, kind, chance):
