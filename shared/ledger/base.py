@@ -31,6 +31,18 @@ class SealedRow:
     hash: str
 
 
+@dataclass(slots=True)
+class Draft:
+    """A sealed unit not yet part of the running state: its rows and results, and the
+    head, stream versions and idempotency keys it leaves behind."""
+    rows: list
+    results: list
+    position: int
+    prev_hash: str
+    versions: dict
+    seen: dict
+
+
 class Sealer:
     """Seals units of requests one after another against a running head. Pure: no I/O.
 
@@ -48,6 +60,10 @@ class Sealer:
 
     def seal(self, requests):
         """(rows to write, results in request order) for one all-or-nothing unit."""
+        return self.accept(self.draft(requests))
+
+    def draft(self, requests) -> "Draft":
+        """A unit sealed against the running state, which moves only on accept(draft)."""
         position, prev_hash = self.position, self.prev_hash
         versions, seen = {}, {}  # this unit's changes, kept apart until it is whole
         rows, results = [], []
@@ -85,10 +101,14 @@ class Sealer:
             if key is not None:
                 seen[key] = result
             results.append(result)
-        self.position, self.prev_hash = position, prev_hash
-        self.versions.update(versions)
-        self.seen.update(seen)
-        return rows, results
+        return Draft(rows, results, position, prev_hash, versions, seen)
+
+    def accept(self, draft):
+        """Move the running state past a drafted unit; (its rows, its results)."""
+        self.position, self.prev_hash = draft.position, draft.prev_hash
+        self.versions.update(draft.versions)
+        self.seen.update(draft.seen)
+        return draft.rows, draft.results
 
 
 def new_keyed_commits(requests, results):

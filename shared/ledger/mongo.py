@@ -187,15 +187,14 @@ class MongoLedger(Ledger):
         sealer = Sealer(self.name, head, versions, recorded)
         sealed = []
         for unit in units:
-            before = (sealer.position, sealer.prev_hash, dict(sealer.versions),
-                      dict(sealer.seen))
             try:
-                rows, results = sealer.seal(unit)
-                sealed.append((results, _commit_document(unit, rows, results) if rows else None))
+                draft = sealer.draft(unit)
+                # a commit too big for one document is refused before the head moves
+                document = _commit_document(unit, draft.rows, draft.results) if draft.rows \
+                    else None
+                sealer.accept(draft)
+                sealed.append((draft.results, document))
             except LedgerError as exc:
-                # A refused unit must not move the running head (seal() itself never
-                # does; a commit too big for one document is refused after sealing).
-                sealer.position, sealer.prev_hash, sealer.versions, sealer.seen = before
                 sealed.append((exc, None))
         return sealed
 
