@@ -7,8 +7,9 @@ import pytest
 
 from shared.ledger import Actor, Metadata, NewEvent, open_ledger
 from shared.ledger.canonical import canonical_bytes
-from shared.ledger.verify import generate_key, make_checkpoint, public_key_pem, \
-    load_public_key, verify_ledger
+from shared.ledger.verify import (generate_key, load_public_key, make_checkpoint,
+                                  public_key_pem, verify_ledger)
+from tests.forgery import open_as_attacker
 
 META = Metadata(Actor("officer-1", "district", "52.01"), "corr")
 
@@ -26,9 +27,7 @@ def ledger(tmp_path):
 @pytest.fixture
 def attacker(ledger):
     """A raw connection that first removes the append-only triggers, as an attacker would."""
-    db = sqlite3.connect(ledger.path, isolation_level=None)
-    for trigger in ("records_no_update", "records_no_delete"):
-        db.execute(f"DROP TRIGGER {trigger}")
+    db = open_as_attacker(ledger.path)
     yield db
     db.close()
 
