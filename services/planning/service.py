@@ -12,7 +12,7 @@ from shared.chassis.commands import fold
 from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, load
 from shared.chassis.platform import Platform
-from shared.schemas import official_village, village_code
+from shared.schemas import PagingSchema, official_village, village_code
 
 from . import attachments, domain, meetings, rules, schemas, views
 
@@ -61,9 +61,12 @@ class PlanningService(OperatorEntrypoints):
         return {**stored, "content_base64": base64.b64encode(content).decode()}
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_attachments(self, code):
+    def list_attachments(self, code, query=None):
+        """A village's uploaded files, oldest first, paged ({page, page_size})."""
+        query = load(PagingSchema(), query or {})
         authorize(self.platform.actor, READERS, village_code(code), "read attachments")
-        return views.attachments_of(self.platform.views, code)
+        return views.attachments_of(self.platform.views, code, query["page"],
+                                    query["page_size"])
 
     @rpc(expected_exceptions=EXPECTED)
     def verify_attachments(self, query=None):

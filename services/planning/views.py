@@ -161,5 +161,11 @@ def pending(views, region, waiting_for, kind, page, page_size):
             "total": total, "page": page, "page_size": page_size, "waiting_for": waiting_for}
 
 
-def attachments_of(views, code):
-    return views.collection("attachments").find({"_id": {"$prefix": code + ":"}})
+def attachments_of(views, code, page, page_size):
+    """A village's uploaded files, oldest first, paged like every other list."""
+    query = {"_id": {"$prefix": code + ":"}}
+    attachments = views.collection("attachments")
+    items = attachments.find(query, sort=[("uploaded.recorded_at", 1), ("_id", 1)],
+                             skip=(page - 1) * page_size, limit=page_size)
+    return {"items": items, "total": attachments.count(query), "page": page,
+            "page_size": page_size}

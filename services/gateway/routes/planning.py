@@ -6,7 +6,7 @@ from services.planning import rules as plan_rules
 from services.planning import schemas as plan
 
 from ..routing import Reply, Route, from_path, path, path_and_body, rpc
-from ..schemas import Open, PageSchema
+from ..schemas import Open, PageQuerySchema, PageSchema
 from .registration import VillagePath, _scoped_region, scoped_listing
 
 TAG = "planning"
@@ -137,9 +137,11 @@ ROUTES = [
           path_params=VillagePath, body=plan.UploadSchema, response=Open, status=201,
           scope=from_path("code"), max_body=ATTACHMENT_BODY),
     Route("GET", "/api/v1/villages/{code}/attachments", "list_attachments",
-          "A village's uploaded attachments", TAG,
-          rpc("planning", "list_attachments", path("code")), path_params=VillagePath,
-          response={"type": "array", "items": {"type": "object"}}, scope=from_path("code")),
+          "A village's uploaded attachments, oldest first, paged", TAG,
+          rpc("planning", "list_attachments",
+              lambda call: (call.path["code"], call.query_args)),
+          path_params=VillagePath, query=PageQuerySchema, response=PageSchema,
+          scope=from_path("code")),
     Route("GET", "/api/v1/villages/{code}/attachments/{sha256}", "get_attachment",
           "A stored file (base64), checked against its hash", TAG,
           rpc("planning", "get_attachment", path("code", "sha256")),

@@ -39,7 +39,11 @@ def test_a_plan_is_drafted_approved_by_a_meeting_and_read_back(gateway, as_user)
     version = bkm.get(f"/api/v1/villages/{BAJUR}/documents/rplp/versions/1").json()
     assert version["status"] == "approved", version
     listed = bkm.get(f"/api/v1/villages/{BAJUR}/attachments").json()
-    assert {a["sha256"] for a in listed} == {map_sha, attendance_sha}
+    assert {a["sha256"] for a in listed["items"]} == {map_sha, attendance_sha}
+    one = bkm.get(f"/api/v1/villages/{BAJUR}/attachments?page=2&page_size=1").json()
+    assert one["total"] == 2 and len(one["items"]) == 1
+    assert bkm.get(f"/api/v1/villages/{BAJUR}/attachments?page_size=0").json()["field"] == \
+        "page_size"
     file = bkm.get(f"/api/v1/villages/{BAJUR}/attachments/{map_sha}").json()
     assert base64.b64decode(file["content_base64"]) == b"%PDF-1.7 map"
     ministry = as_user("ministry")

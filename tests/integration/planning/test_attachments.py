@@ -33,7 +33,9 @@ def test_upload_is_content_addressed_and_recorded_once(planning):
         assert upload(service, content, "minutes", "copy.pdf") == sha256
         got = service.get_attachment(BAJUR, sha256)
         assert base64.b64decode(got["content_base64"]) == content
-        assert [a["sha256"] for a in service.list_attachments(BAJUR)] == [sha256]
+        listed = service.list_attachments(BAJUR)
+        assert [a["sha256"] for a in listed["items"]] == [sha256]
+        assert (listed["total"], listed["page"], listed["page_size"]) == (1, 1, 50)
     [event] = stored_events(planning)
     assert event == {"code": BAJUR, "sha256": sha256, "size": len(content),
                      "media_type": "application/pdf", "filename": "berita-acara.pdf",
@@ -118,12 +120,27 @@ def test_gridfs_store_through_the_service(container_factory, platform_config, tm
         assert problem["problem"] == "mismatch"
 
 
+def test_a_villages_attachments_are_paged_oldest_first(planning):
+    with proxy(planning) as service:
+        uploaded = [upload(service, pdf(f"lampiran {n}"), "minutes", f"lampiran-{n}.pdf")
+                    for n in range(5)]
+        first = service.list_attachments(BAJUR, {"page": 1, "page_size": 2})
+        rest = [service.list_attachments(BAJUR, {"page": page, "page_size": 2})
+                for page in (2, 3, 4)]
+        assert first["total"] == 5
+        assert [a["sha256"] for page in [first, *rest] for a in page["items"]] == uploaded
+        assert rest[-1]["items"] == []
+        with pytest.raises(InvalidInput) as bad:
+            service.list_attachments(BAJUR, {"page_size": 501})
+        assert bad.value.field == "page_size"
+
+
 def test_the_size_limit_holds_over_rpc(planning):
     limit = schemas.MAX_ATTACHMENT_BYTES
     with proxy(planning, FACILITATOR) as service:
         largest = pdf("x") + b"0" * (limit - len(pdf("x")))
         sha256 = upload(service, largest, "ded_drawing", "gambar-ded.pdf")
-        assert service.list_attachments(BAJUR)[0]["size"] == limit
+        assert service.list_attachments(BAJUR)["items"][0]["size"] == limit
         assert sha256 == hashlib.sha256(largest).hexdigest()
         with pytest.raises(InvalidInput, match="20 MiB") as too_big:
             upload(service, largest + b"0")
