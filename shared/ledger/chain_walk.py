@@ -89,6 +89,9 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
                     if type(recorded_at) is not str or recorded_at < previous_time:
                         raise _Broken(position, "recorded_at goes back in time")
                     stream, version = record.get("stream_id"), record.get("stream_version")
+                    if type(stream) is not str or type(version) is not int:
+                        raise _Broken(position, "stream_id or stream_version is not a string "
+                                                "and an integer")
                     known = versions.get(stream)
                     if known is None:
                         new_streams[stream] = (version, position, previous_hash)

@@ -1,4 +1,7 @@
-"""Verifying in several processes gives the verdict of one walk, whatever was tampered."""
+"""Verifying in several processes gives the verdict of one walk, whatever was tampered.
+
+Here the helper processes walk every stretch (two of them, taking turns in whatever
+order they finish); in `plpbk verify` the verifying process walks stretches too."""
 
 import pytest
 
@@ -15,6 +18,7 @@ STRETCH = 700                    # five stretches, the last one short
 def store(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel_verify, "STRETCH", STRETCH)
     monkeypatch.setattr(verify, "WORTH_IT", 1)
+    monkeypatch.setattr(parallel_verify, "PARENT_WALKS", False)
     uri = f"sqlite:///{tmp_path}"
     ledger = open_ledger(uri, "registration")
     for round_ in range(ROUNDS):
@@ -29,9 +33,9 @@ def _request(stream, version):
 
 
 def both(uri, ledger):
-    """(one walk, two processes) reports, as dicts."""
+    """(one walk, two helper processes) reports, as dicts."""
     single = verify_ledger(ledger).as_dict()
-    spread = verify_ledger(ledger, workers=2, store_uri=uri).as_dict()
+    spread = verify_ledger(ledger, workers=3, store_uri=uri).as_dict()
     return single, spread
 
 
@@ -87,3 +91,33 @@ def test_a_stream_version_forged_and_resealed_is_named_at_the_same_place(store, 
     assert single == spread
     assert single["first_bad_position"] == position
     assert f"jumps to version {version}" in single["problem"]
+
+
+def test_the_verifying_process_walks_beside_its_helpers(store, monkeypatch):
+    uri, ledger = store
+    monkeypatch.setattr(parallel_verify, "PARENT_WALKS", True)
+    reseal_from(attacker(ledger), at(12, 5), lambda record: record.update(stream_version=2))
+    single, spread = both(uri, ledger)
+    assert single == spread and single["first_bad_position"] == at(12, 5)
+
+
+@pytest.mark.parametrize("failure", ["no interpreter", "no store"])
+def test_helpers_that_fail_leave_the_work_to_the_verifying_process(store, monkeypatch,
+                                                                   failure):
+    uri, ledger = store
+    if failure == "no interpreter":   # the helper cannot even start
+        monkeypatch.setattr(parallel_verify.sys, "executable", "/nonexistent/python")
+    else:                             # it starts, then cannot open the store and exits
+        uri = "nosuch://store"
+    walked = []
+    report = parallel_verify.verify_in_processes(ledger, uri, 3, 500, progress=walked.append)
+    assert walked[-1] == STREAMS * ROUNDS
+    assert report.as_dict() == verify_ledger(ledger).as_dict()
+
+
+def test_a_forged_stream_id_that_is_no_string_is_a_break_not_a_crash(store):
+    uri, ledger = store
+    reseal_from(attacker(ledger), 1500, lambda record: record.update(stream_id=["village-1"]))
+    single, spread = both(uri, ledger)
+    assert single == spread and single["first_bad_position"] == 1500
+    assert "stream_id" in single["problem"]
