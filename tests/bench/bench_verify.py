@@ -109,8 +109,9 @@ def run():
            ["verify_ledger / iter_records", f"{verify_rate / iter_rate:,.2f}x", "-", ""]])
     note("verify_ledger checks each row's query columns against its body in the same walk "
          "(Ledger.verification_rows); 'the same walk without' shows what that costs. With "
-         "processes, each walks stretches of 100,000 positions and the stretches are judged "
-         "in order; the process start (spawn) is inside the figure.")
+         "processes, this one and its helpers (python -m shared.ledger.parallel_verify) "
+         "take stretches of 20,000 positions as they free up, judged in order; the "
+         "helpers' start is inside the figure.")
     return {
         "events": EVENTS, "build_events_per_s": EVENTS / build.seconds,
         "verify_events_per_s": verify_rate,
