@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from ..collector import quiet_collector
-from .canonical import GENESIS_HASH, canonical_bytes
+from .canonical import GENESIS_HASH
 
 
 @dataclass
@@ -60,7 +60,10 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
     previous_hash and previous_time belong to the record before `first`."""
     stretch = Stretch(first, first - 1, previous_hash)
     expected, versions, new_streams = first, stretch.versions, stretch.new_streams
-    sha256, loads, encode = hashlib.sha256, orjson.loads, canonical_bytes
+    # dumps with sorted keys is canonical.canonical_bytes, called directly: a parsed
+    # body always encodes, and this loop runs once per record of the ledger
+    sha256, loads, dumps, sort_keys = hashlib.sha256, orjson.loads, orjson.dumps, \
+        orjson.OPT_SORT_KEYS
     try:
         with quiet_collector():  # the walk makes a dict per record and no cycles
             for batch in batches:
@@ -75,7 +78,14 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
                     if sha256(body).hexdigest() != stored_hash:
                         raise _Broken(position, "content does not match its stored hash "
                                                 "(changed after recording)")
-                    record = _parsed(loads, body, position)
+                    try:
+                        record = loads(body)
+                    except orjson.JSONDecodeError:
+                        raise _Broken(position, "body is not JSON (changed after "
+                                                "recording)") from None
+                    if type(record) is not dict:
+                        raise _Broken(position, "body is not a JSON object (changed after "
+                                                "recording)")
                     if record.get("prev_hash") != previous_hash:
                         raise _Broken(position, "prev_hash does not match the hash of record "
                                                 f"{position - 1}: removed, inserted or reordered")
@@ -98,10 +108,11 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
                     elif version != known + 1:
                         raise _Broken(position, f"stream {stream!r} jumps to version {version}")
                     versions[stream] = version
-                    if encode(record) != body:
+                    if dumps(record, option=sort_keys) != body:
                         raise _Broken(position, "bytes are not in canonical form")
-                    if len(row) > 3 and row[3:] != (stream, version, record.get("type"),
-                                                    recorded_at):
+                    if len(row) > 3 and (row[3] != stream or row[4] != version or
+                                         row[5] != record.get("type") or
+                                         row[6] != recorded_at):
                         raise _Broken(position, "query columns (stream, version, type or "
                                                 "time) differ from the body")
                     previous_hash, previous_time = stored_hash, recorded_at
@@ -156,14 +167,3 @@ def raw_batches(ledger, batch=RAW_BATCH, fetch=None, after=0, upto=None):
         yield rows
         after = rows[-1][0]
 
-
-def _parsed(loads, body, position):
-    """The record a body holds; a body whose hash matches but that is no JSON object (its
-    stored hash rewritten too) is a break, not a crash."""
-    try:
-        record = loads(body)
-    except orjson.JSONDecodeError:
-        raise _Broken(position, "body is not JSON (changed after recording)") from None
-    if type(record) is not dict:
-        raise _Broken(position, "body is not a JSON object (changed after recording)")
-    return record
