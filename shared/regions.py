@@ -14,12 +14,12 @@ KINDS = {"kelurahan": "kelurahan", "desa": "desa", "desa_adat": "desa"}
 
 
 def is_village_code(code) -> bool:
-    return isinstance(code, str) and bool(VILLAGE_CODE.match(code))
+    return isinstance(code, str) and bool(VILLAGE_CODE.fullmatch(code))
 
 
 def is_region_prefix(prefix) -> bool:
     """"" (national), "52", "52.01", "52.01.08" or a whole village code."""
-    return isinstance(prefix, str) and bool(REGION_PREFIX.match(prefix))
+    return isinstance(prefix, str) and bool(REGION_PREFIX.fullmatch(prefix))
 
 
 @lru_cache(maxsize=None)

@@ -144,7 +144,7 @@ def _event(event, head, where, report):
         report.add(where, "body is not canonical base64")
         return None
     proof = event["proof"]
-    if not isinstance(proof, list) or not all(isinstance(p, str) and HEX64.match(p)
+    if not isinstance(proof, list) or not all(isinstance(p, str) and HEX64.fullmatch(p)
                                               for p in proof):
         report.add(where, "proof is not a list of 64-digit lowercase hex hashes")
         return None
@@ -264,7 +264,7 @@ def _consistency(entries, heads, public_key, kept_heads, report):
             report.add(where, f"no valid bundle tree head for ledger {entry['ledger']!r}")
             continue
         proof = entry["proof"]
-        if not isinstance(proof, list) or not all(isinstance(p, str) and HEX64.match(p)
+        if not isinstance(proof, list) or not all(isinstance(p, str) and HEX64.fullmatch(p)
                                                   for p in proof) or \
                 not merkle.verify_consistency(
                     old["tree_size"], new["tree_size"], bytes.fromhex(old["root_hash"]),

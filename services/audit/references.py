@@ -46,7 +46,7 @@ def walk(value, path=""):
 def uuid_references(payload) -> list:
     """(path, uuid) of every UUID in the payload: candidate references to other events."""
     return [(path, value) for path, value in walk(payload)
-            if isinstance(value, str) and UUID.match(value)]
+            if isinstance(value, str) and UUID.fullmatch(value)]
 
 
 def rule_versions(payload) -> list:
@@ -66,7 +66,7 @@ def attachments(payload) -> list:
     for path, value in walk(payload):
         field = path.rsplit(".", 1)[-1]
         if (field == "sha256" or field.endswith("_sha256")) and isinstance(value, str) \
-                and SHA256.match(value):
+                and SHA256.fullmatch(value):
             found.append({"path": path, "sha256": value, "name": _sibling_name(payload, path)})
     return found
 

@@ -14,13 +14,13 @@ from .references import UUID
 
 
 def event_id(value, field="event_id") -> str:
-    if not isinstance(value, str) or not UUID.match(value):
+    if not isinstance(value, str) or not UUID.fullmatch(value):
         raise InvalidInput("must be an event id (a lowercase UUID)", field)
     return value
 
 
 def ledger_name(value, field="ledger") -> str:
-    if not isinstance(value, str) or not re.match(LEDGER_NAME_PATTERN, value):
+    if not isinstance(value, str) or not re.fullmatch(LEDGER_NAME_PATTERN, value):
         raise InvalidInput(f"must be a ledger name ({LEDGER_NAME_PATTERN})", field)
     return value
 

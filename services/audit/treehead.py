@@ -81,6 +81,6 @@ def tree_head_problem(head: dict, public_key: Ed25519PublicKey) -> str | None:
     size = head["tree_size"]
     if type(size) is not int or size < 0:
         return "tree head tree_size is not a non-negative integer"
-    if not isinstance(head["root_hash"], str) or not HEX64.match(head["root_hash"]):
+    if not isinstance(head["root_hash"], str) or not HEX64.fullmatch(head["root_hash"]):
         return "tree head root_hash is not 64 lowercase hex digits"
     return signature_problem(head, public_key, "tree head")

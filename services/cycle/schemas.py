@@ -79,7 +79,9 @@ class AsOfSchema(Schema):
 
 class DaySchema(Schema):
     as_of = fields.Date(load_default=None, metadata={
-        "description": "the day overdue and days so far are judged on (default today)"})
+        "description": "the day overdue and days so far are judged on (default today); "
+                       "a past day replays the ledger, a later day projects today's cycles "
+                       "onto it (what is overdue then if nothing moves)"})
 
 
 class CycleQuerySchema(DaySchema, PagingSchema):

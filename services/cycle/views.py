@@ -92,7 +92,7 @@ def _happened_on(record, field):
     """The day the source says it happened (e.g. approved_on), else the day it was
     recorded."""
     day = record.payload.get(field) if field else None
-    return day if isinstance(day, str) and ISO_DAY.match(day) else record.recorded_at[:10]
+    return day if isinstance(day, str) and ISO_DAY.fullmatch(day) else record.recorded_at[:10]
 
 
 GATE_MAPPING = templates.satisfactions()

@@ -36,6 +36,10 @@ class UriTooLong(CommandRejected):
     status = 414
 
 
+class HeaderTooLarge(CommandRejected):
+    status = 431
+
+
 class UnsupportedMediaType(CommandRejected):
     status = 415
 

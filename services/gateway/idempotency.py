@@ -27,7 +27,7 @@ def parse_key(headers) -> str | None:
     key = headers.get(HEADER)
     if key is None:
         return None
-    if not KEY_PATTERN.match(key):
+    if not KEY_PATTERN.fullmatch(key):
         raise InvalidInput("must be 1-200 visible ASCII characters (a UUID is ideal)", HEADER)
     return key
 

@@ -21,10 +21,12 @@ ERRORS = {
     404: "No such resource (unknown village code, ...)",
     409: "The state changed meanwhile (version conflict), or it already exists",
     413: "The body is larger than the operation allows (1 MiB; attachments 28 MiB)",
+    414: "The path and query string are longer than 8,192 characters (`field`: url)",
     415: "The body is not application/json",
     422: "Understood but refused (a rule of the programme, or an Idempotency-Key reused "
          "for a different request)",
     429: "Too many failed logins: wait for Retry-After seconds",
+    431: "A header line is longer than 8,192 characters (`field` names the header)",
     502: "A service failed on this request (logged)",
     503: "A service or RabbitMQ is unavailable or did not answer in time; retry later",
 }
@@ -116,7 +118,7 @@ def _responses(route) -> dict:
         "content": {route_content_type(route): {"schema": success}}}}
     for status, extra in route.responses.items():
         responses[str(status)] = extra
-    statuses = [400, 401, 403, 404, 409, 422, 502, 503]   # services may refuse reads too
+    statuses = [400, 401, 403, 404, 409, 414, 422, 431, 502, 503]  # services refuse reads too
     if route.body is not None:
         statuses += [413, 415]
     statuses += list(route.errors)

@@ -73,7 +73,7 @@ def respond(route, request, path_values, tools) -> Any:
 
 def _correlation_id(headers):
     given = headers.get(CORRELATION_HEADER)
-    if given is not None and not CORRELATION_PATTERN.match(given):
+    if given is not None and not CORRELATION_PATTERN.fullmatch(given):
         raise InvalidInput("must be 1-128 letters, digits or . _ : -", CORRELATION_HEADER)
     return given
 

@@ -7,11 +7,12 @@ the OpenAPI document; they admit extra properties so a service may add fields.
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from shared.chassis.access import ROLES
+from shared.patterns import Pattern
 from shared.regions import REGION_PREFIX
 from shared.schemas import PagingSchema
 
 USERNAME = r"^[a-z][a-z0-9._-]{1,63}$"
-REGION = validate.Regexp(REGION_PREFIX.pattern,
+REGION = Pattern(REGION_PREFIX.pattern,
                          error="must be a region code prefix such as 52 or 52.01, or empty")
 
 
@@ -23,7 +24,7 @@ class Open(Schema):
 # -- input --------------------------------------------------------------------------------
 
 class LoginSchema(Schema):
-    username = fields.String(required=True, validate=validate.Regexp(
+    username = fields.String(required=True, validate=Pattern(
         USERNAME, error="must be 2-64 lowercase letters, digits, '.', '_' or '-'"))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
 
@@ -35,7 +36,7 @@ class PasswordChangeSchema(Schema):
 
 class NewUserSchema(Schema):
     """`plpbk users create`."""
-    username = fields.String(required=True, validate=validate.Regexp(USERNAME))
+    username = fields.String(required=True, validate=Pattern(USERNAME))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     region = fields.String(load_default="", validate=REGION)

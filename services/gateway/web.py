@@ -11,6 +11,7 @@ import logging
 import re
 import uuid
 
+import eventlet.wsgi
 import orjson
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
@@ -19,8 +20,8 @@ from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from . import metrics
-from .errors import (MethodNotAllowed, PayloadTooLarge, RouteNotFound, ServiceUnavailable,
-                     UriTooLong, error_body, error_headers)
+from .errors import (HeaderTooLarge, MethodNotAllowed, PayloadTooLarge, RouteNotFound,
+                     ServiceUnavailable, UriTooLong, error_body, error_headers)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ MAX_URL = 8192                  # characters of path and query string
 # eventlet answers a longer request line itself, with an empty 414; it reads up to this
 # much so that the app can answer in JSON (past it, eventlet's bare 414 remains)
 REQUEST_LINE_READ = 64 * 1024
+MAX_HEADER = 8192               # characters of one header line, the same for the same reason
+HEADER_LINE_READ = 64 * 1024
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -59,7 +62,7 @@ class JsonWsgiApp(WsgiApp):
         if CORRELATION_HEADER not in response.headers:   # answered before any route
             given = request.headers.get(CORRELATION_HEADER, "")
             response.headers[CORRELATION_HEADER] = (
-                given if CORRELATION_PATTERN.match(given) else uuid.uuid4().hex)
+                given if CORRELATION_PATTERN.fullmatch(given) else uuid.uuid4().hex)
         return response(environ, start_response)
 
     def _dispatch(self, request, environ):
@@ -70,6 +73,12 @@ class JsonWsgiApp(WsgiApp):
             return error_response(UriTooLong(
                 f"the URL is {length} characters; at most {MAX_URL} are read (page or "
                 "filter in several requests)", "url"))
+        for name, value in request.headers.items():
+            if len(name) + len(value) + 2 > MAX_HEADER:
+                metrics.UNROUTED.labels("431").inc()
+                return error_response(HeaderTooLarge(
+                    f"the header {name} is {len(value)} characters long; a header line may "
+                    f"have at most {MAX_HEADER}", name))
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
@@ -109,6 +118,7 @@ class JsonWebServer(WebServer):
     def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
         server.url_length_limit = REQUEST_LINE_READ
+        eventlet.wsgi.MAX_HEADER_LINE = HEADER_LINE_READ  # read at each request, not import
         return server
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.patterns import Pattern
 
 from .budget import FUNDING_SOURCES, SECTORS
 
@@ -62,7 +63,7 @@ class ExactDecimal(fields.String):
 
 
 class AttachmentRefSchema(Schema):
-    sha256 = fields.String(required=True, validate=validate.Regexp(
+    sha256 = fields.String(required=True, validate=Pattern(
         r"^[0-9a-f]{64}$", error="must be the SHA-256 (64 lowercase hex digits) of an "
                                  "uploaded attachment"))
     title = Text(200, required=True)

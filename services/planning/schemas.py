@@ -6,6 +6,7 @@ import binascii
 import orjson
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from shared.patterns import Pattern
 from shared.schemas import AttendanceSchema, PagingSchema, RegionPrefix, not_in_future
 
 from . import rules
@@ -44,7 +45,9 @@ class PersonSchema(Schema):
 class UploadSchema(Schema):
     filename = fields.String(required=True, validate=[
         validate.Length(min=1, max=255),
-        validate.Regexp(r"^[^/\\\x00]+$", error="a file name, without folders")])
+        # no control characters: a name may end up in a download's Content-Disposition
+        Pattern(r"^[^/\\\x00-\x1f\x7f]+$",
+                error="a file name, without folders or control characters")])
     media_type = fields.String(required=True, validate=validate.OneOf(list(MEDIA_SIGNATURES)))
     kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
     description = fields.String(load_default="", validate=validate.Length(max=1000))

@@ -4,10 +4,12 @@ A rule set is data with an id and a version (published as an event, so every dec
 can name the exact rules it applied). Each criterion reads one indicator (optionally a
 field of it) and compares it with a threshold.
 """
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 RATINGS = ("tidak_memadai", "memadai", "baik")   # BKM bookkeeping, worst to best
 OPERATORS = (">=", "<=", "==", "at_least")
+PLAIN_DECIMAL = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
 
 # The seed's five priorities ("DESA ATAU BKM YANG DIPRIORITASKAN UNTUK MENGELOLA PLPBK").
 SEED_RULE_SET = {
@@ -77,17 +79,26 @@ def _holds(criterion, value):
     return left >= right if operator == ">=" else left <= right
 
 
+def _plain_number(value):
+    """An integer, or a decimal string as people write one: no exponent, NaN or Infinity."""
+    if isinstance(value, str):
+        return PLAIN_DECIMAL.fullmatch(value) is not None
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _is_number(value):
     return not isinstance(value, bool) and _number(value) is not None
 
 
 def _number(value):
+    """The finite number a value holds, or None (NaN or Infinity compare with nothing)."""
     if isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def check_rule_set(rule_set):
@@ -104,13 +115,19 @@ def check_rule_set(rule_set):
         seen.add(criterion.get("criterion"))
         if criterion.get("indicator") not in INDICATOR_UNITS:
             problems.append(f"{where}.indicator: unknown indicator {criterion.get('indicator')!r}")
+        elif criterion.get("field") not in INDICATOR_FIELDS.get(criterion["indicator"], (None,)):
+            fields = INDICATOR_FIELDS.get(criterion["indicator"])
+            problems.append(f"{where}.field: " + (
+                f"must be one of {', '.join(fields)}" if fields else
+                f"{criterion['indicator']} is a single value, with no fields"))
         if criterion.get("operator") not in OPERATORS:
             problems.append(f"{where}.operator: must be one of {', '.join(OPERATORS)}")
         elif criterion["operator"] == "at_least" and \
                 criterion.get("threshold") not in criterion.get("scale", RATINGS):
             problems.append(f"{where}.threshold: not on the scale")
-        elif criterion["operator"] in (">=", "<=") and not _is_number(criterion.get("threshold")):
-            problems.append(f"{where}.threshold: must be a number for {criterion['operator']}")
+        elif criterion["operator"] in (">=", "<=") and not _plain_number(criterion.get("threshold")):
+            problems.append(f"{where}.threshold: must be a number for {criterion['operator']} "
+                            "(an integer, or a decimal string such as \"25\" or \"25.5\")")
     return problems
 
 
@@ -140,6 +157,10 @@ def _value(readings, name):
 INDICATOR_UNITS = {"poverty_rate": "%", "slum_area": "ha", "bookkeeping_rating": "rating",
                    "voter_turnout": "%", "fund_misuse_cases": "cases",
                    "pemda_priority": "decree", "kotaku_slum_score": "points"}
+# The fields a criterion may read of the indicators recorded as objects (schemas.py).
+INDICATOR_FIELDS = {"slum_area": ("present", "hectares"),
+                    "pemda_priority": ("prioritised",),
+                    "kotaku_slum_score": ("total", "level")}
 
 # KOTAKU slum assessment: 7 aspects, 16 sub-criteria, each scored 0/1/3/5 by the share of
 # the area affected (<25%, 25-50%, 51-75%, 76-100%).

@@ -7,12 +7,14 @@ validates each row with ImportRowSchema and turns it into the same commands.
 from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
 
+from shared.patterns import Pattern
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPrefix, VillageCode,
                             not_in_future)
 
 from . import rules
 
 PERCENT = dict(places=2, validate=validate.Range(min=0, max=100))
+MISUSE_CASES = validate.Range(min=0, max=10000)  # both the form and the import
 
 
 class BkmSchema(Schema):
@@ -81,7 +83,7 @@ class IndicatorValuesSchema(Schema):
     bookkeeping_rating = Rating()
     voter_turnout = DecimalString(**PERCENT,
                                    metadata={"description": "% of adults voting for the BKM"})
-    fund_misuse_cases = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
+    fund_misuse_cases = fields.Integer(strict=True, validate=MISUSE_CASES)
     pemda_priority = fields.Nested(PemdaPrioritySchema)
     kotaku_slum_score = fields.Nested(KotakuSchema)
 
@@ -112,21 +114,24 @@ class OverrideSchema(Schema):
 
 
 class QuotaSchema(Schema):
-    kabupaten = fields.String(required=True, validate=validate.Regexp(
+    kabupaten = fields.String(required=True, validate=Pattern(
         r"^\d{2}\.\d{2}$", error="must be a kabupaten/kota code PP.KK"))
     quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
     decree_reference = fields.String(required=True, validate=validate.Length(min=1, max=300))
 
 
 class CriterionSchema(Schema):
-    criterion = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,60}$"))
+    criterion = fields.String(required=True, validate=Pattern(r"^[a-z][a-z0-9_]{1,60}$"))
     indicator = fields.String(required=True, validate=validate.OneOf(list(rules.INDICATOR_UNITS)))
-    field = fields.String(load_default=None)
+    field = fields.String(load_default=None, metadata={
+        "description": "the field read of an indicator recorded as an object: slum_area "
+                       "present/hectares, pemda_priority prioritised, kotaku_slum_score "
+                       "total/level"})
     operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
     threshold = fields.Raw(required=True, validate=lambda v: _threshold(v),
                            metadata={"description": "a number as a string (\"25\"), an "
                                                     "integer, true/false, or a rating"})
-    label = fields.String(load_default="")
+    label = fields.String(load_default="", validate=validate.Length(max=300))
 
     @post_load
     def drop_empty(self, data, **kwargs):
@@ -134,8 +139,8 @@ class CriterionSchema(Schema):
 
 
 class RuleSetSchema(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9-]{1,60}$"))
-    note = fields.String(load_default="")
+    id = fields.String(required=True, validate=Pattern(r"^[a-z][a-z0-9-]{1,60}$"))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
     criteria = fields.List(fields.Nested(CriterionSchema), required=True,
                            validate=validate.Length(min=1))
 
@@ -185,7 +190,7 @@ class ImportRowSchema(KotakuColumns):
                                    validate=validate.Range(min=0, max=100000))
     bookkeeping_rating = Rating(load_default=None)
     voter_turnout = DecimalString(**PERCENT, load_default=None)
-    fund_misuse_cases = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    fund_misuse_cases = fields.Integer(load_default=None, validate=MISUSE_CASES)
     pemda_priority = YesNo(load_default=None)
     pemda_decree = fields.String(load_default=None, validate=validate.Length(max=300))
 

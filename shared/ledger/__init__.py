@@ -20,7 +20,7 @@ __all__ = ["Actor", "AppendOnlyViolation", "AppendRequest", "AppendResult",
 
 
 def open_ledger(store_uri: str, name: str, upcasters=None, **options) -> Ledger:
-    if not re.match(LEDGER_NAME_PATTERN, name or ""):
+    if not re.fullmatch(LEDGER_NAME_PATTERN, name or ""):
         raise LedgerUnavailable(f"ledger name {name!r} must match {LEDGER_NAME_PATTERN}")
     if store_uri.startswith("sqlite:///"):
         from .sqlite import SqliteLedger
@@ -44,7 +44,7 @@ def ledger_names(store_uri: str) -> list:
         if not os.path.isdir(folder):
             return []
         return sorted(entry[:-3] for entry in os.listdir(folder)
-                      if entry.endswith(".db") and re.match(LEDGER_NAME_PATTERN, entry[:-3]))
+                      if entry.endswith(".db") and re.fullmatch(LEDGER_NAME_PATTERN, entry[:-3]))
     if store_uri.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import mongo_ledger_names
         return mongo_ledger_names(store_uri)

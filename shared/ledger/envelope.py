@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..patterns import Pattern
 from .errors import InvalidEvent
 
 ROLES = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "integration",
@@ -135,11 +136,11 @@ class Head:
 class ActorSchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    region = fields.String(load_default="", validate=validate.Regexp(REGION_PATTERN))
+    region = fields.String(load_default="", validate=Pattern(REGION_PATTERN))
 
 
 class NewEventSchema(Schema):
-    type = fields.String(required=True, validate=validate.Regexp(EVENT_TYPE_PATTERN))
+    type = fields.String(required=True, validate=Pattern(EVENT_TYPE_PATTERN))
     schema_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     payload = fields.Dict(required=True, keys=fields.String())
     occurred_at = fields.String(allow_none=True)
@@ -147,7 +148,7 @@ class NewEventSchema(Schema):
 
 
 class AppendSchema(Schema):
-    stream_id = fields.String(required=True, validate=validate.Regexp(STREAM_ID_PATTERN))
+    stream_id = fields.String(required=True, validate=Pattern(STREAM_ID_PATTERN))
     expected_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     correlation_id = fields.String(load_default="", validate=validate.Length(max=200))
     causation_id = fields.String(allow_none=True, validate=validate.Length(max=200))
@@ -159,9 +160,9 @@ class RecordSchema(Schema):
     ledger = fields.String(required=True)
     position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     event_id = fields.UUID(required=True)
-    stream_id = fields.String(required=True, validate=validate.Regexp(STREAM_ID_PATTERN))
+    stream_id = fields.String(required=True, validate=Pattern(STREAM_ID_PATTERN))
     stream_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    type = fields.String(required=True, validate=validate.Regexp(EVENT_TYPE_PATTERN))
+    type = fields.String(required=True, validate=Pattern(EVENT_TYPE_PATTERN))
     schema_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     occurred_at = fields.String(required=True)
     recorded_at = fields.String(required=True)
@@ -169,8 +170,8 @@ class RecordSchema(Schema):
     correlation_id = fields.String(required=True)
     causation_id = fields.String(required=True, allow_none=True)
     payload = fields.Dict(required=True, keys=fields.String())
-    prev_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-    hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    prev_hash = fields.String(required=True, validate=Pattern(r"^[0-9a-f]{64}$"))
+    hash = fields.String(validate=Pattern(r"^[0-9a-f]{64}$"))
 
 
 _append_schema = AppendSchema()
@@ -255,7 +256,7 @@ def validate_append(request: AppendRequest) -> None:
         _check_event_type(event.type, event.schema_version, where)
         if type(event.payload) is not dict:
             raise InvalidEvent(f"{where}payload: must be an object")
-        if type(event.event_id) is not str or not _uuid.match(event.event_id):
+        if type(event.event_id) is not str or not _uuid.fullmatch(event.event_id):
             raise InvalidEvent(f"{where}event_id: {event.event_id!r} is not a lowercase UUID")
         if event.occurred_at is not None:
             parse_time(event.occurred_at)

@@ -118,7 +118,7 @@ def mongo_ledger_names(store_uri, mongo_client_class=None) -> list:
     except (PyMongoError, ConnectionFailure) as exc:
         raise LedgerUnavailable(f"cannot list ledgers at {_redacted(store_uri)}: {exc}") from None
     return sorted(name[:-len(SUFFIX)] for name in names if name.endswith(SUFFIX)
-                  and re.match(LEDGER_NAME_PATTERN, name[:-len(SUFFIX)]))
+                  and re.fullmatch(LEDGER_NAME_PATTERN, name[:-len(SUFFIX)]))
 
 
 def _bytes(value):

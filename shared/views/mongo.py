@@ -22,7 +22,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
 
 def _field(field):
     # Only plain dotted paths: a field such as "$where" would otherwise reach the server.
-    if not isinstance(field, str) or not _FIELD.match(field):
+    if not isinstance(field, str) or not _FIELD.fullmatch(field):
         raise ViewStoreError(f"field name {field!r} is not a plain dotted path")
     return field
 
@@ -117,13 +117,13 @@ class MongoViewStore(ViewStore):
         if not database_name(uri):
             raise ViewStoreError(f"view store URI {redacted(uri)!r} names no database: "
                                  "use mongodb://<host>/<database>")
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise ViewStoreError(f"view store name {name!r} must be lowercase letters, "
                                  "digits and _")
         self._db = get_db(connect(uri, mongo_client_class))
 
     def _open_collection(self, name):
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise ViewStoreError(f"collection name {name!r} must be lowercase letters, "
                                  "digits and _")
         return MongoCollection(self._db[f"{self.name}_{name}"], name)

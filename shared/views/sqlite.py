@@ -18,7 +18,7 @@ _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def _path(field):
-    if not _FIELD.match(field):
+    if not _FIELD.fullmatch(field):
         raise ViewStoreError(f"field name {field!r} is not a plain dotted path")
     return "key" if field == "_id" else f"json_extract(doc, '$.{field}')"
 
@@ -124,7 +124,7 @@ class SqliteViewStore(ViewStore):
                 raise
 
     def _open_collection(self, name):
-        if not re.match(r"^[a-z][a-z0-9_]{0,60}$", name):
+        if not re.fullmatch(r"^[a-z][a-z0-9_]{0,60}$", name):
             raise ViewStoreError(f"collection name {name!r} must be lowercase letters, "
                                  "digits and _")
         return SqliteCollection(self, name)

@@ -6,6 +6,7 @@ from services.audit import schemas as aud
 from services.audit.references import UUID
 from shared.ledger.base import LEDGER_NAME_PATTERN
 from shared.ledger.envelope import now_iso
+from shared.patterns import Pattern
 
 from ..routing import Reply, Route, from_path, paged, path, rpc
 from ..schemas import Open, PageQuerySchema, PageSchema
@@ -15,12 +16,12 @@ TAG = "audit"
 
 
 class EventPath(Schema):
-    event_id = fields.String(required=True, validate=validate.Regexp(
+    event_id = fields.String(required=True, validate=Pattern(
         UUID.pattern, error="must be an event id (a lowercase UUID)"))
 
 
 class LedgerPath(Schema):
-    ledger = fields.String(required=True, validate=validate.Regexp(
+    ledger = fields.String(required=True, validate=Pattern(
         LEDGER_NAME_PATTERN, error="must be a ledger name"), metadata={"example": "registration"})
 
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from services.planning import rules as plan_rules
 from services.planning import schemas as plan
+from shared.patterns import Pattern
 
 from ..routing import Reply, Route, from_path, path, path_and_body, rpc
 from ..schemas import Open, PageQuerySchema, PageSchema
@@ -22,12 +23,12 @@ class VersionPath(DocumentPath):
 
 
 class AttachmentPath(VillagePath):
-    sha256 = fields.String(required=True, validate=validate.Regexp(
+    sha256 = fields.String(required=True, validate=Pattern(
         r"^[0-9a-f]{64}$", error="must be a SHA-256 (64 lowercase hex digits)"))
 
 
 class MeetingPath(Schema):
-    meeting_id = fields.String(required=True, validate=validate.Regexp(
+    meeting_id = fields.String(required=True, validate=Pattern(
         r"^\d{2}\.\d{2}\.\d{2}\.\d{4}-[0-9a-f]{12}$",
         error="must be a meeting id: <village code>-<12 hex digits>"))
 

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from services.registration import schemas as reg
 from shared.chassis.access import scoped_prefix
 from shared.chassis.errors import Forbidden
+from shared.patterns import Pattern
 
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
     path_and_body, rpc
@@ -19,13 +20,13 @@ class VillagePath(Schema):
 
 
 class RankingPath(Schema):
-    region = fields.String(required=True, validate=validate.Regexp(
+    region = fields.String(required=True, validate=Pattern(
         r"^\d{2}(\.\d{2})?$", error="must be a province (PP) or kabupaten/kota (PP.KK) code"),
         metadata={"example": "52.01"})
 
 
 class SelectionSchema(Schema):
-    kabupaten = fields.String(load_default=None, validate=validate.Regexp(
+    kabupaten = fields.String(load_default=None, validate=Pattern(
         r"^\d{2}\.\d{2}$", error="must be a kabupaten/kota code PP.KK"), metadata={
         "description": "one kabupaten/kota; absent: every one with a quota"})
 

@@ -187,6 +187,13 @@ def test_an_over_long_url_gets_a_json_414_naming_the_url(gateway, district):
     assert district.get("/api/v1/villages", params={"region": "52"}).status_code == 200
 
 
+def test_an_over_long_header_gets_a_json_431_naming_it(gateway, district):
+    body = expect(district.get("/api/v1/villages", headers={"X-Note": "n" * 9000}), 431,
+                  "X-Note")
+    assert "at most 8192" in body["message"]
+    assert district.get("/api/v1/villages", headers={"X-Note": "n" * 8000}).status_code == 200
+
+
 def test_a_raw_socket_with_garbage_gets_no_traceback(gateway):
     host, port = gateway.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as raw:

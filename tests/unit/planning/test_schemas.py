@@ -113,6 +113,9 @@ def test_upload_decodes_and_checks_the_media_type():
     (upload(media_type="application/x-msdownload"), "media_type"),
     ({**upload(), "content_base64": "%%%"}, "content_base64"),
     ({**upload(), "filename": "../../etc/passwd"}, "filename"),
+    ({**upload(), "filename": "berita\nacara.pdf"}, "filename"),
+    ({**upload(), "filename": "berita-acara.pdf\n"}, "filename"),
+    ({**upload(), "filename": "a\x01b.pdf"}, "filename"),
     (upload(b"[1, 2]", "application/geo+json"), "content_base64"),
     (upload(kind="selfie"), "kind"),
 ])

@@ -240,7 +240,8 @@ def test_check_rule_set_needs_criteria_and_reports_every_problem():
         "criteria[1].operator: must be one of >=, <=, ==, at_least"]
 
 
-@pytest.mark.parametrize("threshold", ["tiga puluh", None, True])
+@pytest.mark.parametrize("threshold", ["tiga puluh", None, True, "NaN", "Infinity", "1e999",
+                                       "-inf", 25.5])
 def test_check_rule_set_names_a_non_numeric_threshold_of_a_comparison(threshold):
     # BUG: `>=`/`<=` compare numbers; a non-numeric threshold is accepted for publication
     # and then silently fails every village that has evidence.
@@ -304,3 +305,20 @@ def test_kotaku_has_seven_aspects_and_sixteen_sub_criteria():
     assert len(rules.KOTAKU_SUBCRITERIA) == len(set(rules.KOTAKU_SUBCRITERIA)) == 16
     assert rules.KOTAKU_SCORES == (0, 1, 3, 5)
     assert max(rules.KOTAKU_SCORES) * len(rules.KOTAKU_SUBCRITERIA) == 80
+
+
+@pytest.mark.parametrize("index, field, problem", [
+    (1, "nonexistent", "must be one of present, hectares"),
+    (1, None, "must be one of present, hectares"),
+    (0, "present", "poverty_rate is a single value, with no fields"),
+])
+def test_check_rule_set_names_a_field_the_indicator_does_not_have(index, field, problem):
+    problems = rules.check_rule_set(seed_with(index, field=field))
+    assert problems == [f"criteria[{index}].field: {problem}"]
+
+
+def test_a_not_a_number_value_or_threshold_fails_without_crashing():
+    criterion = {"criterion": "p", "indicator": "poverty_rate", "operator": ">=",
+                 "threshold": "NaN"}
+    for value, threshold in [("NaN", "25"), ("31.5", "NaN"), ("Infinity", "25")]:
+        assert not rules._holds({**criterion, "threshold": threshold}, value)

@@ -386,3 +386,9 @@ def test_a_partial_or_mis_scored_kotaku_row_is_refused_naming_the_column():
     partial = {**KOTAKU_ROW, "kotaku_genangan": ""}
     assert list(row_errors(**partial)) == ["kotaku_genangan"]
     assert list(row_errors(**{**KOTAKU_ROW, "kotaku_genangan": "2"})) == ["kotaku_genangan"]
+
+
+@pytest.mark.parametrize("cases", [10**40, 2**60, 1000000, -1])
+def test_an_import_row_holds_misuse_cases_to_the_forms_range(cases):
+    assert "fund_misuse_cases" in row_errors(fund_misuse_cases=cases)
+    assert "fund_misuse_cases" in evidence_errors({"fund_misuse_cases": cases})["indicators"]

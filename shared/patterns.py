@@ -1,0 +1,16 @@
+"""Whole-value patterns for identifiers, codes and keys.
+
+Python's `$` also matches just before a final newline: re.match(r"^\d{2}$", "52\n")
+succeeds, and "52.01\n" would be recorded as a kabupaten of its own. So every check
+uses fullmatch. The patterns keep their ^...$ form, which OpenAPI (JSON Schema) needs.
+"""
+from marshmallow import ValidationError, validate
+
+
+class Pattern(validate.Regexp):
+    """marshmallow's Regexp over the whole value: a trailing newline is no match."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value

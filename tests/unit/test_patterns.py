@@ -1,0 +1,43 @@
+"""A trailing newline is no part of any identifier: Python's `$` matches before one, so
+every pattern check is a whole-value match (shared.patterns)."""
+import pytest
+from marshmallow import ValidationError
+
+from services.gateway.idempotency import KEY_PATTERN
+from services.registration import schemas as registration
+from shared import regions
+from shared.ledger import AppendRequest, InvalidEvent, LedgerUnavailable, NewEvent, open_ledger
+from shared.ledger.envelope import validate_append
+from shared.patterns import Pattern
+
+
+def test_the_validator_matches_the_whole_value():
+    two_digits = Pattern(r"^\d{2}$")
+    assert two_digits("52") == "52"
+    for bad in ("52\n", "5", "520", "x52"):
+        with pytest.raises(ValidationError):
+            two_digits(bad)
+
+
+@pytest.mark.parametrize("value", ["52.01\n", "52.01\r\n", "\n52.01"])
+def test_a_kabupaten_with_a_newline_is_refused(value):
+    errors = registration.QuotaSchema().validate(
+        {"kabupaten": value, "quota": 1, "decree_reference": "SK 1"})
+    assert "kabupaten" in errors
+
+
+def test_codes_and_prefixes_are_whole():
+    assert regions.is_village_code("52.01.08.2006")
+    assert not regions.is_village_code("52.01.08.2006\n")
+    assert regions.is_region_prefix("52.01")
+    assert not regions.is_region_prefix("52.01\n")
+    assert KEY_PATTERN.fullmatch("key-1") and not KEY_PATTERN.fullmatch("key-1\n")
+
+
+def test_the_ledger_refuses_names_types_and_streams_with_a_newline(tmp_path):
+    with pytest.raises(LedgerUnavailable):
+        open_ledger(f"sqlite:///{tmp_path}", "registration\n")
+    for stream, kind in [("village-52.01.08.2006\n", "VillageRegistered"),
+                         ("village-52.01.08.2006", "VillageRegistered\n")]:
+        with pytest.raises(InvalidEvent):
+            validate_append(AppendRequest(stream, 0, [NewEvent(kind, {})]))
