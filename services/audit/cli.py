@@ -168,21 +168,22 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
     """
     if bool(head_path) != bool(public_key):
         fail("--tree-head and --public-key go together")
-    head = _read_json(head_path, "tree head") if head_path else None
+    head = key = None
+    if head_path:  # a kept head is checked before anything is asked of it
+        head, key = _read_json(head_path, "tree head"), _public_key(public_key)
+        problem = tree_head_problem(head, key)
+        if problem:
+            fail(f"{head_path}: {problem}", EXIT_PROBLEM)
     with _audit_service(amqp_uri, actor, role, region) as audit:
         proof = audit.event_proof(event_id, head["tree_size"] if head else None)
         if head is None:
             head = audit.tree_head(proof["ledger"])
-            key = None
-        else:
-            key = _public_key(public_key)
     _print_json(proof)
     if key is None:
         console.print("[yellow]not checked: give --tree-head and --public-key to check the "
                       "proof against a head you trust[/]")
         return
-    problem = tree_head_problem(head, key) or (
-        None if head["ledger"] == proof["ledger"] else "the tree head is of another ledger")
+    problem = None if head["ledger"] == proof["ledger"] else "the tree head is of another ledger"
     if problem is None and not merkle.verify_inclusion(
             merkle.leaf_hash(base64.b64decode(proof["body"])), proof["leaf_index"],
             head["tree_size"],

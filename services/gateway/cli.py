@@ -14,14 +14,14 @@ from functools import partial
 from types import SimpleNamespace
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from shared.chassis import commands
 from shared.chassis.access import ROLES
 from shared.chassis.errors import CommandRejected
-from shared.cli.common import (EXIT_UNREACHABLE, console, fail, state_option, store_option,
-                               unreachable_is_an_error)
-from shared.ledger import Actor, Metadata, open_ledger
+from shared.cli.common import (EXIT_UNREACHABLE, console, fail, must_exist, state_option,
+                               store_option, unreachable_is_an_error)
+from shared.ledger import Actor, Metadata, ledger_names, open_ledger
 from shared.views import ViewStoreError, open_view_store
 
 from .accounts import Accounts
@@ -74,14 +74,20 @@ def _password(from_stdin):
 
 
 def identity_view(store_uri):
-    """The identity read model folded from the ledger (listing needs no running gateway)."""
-    ledger = open_ledger(store_uri, LEDGER)
+    """The identity read model folded from the ledger (listing needs no running gateway;
+    it reads the ledger and never creates one)."""
+    must_exist(store_uri)
     board = IdentityBoard(SimpleNamespace(views=open_view_store("memory://", LEDGER)))
+    if LEDGER not in ledger_names(store_uri):
+        return board.views   # no one was ever given access
+    ledger = open_ledger(store_uri, LEDGER, read_only=True)
     handlers = board.handlers()
-    for record in ledger.iter_records():
-        if record.type in handlers:
-            handlers[record.type](record)
-    ledger.close()
+    try:
+        for record in ledger.iter_records():
+            if record.type in handlers:
+                handlers[record.type](record)
+    finally:
+        ledger.close()
     return board.views
 
 
@@ -197,7 +203,8 @@ def list_keys(store_uri):
     """Every API key (id, system, role, region, state); never the keys themselves."""
     with unreachable_is_an_error():
         view = identity_view(store_uri)
-    table = Table("key id", "name", "role", "region", "state", "issued by", "issued")
+    table = Table(Column("key id", no_wrap=True), "name", "role", "region", "state",
+                  "issued by", "issued")  # the whole id: `keys revoke` needs it
     for key in api_keys(view):
         table.add_row(key["key_id"], key["name"], key["role"], key["region"] or "national",
                       "REVOKED" if key["revoked"] else "active", key["issued_by"],

@@ -1,16 +1,19 @@
 """What every plpbk command shares: configuration options, errors, progress output."""
 import os
+import sqlite3
 import sys
 from contextlib import contextmanager
 
 import click
+import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
     TimeRemainingColumn
 
+from ..chassis.errors import CommandRejected
 from ..config import DEFAULTS
-from ..ledger import LedgerError
+from ..ledger import LedgerDamaged, LedgerError
 from ..views.base import ViewStoreError
 
 console = Console(stderr=False)
@@ -41,6 +44,21 @@ def amqp_option(function):
                         help="RabbitMQ URI.")(function)
 
 
+def refuse_to_overwrite(path, what):
+    """Keys and kept checkpoints are evidence: a command never writes over one."""
+    if path and os.path.lexists(path):
+        fail(f"{path} exists; refusing to overwrite {what} (choose another file)")
+
+
+def must_exist(store_uri):
+    """A mistyped SQLite folder is an error, not an empty store."""
+    if store_uri.startswith("sqlite:///"):
+        folder = store_uri[len("sqlite:///"):] or "."
+        if not os.path.isdir(folder):
+            fail(f"{store_uri}: {folder} is not a folder" if os.path.exists(folder) else
+                 f"{store_uri}: there is no folder {folder}")
+
+
 def fail(message, code=EXIT_USAGE):
     errors.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False)
     sys.exit(code)
@@ -52,16 +70,43 @@ def unreachable_is_an_error():
     traceback. Every plpbk command runs inside it (PlatformGroup)."""
     try:
         yield
+    except LedgerDamaged as exc:
+        fail(str(exc), EXIT_PROBLEM)
     except (LedgerError, ViewStoreError) as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
+        fail(_first_clause(exc), EXIT_UNREACHABLE)
+    except sqlite3.DatabaseError as exc:
+        fail(f"a store's file is damaged or is not a PLPBK store: {exc}", EXIT_PROBLEM)
     except OSError as exc:
         fail(f"cannot reach a store, broker or file: {exc}", EXIT_UNREACHABLE)
     except Exception as exc:
         if not _is_connection_error(exc):
             raise
-        # pymongo appends its whole topology description: the first clause is the news
-        fail(f"cannot reach a store or broker: {type(exc).__name__}: "
-             f"{str(exc).split(' (configured')[0]}", EXIT_UNREACHABLE)
+        fail(f"cannot reach a store or broker: {type(exc).__name__}: {_first_clause(exc)}",
+             EXIT_UNREACHABLE)
+
+
+@contextmanager
+def nothing_unforeseen():
+    """The last net around every command (PlatformGroup): what no command foresaw is one
+    line and exit code 1, never a traceback."""
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except CommandRejected as exc:  # a refusal a command did not word itself
+        fail(str(exc))
+    except (orjson.JSONDecodeError, UnicodeError) as exc:
+        fail(f"a stored record could not be read (damaged?): {exc}", EXIT_PROBLEM)
+    except Exception as exc:
+        if os.environ.get("PLPBK_DEBUG"):
+            raise
+        fail(f"unexpected failure: {type(exc).__name__}: {exc} (nothing more was done; "
+             "PLPBK_DEBUG=1 shows where it happened)", EXIT_PROBLEM)
+
+
+def _first_clause(exc):
+    """pymongo appends its whole topology description: the first clause is the news."""
+    return str(exc).split(" (configured")[0].split(", Timeout:")[0]
 
 
 def _is_connection_error(exc):
@@ -74,7 +119,7 @@ class PlatformGroup(click.Group):
     """A click group whose commands report unreachable stores and brokers as one line."""
 
     def invoke(self, ctx):
-        with unreachable_is_an_error():
+        with nothing_unforeseen(), unreachable_is_an_error():
             return super().invoke(ctx)
 
 

@@ -7,13 +7,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..ledger import ledger_names, open_ledger
+from ..ledger import LedgerDamaged, ledger_names, open_ledger
 from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generate_key,
                              load_public_key, make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import Relay
 from ..views import open_view_store
-from .common import (EXIT_PROBLEM, amqp_option, console, errors, fail, progress_bar,
-                     state_option, store_option, unreachable_is_an_error)
+from .common import (EXIT_PROBLEM, amqp_option, console, errors, fail, must_exist,
+                     progress_bar, refuse_to_overwrite, state_option, store_option,
+                     unreachable_is_an_error)
 
 
 @click.command()
@@ -21,9 +22,10 @@ from .common import (EXIT_PROBLEM, amqp_option, console, errors, fail, progress_
 def ledgers(store_uri):
     """List the ledgers at the store with their heads."""
     with unreachable_is_an_error():
+        must_exist(store_uri)
         table = Table("ledger", "head position", "head hash", "last recorded")
         for name in ledger_names(store_uri):
-            ledger = open_ledger(store_uri, name)
+            ledger = open_ledger(store_uri, name, read_only=True)
             head = ledger.head()
             table.add_row(name, str(head.position), head.hash[:16] + "…", head.recorded_at or "")
             ledger.close()
@@ -108,11 +110,16 @@ def _missing(name, checkpoint, trusted):
 
 
 def _verify_one(store_uri, name, checkpoint, trusted, workers):
-    ledger = open_ledger(store_uri, name)
+    try:
+        ledger = open_ledger(store_uri, name, read_only=True)
+    except LedgerDamaged as exc:
+        return VerifyReport(name, first_bad_position=1, problem=str(exc))
     try:
         with progress_bar(f"verifying {name}", ledger.head().position) as show:
             return verify_ledger(ledger, checkpoint, trusted, progress=show, workers=workers,
                                  store_uri=store_uri)
+    except LedgerDamaged as exc:
+        return VerifyReport(name, first_bad_position=1, problem=str(exc))
     finally:
         ledger.close()
 
@@ -139,7 +146,8 @@ def checkpoint(name, key_path, out, store_uri):
     with unreachable_is_an_error():
         if name not in ledger_names(store_uri):
             fail(f"no ledger named {name} at {store_uri}")
-        ledger = open_ledger(store_uri, name)
+        refuse_to_overwrite(out, "a kept checkpoint")
+        ledger = open_ledger(store_uri, name, read_only=True)
         try:
             signed = make_checkpoint(ledger, open(key_path, "rb").read())
         except ValueError as exc:
@@ -148,7 +156,7 @@ def checkpoint(name, key_path, out, store_uri):
             ledger.close()
     text = json.dumps(signed, indent=2, sort_keys=True)
     if out:
-        with open(out, "w") as handle:
+        with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as handle:
             handle.write(text + "\n")
         console.print(f"checkpoint of {name} at position {signed['position']} written to {out}")
     else:
@@ -162,15 +170,19 @@ def checkpoint(name, key_path, out, store_uri):
               help="Public key file (PEM); default: OUT with .pub.")
 def keygen(out, public_out):
     """Create an Ed25519 key pair for signing checkpoints and tree heads."""
-    import os
-    if os.path.exists(out):
-        fail(f"{out} exists; refusing to overwrite a key")
-    private = generate_key()
     public_out = public_out or out + ".pub"
+    if os.path.abspath(public_out) == os.path.abspath(out):
+        fail("--out and --public-out name the same file")
+    for path in (out, public_out):
+        refuse_to_overwrite(path, "a key")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            fail(f"{path}: the folder {folder} does not exist")
+    private = generate_key()
+    with open(os.open(public_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb") as handle:
+        handle.write(public_key_pem(private))
     with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
         handle.write(private)
-    with open(public_out, "wb") as handle:
-        handle.write(public_key_pem(private))
     console.print(f"private key: {out} (keep it secret)\npublic key:  {public_out} "
                   "(give it to auditors)")
 

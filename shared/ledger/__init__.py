@@ -9,12 +9,12 @@ import re
 from .base import LEDGER_NAME_PATTERN, Ledger
 from .envelope import (Actor, AppendRequest, AppendResult, Head, Metadata, NewEvent, Record,
                        SYSTEM)
-from .errors import (AppendOnlyViolation, ConcurrencyError, InvalidEvent, LedgerError,
-                     LedgerUnavailable)
+from .errors import (AppendOnlyViolation, ConcurrencyError, InvalidEvent, LedgerDamaged,
+                     LedgerError, LedgerUnavailable)
 from .upcasting import UpcasterRegistry
 
 __all__ = ["Actor", "AppendOnlyViolation", "AppendRequest", "AppendResult",
-           "ConcurrencyError", "Head", "InvalidEvent", "Ledger", "LedgerError",
+           "ConcurrencyError", "Head", "InvalidEvent", "Ledger", "LedgerDamaged", "LedgerError",
            "LedgerUnavailable", "Metadata", "NewEvent", "Record", "SYSTEM",
            "UpcasterRegistry", "open_ledger", "ledger_names"]
 

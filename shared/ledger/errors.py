@@ -24,3 +24,7 @@ class AppendOnlyViolation(LedgerError):
 
 class LedgerUnavailable(LedgerError):
     """The store behind the ledger cannot be reached or opened."""
+
+
+class LedgerDamaged(LedgerError):
+    """The store holds something that is not a readable ledger (a damaged or foreign file)."""

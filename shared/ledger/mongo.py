@@ -126,12 +126,13 @@ def _bytes(value):
 
 
 class MongoLedger(Ledger):
-    def __init__(self, uri, name, upcasters=None, mongo_client_class=None):
+    def __init__(self, uri, name, upcasters=None, mongo_client_class=None, read_only=False):
         super().__init__(name, upcasters)
         self.where = f"{_redacted(uri)} (collection {name}{SUFFIX})"
         try:
             document = _document_class(_connect(uri, mongo_client_class), name)
-            document.ensure_indexes()
+            if not read_only:  # an auditor's find-only role may not create indexes
+                document.ensure_indexes()
             self._commits = document._get_collection().with_options(
                 write_concern=WriteConcern(w="majority", j=True),
                 read_concern=ReadConcern("majority"))

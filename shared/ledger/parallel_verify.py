@@ -168,7 +168,7 @@ def _stretch(found):
 
 def _serve(store_uri, name, batch):
     """A helper's life: walk each stretch read from stdin, answer each on stdout."""
-    ledger = open_ledger(store_uri, name)
+    ledger = open_ledger(store_uri, name, read_only=True)
     try:
         for line in sys.stdin.buffer:
             stretch = _walk_task(ledger, batch, orjson.loads(line))

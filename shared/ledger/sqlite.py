@@ -10,10 +10,11 @@ other, so no reader ever sees rows of a transaction that has not committed.
 import os
 import sqlite3
 import threading
+import urllib.parse
 
 from .base import EMPTY_HEAD, Ledger, Sealer, new_keyed_commits
 from .envelope import AppendResult, Head
-from .errors import AppendOnlyViolation, LedgerError, LedgerUnavailable
+from .errors import AppendOnlyViolation, LedgerDamaged, LedgerError, LedgerUnavailable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -48,17 +49,23 @@ NO_LIMIT = 2**62
 
 class SqliteLedger(Ledger):
     offload_commits = True
-    def __init__(self, path, name, upcasters=None, synchronous="FULL"):
+    def __init__(self, path, name, upcasters=None, synchronous="FULL", read_only=False):
         super().__init__(name, upcasters)
         self.path = path
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self._writer = self._connect(synchronous)
-            # CREATE ... IF NOT EXISTS in one transaction: several processes may open at once.
-            self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
-            self._reader = self._connect(synchronous)
+            if read_only:  # verify and list: the evidence is read, never touched
+                self._writer = None
+                self._reader = _connect_read_only(path)
+                self._reader.execute("SELECT position, body, hash, stream_id, stream_version,"
+                                     " type, recorded_at FROM records LIMIT 0")
+            else:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                self._writer = self._connect(synchronous)
+                # CREATE ... IF NOT EXISTS in one transaction: several processes may open
+                self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+                self._reader = self._connect(synchronous)
         except sqlite3.Error as exc:
-            raise LedgerUnavailable(f"cannot open ledger {name!r} at {path}: {exc}") from None
+            raise _opening_error(exc, name, path) from None
         self._read_lock = threading.Lock()
 
     def _connect(self, synchronous):
@@ -74,8 +81,9 @@ class SqliteLedger(Ledger):
         return db
 
     def close(self):
-        self._writer.close()
-        self._reader.close()
+        for db in (self._writer, self._reader):
+            if db is not None:
+                db.close()
 
     # -- writing (the group-commit leader only) --------------------------------------------
     def _commit_units(self, units):
@@ -126,7 +134,12 @@ class SqliteLedger(Ledger):
     # -- reading ---------------------------------------------------------------------------
     def _query(self, sql, params=()):
         with self._read_lock:
-            return self._reader.execute(sql, params).fetchall()
+            try:
+                return self._reader.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if _is_damage(exc):
+                    raise LedgerDamaged(f"ledger {self.name!r} at {self.path}: {exc}") from None
+                raise
 
     def recorded(self, idempotency_key):
         with self._read_lock:
@@ -166,6 +179,33 @@ class SqliteLedger(Ledger):
     def _recorded_at(self, position):
         rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))
         return rows[0][0] if rows else None
+
+
+def _connect_read_only(path):
+    """A connection that cannot write. A copy in a read-only folder has no -shm file and
+    cannot make one: then it is opened as immutable (nothing else may write it then)."""
+    if not os.path.isfile(path):
+        raise sqlite3.OperationalError("unable to open database file: no such file")
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}"
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, timeout=60)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+
+
+def _is_damage(exc):
+    """A damaged or foreign file, as opposed to one that is locked or out of reach."""
+    text = str(exc)
+    return type(exc) is sqlite3.DatabaseError or "no such table" in text or \
+        "no such column" in text or "malformed" in text
+
+
+def _opening_error(exc, name, path):
+    if _is_damage(exc):
+        return LedgerDamaged(f"ledger {name!r} at {path} is not a readable PLPBK ledger: {exc}")
+    return LedgerUnavailable(f"cannot open ledger {name!r} at {path}: {exc}")
 
 
 def _stream_versions(db, streams):

@@ -1,0 +1,110 @@
+"""Operator commands read the evidence without touching it, never write over a key or a
+kept checkpoint, and report a damaged or foreign file as a problem, not a traceback."""
+import os
+import sqlite3
+
+from click.testing import CliRunner
+
+from services.cli import cli
+from shared.ledger import NewEvent, open_ledger
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(cli, list(args), input=input)
+    assert "Traceback" not in result.output, result.output
+    result.text = " ".join(result.output.split())   # as said, whatever the wrapping
+    return result
+
+
+def make_ledgers(folder, *names):
+    for name in names:
+        ledger = open_ledger(f"sqlite:///{folder}", name)
+        ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+        ledger.close()
+    return f"sqlite:///{folder}"
+
+
+def triggers(path):
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                          ).fetchone()[0]
+
+
+def test_verify_reads_a_ledger_without_writing_to_it(tmp_path):
+    store = make_ledgers(tmp_path, "registration")
+    path = tmp_path / "registration.db"
+    with sqlite3.connect(path) as db:   # what an intruder did; verify must not repair it
+        db.execute("DROP TRIGGER records_no_update")
+    before = (path.stat().st_mtime_ns, path.read_bytes())
+    assert run("verify", "--store", store).exit_code == 0
+    assert run("ledgers", "--store", store).exit_code == 0
+    assert triggers(path) == 3 and (path.stat().st_mtime_ns, path.read_bytes()) == before
+
+
+def test_a_damaged_or_foreign_file_is_a_broken_ledger_and_the_others_are_verified(tmp_path):
+    store = make_ledgers(tmp_path, "registration", "cycle")
+    with sqlite3.connect(tmp_path / "planning.db") as db:
+        db.execute("CREATE TABLE records (x INTEGER)")
+    (tmp_path / "audit.db").write_bytes(os.urandom(3000))
+    (tmp_path / "gateway.db").write_bytes(b"")
+    result = run("verify", "--all", "--json", "--store", store)
+    assert result.exit_code == 1
+    for name in ("planning", "audit", "gateway"):
+        assert f'"{name}"' in result.output
+    assert result.output.count('"ok": true') == 2   # registration and cycle
+    assert (tmp_path / "gateway.db").read_bytes() == b""   # not made into a ledger
+    listed = run("ledgers", "--store", store)
+    assert listed.exit_code == 1 and "not a readable PLPBK ledger" in listed.text
+
+
+def test_a_mistyped_store_folder_is_an_error_and_nothing_is_created(tmp_path):
+    missing = f"sqlite:///{tmp_path}/nowhere"
+    for args in (["ledgers"], ["keys", "list"], ["users", "list"]):
+        result = run(*args, "--store", missing)
+        assert result.exit_code == 2 and "no folder" in result.text
+    assert not (tmp_path / "nowhere").exists()
+    (tmp_path / "afile").write_text("")
+    assert run("ledgers", "--store", f"sqlite:///{tmp_path}/afile").exit_code == 2
+
+
+def test_keygen_never_writes_over_a_key_nor_leaves_half_a_pair(tmp_path):
+    key, public = tmp_path / "k.pem", tmp_path / "k.pem.pub"
+    assert run("keygen", "--out", str(key)).exit_code == 0
+    kept = public.read_bytes()
+    same = run("keygen", "--out", str(tmp_path / "x.pem"), "--public-out",
+               str(tmp_path / "x.pem"))
+    assert same.exit_code == 2 and not (tmp_path / "x.pem").exists()
+    over = run("keygen", "--out", str(tmp_path / "y.pem"), "--public-out", str(public))
+    assert over.exit_code == 2 and public.read_bytes() == kept
+    assert not (tmp_path / "y.pem").exists()
+    nowhere = run("keygen", "--out", str(tmp_path / "z.pem"), "--public-out",
+                  str(tmp_path / "no" / "z.pub"))
+    assert nowhere.exit_code == 2 and not (tmp_path / "z.pem").exists()
+
+
+def test_a_kept_checkpoint_is_never_written_over(tmp_path):
+    store = make_ledgers(tmp_path / "ledgers", "registration")
+    key = tmp_path / "k.pem"
+    run("keygen", "--out", str(key))
+    kept = tmp_path / "kept.ckpt"
+    first = run("checkpoint", "registration", "--key", str(key), "--store", store,
+                "--out", str(kept))
+    assert first.exit_code == 0
+    before = kept.read_text()
+    again = run("checkpoint", "registration", "--key", str(key), "--store", store,
+                "--out", str(kept))
+    assert again.exit_code == 2 and "refusing to overwrite" in again.text
+    assert kept.read_text() == before
+
+
+def test_a_record_that_cannot_be_read_is_a_problem_not_a_traceback(tmp_path):
+    store = f"sqlite:///{tmp_path}"
+    result = run("users", "create", "ani", "--name", "Ani", "--role", "ministry",
+                 "--password-stdin", "--store", store, "--state", store,
+                 input="a long passphrase\n")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "gateway.db") as db:
+        db.execute("DROP TRIGGER records_no_update")
+        db.execute("UPDATE records SET body = X'DEADBEEF' WHERE position = 1")
+    listed = run("users", "list", "--store", store)
+    assert listed.exit_code == 1 and "could not be read" in listed.text
