@@ -70,11 +70,14 @@ def canonical_record(record: dict) -> bytes:
     body (where a key outside the BMP could hide), goes through check_value, which
     raises naming the offending value."""
     payload = record["payload"]
-    if not _plain(payload):
-        check_value(payload)
-    body = canonical_bytes(record)
-    if not body.isascii():
-        check_value(payload)
+    try:
+        if not _plain(payload):
+            check_value(payload)
+        body = canonical_bytes(record)
+        if not body.isascii():
+            check_value(payload)
+    except RecursionError:  # raised where it would abort the other units of a commit
+        raise InvalidEvent("payload: nested too deeply to record") from None
     return body
 
 

@@ -13,6 +13,8 @@ sort is a list of (field, 1 or -1); documents carry their key as "_id".
 """
 from abc import ABC, abstractmethod
 
+import orjson
+
 OPERATORS = {"$in", "$prefix", "$gt", "$gte", "$lt", "$lte", "$ne"}
 
 
@@ -159,8 +161,15 @@ class _Ordered:
     __slots__ = ("rank", "value", "direction")
 
     def __init__(self, value, direction):
-        self.rank = 0 if value is None else 1 if isinstance(value, (int, float)) else 2
-        self.value = value if value is not None else 0
+        # None, then numbers, then strings, then anything else by its JSON text
+        if value is None:
+            self.rank, self.value = 0, 0
+        elif isinstance(value, (int, float)):
+            self.rank, self.value = 1, value
+        elif isinstance(value, str):
+            self.rank, self.value = 2, value
+        else:
+            self.rank, self.value = 3, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         self.direction = direction
 
     def __lt__(self, other):

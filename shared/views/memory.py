@@ -10,7 +10,8 @@ import bisect
 
 import orjson
 
-from .base import Collection, ViewStore, ViewStoreError, check_filter, matches, sort_key
+from .base import (Collection, ViewStore, ViewStoreError, check_filter, field_value, matches,
+                   sort_key)
 
 
 def _copy(doc):
@@ -34,7 +35,7 @@ class MemoryCollection(Collection):
             return
         self._indexes[field] = {}
         for key, doc in self._docs.items():
-            self._index_add(field, doc.get(field), key)
+            self._index_add(field, field_value(doc, field), key)
 
     def _index_add(self, field, value, key):
         value = _hashable(value)
@@ -60,8 +61,8 @@ class MemoryCollection(Collection):
             self._dirty = True
         for field in self._indexes:
             if old is not None:
-                self._index_discard(field, old.get(field), key)
-            self._index_add(field, stored.get(field), key)
+                self._index_discard(field, field_value(old, field), key)
+            self._index_add(field, field_value(stored, field), key)
         self._docs[key] = stored
 
     def update(self, key, change):
@@ -69,13 +70,18 @@ class MemoryCollection(Collection):
         doc = self._docs.get(key)
         if doc is None:
             return False
-        before = {field: _hashable(doc.get(field)) for field in self._indexes}
-        change(doc)
+        before = {field: _hashable(field_value(doc, field)) for field in self._indexes}
+        saved = orjson.dumps(doc)  # a change that raises half-way must leave no trace:
+        try:                       # its handler is retried, as a transaction would be
+            change(doc)
+        except BaseException:
+            self._docs[key] = orjson.loads(saved)
+            raise
         doc["_id"] = key
         for field in self._indexes:
-            if _hashable(doc.get(field)) != before[field]:
+            if _hashable(field_value(doc, field)) != before[field]:
                 self._index_discard(field, before[field], key)
-                self._index_add(field, doc.get(field), key)
+                self._index_add(field, field_value(doc, field), key)
         return True
 
     def delete(self, key):
@@ -84,7 +90,7 @@ class MemoryCollection(Collection):
             return
         self._dirty = True
         for field in self._indexes:
-            self._index_discard(field, old.get(field), key)
+            self._index_discard(field, field_value(old, field), key)
 
     def clear(self):
         self._docs.clear()

@@ -133,3 +133,34 @@ def test_update_changes_in_place_and_keeps_indexes(villages):
         ["52.01.08.2001", "52.01.08.2006", "52.01.08.2007"]
     assert villages.count({"status": "ineligible"}) == 0
     assert villages.update("nope", lambda doc: doc.update(x=1)) is False
+
+
+def test_an_update_whose_change_raises_leaves_no_trace(villages):
+    def half_done(doc):
+        doc["score"] += 1
+        doc["status"] = "selected"
+        raise ConnectionError("the handler failed half-way")
+
+    with pytest.raises(ConnectionError):
+        villages.update("52.01.08.2006", half_done)
+    assert villages.get("52.01.08.2006")["score"] == 71
+    assert codes(villages.find({"status": "selected"})) == ["31.71.01.1001"]
+    villages.update("52.01.08.2006", lambda doc: doc.update(score=doc["score"] + 1))
+    assert villages.get("52.01.08.2006")["score"] == 72   # the retry counts once
+
+
+def test_a_dotted_index_finds_what_a_scan_finds(villages):
+    villages.ensure_index("region.province")
+    assert codes(villages.find({"region.province": "31"})) == ["31.71.01.1001"]
+    assert villages.count({"region.province": "52"}) == 5
+    villages.update("31.71.01.1001", lambda doc: doc["region"].update(province="52"))
+    assert villages.count({"region.province": "52"}) == 6
+
+
+def test_sorting_mixed_values_never_raises(store):
+    things = store.collection("things")
+    for key, value in [("a", "abc"), ("b", [3]), ("c", 2), ("d", None), ("e", {"k": 1})]:
+        things.put(key, {"x": value})
+    found = codes(things.find({}, sort=[("x", 1)]))
+    assert sorted(found) == ["a", "b", "c", "d", "e"]
+    assert found.index("d") < found.index("c") < found.index("a")   # None, number, text

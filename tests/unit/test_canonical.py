@@ -55,3 +55,11 @@ def test_the_fast_record_path_refuses_exactly_what_check_value_refuses(payload):
 def test_a_key_outside_the_bmp_is_refused_by_name():
     with pytest.raises(InvalidEvent, match="outside the BMP"):
         canonical_record({"payload": {"ok": {"\U0001F600": 1}}})
+
+
+def test_a_payload_nested_beyond_the_recursion_limit_is_an_invalid_event():
+    deep = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    with pytest.raises(InvalidEvent, match="nested too deeply"):
+        canonical_record({"payload": deep})
