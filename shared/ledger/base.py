@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import orjson
 
 from .canonical import GENESIS_HASH, canonical_record, record_hash
-from .envelope import (AppendRequest, AppendResult, Head, Metadata, Record, format_time,
-                       now_iso, validate_append)
+from .envelope import (CANONICAL_TIME, AppendRequest, AppendResult, Head, Metadata, Record,
+                       format_time, now_iso, parse_time, validate_append)
 from .group_commit import GroupCommitter
-from .errors import ConcurrencyError
+from .errors import ConcurrencyError, InvalidEvent
 from .upcasting import UpcasterRegistry
 from ..metrics import LEDGER_APPENDS, LEDGER_CONFLICTS
 
@@ -88,7 +88,8 @@ class Sealer:
                     "event_id": event.event_id, "stream_id": stream_id,
                     "stream_version": actual, "type": event.type,
                     "schema_version": event.schema_version,
-                    "occurred_at": event.occurred_at or recorded_at,
+                    "occurred_at": _ledger_time(event.occurred_at) if event.occurred_at
+                    else recorded_at,
                     "recorded_at": recorded_at, "actor": actor,
                     "correlation_id": meta.correlation_id,
                     "causation_id": meta.causation_id, "payload": event.payload,
@@ -109,6 +110,27 @@ class Sealer:
         self.versions.update(draft.versions)
         self.seen.update(draft.seen)
         return draft.rows, draft.results
+
+
+def _check_event_ids_unique(requests):
+    """One event id, one event: the same NewEvent given twice would be recorded twice."""
+    seen = set()
+    for request in requests:
+        for event in request.events:
+            if event.event_id in seen:
+                raise InvalidEvent(f"event_id: {event.event_id} is given to two events of "
+                                   "one append (each NewEvent needs its own)")
+            seen.add(event.event_id)
+
+
+def _ledger_time(moment) -> str:
+    """A datetime or ISO-8601 text with a zone, as the ledger writes times (UTC, micro-
+    seconds, Z), so that it compares with recorded times as text."""
+    if isinstance(moment, str):
+        if CANONICAL_TIME.fullmatch(moment):
+            return moment
+        moment = parse_time(moment)
+    return format_time(moment)
 
 
 def new_keyed_commits(requests, results):
@@ -152,6 +174,7 @@ class Ledger(ABC):
         requests = list(requests)
         for request in requests:
             validate_append(request)
+        _check_event_ids_unique(requests)
         try:
             results = self._committer.submit(requests)
         except ConcurrencyError:
@@ -219,7 +242,7 @@ class Ledger(ABC):
         records = [self._record(body, hash_) for body, hash_ in
                    self._stream_rows(stream_id, to_version)]
         if as_of is not None:
-            cutoff = format_time(as_of) if not isinstance(as_of, str) else as_of
+            cutoff = _ledger_time(as_of)
             records = [record for record in records if record.recorded_at <= cutoff]
         return records
 
@@ -242,7 +265,7 @@ class Ledger(ABC):
 
     def position_at(self, moment) -> int:
         """Last position recorded at or before a moment (recorded_at never decreases)."""
-        cutoff = format_time(moment) if not isinstance(moment, str) else moment
+        cutoff = _ledger_time(moment)
         low, high = 0, self.head().position
         while low < high:
             middle = (low + high + 1) // 2

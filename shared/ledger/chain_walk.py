@@ -49,6 +49,12 @@ class Stretch:
     versions: dict = field(default_factory=dict)  # stream -> last version met
 
 
+# docs/ledger-format.md section 1: a record has exactly these members
+MEMBERS = frozenset({"ledger", "position", "event_id", "stream_id", "stream_version", "type",
+                     "schema_version", "occurred_at", "recorded_at", "actor",
+                     "correlation_id", "causation_id", "payload", "prev_hash"})
+
+
 class _Broken(Exception):
     def __init__(self, position, problem):
         self.position, self.problem = position, problem
@@ -86,6 +92,9 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
                     if type(record) is not dict:
                         raise _Broken(position, "body is not a JSON object (changed after "
                                                 "recording)")
+                    if record.keys() != MEMBERS:
+                        raise _Broken(position, "body does not have exactly the members of "
+                                                f"a record: {sorted(record.keys() ^ MEMBERS)}")
                     if record.get("prev_hash") != previous_hash:
                         raise _Broken(position, "prev_hash does not match the hash of record "
                                                 f"{position - 1}: removed, inserted or reordered")

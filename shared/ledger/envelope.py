@@ -19,6 +19,8 @@ ROLES = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "i
 REGION_PATTERN = r"^(\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?)?$"
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]{1,79}$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}-[^\s]{1,200}$"
+# Times as the ledger writes them, so that they compare as text (docs/ledger-format.md)
+CANONICAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
 def now_iso() -> str:

@@ -46,6 +46,38 @@ def test_occurred_at_is_kept_as_given(ledger):
     assert ledger.read_stream("village-1")[0].occurred_at == "2024-03-01T09:00:00.000000Z"
 
 
+@pytest.mark.parametrize("given", ["2024-03-01T16:00:00+07:00", "2024-03-01T09:00Z",
+                                   "2024-03-01T09:00:00.000000+00:00"])
+def test_occurred_at_is_recorded_in_the_ledgers_own_form(ledger, given):
+    ledger.append("village-1", 0, [NewEvent("MeetingHeld", {}, occurred_at=given)], META)
+    assert ledger.read_stream("village-1")[0].occurred_at == "2024-03-01T09:00:00.000000Z"
+
+
+def test_a_moment_given_as_text_is_compared_as_a_time(ledger):
+    ledger.append("village-1", 0, events("A1"), META)
+    recorded = ledger.read_stream("village-1")[0].recorded_at
+    moment = datetime.fromisoformat(recorded.replace("Z", "+00:00"))
+    second_before = (moment - timedelta(seconds=1)).astimezone(timezone(timedelta(hours=7)))
+    for earlier in (recorded[:19] + "Z" if recorded[19:26] != ".000000" else None,
+                    second_before.isoformat()):
+        if earlier:
+            assert ledger.read_stream("village-1", as_of=earlier) == []
+            assert ledger.position_at(earlier) == 0
+    assert len(ledger.read_stream("village-1", as_of=recorded)) == 1
+    with pytest.raises(InvalidEvent):
+        ledger.read_stream("village-1", as_of="yesterday")
+
+
+def test_one_new_event_given_twice_in_an_append_is_refused(ledger):
+    twice = NewEvent("A1", {})
+    with pytest.raises(InvalidEvent, match="event_id"):
+        ledger.append("village-1", 0, [twice, twice], META)
+    with pytest.raises(InvalidEvent, match="event_id"):
+        ledger.append_batch([AppendRequest("village-1", 0, [twice], META),
+                             AppendRequest("village-2", 0, [twice], META)])
+    assert ledger.head().position == 0
+
+
 def test_records_are_hash_chained_over_their_canonical_bytes(ledger):
     ledger.append("village-1", 0, events("A1", "B1"), META)
     ledger.append("village-2", 0, events("C1"), META)

@@ -179,3 +179,17 @@ def test_a_body_that_is_no_record_but_hashes_right_is_named_not_a_crash(ledger, 
     report = verify_ledger(ledger)
     assert report.first_bad_position == 6 and words in report.problem
     assert report.count == 5
+
+
+def test_a_resealed_record_without_a_member_or_with_an_extra_one_is_named(tmp_path):
+    from tests.forgery import open_as_attacker, reseal_from
+    for change in (lambda record: record.pop("event_id"),
+                   lambda record: record.update(extra="x")):
+        ledger = open_ledger(f"sqlite:///{tmp_path}/{len(list(tmp_path.iterdir()))}",
+                             "registration")
+        for n in range(3):
+            ledger.append(f"village-{n}", 0, [NewEvent("VillageRegistered", {"n": n})])
+        reseal_from(open_as_attacker(ledger.path), 2, change)
+        report = verify_ledger(ledger)
+        assert report.first_bad_position == 2 and "members" in report.problem
+        ledger.close()
