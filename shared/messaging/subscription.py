@@ -8,7 +8,10 @@ position already applied changes nothing.
 
 A handler that raises is retried a few times with back-off; if it still fails the event
 is parked (durable, visible to `plpbk parked`) and the subscription moves on, so one
-poisonous event cannot stop a service. `replay_parked` runs parked events again.
+poisonous event cannot stop a service. The later events of the same stream are held
+(parked behind it, not run): applied out of order they could set a view back or
+issue a command before its cause. `replay_parked` runs a stream's parked events again
+in position order and stops at the first that still fails.
 
 Handlers must be idempotent in effect (tracking is saved per batch, so a crash can make
 a batch run again): projections set state, reactions append with an idempotency key
@@ -37,6 +40,7 @@ class Subscription:
         self.batch_handler = batch_handler  # fn(records): one go; on failure, one by one
         self._lock = threading.Lock()
         self._key = f"{name}:{source.name}"
+        self._held = {}   # stream -> positions parked, while a catch-up or replay runs
 
     @property
     def position(self) -> int:
@@ -52,6 +56,7 @@ class Subscription:
     def catch_up(self, progress=None) -> int:
         """Apply every event after the tracked position up to the current head."""
         with self._lock:
+            self._held = self._parked_by_stream()
             applied, after = 0, self.position
             head = self.source.head().position
             types = None if "*" in self.handlers else list(self.handlers)
@@ -68,7 +73,8 @@ class Subscription:
             return applied
 
     def _apply_all(self, records):
-        if self.batch_handler and records:
+        if self.batch_handler and records and not (
+                self._held and any(record.stream_id in self._held for record in records)):
             try:
                 self.batch_handler(records)
                 HANDLER_APPLIED.labels(self.name, self.source.name).inc(len(records))
@@ -80,11 +86,17 @@ class Subscription:
             self._apply(record)
 
     def _apply(self, record):
+        held = self._held.get(record.stream_id)
+        if held and held[0] < record.position:   # its stream waits for a parked event
+            self._park(record, None, behind=held[0])
+            return
         handler = self.handlers.get(record.type) or self.handlers["*"]
         for attempt in range(self.retries + 1):
             try:
                 handler(record)
                 HANDLER_APPLIED.labels(self.name, self.source.name).inc()
+                if held:   # met again (a rebuild from the start): parked no more
+                    self._mark_replayed(record)
                 return
             except Exception as exc:  # retried, then parked: never lost, never silent
                 HANDLER_FAILURES.labels(self.name, self.source.name).inc()
@@ -93,16 +105,40 @@ class Subscription:
                     time.sleep(self.backoff * 2 ** attempt)
         self._park(record, error)
 
-    def _park(self, record, error):
+    def _park(self, record, error, behind=None):
         key = f"{self._key}:{record.position}"
-        log.error("subscriber %s parked %s #%s (%s): %s", self.name, record.type,
-                  record.position, record.event_id, error)
+        if behind is None:
+            log.error("subscriber %s parked %s #%s (%s): %s", self.name, record.type,
+                      record.position, record.event_id, error)
         self.parked.put(key, {
             "subscriber": self.name, "source": self.source.name,
             "position": record.position, "event_id": record.event_id, "type": record.type,
-            "stream_id": record.stream_id, "status": "parked", "attempts": self.retries + 1,
-            "error": f"{type(error).__name__}: {error}",
-            "trace": traceback.format_exception(error)[-3:], "parked_at": now_iso()})
+            "stream_id": record.stream_id, "status": "parked",
+            "attempts": 0 if behind is not None else self.retries + 1,
+            "error": f"held behind #{behind}, parked earlier in the same stream"
+            if behind is not None else f"{type(error).__name__}: {error}",
+            "trace": [] if behind is not None else traceback.format_exception(error)[-3:],
+            "parked_at": now_iso()})
+        self._held.setdefault(record.stream_id, []).append(record.position)
+        self._count_parked()
+
+    def _parked_by_stream(self):
+        """stream -> positions of its parked events, in order."""
+        held = {}
+        for entry in sorted(self.parked_events(), key=lambda entry: entry["position"]):
+            held.setdefault(entry["stream_id"], []).append(entry["position"])
+        return held
+
+    def _mark_replayed(self, record):
+        key = f"{self._key}:{record.position}"
+        entry = self.parked.get(key)
+        if entry is not None and entry["status"] == "parked":
+            self.parked.put(key, {**entry, "status": "replayed", "replayed_at": now_iso()})
+        positions = self._held.get(record.stream_id, [])
+        if record.position in positions:
+            positions.remove(record.position)
+        if not positions:
+            self._held.pop(record.stream_id, None)
         self._count_parked()
 
     def _count_parked(self):
@@ -114,23 +150,37 @@ class Subscription:
                                  "status": "parked"})
 
     def replay_parked(self, positions=None) -> list:
-        """Run parked events again (all, or those at the given positions)."""
+        """Run parked events again (all, or those at the given positions): each stream's
+        in position order, up to the first that fails; one held behind an event still
+        parked is not run."""
         outcomes = []
         with self._lock:
-            for entry in self.parked_events():
+            self._held = self._parked_by_stream()
+            stuck = set()   # streams whose earlier parked event failed again just now
+            for entry in sorted(self.parked_events(), key=lambda entry: entry["position"]):
                 if positions is not None and entry["position"] not in positions:
                     continue
-                record = self.source.read(entry["position"] - 1, limit=1)[0]
-                try:
-                    (self.handlers.get(record.type) or self.handlers["*"])(record)
-                    entry.update(status="replayed", replayed_at=now_iso())
-                    outcome = {"position": record.position, "ok": True}
-                except Exception as exc:
-                    entry.update(attempts=entry["attempts"] + 1,
-                                 error=f"{type(exc).__name__}: {exc}", retried_at=now_iso())
-                    outcome = {"position": record.position, "ok": False, "error": entry["error"]}
-                self.parked.put(entry["_id"], entry)
+                first = self._held[entry["stream_id"]][0]
+                if entry["stream_id"] in stuck or first < entry["position"]:
+                    outcome = {"position": entry["position"], "ok": False,
+                               "error": f"held behind #{first}, still parked"}
+                else:
+                    outcome = self._replay(entry)
+                    if not outcome["ok"]:
+                        stuck.add(entry["stream_id"])
                 outcomes.append({"subscriber": self.name, "source": self.source.name,
                                  **outcome})
         self._count_parked()
         return outcomes
+
+    def _replay(self, entry):
+        record = self.source.read(entry["position"] - 1, limit=1)[0]
+        try:
+            (self.handlers.get(record.type) or self.handlers["*"])(record)
+        except Exception as exc:
+            entry.update(attempts=entry["attempts"] + 1,
+                         error=f"{type(exc).__name__}: {exc}", retried_at=now_iso())
+            self.parked.put(entry["_id"], entry)
+            return {"position": record.position, "ok": False, "error": entry["error"]}
+        self._mark_replayed(record)
+        return {"position": record.position, "ok": True}
