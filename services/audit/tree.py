@@ -69,6 +69,7 @@ class MerkleTree:
             if self.broken:
                 raise TreeBroken(self.ledger_name, self.broken["position"],
                                  self.broken["problem"])
+            self._check_still_held(ledger)
             added = 0
             while True:
                 rows = ledger.raw(self.size, batch)
@@ -89,6 +90,26 @@ class MerkleTree:
                     progress(self.size)
                 if len(rows) < batch:
                     return added
+
+    def _check_still_held(self, ledger):
+        """The ledger must still end with the record the tree took in last: a ledger cut
+        behind the tree would otherwise go on being signed at the old size."""
+        if not self.size:
+            return
+        rows = ledger.raw(self.size - 1, 1)
+        if rows and rows[0][0] == self.size and rows[0][2] == self.last_hash:
+            return
+        if rows and rows[0][0] == self.size:
+            position, problem = self.size, ("this record no longer has the hash the tree "
+                                            "holds: history was rewritten behind the tree")
+        else:
+            position = min(self.size, ledger.head().position + 1)
+            problem = (f"the ledger ends before this record, but the tree holds {self.size} "
+                       "records: it was cut behind the tree")
+        self.broken = {"position": position, "problem": problem}
+        self._report()
+        self._save_meta()
+        raise TreeBroken(self.ledger_name, position, problem)
 
     def _checked_leaves(self, rows):
         """Leaf hashes of the rows that continue the chain, up to the first that does not."""

@@ -128,7 +128,7 @@ def test_a_forked_ledger_cannot_prove_it_extends_an_old_tree_head(tmp_path, key)
     forked.close()
 
     # The audit service's own tree refuses to take in the fork ...
-    with pytest.raises(Conflict, match="record 41"):
+    with pytest.raises(Conflict, match="record 40: this record no longer has the hash"):
         log.signed_head("registration")
     # ... and a tree rebuilt from the fork (as its owner would) proves nothing to the auditor.
     rebuilt = transparency_log(store, key)
@@ -180,6 +180,21 @@ def test_a_copied_tree_notices_a_record_changed_behind_it(tmp_path, key):
         MerkleTree(MemoryViewStore("fresh").collection("tree"), "registration").extend(
             open_ledger(store, "registration"))
     assert verify_failed("registration") == 1   # what the PlpbkLedgerVerifyFailed alert reads
+
+
+def test_a_ledger_cut_behind_the_tree_is_no_longer_signed(tmp_path, key):
+    store = f"sqlite:///{tmp_path}/ledgers"
+    append(store, 12)
+    log = transparency_log(store, key)
+    assert log.signed_head("registration")["tree_size"] == 12
+    db = open_as_attacker(f"{tmp_path}/ledgers/registration.db")
+    db.execute("DELETE FROM records WHERE position > 10")
+    with pytest.raises(Conflict, match="record 11: the ledger ends before this record, but "
+                                       "the tree holds 12"):
+        log.signed_head("registration")
+    with pytest.raises(Conflict):
+        log.consistency("registration", 5)
+    assert verify_failed("registration") == 1
 
 
 def verify_failed(ledger):
