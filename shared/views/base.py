@@ -10,6 +10,9 @@ implementation:
     {"score": {"$gte": 10, "$lt": 20}}          $gt $gte $lt $lte $ne
 
 sort is a list of (field, 1 or -1); documents carry their key as "_id".
+Every store gives the same answers for scalar fields: a value of another type never
+compares, and a missing field is null. Filter on scalars: MongoDB looks into arrays
+("tags": "p" matches ["p", "q"]), the others do not.
 """
 from abc import ABC, abstractmethod
 

@@ -31,6 +31,25 @@ def _param(value):
     return value
 
 
+def _equal(field, column, value, params):
+    if value is None:
+        return f"{column} IS NULL"
+    params.append(_param(value))
+    if isinstance(value, str) and value[:1] in ("{", "[") and column != "key":
+        # json_extract gives an object or array as its JSON text: not equal to a string
+        return f"(json_type(doc, '$.{field}') = 'text' AND {column} = ?)"
+    return f"{column} IS ?"
+
+
+def _same_kind(column, operand):
+    """A range compares numbers with numbers and text with text only."""
+    if isinstance(operand, str):
+        return f"typeof({column}) = 'text' AND "
+    if isinstance(operand, (int, float)) and not isinstance(operand, bool):
+        return f"typeof({column}) IN ('integer', 'real') AND "
+    return ""
+
+
 class SqliteCollection(Collection):
     def __init__(self, store, name):
         self.name, self._store = name, store
@@ -62,28 +81,32 @@ class SqliteCollection(Collection):
         self._store.execute(f"DELETE FROM {self._table}")
 
     def _where(self, filter):
+        """SQL for the filter language, with the memory store's answers: values of
+        another type never compare (SQLite would order numbers before text), and a
+        missing field is null."""
         check_filter(filter)
         clauses, params = [], []
         for field, condition in (filter or {}).items():
             column = _path(field)
             if not isinstance(condition, dict):
-                clauses.append(f"{column} IS ?")
-                params.append(_param(condition))
+                clauses.append(_equal(field, column, condition, params))
                 continue
             for op, operand in condition.items():
                 if op == "$in":
-                    values = [_param(v) for v in operand]
-                    clauses.append(f"{column} IN ({','.join('?' * len(values))})"
-                                   if values else "0")
-                    params.extend(values)
+                    clauses.append("(" + " OR ".join(
+                        _equal(field, column, value, params) for value in operand) + ")"
+                        if operand else "0")
                 elif op == "$prefix" and column == "key":  # a range: uses the primary key
                     clauses.append("key >= ? AND key < ?")
                     params.extend([operand, operand + "\U0010ffff"])
                 elif op == "$prefix":
-                    clauses.append(f"substr({column}, 1, ?) = ?")
+                    clauses.append(f"typeof({column}) = 'text' AND substr({column}, 1, ?) = ?")
                     params.extend([len(operand), operand])
+                elif op == "$ne":
+                    clauses.append(f"{column} IS NOT ?")
+                    params.append(_param(operand))
                 else:
-                    clauses.append(f"{column} {_SQL_OPS[op]} ?")
+                    clauses.append(f"{_same_kind(column, operand)}{column} {_SQL_OPS[op]} ?")
                     params.append(_param(operand))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 

@@ -164,3 +164,18 @@ def test_sorting_mixed_values_never_raises(store):
     found = codes(things.find({}, sort=[("x", 1)]))
     assert sorted(found) == ["a", "b", "c", "d", "e"]
     assert found.index("d") < found.index("c") < found.index("a")   # None, number, text
+
+
+def test_values_of_another_type_never_match(store):
+    things = store.collection("things")
+    for key, doc in [("a", {"x": 5, "s": "52.01"}), ("b", {"x": "abc"}),
+                     ("c", {"x": 2.5, "s": 5201, "o": {"k": 1}}), ("d", {"x": None}),
+                     ("e", {"o": '{"k":1}'})]:
+        things.put(key, doc)
+    assert codes(things.find({"x": {"$gt": 3}})) == ["a"]
+    assert codes(things.find({"x": {"$lt": "b"}})) == ["b"]
+    assert codes(things.find({"n": {"$in": [None]}})) == ["a", "b", "c", "d", "e"]
+    assert codes(things.find({"x": {"$in": [None, 5]}})) == ["a", "d", "e"]
+    assert codes(things.find({"s": {"$prefix": "52"}})) == ["a"]
+    assert codes(things.find({"o": '{"k":1}'})) == ["e"]
+    assert things.count({"x": None}) == 2
