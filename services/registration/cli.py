@@ -18,7 +18,7 @@ CHUNK = 2000
 
 @click.command("villages")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--show-errors", default=50, show_default=True,
+@click.option("--show-errors", default=50, show_default=True, type=click.IntRange(min=0),
               help="How many bad rows to list (all are counted).")
 @amqp_option
 @actor_options
@@ -65,7 +65,9 @@ def _read(path):
             missing = [c for c in REQUIRED if c not in header]
             unknown = [c for c in header if c not in IMPORT_COLUMNS]
             if missing:
-                fail(f"{path}: missing column(s) {', '.join(missing)}")
+                hint = "; the header is cut by ';', not ',': save the sheet as CSV with " \
+                    "commas" if len(header) == 1 and ";" in header[0] else ""
+                fail(f"{path}: missing column(s) {', '.join(missing)}{hint}")
             if unknown:
                 fail(f"{path}: unknown column(s) {', '.join(unknown)}; known: "
                      f"{', '.join(IMPORT_COLUMNS)}")

@@ -55,6 +55,8 @@ class Subscription:
 
     def catch_up(self, progress=None) -> int:
         """Apply every event after the tracked position up to the current head."""
+        if not self.handlers:   # nothing to apply (and no type would mean every type)
+            return 0
         with self._lock:
             self._held = self._parked_by_stream()
             applied, after = 0, self.position

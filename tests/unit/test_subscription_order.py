@@ -79,3 +79,10 @@ def test_a_rebuild_that_applies_a_parked_event_clears_it(tmp_path):
     assert board.status == {"village-1": ("cycle", 4), "village-2": ("selected", 5)}
     assert parked(subscription) == {}
     assert subscription.replay_parked() == []   # nothing left to set a view back
+
+
+def test_a_subscription_with_no_handlers_applies_nothing_and_does_not_fail(tmp_path):
+    source, state, _board, _subscription = setup(tmp_path, failing=set())
+    idle = Subscription("idle", source, {}, state.collection("tracking"),
+                        state.collection("parked"))
+    assert idle.catch_up() == 0 and list(idle.parked_events()) == []
