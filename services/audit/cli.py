@@ -14,7 +14,8 @@ from rich.table import Table
 
 from shared.chassis.errors import CommandRejected, Conflict
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
-                               progress_bar, store_option, unreachable_is_an_error)
+                               progress_bar, refuse_to_overwrite, store_option,
+                               unreachable_is_an_error)
 from shared.cli.rpc import actor_options, service_proxy
 from shared.config import DEFAULTS
 
@@ -143,6 +144,7 @@ def why_command(event_id, amqp_uri, actor, role, region):
 @actor_options
 def tree_head_command(ledger, out, amqp_uri, actor, role, region):
     """A signed tree head of LEDGER now: keep it to check later proofs against it."""
+    refuse_to_overwrite(out, "a kept tree head")
     with _audit_service(amqp_uri, actor, role, region) as audit:
         head = audit.tree_head(ledger)
     text = json.dumps(head, indent=2, sort_keys=True)
@@ -210,6 +212,7 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
 
     Exit code 1 when it does not.
     """
+    refuse_to_overwrite(out, "a kept tree head")
     old, key = _read_json(head_path, "tree head"), _public_key(public_key)
     problem = tree_head_problem(old, key)
     if problem:
@@ -253,6 +256,7 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     """
     if bool(code) == bool(prefix):
         fail("give either a village CODE or --prefix")
+    refuse_to_overwrite(out, "a bundle")
     scope = {"village": code} if code else {"region": prefix}
     scope.update({k: v for k, v in (("from", since), ("to", until)) if v})
     heads = [_read_json(path, "tree head") for path in kept]

@@ -50,6 +50,10 @@ def test_an_exported_region_bundle_checks_against_kept_heads(registration, audit
     run_registration_flows(registration)
     kept = tmp_path / "kept.sth"
     assert plpbk(audit, "audit", "tree-head", "registration", "--out", str(kept)).exit_code == 0
+    before = kept.read_text()
+    again = plpbk(audit, "audit", "tree-head", "registration", "--out", str(kept))
+    assert again.exit_code == 2 and "refusing to overwrite" in again.output
+    assert kept.read_text() == before   # a kept head is evidence: never written over
     with proxy(registration, "registration") as ministry:
         ministry.record_bkm(NEIGHBOUR, BKM)
     bundle = tmp_path / "region.json"
