@@ -132,9 +132,36 @@ def _json_body(request, expected):
         raise UnsupportedMediaType("send the body as Content-Type: application/json",
                                    "Content-Type")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON ({exc})", "body") from None
+    if b"\\u00" in raw or b"\x7f" in raw:   # JSON escapes every C0 control: rare, then walk
+        _refuse_control_characters(body)
+    return body
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _refuse_control_characters(body):
+    """No control character but tab and line breaks in any text: a NUL or a bell would be
+    recorded for good and break every report, CSV and PDF made of it later."""
+    stack = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if CONTROL.search(value):
+                raise InvalidInput(f"{path or 'body'}: control characters are not accepted "
+                                   "(only tab and line breaks)", path or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((f"{path}.{key}" if path else key, item))
+                if CONTROL.search(key):
+                    raise InvalidInput(f"{path or 'body'}: a key holds control characters",
+                                       path or "body")
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{index}" if path else str(index), item)
+                         for index, item in enumerate(value))
 
 
 # -- access -------------------------------------------------------------------------------

@@ -49,6 +49,21 @@ def test_bad_bodies(gateway, district):
         "observed_on": "2024-01-01"}), 400, "indicators.poverty_rate")
 
 
+def test_control_characters_in_a_body_are_400_naming_the_field(gateway, district):
+    url = f"/api/v1/villages/{BAJUR}/indicators"
+    evidence = {"indicators": {"poverty_rate": "31.5"}, "observed_on": "2024-01-01"}
+    history = district.get(f"/api/v1/villages/{BAJUR}/eligibility/history").json()
+    for text, field in [("BPS\u0000 2024", "source_document"), ("BPS\u0007", "source_document")]:
+        expect(district.post(url, json={**evidence, "source_document": text}), 400, field)
+    expect(district.post(url, json={**evidence, "source_document": "x",
+                                     "indicators": {"poverty_rate": "31.5\u007f"}}), 400,
+           "indicators.poverty_rate")
+    assert district.get(f"/api/v1/villages/{BAJUR}/eligibility/history").json() == history
+    fine = district.post(url, json={**evidence, "source_document": "BPS\t2024 \u00e9"})
+    assert fine.status_code == 404 and fine.json()["field"] != "source_document"  # unknown
+    # village here: the text itself passed
+
+
 def test_a_value_the_ledger_cannot_record_is_400(gateway, as_user):
     ministry = as_user("ministry")
     rule_set = ministry.get("/api/v1/eligibility/rule-set").json()
