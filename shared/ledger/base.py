@@ -248,6 +248,8 @@ class Ledger(ABC):
 
     def read(self, after=0, *, upto=None, limit=1000, types=None) -> list:
         """Records after a global position, in position order, at most limit of them."""
+        if type(limit) is not int or limit < 0:  # SQLite reads -1 as "all", MongoDB as none
+            raise ValueError(f"limit {limit!r} must be a whole number >= 0")
         return [self._record(body, hash_) for body, hash_ in
                 self._rows(after, upto, limit, tuple(types) if types else None)]
 

@@ -14,6 +14,7 @@ Every store gives the same answers for scalar fields: a value of another type ne
 compares, and a missing field is null. Filter on scalars: MongoDB looks into arrays
 ("tags": "p" matches ["p", "q"]), the others do not.
 """
+import re
 from abc import ABC, abstractmethod
 
 import orjson
@@ -96,9 +97,29 @@ class ViewStore(ABC):
         """Release connections."""
 
 
+FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def check_field(field):
+    """A plain dotted path: every store reads it the same way."""
+    if not isinstance(field, str) or not FIELD.fullmatch(field):
+        raise ViewStoreError(f"field name {field!r} is not a plain dotted path")
+
+
+def check_query(filter, sort, skip, limit):
+    """What every store's find checks first, so that all refuse the same queries."""
+    check_filter(filter)
+    for field, _direction in sort or []:
+        check_field(field)
+    if type(skip) is not int or skip < 0 or limit is not None and (
+            type(limit) is not int or limit < 0):
+        raise ViewStoreError(f"skip {skip!r} and limit {limit!r} must be whole numbers >= 0")
+
+
 def check_filter(filter):
-    """Raise ViewStoreError for an operator this language does not have."""
+    """Raise ViewStoreError for a field or an operator this language does not have."""
     for field, condition in (filter or {}).items():
+        check_field(field)
         if isinstance(condition, dict):
             unknown = set(condition) - OPERATORS
             if unknown:

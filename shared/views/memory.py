@@ -10,8 +10,8 @@ import bisect
 
 import orjson
 
-from .base import (Collection, ViewStore, ViewStoreError, check_filter, field_value, matches,
-                   sort_key)
+from .base import (Collection, ViewStore, ViewStoreError, check_filter, check_query, field_value,
+                   matches, sort_key)
 
 
 def _copy(doc):
@@ -147,6 +147,7 @@ class MemoryCollection(Collection):
         return [docs[key] for key in self._candidates(filter) if matches(docs[key], filter)]
 
     def find(self, filter=None, sort=None, skip=0, limit=None):
+        check_query(filter, sort, skip, limit)
         found = self._matching(filter)
         if sort:
             found = sorted(found, key=sort_key(sort))

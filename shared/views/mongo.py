@@ -12,18 +12,15 @@ from mongoengine.connection import get_db
 from pymongo import ReplaceOne
 
 from ..mongo_connection import connect, database_name, redacted
-from .base import Collection, ViewStore, ViewStoreError, check_filter
+from .base import Collection, ViewStore, ViewStoreError, check_field, check_filter, check_query
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
 
 
 def _field(field):
-    # Only plain dotted paths: a field such as "$where" would otherwise reach the server.
-    if not isinstance(field, str) or not _FIELD.fullmatch(field):
-        raise ViewStoreError(f"field name {field!r} is not a plain dotted path")
+    check_field(field)  # a field such as "$where" would otherwise reach the server
     return field
 
 
@@ -100,6 +97,7 @@ class MongoCollection(Collection):
         self._docs.delete_many({})
 
     def find(self, filter=None, sort=None, skip=0, limit=None):
+        check_query(filter, sort, skip, limit)
         if limit == 0:
             return []  # MongoDB reads limit 0 as "no limit"
         order = [(_field(field), -1 if direction < 0 else 1) for field, direction in sort or []]

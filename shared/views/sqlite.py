@@ -11,15 +11,11 @@ import threading
 
 import orjson
 
-from .base import Collection, ViewStore, ViewStoreError, check_filter
+from .base import Collection, ViewStore, ViewStoreError, check_field, check_filter, check_query
 
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$ne": "IS NOT"}
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-
-
 def _path(field):
-    if not _FIELD.fullmatch(field):
-        raise ViewStoreError(f"field name {field!r} is not a plain dotted path")
+    check_field(field)
     return "key" if field == "_id" else f"json_extract(doc, '$.{field}')"
 
 
@@ -111,6 +107,7 @@ class SqliteCollection(Collection):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def find(self, filter=None, sort=None, skip=0, limit=None):
+        check_query(filter, sort, skip, limit)
         where, params = self._where(filter)
         order = ", ".join(f"{_path(f)} {'DESC' if d < 0 else 'ASC'}" for f, d in sort or [])
         sql = f"SELECT doc FROM {self._table}{where} ORDER BY {order + ', ' if order else ''}key"

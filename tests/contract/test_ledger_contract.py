@@ -271,3 +271,9 @@ def test_recorded_finds_the_result_of_a_keyed_append(ledger):
     found = ledger.recorded("cmd-9")
     assert found.duplicate and found.positions == first.positions
     assert found.stream_version == 2
+
+
+def test_a_negative_limit_is_refused_by_every_adapter(ledger):
+    ledger.append("village-1", 0, events("A1"), META)
+    with pytest.raises(ValueError):
+        ledger.read(0, limit=-1)

@@ -179,3 +179,12 @@ def test_values_of_another_type_never_match(store):
     assert codes(things.find({"s": {"$prefix": "52"}})) == ["a"]
     assert codes(things.find({"o": '{"k":1}'})) == ["e"]
     assert things.count({"x": None}) == 2
+
+
+@pytest.mark.parametrize("query", [
+    {"filter": {"$where": 1}}, {"filter": {"nest.0": 1}}, {"sort": [("$where", 1)]},
+    {"skip": -1}, {"limit": -1}, {"skip": 1.5},
+])
+def test_every_store_refuses_the_same_bad_queries(villages, query):
+    with pytest.raises(ViewStoreError):
+        villages.find(**query)
