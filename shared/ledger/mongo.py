@@ -96,6 +96,14 @@ def _document_class(alias, name):
         return _DOCUMENTS[key]
 
 
+def _has_indexes(document):
+    """Every index the document class declares exists already (the ledger was opened
+    before): creating them again is a round trip for nothing, and mongomock would even
+    rebuild them over arrays of subdocuments and fail."""
+    wanted = {index["name"] for index in document._meta["indexes"]}
+    return wanted <= set(document._get_collection().index_information())
+
+
 def _unavailable(what):
     """Turn driver errors into LedgerUnavailable naming the ledger and the operation."""
     def decorate(method):
@@ -131,8 +139,8 @@ class MongoLedger(Ledger):
         self.where = f"{_redacted(uri)} (collection {name}{SUFFIX})"
         try:
             document = _document_class(_connect(uri, mongo_client_class), name)
-            if not read_only:  # an auditor's find-only role may not create indexes
-                document.ensure_indexes()
+            if not read_only and not _has_indexes(document):  # a find-only role may not
+                document.ensure_indexes()   # create them; a reopened ledger has them
             self._commits = document._get_collection().with_options(
                 write_concern=WriteConcern(w="majority", j=True),
                 read_concern=ReadConcern("majority"))

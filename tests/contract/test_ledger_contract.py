@@ -277,3 +277,15 @@ def test_a_negative_limit_is_refused_by_every_adapter(ledger):
     ledger.append("village-1", 0, events("A1"), META)
     with pytest.raises(ValueError):
         ledger.read(0, limit=-1)
+
+
+def test_a_ledger_opens_again_with_what_it_holds(open_store):
+    first = open_store("reopened")
+    first.append("village-1", 0, events("A1"), META, "key-1")
+    first.append("village-2", 0, events("A1", "B1"), META, "key-2")
+    first.append("village-1", 1, events("C1"), META)
+    again = open_store("reopened")
+    assert again.head() == first.head() and again.head().position == 4
+    assert again.append("village-1", 0, events("A1"), META, "key-1").duplicate
+    with pytest.raises(ConcurrencyError):
+        again.append("village-2", 0, events("A1"), META)
