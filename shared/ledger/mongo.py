@@ -24,7 +24,10 @@ unit is read and sealed again, and the Sealer then refuses a real version confli
 The unique multikey indexes (stream, first_version) and keys.key state the same rules
 to a real server a second time, as a guard against any other writer. mongomock does
 not enforce unique indexes over arrays of subdocuments, so there the _id argument
-above is the whole protection (tests/contract/test_mongo_adapter.py shows both).
+above is the whole protection (tests/contract/test_mongo_adapter.py shows both); and
+mongomock checks and stores an _id in two steps, so several ledger objects writing
+one collection from threads can race on it there. One ledger object is safe (its
+group commit has one writer); a real server's unique _id has no such gap.
 
 Writes use w:"majority", j:true and reads read concern "majority": a record is only
 "recorded" once it cannot be rolled back by a failover, and no writer builds on (no
