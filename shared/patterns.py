@@ -10,6 +10,8 @@ from marshmallow import ValidationError, validate
 class Pattern(validate.Regexp):
     """marshmallow's Regexp over the whole value: a trailing newline is no match."""
 
+    default_message = "must match {regex}"
+
     def __call__(self, value):
         if self.regex.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))

@@ -19,7 +19,9 @@ class CommandRejected(Exception):
         super().__init__(message, field)  # args rebuild the error on the caller's side
 
     def __str__(self):
-        return f"{self.field}: {self.message}" if self.field else self.message
+        if not self.field or str(self.message).startswith(f"{self.field}:"):
+            return str(self.message)   # the message names its field already
+        return f"{self.field}: {self.message}"
 
     def as_dict(self):
         return {"error": type(self).__name__, "message": self.message, "field": self.field}
