@@ -4,17 +4,18 @@ import os
 import signal
 
 import click
+from kombu.utils.url import sanitize_url
 from rich.markup import escape
 from rich.table import Table
 
 from ..ledger import LedgerDamaged, ledger_names, open_ledger
 from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generate_key,
                              load_public_key, make_checkpoint, public_key_pem, verify_ledger)
-from ..messaging.relay import Relay
+from ..messaging.relay import PublishFailed, Relay
 from ..views import open_view_store
-from .common import (EXIT_PROBLEM, amqp_option, console, errors, fail, must_exist,
-                     progress_bar, refuse_to_overwrite, state_option, store_option,
-                     unreachable_is_an_error)
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, errors, fail,
+                     must_exist, progress_bar, refuse_to_overwrite, state_option,
+                     store_option, unreachable_is_an_error)
 
 
 @click.command()
@@ -218,7 +219,12 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
                               open_view_store(state_uri, name)) for name in chosen}
     if once:
         for name, runner in relays.items():
-            console.print(f"published {runner.publish_pending()} events of {name}")
+            try:
+                published = runner.publish_pending()
+            except (OSError, PublishFailed) as exc:
+                fail(f"cannot publish {name} to RabbitMQ at {sanitize_url(amqp_uri)}: {exc}",
+                     EXIT_UNREACHABLE)
+            console.print(f"published {published} events of {name}")
         return
     if metrics_port:
         from prometheus_client import start_http_server
