@@ -92,20 +92,18 @@ class MerkleTree:
                     return added
 
     def _check_still_held(self, ledger):
-        """The ledger must still end with the record the tree took in last: a ledger cut
-        behind the tree would otherwise go on being signed at the old size."""
+        """The ledger must still hold the record the tree took in last: a ledger cut
+        behind the tree would otherwise go on being signed at the old size, and bundles
+        would leave the cut events out. (A record rewritten in place is named where it
+        is read: a proof or bundle of it, or the next record the tree takes in.)"""
         if not self.size:
             return
         rows = ledger.raw(self.size - 1, 1)
-        if rows and rows[0][0] == self.size and rows[0][2] == self.last_hash:
-            return
         if rows and rows[0][0] == self.size:
-            position, problem = self.size, ("this record no longer has the hash the tree "
-                                            "holds: history was rewritten behind the tree")
-        else:
-            position = min(self.size, ledger.head().position + 1)
-            problem = (f"the ledger ends before this record, but the tree holds {self.size} "
-                       "records: it was cut behind the tree")
+            return
+        position = min(self.size, ledger.head().position + 1)
+        problem = (f"the ledger ends before this record, but the tree holds {self.size} "
+                   "records: it was cut behind the tree")
         self.broken = {"position": position, "problem": problem}
         self._report()
         self._save_meta()
