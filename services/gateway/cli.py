@@ -63,6 +63,13 @@ def _run(store_uri, state_uri, actor, operation):
         fail(f"state store: {exc}", EXIT_UNREACHABLE)
 
 
+def _a_reason(_context, _parameter, value):
+    """A reason is recorded for auditors: it must say something."""
+    if not value.strip() or len(value) > 1000:
+        raise click.BadParameter("give the reason in 1 to 1,000 characters")
+    return value.strip()
+
+
 def _scope(region):
     return f"region {region}" if region else "national"
 
@@ -128,7 +135,7 @@ def set_password(username, password_stdin, store_uri, state_uri, actor):
 
 @users_group.command("disable")
 @click.argument("username")
-@click.option("--reason", required=True, help="Why (recorded).")
+@click.option("--reason", required=True, callback=_a_reason, help="Why (recorded).")
 @store_option
 @state_option
 @operator_option
@@ -140,7 +147,7 @@ def disable_user(username, reason, store_uri, state_uri, actor):
 
 @users_group.command("enable")
 @click.argument("username")
-@click.option("--reason", required=True, help="Why (recorded).")
+@click.option("--reason", required=True, callback=_a_reason, help="Why (recorded).")
 @store_option
 @state_option
 @operator_option
@@ -187,7 +194,7 @@ def issue_key(name, role, region, store_uri, state_uri, actor):
 
 @keys_group.command("revoke")
 @click.argument("key_id")
-@click.option("--reason", required=True, help="Why (recorded).")
+@click.option("--reason", required=True, callback=_a_reason, help="Why (recorded).")
 @store_option
 @state_option
 @operator_option

@@ -4,7 +4,9 @@ import uuid
 from contextlib import contextmanager
 
 import click
+from kombu.utils.url import sanitize_url
 
+from ..regions import is_region_prefix
 from .common import EXIT_UNREACHABLE, fail
 
 
@@ -15,10 +17,16 @@ def actor_options(function):
         click.option("--role", envvar="PLPBK_ROLE", default="ministry", show_default=True,
                      help="The actor's role."),
         click.option("--region", envvar="PLPBK_REGION", default="", show_default="national",
-                     help="The actor's region scope (code prefix)."),
+                     callback=_a_region, help="The actor's region scope (code prefix)."),
     ]):
         function = option(function)
     return function
+
+
+def _a_region(_context, _parameter, value):
+    if not is_region_prefix(value):
+        raise click.BadParameter(f"{value!r} is not a region code prefix such as 52 or 52.01")
+    return value
 
 
 @contextmanager
@@ -32,4 +40,4 @@ def service_proxy(amqp_uri, actor, role, region, timeout=600):
                              context_data=context) as cluster:
             yield cluster
     except (OSError, ConnectionError) as exc:
-        fail(f"cannot reach RabbitMQ at {amqp_uri}: {exc}", EXIT_UNREACHABLE)
+        fail(f"cannot reach RabbitMQ at {sanitize_url(amqp_uri)}: {exc}", EXIT_UNREACHABLE)

@@ -40,3 +40,17 @@ def test_an_unreachable_mongodb_state_is_one_line():
     result = run("parked", "--state", "mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=200")
     assert result.exit_code == 3
     assert "cannot reach a store or broker" in result.output
+
+
+def test_a_blank_reason_and_a_region_that_is_no_prefix_are_usage_errors(tmp_path):
+    blank = run("users", "disable", "ani", "--reason", "  ", "--store", f"sqlite:///{tmp_path}")
+    assert blank.exit_code == 2 and "reason" in blank.output
+    region = run("audit", "history", "52.01.08.2006", "--region", "zz")
+    assert region.exit_code == 2 and "region code prefix" in region.output
+
+
+def test_an_unreachable_broker_is_named_without_its_password():
+    result = run("audit", "history", "52.01.08.2006", "--amqp",
+                 "amqp://guest:secret@127.0.0.1:1/")
+    assert result.exit_code == 3 and "secret" not in result.output
+    assert "amqp://guest:**@127.0.0.1:1/" in " ".join(result.output.split())
