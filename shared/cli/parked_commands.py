@@ -4,7 +4,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..views import open_view_store, store_names
-from .common import EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail, state_option
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail, must_exist,
+                     state_option)
 
 
 @click.command()
@@ -24,6 +25,7 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri):
     """
     if positions and not replay:
         fail("--position only makes sense with --replay")
+    must_exist(state_uri)
     known = store_names(state_uri)
     unknown = [s for s in services if s not in known]
     if unknown:

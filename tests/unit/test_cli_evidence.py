@@ -62,6 +62,8 @@ def test_a_mistyped_store_folder_is_an_error_and_nothing_is_created(tmp_path):
     for args in (["ledgers"], ["keys", "list"], ["users", "list"]):
         result = run(*args, "--store", missing)
         assert result.exit_code == 2 and "no folder" in result.text
+    parked = run("parked", "--state", missing)
+    assert parked.exit_code == 2 and "no folder" in parked.text
     assert not (tmp_path / "nowhere").exists()
     (tmp_path / "afile").write_text("")
     assert run("ledgers", "--store", f"sqlite:///{tmp_path}/afile").exit_code == 2
