@@ -8,7 +8,7 @@ import base64
 import logging
 import threading
 
-from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
+from shared.chassis.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from shared.ledger.envelope import now_iso
 
 from . import merkle
@@ -57,7 +57,7 @@ class TransparencyLog:
     def key(self):
         """The signing key, or a clear refusal when none is configured."""
         if self.signing_key is None:
-            raise CommandRejected("no tree-head signing key is configured (set TREE_HEAD_KEY "
+            raise NotConfigured("no tree-head signing key is configured (set TREE_HEAD_KEY "
                                   "to the path of an Ed25519 private key)", "TREE_HEAD_KEY")
         return self.signing_key
 

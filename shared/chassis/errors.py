@@ -50,6 +50,13 @@ class Forbidden(CommandRejected):
     status = 403
 
 
+@deserialize_to_instance
+class NotConfigured(CommandRejected):
+    """The service lacks a setting this request needs: the operators' to fix, not the
+    caller's (503, naming the setting)."""
+    status = 503
+
+
 EXPECTED = (CommandRejected,)
 
 

@@ -11,7 +11,7 @@ from services.audit import bundle_verify
 from services.audit.bundle import bundle_bytes, export_bundle
 from services.audit.bundle_verify import verify_bundle_bytes
 from services.audit.treehead import sign_statement
-from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
+from shared.chassis.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from shared.ledger.verify import generate_key, load_public_key, public_key_pem
 
 from .world import BAJUR, ELSEWHERE, NEIGHBOUR, PDF, build_world
@@ -211,9 +211,9 @@ def test_kept_tree_heads_and_consistency_proofs(world, tmp_path):
 
 def test_export_refuses_without_a_key_or_over_altered_records(world):
     world.log.signing_key = None
-    with pytest.raises(CommandRejected) as refused:
+    with pytest.raises(NotConfigured) as refused:   # the operators' to fix: a 503
         export(world)
-    assert refused.value.field == "TREE_HEAD_KEY"
+    assert refused.value.field == "TREE_HEAD_KEY" and refused.value.status == 503
 
 
 def test_export_refuses_a_record_altered_after_the_tree_took_it(world):
