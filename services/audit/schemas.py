@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from shared.schemas import village_code  # noqa: F401 (the audit's checks, one place)
 from shared.chassis.errors import InvalidInput, load
 from shared.ledger.base import LEDGER_NAME_PATTERN
+from shared.ledger import InvalidEvent
 from shared.ledger.envelope import format_time
 from shared.regions import is_region_prefix, is_village_code
 
@@ -57,14 +58,21 @@ def _moment(value, day_end=time.max) -> str:
             day = date.fromisoformat(text)
         except ValueError:
             raise ValidationError(f"{text!r} is not a calendar date") from None
-        return format_time(datetime.combine(day, day_end, tzinfo=timezone.utc))
+        return _ledger_text(datetime.combine(day, day_end, tzinfo=timezone.utc))
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"{text!r} is not an ISO-8601 date or time") from None
     if parsed.tzinfo is None:
         raise ValidationError(f"{text!r} has no time zone: add Z or an offset like +07:00")
-    return format_time(parsed)
+    return _ledger_text(parsed)
+
+
+def _ledger_text(moment):
+    try:
+        return format_time(moment)
+    except InvalidEvent as exc:   # out of range once in UTC
+        raise ValidationError(str(exc)) from None
 
 
 class Moment(fields.String):

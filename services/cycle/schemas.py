@@ -41,11 +41,17 @@ class CompleteStageSchema(Schema):
         return {"completed_on": data["completed_on"].isoformat()}
 
 
+def _written(text, at_least):
+    """Spaces are not a justification: at least this many characters besides them."""
+    if len(text.strip()) < at_least:
+        raise ValidationError(f"write at least {at_least} characters (spaces aside)")
+
+
 class WaiverSchema(Schema):
     output = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    justification = fields.String(required=True, validate=validate.Length(min=20, max=5000),
-                                  metadata={"description": "why the output is not needed "
-                                                           "(at least 20 characters)"})
+    justification = fields.String(required=True, validate=[
+        validate.Length(max=5000), lambda text: _written(text, 20)], metadata={
+            "description": "why the output is not needed (at least 20 characters)"})
 
 
 class Moment(fields.String):
@@ -68,7 +74,10 @@ class Moment(fields.String):
             raise ValidationError("a time needs its zone, e.g. Z or +07:00")
         if moment > now:
             raise ValidationError("must not be in the future")
-        return moment.astimezone(UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:   # 0001-01-01T00:00+14:00 is before year 1 in UTC
+            raise ValidationError("out of range once in UTC") from None
 
 
 class AsOfSchema(Schema):

@@ -135,12 +135,15 @@ def _json_body(request, expected):
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON ({exc})", "body") from None
-    if b"\\u00" in raw or b"\x7f" in raw:   # JSON escapes every C0 control: rare, then walk
+    if any(mark in raw for mark in CONTROL_MARKS):   # rare: only then walk the body
         _refuse_control_characters(body)
     return body
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# How a control character can appear in JSON text: escaped as \u00XX, \b or \f, or
+# raw (DEL, and C1 characters, which UTF-8 writes after a 0xC2 byte)
+CONTROL_MARKS = (b"\\u00", b"\\b", b"\\f", b"\x7f", b"\xc2")
 
 
 def _refuse_control_characters(body):

@@ -2,6 +2,7 @@
 marketing strategy. Dates become ISO strings, decimals exact strings, money integer
 Rupiah: what the ledger records. Attachments are referenced as {sha256, title}.
 """
+import re
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -10,6 +11,7 @@ from shared.patterns import Pattern
 
 from .budget import FUNDING_SOURCES, SECTORS
 
+PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
 MAX_RUPIAH = 10**13          # Rp 10 trillion: far above any single item or budget line
 PARTNER_CATEGORIES = ("pemerintah", "swasta_csr", "lsm", "donor", "perguruan_tinggi",
                       "masyarakat", "lainnya")
@@ -51,8 +53,11 @@ class ExactDecimal(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValidationError("must be a decimal string such as \"12.5\" (no floats)")
+        if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+            raise ValidationError("must be written as digits with an optional decimal point, "
+                                  "such as \"12.5\" (no exponent, sign or spaces)")
         try:
-            number = Decimal(str(value).strip())
+            number = Decimal(str(value))
         except InvalidOperation:
             raise ValidationError("not a valid decimal number") from None
         if not number.is_finite() or number <= 0 or number > self.maximum:

@@ -179,6 +179,17 @@ KotakuColumns = type("KotakuColumns", (Schema,), {
     for column in KOTAKU_COLUMNS})
 
 
+class WholeNumber(fields.Integer):
+    """A count from a spreadsheet cell ("3") or JSON (3): never 1.5 cut down to 1."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and not value.is_integer() or \
+                isinstance(value, str) and not (value.strip().isascii() and
+                                                value.strip().isdigit()):
+            raise ValidationError("must be a whole number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ImportRowSchema(KotakuColumns):
     """One CSV row of `plpbk import villages`: a village and its evidence."""
     code = VillageCode(required=True)
@@ -190,7 +201,7 @@ class ImportRowSchema(KotakuColumns):
                                    validate=validate.Range(min=0, max=100000))
     bookkeeping_rating = Rating(load_default=None)
     voter_turnout = DecimalString(**PERCENT, load_default=None)
-    fund_misuse_cases = fields.Integer(load_default=None, validate=MISUSE_CASES)
+    fund_misuse_cases = WholeNumber(load_default=None, validate=MISUSE_CASES)
     pemda_priority = YesNo(load_default=None)
     pemda_decree = fields.String(load_default=None, validate=validate.Length(max=300))
 

@@ -32,7 +32,12 @@ def now_iso() -> str:
 def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise InvalidEvent(f"time {moment.isoformat()} has no time zone")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:   # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise InvalidEvent(f"time {moment.isoformat()} is out of range in UTC") from None
+    # isoformat writes four-digit years (strftime's %Y does not, below 1000)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -43,7 +48,10 @@ def parse_time(text: str) -> datetime:
         raise InvalidEvent(f"time {text!r} is not ISO-8601") from None
     if moment.tzinfo is None:
         raise InvalidEvent(f"time {text!r} has no time zone")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidEvent(f"time {text!r} is out of range in UTC") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,3 +41,14 @@ def test_the_ledger_refuses_names_types_and_streams_with_a_newline(tmp_path):
                          ("village-52.01.08.2006", "VillageRegistered\n")]:
         with pytest.raises(InvalidEvent):
             validate_append(AppendRequest(stream, 0, [NewEvent(kind, {})]))
+
+
+def test_times_out_of_range_in_utc_and_early_years_are_handled():
+    from datetime import datetime, timedelta, timezone
+    from shared.ledger.envelope import format_time, parse_time
+    with pytest.raises(InvalidEvent, match="out of range"):
+        parse_time("0001-01-01T00:00:00+14:00")
+    early = datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert format_time(early) == "0999-01-02T03:04:05.000000Z"
+    assert format_time(datetime(2026, 3, 1, 15, tzinfo=timezone(timedelta(hours=7)))) == \
+        "2026-03-01T08:00:00.000000Z"

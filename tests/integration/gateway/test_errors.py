@@ -53,7 +53,8 @@ def test_control_characters_in_a_body_are_400_naming_the_field(gateway, district
     url = f"/api/v1/villages/{BAJUR}/indicators"
     evidence = {"indicators": {"poverty_rate": "31.5"}, "observed_on": "2024-01-01"}
     history = district.get(f"/api/v1/villages/{BAJUR}/eligibility/history").json()
-    for text, field in [("BPS\u0000 2024", "source_document"), ("BPS\u0007", "source_document")]:
+    for text, field in [("BPS\u0000 2024", "source_document"), ("BPS\u0007", "source_document"),
+                        ("BPS\f", "source_document"), ("BPS\u0085", "source_document")]:
         expect(district.post(url, json={**evidence, "source_document": text}), 400, field)
     expect(district.post(url, json={**evidence, "source_document": "x",
                                      "indicators": {"poverty_rate": "31.5\u007f"}}), 400,

@@ -52,6 +52,11 @@ def test_completion_dates_and_waiver_reasons():
     assert refused_field(schemas.WaiverSchema(), {"output": "lokakarya_kota",
                                                   "justification": "too short"}) == \
         "justification"
+    assert refused_field(schemas.WaiverSchema(), {"output": "lokakarya_kota",
+                                                  "justification": " " * 25}) == \
+        "justification"
+    assert refused_field(schemas.AsOfSchema(), {"as_of": "0001-01-01T00:00:00+14:00"}) == \
+        "as_of"
 
 
 def test_as_of_takes_a_past_time_with_zone_or_a_date():

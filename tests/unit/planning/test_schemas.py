@@ -40,7 +40,7 @@ def test_quantities_are_exact_decimal_strings():
     content = samples.rtplp()
     content["investment_items"][0]["quantity"] = "012.500"
     assert draft("rtplp", content)["content"]["investment_items"][0]["quantity"] == "12.5"
-    for bad in (12.5, "abc", "0", "1.0001", "-3"):
+    for bad in (12.5, "abc", "0", "1.0001", "-3", "1e3", "+5", " 5", "\u0663", "1_000", "NaN"):
         content["investment_items"][0]["quantity"] = bad
         assert refused("rtplp", content).field == "content.investment_items.0.quantity"
 

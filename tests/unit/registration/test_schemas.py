@@ -392,3 +392,13 @@ def test_a_partial_or_mis_scored_kotaku_row_is_refused_naming_the_column():
 def test_an_import_row_holds_misuse_cases_to_the_forms_range(cases):
     assert "fund_misuse_cases" in row_errors(fund_misuse_cases=cases)
     assert "fund_misuse_cases" in evidence_errors({"fund_misuse_cases": cases})["indicators"]
+
+
+@pytest.mark.parametrize("cases", ["1.5", 1.5, "٣", "1e3", "+2"])
+def test_an_import_row_never_cuts_a_count_down_to_a_whole_number(cases):
+    assert "fund_misuse_cases" in row_errors(fund_misuse_cases=cases)
+
+
+@pytest.mark.parametrize("cases, counted", [("3", 3), (3, 3), (3.0, 3), (" 4 ", 4)])
+def test_an_import_row_takes_a_count_as_a_cell_or_a_number(cases, counted):
+    assert values(load_row(fund_misuse_cases=cases))["fund_misuse_cases"] == counted
