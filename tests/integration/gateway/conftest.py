@@ -12,6 +12,7 @@ from services.gateway.service import GatewayService
 from services.gateway.web import JsonWebServer
 from shared.chassis import commands
 from shared.ledger import Actor, Metadata, open_ledger
+from shared.ledger.verify import generate_key
 from shared.views import open_view_store
 
 PASSWORD = "correct horse battery staple"
@@ -20,8 +21,10 @@ SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
 @pytest.fixture
 def gateway_config(platform_config, tmp_path):
+    key = tmp_path / "tree-head.pem"   # a configured platform signs tree heads
+    key.write_bytes(generate_key())
     return {**platform_config, "GATEWAY_SECRET": SECRET, "LOGIN_USER_FREE_FAILURES": 3,
-            "LOGIN_ADDRESS_FREE_FAILURES": 8,
+            "LOGIN_ADDRESS_FREE_FAILURES": 8, "TREE_HEAD_KEY": str(key),
             "ATTACHMENT_URI": f"file:///{tmp_path}/attachments"}
 
 
