@@ -124,12 +124,15 @@ class Subscription:
         self._held.setdefault(record.stream_id, []).append(record.position)
         self._count_parked()
 
-    def _parked_by_stream(self):
+    def _parked_by_stream(self, entries=None):
         """stream -> positions of its parked events, in order."""
         held = {}
-        for entry in sorted(self.parked_events(), key=lambda entry: entry["position"]):
+        for entry in entries if entries is not None else self._parked_in_order():
             held.setdefault(entry["stream_id"], []).append(entry["position"])
         return held
+
+    def _parked_in_order(self):
+        return sorted(self.parked_events(), key=lambda entry: entry["position"])
 
     def _mark_replayed(self, record):
         key = f"{self._key}:{record.position}"
@@ -157,9 +160,10 @@ class Subscription:
         parked is not run."""
         outcomes = []
         with self._lock:
-            self._held = self._parked_by_stream()
+            entries = self._parked_in_order()
+            self._held = self._parked_by_stream(entries)
             stuck = set()   # streams whose earlier parked event failed again just now
-            for entry in sorted(self.parked_events(), key=lambda entry: entry["position"]):
+            for entry in entries:
                 if positions is not None and entry["position"] not in positions:
                     continue
                 first = self._held[entry["stream_id"]][0]
