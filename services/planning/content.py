@@ -4,6 +4,7 @@ Rupiah: what the ledger records. Attachments are referenced as {sha256, title}.
 """
 import re
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -117,7 +118,7 @@ class RplpSchema(Schema):
 
     @validates_schema
     def one_plan_per_sector(self, data, **kwargs):
-        _unique(data.get("sector_plans", []), "sector", "sector_plans")
+        unique(data.get("sector_plans", []), "sector_plans", itemgetter("sector"), "sector")
 
 
 # -- RTPLP ----------------------------------------------------------------------------
@@ -132,6 +133,12 @@ class PriorityAreaSchema(Schema):
     hectares = ExactDecimal(places=2, maximum=Decimal(100000), required=True)
     rt_rw = Items(RtRwSchema, required=True, maximum=200)
     map = fields.Nested(AttachmentRefSchema)
+
+    @validates_schema
+    def each_rt_rw_once(self, data, **kwargs):
+        # RT numbers restart in every RW: RT 3 of RW 2 and RT 3 of RW 5 are two places
+        unique(data["rt_rw"], "rt_rw", itemgetter("rt", "rw"),
+               shown=lambda rt_rw: "RT {}/RW {}".format(*rt_rw))
 
 
 class InvestmentItemSchema(Schema):
@@ -161,7 +168,7 @@ class RtplpSchema(Schema):
 
     @validates_schema
     def items_fall_in_phases(self, data, **kwargs):
-        _unique(data.get("phasing", []), "year", "phasing")
+        unique(data.get("phasing", []), "phasing", itemgetter("year"), "year")
         years = {phase["year"] for phase in data.get("phasing", [])}
         for index, item in enumerate(data.get("investment_items", [])):
             if item["year"] not in years:
@@ -225,9 +232,15 @@ CONTENT = {"rplp": RplpSchema, "rtplp": RtplpSchema, "aturan_bersama": AturanBer
            "marketing_strategy": MarketingStrategySchema}
 
 
-def _unique(rows, key, where):
-    seen = set()
+def unique(rows, where, key, field=None, shown=str):
+    """Refuse a row whose key(row) an earlier row has (rows whose key is None are not
+    compared), naming the later row's field and the earlier row."""
+    seen = {}
     for index, row in enumerate(rows):
-        if row[key] in seen:
-            raise ValidationError({where: {index: {key: [f"{row[key]} appears twice"]}}})
-        seen.add(row[key])
+        value = key(row)
+        if value is None:
+            continue
+        if value in seen:
+            message = [f"{shown(value)} appears twice (also at {where}.{seen[value]})"]
+            raise ValidationError({where: {index: {field: message} if field else message}})
+        seen[value] = index

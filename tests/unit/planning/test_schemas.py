@@ -140,3 +140,15 @@ def test_pending_query_defaults_to_approvals_and_checks_the_region():
     with pytest.raises(InvalidInput) as error:
         load(schemas.PendingQuerySchema(), {"region": "52.1"})
     assert error.value.field == "region"
+
+
+# -- probe findings: duplicates and implausible dates -----------------------------------
+
+def test_an_rt_rw_is_listed_once_in_the_priority_area():
+    content = samples.rtplp()
+    content["priority_area"]["rt_rw"].append({"rt": 3, "rw": 2})
+    error = refused("rtplp", content)
+    assert error.field == "content.priority_area.rt_rw.2"
+    assert "RT 3/RW 2 appears twice (also at rt_rw.0)" in str(error)
+    content["priority_area"]["rt_rw"][2] = {"rt": 3, "rw": 5}     # RT 3 of another RW
+    assert len(draft("rtplp", content)["content"]["priority_area"]["rt_rw"]) == 3
