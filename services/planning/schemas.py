@@ -4,13 +4,14 @@ import base64
 import binascii
 
 import orjson
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import (Schema, ValidationError, fields, post_load, validate,
+                         validates_schema)
 
 from shared.patterns import Pattern
 from shared.schemas import AttendanceSchema, PagingSchema, RegionPrefix, not_in_future
 
 from . import rules
-from .content import CONTENT, AttachmentRefSchema, DateString, Text
+from .content import CONTENT, AttachmentRefSchema, DateString, Text, unique
 
 MAX_ATTACHMENT_BYTES = 20 * 2**20
 # Allowed media types and how their content starts, so a mislabelled file is refused.
@@ -153,6 +154,14 @@ class MeetingSchema(Schema):
         "description": "the scanned minutes (berita acara)"})
     decisions = fields.List(fields.Nested(DecisionSchema), required=True,
                             validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def each_version_approved_once(self, data, **kwargs):
+        """Two decisions approving one version would leave unclear which the approval
+        rests on."""
+        unique(data["decisions"], "decisions", lambda d: d["approves"] and (
+            d["approves"]["kind"], d["approves"]["version"]), "approves",
+            shown=lambda approves: "approving the {} version {}".format(*approves))
 
 
 # -- queries ----------------------------------------------------------------------------

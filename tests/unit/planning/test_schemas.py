@@ -152,3 +152,15 @@ def test_an_rt_rw_is_listed_once_in_the_priority_area():
     assert "RT 3/RW 2 appears twice (also at rt_rw.0)" in str(error)
     content["priority_area"]["rt_rw"][2] = {"rt": 3, "rw": 5}     # RT 3 of another RW
     assert len(draft("rtplp", content)["content"]["priority_area"]["rt_rw"]) == 3
+
+
+def test_a_meeting_decides_each_version_once():
+    meeting = samples.meeting(SHA, [("rplp", 1), ("rtplp", 1), ("rplp", 1)])
+    with pytest.raises(InvalidInput, match="rplp version 1") as error:
+        load(schemas.MeetingSchema(), meeting)
+    assert error.value.field == "decisions.2.approves"
+    assert "appears twice (also at decisions.0)" in str(error.value)
+    meeting["decisions"][2]["approves"]["version"] = 2
+    meeting["decisions"].append({"text": "Sosialisasi", "approves": None})
+    meeting["decisions"].append({"text": "Lain-lain"})
+    assert len(load(schemas.MeetingSchema(), meeting)["decisions"]) == 5
