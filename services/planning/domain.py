@@ -284,9 +284,12 @@ def _approve(state, version, command):
     if version["status"] != "draft":
         raise Conflict(f"version {number} is already approved (meeting "
                        f"{version['approval']['meeting_id']})", "version")
-    if state.approved > number:
-        raise Conflict(f"version {state.approved} is already approved; version {number} is "
-                       "older", "version")
+    if number != state.latest:
+        current = state.versions[state.latest]
+        raise Conflict(f"version {number} is superseded: version {state.latest} is the "
+                       f"current version (drafted {current['drafted_on']}, "
+                       f"{current['status'].replace('_', ' ')}); only the current version "
+                       "is approved", "version")
     if meeting["code"] != state.code:
         raise CommandRejected(f"meeting {meeting['meeting_id']} was held in {meeting['code']}, "
                               f"not {state.code}", "meeting_id")

@@ -215,8 +215,34 @@ def test_an_older_version_is_not_approved_after_a_newer_one():
     content["vision"] = "Versi dua"
     document.do(draft("rplp"), revise("rplp", 1, content))
     document.do(domain.ApproveVersion(2, meeting((("rplp", 2),))))
-    with pytest.raises(Conflict, match="version 2 is already approved"):
+    with pytest.raises(Conflict, match="version 2 is the current version") as older:
         document.do(domain.ApproveVersion(1, meeting((("rplp", 1),))))
+    assert older.value.field == "version" and "approved" in str(older.value)
+
+
+def test_a_superseded_version_is_not_approved_and_the_current_one_is_named():
+    document = Stream(domain.DOCUMENT)
+    second, third = samples.rplp(MAP), samples.rplp(MAP)
+    second["vision"], third["vision"] = "Versi dua", "Versi tiga"
+    document.do(draft("rplp"), revise("rplp", 1, second), revise("rplp", 2, third, "2024-08-06"))
+    drafted = {"rplp": {1: "2024-08-01", 2: "2024-08-05", 3: "2024-08-06"}}
+    recorded = len(document.events)
+    for old in (1, 2):
+        with pytest.raises(Conflict) as superseded:
+            document.do(domain.ApproveVersion(old, meeting((("rplp", old),), drafted=drafted)))
+        assert superseded.value.field == "version"
+        assert (f"version {old} is superseded" in str(superseded.value)
+                and "version 3 is the current version" in str(superseded.value))
+        assert "draft" in str(superseded.value)
+    assert len(document.events) == recorded
+    assert {v["status"] for v in document.state.versions.values()} == {"draft"}
+    [approved] = document.do(domain.ApproveVersion(3, meeting((("rplp", 3),),
+                                                              drafted=drafted)))
+    assert approved.payload["version"] == 3
+    with pytest.raises(Conflict, match="already approved") as again:   # the same, again
+        document.do(domain.ApproveVersion(3, meeting((("rplp", 3),), drafted=drafted)))
+    assert again.value.field == "version"
+    assert len(document.events) == recorded + 1
 
 
 # -- sign-off chain -----------------------------------------------------------------------
