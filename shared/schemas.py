@@ -27,8 +27,11 @@ def RegionPrefix(**options):
 
 
 class VillageCode(fields.String):
+    """Exactly a village code: one with a space or a line break around it is refused, not
+    trimmed (a stray character in a cell or a URL is bad input, not a code)."""
+
     def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip()
+        code = super()._deserialize(value, attr, data, **kwargs)
         if not is_village_code(code):
             raise ValidationError("must be a Kemendagri village code PP.KK.CC.DDDD")
         return code

@@ -10,6 +10,7 @@ from nameko.rpc import rpc
 from services.gateway import health
 
 from .conftest import Client, start_gateway
+from .test_api import NEIGHBOUR, registration_records
 
 BAJUR = "52.01.08.2006"
 
@@ -91,6 +92,42 @@ def test_bad_paths_parameters_and_headers(gateway, district):
                          headers={"Idempotency-Key": "has spaces"}), 400, "Idempotency-Key")
     expect(district.get("/api/v1/audit/ledgers/registration/records/first/proof"), 400,
            "position")
+
+
+def test_a_village_code_must_be_exactly_one_never_trimmed(gateway, district, gateway_config):
+    """A code with a line break or spaces around it is refused (400, field code), in a
+    path, a body or an import row, and nothing is recorded for it."""
+    assert district.post("/api/v1/villages", json={"code": BAJUR}).status_code == 201
+    district.get("/api/v1/eligibility/rule-set")   # the seed rule set, published on first use
+    recorded = registration_records(gateway_config)
+    village = district.get(f"/api/v1/villages/{BAJUR}").json()
+    evidence = {"indicators": {"poverty_rate": "31.5"}, "source_document": "BPS 2024",
+                "observed_on": "2024-01-01"}
+    bkm = {"name": "BKM Bajur", "formed_on": "2019-03-01",
+           "members": [{"name": "Siti", "sex": "P", "role": "koordinator"}]}
+    for padded in (f"{BAJUR}%0A", f"{BAJUR}%0D%0A", f"{BAJUR}%20", f"%20{BAJUR}",
+                   f"{BAJUR}%09"):
+        url = f"/api/v1/villages/{padded}"
+        body = expect(district.get(url), 400, "code", "InvalidInput")
+        assert "PP.KK.CC.DDDD" in body["message"]
+        expect(district.post(f"{url}/indicators", json=evidence), 400, "code")
+        expect(district.put(f"{url}/bkm", json=bkm), 400, "code")
+        expect(district.post(f"{url}/eligibility/decisions"), 400, "code")
+        expect(district.get(f"{url}/cycle"), 400, "code")
+    for padded in (f"{NEIGHBOUR}\n", f" {NEIGHBOUR}", f"{NEIGHBOUR} ", f"{NEIGHBOUR}\r\n"):
+        expect(district.post("/api/v1/villages", json={"code": padded}), 400, "code")
+    row = {"source_document": "BPS 2024", "observed_on": "2024-01-01", "poverty_rate": "31.5"}
+    rows = [{"line": 2, "code": f"{NEIGHBOUR} ", **row},
+            {"line": 3, "code": f"{NEIGHBOUR}\n", **row},
+            {"line": 4, "code": f" {BAJUR}", **row}]
+    report = district.post("/api/v1/villages/imports", json={"rows": rows})
+    assert report.status_code == 200, report.text
+    assert (report.json()["recorded"], report.json()["unchanged"]) == (0, 0)
+    assert [(e["line"], e["reason"]) for e in report.json()["errors"]] == [
+        (line, "code: must be a Kemendagri village code PP.KK.CC.DDDD") for line in (2, 3, 4)]
+    assert registration_records(gateway_config) == recorded
+    assert district.get(f"/api/v1/villages/{BAJUR}").json() == village
+    expect(district.get(f"/api/v1/villages/{NEIGHBOUR}"), 404, "code")
 
 
 def test_unknown_things_and_conflicts(gateway, district):

@@ -209,6 +209,28 @@ def test_an_actor_who_may_not_import_is_refused_clearly(registration, tmp_path):
         service.get_village("52.01.08.2001")
 
 
+def test_a_code_cell_that_is_not_exactly_a_code_is_refused_naming_line_and_column(
+        registration, tmp_path):
+    # a space or a line break around a code is bad input, never trimmed into a code
+    text = "\n".join([
+        HEADER,
+        "52.01.08.2001 ,BPS 2024,2024-01-01,30,,,,,,,",        # line 2
+        '" 52.01.08.2002",BPS 2024,2024-01-01,30,,,,,,,',      # line 3
+        '"52.01.08.2003\n",BPS 2024,2024-01-01,30,,,,,,,',     # lines 4-5
+        "\t52.01.08.2005,BPS 2024,2024-01-01,30,,,,,,,"]) + "\n"   # line 6
+    result = import_file(registration, write(tmp_path, "padded.csv", text))
+    assert result.returncode == 1, result
+    assert_no_traceback(result)
+    assert "4 rows: 0 recorded, 0 already recorded, 4 refused" in flat(result.stdout)
+    assert report_lines(result.stdout) == {
+        line: "code: must be a Kemendagri village code PP.KK.CC.DDDD" for line in (2, 3, 5, 6)}
+    with proxy(registration) as service:
+        assert service.list_villages({"region": "52"})["total"] == 0
+        for code in ["52.01.08.2001", "52.01.08.2002", "52.01.08.2003", "52.01.08.2005"]:
+            with pytest.raises(NotFound):
+                service.get_village(code)
+
+
 def test_a_district_imports_only_villages_in_its_region(registration, tmp_path):
     # BUG: import_rows authorizes the role only (code=None) and never checks each row's
     # code against the actor's region, so a district official of Lombok Barat (52.01)

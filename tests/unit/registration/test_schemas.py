@@ -155,8 +155,16 @@ def test_a_badly_formed_code_is_refused(code):
         "code": ["must be a Kemendagri village code PP.KK.CC.DDDD"]}
 
 
-def test_a_code_with_surrounding_spaces_is_trimmed():
-    assert load_row(code=" 52.01.08.2006 ")["code"] == "52.01.08.2006"
+@pytest.mark.parametrize("code", [" 52.01.08.2006", "52.01.08.2006 ", "52.01.08.2006\n",
+                                  "52.01.08.2006\r\n", "\t52.01.08.2006", " 52.01.08.2006 "])
+def test_a_code_with_anything_around_it_is_refused_not_trimmed(code):
+    # a code that is not exactly a village code is bad input: trimmed, a cell's stray
+    # space or line break would pass unseen
+    message = ["must be a Kemendagri village code PP.KK.CC.DDDD"]
+    assert row_errors(code=code) == {"code": message}
+    with pytest.raises(ValidationError) as refused:
+        schemas.RegisterVillageSchema().load({"code": code})
+    assert refused.value.messages == {"code": message}
 
 
 @pytest.mark.parametrize("cell", ["bagus", "tidak", "memadai baik", "tidak_memadai_"])
