@@ -40,6 +40,11 @@ class HeaderTooLarge(CommandRejected):
     status = 431
 
 
+class HttpVersionNotSupported(CommandRejected):
+    """A request line naming HTTP/2 or later (the gateway speaks HTTP/1.1)."""
+    status = 505
+
+
 class UnsupportedMediaType(CommandRejected):
     status = 415
 

@@ -7,7 +7,7 @@ route template and status); these cover what it cannot see.
 from prometheus_client import Counter, Histogram
 
 UNROUTED = Counter("plpbk_gateway_unrouted_total",
-                   "Requests answered before reaching a route (404, 405, 413)", ["status"])
+                   "Requests answered before reaching a route (404, 405, 413, 414, 431, ...)", ["status"])
 AUTH_FAILURES = Counter("plpbk_gateway_auth_failures_total",
                         "Requests refused for missing or invalid credentials", ["reason"])
 LOGINS = Counter("plpbk_gateway_logins_total", "Login attempts by outcome", ["outcome"])

@@ -26,7 +26,8 @@ ERRORS = {
     422: "Understood but refused (a rule of the programme, or an Idempotency-Key reused "
          "for a different request)",
     429: "Too many failed logins: wait for Retry-After seconds",
-    431: "A header line is longer than 8,192 characters (`field` names the header)",
+    431: "A header line is longer than 8,192 characters (`field` names the header), or "
+         "more than 100 header lines or 64 KiB of headers in all (`field`: headers)",
     502: "A service failed on this request (logged)",
     503: "A service or RabbitMQ is unavailable or did not answer in time; retry later",
 }

@@ -5,7 +5,10 @@ entrypoint error into a text body. The gateway's entrypoints (`api`) run on
 JsonWebServer instead, which refuses oversized bodies before reading them and answers
 every routing problem with the error body of services.gateway.errors. Entrypoint
 methods themselves never raise: they return a Response (services.gateway.pipeline).
+What the HTTP server refuses itself, before any route (too many or too long headers, a
+bad request line), JsonProtocol answers in the same JSON error body.
 """
+import http.client
 import io
 import logging
 import re
@@ -19,9 +22,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
+from shared.chassis.errors import CommandRejected, InvalidInput
+
 from . import metrics
-from .errors import (HeaderTooLarge, MethodNotAllowed, PayloadTooLarge, RouteNotFound,
-                     ServiceUnavailable, UriTooLong, error_body, error_headers)
+from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
+                     PayloadTooLarge, RouteNotFound, ServiceUnavailable, UriTooLong,
+                     error_body, error_headers)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,8 @@ MAX_URL = 8192                  # characters of path and query string
 REQUEST_LINE_READ = 64 * 1024
 MAX_HEADER = 8192               # characters of one header line, the same for the same reason
 HEADER_LINE_READ = 64 * 1024
+MAX_HEADERS_TOTAL = 64 * 1024   # bytes of all header lines (eventlet's limit, stated here)
+MAX_HEADER_LINES = http.client._MAXHEADERS   # the header parser's own count (100)
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -111,14 +119,70 @@ def _buffer_chunked_body(environ, limit):
     environ.pop("HTTP_TRANSFER_ENCODING", None)
 
 
+class JsonProtocol(HttpOnlyProtocol):
+    """nameko's HTTP protocol, answering in JSON what it refuses before any route runs.
+
+    The standard library's parser answers more than MAX_HEADER_LINES header lines, and a
+    bad request line or HTTP version, with an HTML page (send_error); eventlet answers
+    more than MAX_HEADERS_TOTAL bytes of headers, or a line of HEADER_LINE_READ, with an
+    empty 400. Here all of them get the gateway's error body, and close the connection
+    (the rest of the request is not read).
+    """
+
+    def parse_request(self):
+        try:
+            return super().parse_request()
+        except eventlet.wsgi.HeadersTooLarge:
+            self.refuse(HeaderTooLarge(
+                f"the headers are more than {MAX_HEADERS_TOTAL} bytes in all; at most "
+                f"{MAX_HEADERS_TOTAL} are read", "headers"))
+        except eventlet.wsgi.HeaderLineTooLong:
+            self.refuse(HeaderTooLarge(
+                f"a header line is {HEADER_LINE_READ} characters or more; a header line "
+                f"may have at most {MAX_HEADER}", "headers"))
+        return False
+
+    def send_error(self, code, message=None, explain=None):
+        """The standard library's refusals (from parse_request), as JSON."""
+        if code == 431:
+            error = HeaderTooLarge(f"the request has more than {MAX_HEADER_LINES} header "
+                                   f"lines; at most {MAX_HEADER_LINES} are read", "headers")
+        elif code == 505:
+            error = HttpVersionNotSupported(f"{message}; use HTTP/1.1", "version")
+        elif code == 400:
+            error = InvalidInput(message or "the request line is not HTTP", None)
+        else:
+            error = CommandRejected(message or explain or "refused", None)
+            error.status = code
+        self.refuse(error)
+
+    def refuse(self, error):
+        metrics.UNROUTED.labels(str(error.status)).inc()
+        log.info("refused before any route: %s %s", error.status, error.message)
+        body = orjson.dumps(error_body(error))
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":   # a request line with no readable version:
+            self.request_version = "HTTP/1.0"    # answered with a status line all the same
+        self.send_response_only(error.status)
+        for name, value in (("Connection", "close"), ("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body))),
+                            (CORRELATION_HEADER, uuid.uuid4().hex)):
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
 
-    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+    def get_wsgi_server(self, sock, wsgi_app, protocol=JsonProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
         server.url_length_limit = REQUEST_LINE_READ
-        eventlet.wsgi.MAX_HEADER_LINE = HEADER_LINE_READ  # read at each request, not import
+        # eventlet reads these at each request, not at import
+        eventlet.wsgi.MAX_HEADER_LINE = HEADER_LINE_READ
+        eventlet.wsgi.MAX_TOTAL_HEADER_SIZE = MAX_HEADERS_TOTAL
         return server
 
 

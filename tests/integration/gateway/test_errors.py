@@ -3,6 +3,7 @@ a 500, never a traceback."""
 import socket
 
 import eventlet
+import orjson
 import pytest
 import requests
 from nameko.rpc import rpc
@@ -247,9 +248,58 @@ def test_an_over_long_header_gets_a_json_431_naming_it(gateway, district):
     assert district.get("/api/v1/villages", headers={"X-Note": "n" * 8000}).status_code == 200
 
 
+def raw_request(gateway, head):
+    """Send a request head over a plain socket; (status, headers, body) of the answer."""
+    host, port = gateway.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(head)
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in
+               (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("count, size", [(100, 8000), (9, 8000), (101, 10), (300, 10),
+                                         (1, 70000)])
+def test_many_or_long_headers_in_all_get_a_json_431(gateway, district, gateway_config,
+                                                    count, size):
+    """Too many header lines, or too many bytes of them, are refused by the HTTP server
+    before any route: in JSON like every other refusal, and nothing recorded."""
+    district.get("/api/v1/eligibility/rule-set")   # the seed rule set, published on first use
+    recorded = registration_records(gateway_config)
+    many = b"".join(b"X-Note-%d: %s\r\n" % (i, b"n" * size) for i in range(count))
+    for request in (b"GET /api/v1/villages HTTP/1.1\r\n",
+                    b"POST /api/v1/villages HTTP/1.1\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 27\r\n"):
+        status, headers, body = raw_request(gateway, request + b"Host: gateway\r\n" +
+            b"Authorization: " + district.headers["Authorization"].encode() + b"\r\n" +
+            many + b"\r\n" + (b'{"code": "52.01.08.2006"}\r\n' if b"POST" in request
+                              else b""))
+        assert status == 431, (status, headers, body[:300])
+        assert headers["content-type"] == "application/json", headers
+        assert headers["connection"] == "close" and headers["x-correlation-id"]
+        error = orjson.loads(body)
+        assert set(error) == {"error", "message", "field"}
+        assert (error["error"], error["field"]) == ("HeaderTooLarge", "headers"), error
+        assert "at most" in error["message"] and "Traceback" not in error["message"]
+    assert registration_records(gateway_config) == recorded
+    assert district.get("/api/v1/villages", headers={
+        f"X-Note-{i}": "n" * 8000 for i in range(7)}).status_code == 200
+
+
 def test_a_raw_socket_with_garbage_gets_no_traceback(gateway):
     host, port = gateway.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as raw:
         raw.sendall(b"NONSENSE /\x00\x01 HTTP/9\r\n\r\n")
         reply = raw.recv(4096)
     assert b"Traceback" not in reply and not reply.startswith(b"HTTP/1.1 500")
+    for line, status, error, field in [
+            (b"NONSENSE /\x00\x01 HTTP/9", 400, "InvalidInput", None),
+            (b"GET /api/v1/villages HTTP/2.0", 505, "HttpVersionNotSupported", "version")]:
+        answer, headers, body = raw_request(gateway, line + b"\r\nHost: gateway\r\n\r\n")
+        assert (answer, headers["content-type"]) == (status, "application/json"), body
+        assert orjson.loads(body)["error"] == error and orjson.loads(body)["field"] == field
