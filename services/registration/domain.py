@@ -305,7 +305,8 @@ def evolve_rule_set(state, record):
 def decide_rule_set(state, command):
     problems = rules.check_rule_set(command.rule_set)
     if problems:
-        raise InvalidInput("; ".join(problems), "rule_set")
+        raise InvalidInput("; ".join(f"{field}: {problem}" for field, problem in problems),
+                           problems[0][0])
     version = (state["version"] if state else 0) + 1
     published = {**command.rule_set, "version": version}
     if state and {k: v for k, v in state.items() if k != "version"} == \

@@ -102,32 +102,36 @@ def _number(value):
 
 
 def check_rule_set(rule_set):
-    """Problems with a rule set offered for publication (empty list: fine)."""
+    """Problems with a rule set offered for publication, as (field, problem) with the
+    field named as the request names it (criteria.0.threshold); empty list: fine."""
     problems = []
     criteria = rule_set.get("criteria") or []
     if not criteria:
-        problems.append("criteria: at least one criterion is needed")
+        problems.append(("criteria", "at least one criterion is needed"))
     seen = set()
     for index, criterion in enumerate(criteria):
-        where = f"criteria[{index}]"
+        where = f"criteria.{index}"
         if criterion.get("criterion") in seen:
-            problems.append(f"{where}.criterion: {criterion.get('criterion')!r} appears twice")
+            problems.append((f"{where}.criterion",
+                             f"{criterion.get('criterion')!r} appears twice"))
         seen.add(criterion.get("criterion"))
         if criterion.get("indicator") not in INDICATOR_UNITS:
-            problems.append(f"{where}.indicator: unknown indicator {criterion.get('indicator')!r}")
+            problems.append((f"{where}.indicator",
+                             f"unknown indicator {criterion.get('indicator')!r}"))
         elif criterion.get("field") not in INDICATOR_FIELDS.get(criterion["indicator"], (None,)):
             fields = INDICATOR_FIELDS.get(criterion["indicator"])
-            problems.append(f"{where}.field: " + (
+            problems.append((f"{where}.field", (
                 f"must be one of {', '.join(fields)}" if fields else
-                f"{criterion['indicator']} is a single value, with no fields"))
+                f"{criterion['indicator']} is a single value, with no fields")))
         if criterion.get("operator") not in OPERATORS:
-            problems.append(f"{where}.operator: must be one of {', '.join(OPERATORS)}")
+            problems.append((f"{where}.operator", f"must be one of {', '.join(OPERATORS)}"))
         elif criterion["operator"] == "at_least" and \
                 criterion.get("threshold") not in criterion.get("scale", RATINGS):
-            problems.append(f"{where}.threshold: not on the scale")
+            problems.append((f"{where}.threshold", "not on the scale"))
         elif criterion["operator"] in (">=", "<=") and not _plain_number(criterion.get("threshold")):
-            problems.append(f"{where}.threshold: must be a number for {criterion['operator']} "
-                            "(an integer, or a decimal string such as \"25\" or \"25.5\")")
+            problems.append((f"{where}.threshold", f"must be a number for "
+                             f"{criterion['operator']} (an integer, or a decimal string such "
+                             "as \"25\" or \"25.5\")"))
     return problems
 
 

@@ -78,6 +78,29 @@ def test_a_value_the_ledger_cannot_record_is_400(gateway, as_user):
     assert "float" in body["message"]
 
 
+@pytest.mark.parametrize("index, change, field", [
+    (0, {"threshold": "NaN"}, "criteria.0.threshold"),
+    (3, {"threshold": "-Infinity"}, "criteria.3.threshold"),
+    (3, {"threshold": "1e3"}, "criteria.3.threshold"),
+    (2, {"threshold": "excellent"}, "criteria.2.threshold"),
+    (1, {"field": "colour"}, "criteria.1.field"),
+    (4, {"criterion": "poverty_rate"}, "criteria.4.criterion"),
+])
+def test_a_bad_criterion_is_named_by_its_place_in_the_request(gateway, as_user,
+                                                              gateway_config, index, change,
+                                                              field):
+    ministry = as_user("ministry")
+    active = ministry.get("/api/v1/eligibility/rule-set").json()
+    recorded = registration_records(gateway_config)
+    criteria = [{k: v for k, v in c.items()} for c in active["criteria"]]
+    criteria[index].update(change)
+    body = expect(ministry.post("/api/v1/eligibility/rule-sets", json={
+        "id": active["id"], "criteria": criteria}), 400, field, "InvalidInput")
+    assert body["message"].startswith(f"{field}: ")
+    assert registration_records(gateway_config) == recorded
+    assert ministry.get("/api/v1/eligibility/rule-set").json() == active
+
+
 def test_bad_paths_parameters_and_headers(gateway, district):
     expect(district.get("/api/v1/villages/5201082006"), 400, "code")
     expect(district.get("/api/v1/villages?colour=red"), 400, "colour")

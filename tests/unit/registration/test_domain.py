@@ -477,8 +477,9 @@ def test_an_invalid_rule_set_is_refused_naming_the_problem():
     stream = Stream(domain.RULE_SET)
     with pytest.raises(InvalidInput) as refused:
         stream.do(domain.PublishRuleSet(bad))
-    assert refused.value.field == "rule_set"
-    assert refused.value.message == ("criteria[2].threshold: not on the scale; "
-                                     "criteria[4].indicator: unknown indicator 'income'")
+    # named as the request names them (criteria.N.x), the first one as the field
+    assert refused.value.field == "criteria.2.threshold"
+    assert refused.value.message == ("criteria.2.threshold: not on the scale; "
+                                     "criteria.4.indicator: unknown indicator 'income'")
     assert stream.events == []
 
