@@ -1,6 +1,7 @@
 """Marshmallow schemas of the four documents' content: RPLP, RTPLP, Aturan Bersama and the
-marketing strategy. Dates become ISO strings, decimals exact strings, money integer
-Rupiah: what the ledger records. Attachments are referenced as {sha256, title}.
+marketing strategy. Dates and years (in the window of dates.py) become ISO strings and
+ints, decimals exact strings, money integer Rupiah: what the ledger records. Attachments
+are referenced as {sha256, title}.
 """
 import re
 from decimal import Decimal, InvalidOperation
@@ -11,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shared.patterns import Pattern
 
 from .budget import FUNDING_SOURCES, SECTORS
+from .dates import DateString, Year
 
 PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
 MAX_RUPIAH = 10**13          # Rp 10 trillion: far above any single item or budget line
@@ -22,10 +24,6 @@ def Text(max_length=2000, **options):
     return fields.String(validate=validate.Length(min=1, max=max_length), **options)
 
 
-def Year(**options):
-    return fields.Integer(strict=True, validate=validate.Range(min=2000, max=2100), **options)
-
-
 def Rupiah(**options):
     return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_RUPIAH),
                           metadata={"description": "whole Rupiah"}, **options)
@@ -34,13 +32,6 @@ def Rupiah(**options):
 def Items(schema, minimum=1, maximum=500, **options):
     return fields.List(fields.Nested(schema), validate=validate.Length(min=minimum, max=maximum),
                        **options)
-
-
-class DateString(fields.Date):
-    """An ISO date in, the same ISO string out (events hold strings)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).isoformat()
 
 
 class ExactDecimal(fields.String):

@@ -8,10 +8,11 @@ from marshmallow import (Schema, ValidationError, fields, post_load, validate,
                          validates_schema)
 
 from shared.patterns import Pattern
-from shared.schemas import AttendanceSchema, PagingSchema, RegionPrefix, not_in_future
+from shared.schemas import AttendanceSchema, PagingSchema, RegionPrefix
 
 from . import rules
-from .content import CONTENT, AttachmentRefSchema, DateString, Text, unique
+from .content import CONTENT, AttachmentRefSchema, Text, unique
+from .dates import PastDate
 
 MAX_ATTACHMENT_BYTES = 20 * 2**20
 # Allowed media types and how their content starts, so a mislabelled file is refused.
@@ -29,10 +30,6 @@ MEETING_TYPES = ("rembug_warga", "musyawarah")
 
 def Version(**options):
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=100000), **options)
-
-
-def PastDate(**options):
-    return DateString(validate=not_in_future, **options)
 
 
 class PersonSchema(Schema):

@@ -1,9 +1,10 @@
 """Input validation: every bad field is named; money and dates come out exact strings/ints."""
 import base64
+from datetime import date, timedelta
 
 import pytest
 
-from services.planning import schemas
+from services.planning import dates, schemas
 from shared.chassis.errors import InvalidInput, load
 
 from . import samples
@@ -164,3 +165,96 @@ def test_a_meeting_decides_each_version_once():
     meeting["decisions"].append({"text": "Sosialisasi", "approves": None})
     meeting["decisions"].append({"text": "Lain-lain"})
     assert len(load(schemas.MeetingSchema(), meeting)["decisions"]) == 5
+
+
+def _body(where, value):
+    """A valid body of some planning input with one date (or year) set to value."""
+    def version(kind, content):
+        return schemas.version_schema(kind), {"content": content, "drafted_on": "2024-08-01"}
+
+    if where == "drafted_on":
+        schema, body = version("marketing_strategy", samples.marketing_strategy())
+        body["drafted_on"] = value
+    elif where == "revision.drafted_on":
+        schema = schemas.version_schema("aturan_bersama", revision=True)
+        body = {"content": samples.aturan_bersama(), "based_on": 1, "drafted_on": value}
+    elif where == "held_on":
+        schema, body = schemas.MeetingSchema(), samples.meeting(SHA, held_on=value)
+    elif where == "signed_on":
+        schema, body = schemas.SignSchema(), {"version": 1, "step": "submitted",
+                                              "signed_on": value,
+                                              "signer": {"name": "a", "position": "b"}}
+    elif where == "consulted_on":
+        schema, body = schemas.BappedaSchema(), {"version": 1, "consulted_on": value,
+                                                 "reference": "050/2024",
+                                                 "official": {"name": "a", "position": "b"}}
+    elif where == "submitted_on":
+        schema, body = schemas.MusrenbangSchema(), {"version": 1, "forum": "kecamatan",
+                                                    "reference": "MR-1", "submitted_on": value}
+    elif where == "content.work_plan.0.starts_on":
+        schema, body = version("marketing_strategy", samples.marketing_strategy())
+        body["content"]["work_plan"][0].update(starts_on=value, ends_on=value)
+    elif where == "content.marketing_events.0.planned_on":
+        schema, body = version("marketing_strategy", samples.marketing_strategy())
+        body["content"]["marketing_events"][0]["planned_on"] = value
+    elif where == "content.horizon.start_year":
+        schema, body = version("rplp", samples.rplp(SHA))
+        body["content"]["horizon"] = {"start_year": value, "end_year": value + 4}
+    elif where == "content.phasing.2.year":
+        schema, body = version("rtplp", samples.rtplp())
+        body["content"]["phasing"].append({"year": value, "description": "cadangan"})
+    return schema, body
+
+
+def field_of(where):
+    return "drafted_on" if where == "revision.drafted_on" else where
+
+
+PAST = ["drafted_on", "revision.drafted_on", "held_on", "signed_on", "consulted_on",
+        "submitted_on"]
+PLANNED = ["content.work_plan.0.starts_on", "content.marketing_events.0.planned_on"]
+
+
+@pytest.mark.parametrize("where", PAST + PLANNED)
+@pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31"])
+def test_no_planning_date_is_before_the_programme(where, day):
+    schema, body = _body(where, day)
+    with pytest.raises(InvalidInput, match="2000-01-01") as error:
+        load(schema, body)
+    assert error.value.field == field_of(where)
+    load(*_body(where, "2000-01-01"))                       # the first day is accepted
+
+
+@pytest.mark.parametrize("where", PLANNED)
+def test_planned_dates_look_at_most_ten_years_ahead(where):
+    last = dates.latest_planned()
+    assert last == date(date.today().year + 10, 12, 31)
+    load(*_body(where, last.isoformat()))
+    for day in ((last + timedelta(days=1)).isoformat(), "9999-12-31"):
+        with pytest.raises(InvalidInput, match=f"after {last.isoformat()}") as error:
+            load(*_body(where, day))
+        assert error.value.field == where
+
+
+def test_past_dates_are_not_after_today():
+    load(*_body("held_on", date.today().isoformat()))
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    for where in PAST:
+        with pytest.raises(InvalidInput, match="future") as error:
+            load(*_body(where, tomorrow))
+        assert error.value.field == field_of(where)
+
+
+@pytest.mark.parametrize("where, year, field", [
+    ("content.horizon.start_year", 1, "content.horizon.start_year"),
+    ("content.horizon.start_year", 1999, "content.horizon.start_year"),
+    ("content.horizon.start_year", date.today().year + 7, "content.horizon.end_year"),
+    ("content.phasing.2.year", 1999, "content.phasing.2.year"),
+    ("content.phasing.2.year", date.today().year + 11, "content.phasing.2.year"),
+    ("content.phasing.2.year", 9999, "content.phasing.2.year"),
+])
+def test_plan_years_fall_in_the_same_window(where, year, field):
+    with pytest.raises(InvalidInput, match="2000") as error:
+        load(*_body(where, year))
+    assert error.value.field == field
+    load(*_body(where, 2000 if where.endswith("start_year") else date.today().year + 10))
