@@ -1,4 +1,5 @@
 """Marshmallow schemas of the cycle service's inputs (the gateway and OpenAPI reuse them)."""
+import re
 from datetime import UTC, date, datetime, time
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
@@ -54,30 +55,46 @@ class WaiverSchema(Schema):
             "description": "why the output is not needed (at least 20 characters)"})
 
 
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                  r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?")
+NOT_A_MOMENT = ("must be an ISO-8601 date (2026-03-01) or time with zone "
+                "(2026-03-01T17:00:00+07:00)")
+
+
 class Moment(fields.String):
-    """A past moment: an ISO-8601 time with zone, or a date meaning the end of that day
-    (UTC; today means now). Loaded as an aware UTC datetime."""
+    """The one reading of every `as_of` of the cycle: an ISO-8601 time with zone, or a
+    date meaning the end of that day (UTC), written out in full (no week or basic forms,
+    nothing around it). Loaded as an aware UTC datetime.
+
+    A cycle as it stood is of the past (today's date means now); ahead=True lets a report
+    be judged on a later day (what is overdue then if nothing moves).
+    """
+
+    def __init__(self, ahead=False, **kwargs):
+        super().__init__(**kwargs)
+        self.ahead = ahead
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("must be an ISO-8601 date or time with zone")
-        now = datetime.now(UTC)
-        try:
-            moment = datetime.combine(date.fromisoformat(value), time.max, UTC) \
-                if len(value) == 10 else datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError("must be an ISO-8601 date (2026-03-01) or time with zone "
-                                  "(2026-03-01T17:00:00+07:00)") from None
-        if len(value) == 10 and moment.date() <= now.date():
-            return min(moment, now)  # a date: the end of that day, or now if that is later
-        if moment.tzinfo is None:
+        time_form = TIME.fullmatch(value) if isinstance(value, str) else None
+        if time_form and not time_form["zone"]:
             raise ValidationError("a time needs its zone, e.g. Z or +07:00")
-        if moment > now:
-            raise ValidationError("must not be in the future")
+        if not time_form and not (isinstance(value, str) and DAY.fullmatch(value)):
+            raise ValidationError(NOT_A_MOMENT)
         try:
-            return moment.astimezone(UTC)
+            moment = datetime.fromisoformat(value) if time_form else \
+                datetime.combine(date.fromisoformat(value), time.max, UTC)
+            moment = moment.astimezone(UTC)
+        except ValueError:      # 2026-13-01, 25:00
+            raise ValidationError(NOT_A_MOMENT) from None
         except OverflowError:   # 0001-01-01T00:00+14:00 is before year 1 in UTC
             raise ValidationError("out of range once in UTC") from None
+        now = datetime.now(UTC)
+        if self.ahead or moment <= now:
+            return moment
+        if not time_form and moment.date() == now.date():
+            return now          # today: the end of the day is not yet, so now
+        raise ValidationError("must not be in the future")
 
 
 class AsOfSchema(Schema):
@@ -87,10 +104,12 @@ class AsOfSchema(Schema):
 
 
 class DaySchema(Schema):
-    as_of = fields.Date(load_default=None, metadata={
-        "description": "the day overdue and days so far are judged on (default today); "
-                       "a past day replays the ledger, a later day projects today's cycles "
-                       "onto it (what is overdue then if nothing moves)"})
+    as_of = Moment(ahead=True, load_default=None, metadata={
+        "description": "ISO-8601 time with zone, or a date (the end of that day, UTC), "
+                       "read as the cycle's `as_of` is: the day overdue and days so far are "
+                       "judged on (default today); a past moment replays the ledger up to "
+                       "it, a later day projects today's cycles onto it (what is overdue "
+                       "then if nothing moves)"})
 
 
 class CycleQuerySchema(DaySchema, PagingSchema):

@@ -1,5 +1,5 @@
 """The cycle nameko service: thin entrypoints over the domain and the views."""
-from datetime import date
+from datetime import UTC, date, datetime
 
 from nameko.rpc import rpc
 
@@ -68,11 +68,11 @@ class CycleService(OperatorEntrypoints):
         """Cycles in a region by stage, overdue (as of a day) or completed, paged."""
         query = load(schemas.CycleQuerySchema(), {} if query is None else query)
         authorize(self.platform.actor, READERS, None, "read cycles")
-        day = _day(query["as_of"])
+        day, until = _judged(query["as_of"])
         return views.list_cycles(self.platform.views,
                                  scoped_prefix(self.platform.actor, query["region"]),
                                  query["stage"], query["overdue"], query["completed"],
-                                 day, query["page"], query["page_size"], self._past(day))
+                                 day, query["page"], query["page_size"], self._past(until))
 
     @rpc(expected_exceptions=EXPECTED)
     def on_time_share(self, query=None):
@@ -80,18 +80,20 @@ class CycleService(OperatorEntrypoints):
         a region and each region one level below it."""
         query = load(schemas.OnTimeShareSchema(), {} if query is None else query)
         authorize(self.platform.actor, READERS, None, "read cycles")
-        day = _day(query["as_of"])
+        day, until = _judged(query["as_of"])
         return views.on_time_share(self.platform.views,
                                    scoped_prefix(self.platform.actor, query["region"]), day,
-                                   self._past(day))
+                                   self._past(until))
 
     @rpc(expected_exceptions=EXPECTED)
     def evaluation(self, code, as_of=None):
-        """The evaluation form: per stage, outputs done yes/no, days taken vs guideline."""
+        """The evaluation form: per stage, outputs done yes/no, days taken vs guideline.
+
+        as_of is read as get_cycle's is (a later day too)."""
         authorize(self.platform.actor, READERS, village_code(code), "read cycles")
-        day = _day(load(schemas.DaySchema(), {} if as_of is None else {"as_of": as_of})
-                   ["as_of"])
-        return views.evaluation(self.platform.views, code, day, self._past(day))
+        day, until = _judged(load(schemas.DaySchema(), {} if as_of is None else
+                                  {"as_of": as_of})["as_of"])
+        return views.evaluation(self.platform.views, code, day, self._past(until))
 
     @rpc(expected_exceptions=EXPECTED)
     def template(self, version=None):
@@ -106,10 +108,10 @@ class CycleService(OperatorEntrypoints):
                            f"{query['version']}", "version")
         return found
 
-    def _past(self, day):
-        """The ledger, when a report is asked for a past day: the views hold only today's
-        cycles, so a past day is replayed (None: today or later, from the views)."""
-        return self.platform.ledger if day < _today() else None
+    def _past(self, until):
+        """(ledger, moment) when a report is asked as of a past moment: the views hold
+        only today's cycles, so the ledger is replayed up to it (None: from the views)."""
+        return None if until is None else (self.platform.ledger, until)
 
     def _execute(self, code, command, idempotency_key=None):
         return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
@@ -120,8 +122,12 @@ def _today():
     return date.today().isoformat()
 
 
-def _day(day):
-    return day.isoformat() if day else _today()
+def _judged(moment):
+    """The day a report is judged on, and the moment its cycles are replayed up to when
+    that has passed (a past day: its end; None: today's cycles, from the views)."""
+    if moment is None:
+        return _today(), None
+    return moment.date().isoformat(), moment if moment < datetime.now(UTC) else None
 
 
 # A doorbell for every (ledger, event types) of the gate mapping, so that a service added

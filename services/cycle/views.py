@@ -6,7 +6,6 @@ listings and on-time shares across thousands of villages.
 """
 import logging
 import re
-from datetime import UTC, date, datetime, time
 
 from shared import regions
 from shared.chassis.commands import fold
@@ -145,43 +144,39 @@ def cycle_as_of(ledger, code, moment):
     return present(state, moment.date().isoformat())
 
 
-def end_of(day):
-    """The last moment of a day (UTC): what a report "as of" that day covers."""
-    return datetime.combine(date.fromisoformat(day), time.max, UTC)
-
-
-def states_as_of(ledger, region, day):
-    """Every cycle under a region as it stood at the end of a past day, replayed from
-    the ledger (code -> state). Used for reports of a past day; today's come from views."""
+def states_as_of(ledger, region, until):
+    """Every cycle under a region as it stood at a past moment, replayed from the ledger
+    (code -> state). Used for reports of a past moment; today's come from views."""
     states, prefix = {}, domain.cycle_stream(region or "")
-    for record in ledger.iter_records(upto=ledger.position_at(end_of(day)), batch=5000):
+    for record in ledger.iter_records(upto=ledger.position_at(until), batch=5000):
         if record.stream_id.startswith(prefix):
             state = states.get(record.stream_id) or domain.CYCLE.initial()
             states[record.stream_id] = domain.CYCLE.evolve(state, record)
     return {state.code: state for state in states.values() if state.opened}
 
 
-def evaluation(views, code, as_of, ledger=None):
-    """The evaluation form judged on a day; a past day (ledger given) from the cycle as it
-    stood at the end of that day."""
-    if ledger is None:
+def evaluation(views, code, as_of, past=None):
+    """The evaluation form judged on a day; for a past moment (past: ledger, moment) from
+    the cycle as it stood then (a past day: at its end)."""
+    if past is None:
         state = load_cycle(views, code)
     else:
-        state = fold(domain.CYCLE, ledger.read_stream(domain.cycle_stream(code),
-                                                      as_of=end_of(as_of)))
+        ledger, until = past
+        state = fold(domain.CYCLE, ledger.read_stream(domain.cycle_stream(code), as_of=until))
         if not state.opened:
-            raise NotFound(f"the cycle of village {code} was not open on {as_of}", "as_of")
+            raise NotFound(f"the cycle of village {code} was not open at "
+                           f"{until.isoformat()}", "as_of")
     return {"code": code, "template": state.template, "as_of": as_of,
             "stages": reports.evaluation(state, as_of)}
 
 
 def list_cycles(views, region, stage, overdue, completed, as_of, page, page_size,
-                ledger=None):
+                past=None):
     """Cycles under a region prefix, by stage, completion and lateness, in code order;
-    for a past day (ledger given) as they stood at the end of that day."""
-    if ledger is not None:
+    for a past moment (past: ledger, moment) as they stood then."""
+    if past is not None:
         found = [p for p in (reports.progress(state) for _code, state in
-                             sorted(states_as_of(ledger, region, as_of).items()))
+                             sorted(states_as_of(past[0], region, past[1]).items()))
                  if (stage is None or p["stage"] == stage)
                  and (completed is None or p["completed"] == completed)
                  and (overdue is None or reports.is_overdue(p, as_of) == overdue)]
@@ -205,12 +200,12 @@ def list_cycles(views, region, stage, overdue, completed, as_of, page, page_size
             "page": page, "page_size": page_size, "as_of": as_of}
 
 
-def on_time_share(views, region, as_of, ledger=None):
+def on_time_share(views, region, as_of, past=None):
     """On-time shares for a region, and for each region one level below it; for a past
-    day (ledger given) from the cycles as they stood at the end of that day."""
-    if ledger is not None:
+    moment (past: ledger, moment) from the cycles as they stood then."""
+    if past is not None:
         progresses = [reports.progress(state) for state in
-                      states_as_of(ledger, region, as_of).values()]
+                      states_as_of(past[0], region, past[1]).values()]
     else:
         progresses = views.collection("progress").find({"_id": {"$prefix": region}}
                                                        if region else None)

@@ -174,6 +174,7 @@ def test_only_the_ministry_waives_and_with_a_reason(platform):
 
 
 def test_the_cycle_as_of_a_past_moment(platform):
+    before_opening = datetime.now(UTC)
     select(platform)
     opened = wait_open(platform)
     with call(platform, actor=FASKEL) as cycle:
@@ -188,6 +189,19 @@ def test_the_cycle_as_of_a_past_moment(platform):
         assert "lokakarya_kelurahan" in then["missing_outputs"]
         today = cycle.get_cycle(BAJUR, date.today().isoformat())
         assert today["timeline"] == now["timeline"]
+        # the evaluation form takes the same moment, and shows the cycle as it stood then
+        done = lambda form: {o["output"]: o["done"] for o in form["stages"][0]["outputs"]}
+        assert done(cycle.evaluation(BAJUR, between.isoformat())) == {
+            "lokakarya_kota": True, "lokakarya_kelurahan": False,
+            "sosialisasi_massal": False, "tipp_dikukuhkan": False}
+        assert done(cycle.evaluation(BAJUR))["lokakarya_kelurahan"] is True
+        assert cycle.evaluation(BAJUR, between.isoformat())["as_of"] == \
+            between.date().isoformat()
+        assert cycle.list_cycles({"as_of": before_opening.isoformat()})["total"] == 0
+        assert cycle.list_cycles({"as_of": between.isoformat()})["total"] == 1
+        with pytest.raises(NotFound) as not_open:
+            cycle.evaluation(BAJUR, before_opening.isoformat())
+        assert not_open.value.field == "as_of"
         with pytest.raises(NotFound) as before:
             cycle.get_cycle(BAJUR, "2000-01-01T00:00:00Z")
         assert before.value.field == "as_of"

@@ -53,3 +53,22 @@ def test_the_cycle_opens_on_selection_and_follows_the_facilitator(gateway, as_us
         "attendance": {"men": 1, "women": 1, "poor": 5}, "facilitator": "F",
         "evidence": ["x"]})
     assert bad.status_code == 400 and bad.json()["field"] in ("held_on", "attendance.poor")
+
+
+def test_the_cycle_and_its_evaluation_read_as_of_alike(gateway, as_user):
+    """/cycle and /cycle/evaluation (and the listings) parse `as_of` one way: the same
+    texts refused with the same message, before any service is asked."""
+    facilitator = as_user("facilitator", "52.01")
+    urls = [f"/api/v1/villages/{BAJUR}/cycle", f"/api/v1/villages/{BAJUR}/cycle/evaluation",
+            "/api/v1/cycles", "/api/v1/cycles/on-time-share"]
+    for text in ("20260105", "2026W021", "2026-W02-1", "2026-01-05%0A", "%202026-01-05",
+                 "2026-01-05T08:00:00", "soon", "2026-13-01"):
+        answers = [facilitator.get(f"{url}?as_of={text}") for url in urls]
+        assert {a.status_code for a in answers} == {400}, (text, [a.text for a in answers])
+        bodies = [a.json() for a in answers]
+        assert {(b["error"], b["field"]) for b in bodies} == {("InvalidInput", "as_of")}
+        assert len({b["message"] for b in bodies}) == 1, (text, bodies)
+    # a time with zone is a moment for both: no cycle was open then (404), not a 400
+    for url in urls[:2]:
+        answer = facilitator.get(f"{url}?as_of=2026-01-05T08:00:00%2B07:00")
+        assert (answer.status_code, answer.json()["field"]) == (404, "as_of"), answer.text

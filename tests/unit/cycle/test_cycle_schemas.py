@@ -77,3 +77,54 @@ def test_listing_queries():
                        ({"page_size": 501}, "page_size"), ({"as_of": "soon"}, "as_of"),
                        ({"colour": "red"}, "colour")):
         assert refused_field(schemas.CycleQuerySchema(), bad) == field
+
+
+# Texts that are not an ISO-8601 date (YYYY-MM-DD) or time with zone, written out in
+# full: every `as_of` of the cycle refuses them, with one message.
+NOT_A_MOMENT = ["20260105", "2026W021", "2026-W02-1", "2026-W02", "2026-005", "soon",
+                "2026-13-01", "2026-02-30", " 2026-01-05", "2026-01-05 ", "2026-01-05\n",
+                "2026-01-05T08:00:00+07:00\n", "2026-01-05 08:00:00+07:00",
+                "2026-01-05T08Z", "20260105T080000Z", "2026-01-05T25:00:00Z",
+                "\u0662\u0660\u0662\u0666-01-05", "", 20260105, True]
+AS_OF_SCHEMAS = [schemas.AsOfSchema, schemas.DaySchema, schemas.CycleQuerySchema,
+                 schemas.OnTimeShareSchema]
+
+
+@pytest.mark.parametrize("text", NOT_A_MOMENT)
+def test_every_as_of_refuses_the_same_texts_with_the_same_message(text):
+    messages = set()
+    for schema in AS_OF_SCHEMAS:
+        with pytest.raises(InvalidInput) as refused:
+            load(schema(), {"as_of": text})
+        assert refused.value.field == "as_of", (schema, text)
+        messages.add(refused.value.message)
+    assert messages == {"as_of: must be an ISO-8601 date (2026-03-01) or time with zone "
+                        "(2026-03-01T17:00:00+07:00)"}, text
+
+
+def test_a_time_without_its_zone_is_refused_alike_everywhere():
+    for schema in AS_OF_SCHEMAS:
+        with pytest.raises(InvalidInput) as refused:
+            load(schema(), {"as_of": "2026-01-05T08:00:00"})
+        assert refused.value.message == "as_of: a time needs its zone, e.g. Z or +07:00"
+
+
+@pytest.mark.parametrize("text, moment", [
+    ("2026-01-05", datetime(2026, 1, 5, 23, 59, 59, 999999, UTC)),
+    ("2026-01-05T08:00:00+07:00", datetime(2026, 1, 5, 1, tzinfo=UTC)),
+    ("2026-01-05T08:00+07:00", datetime(2026, 1, 5, 1, tzinfo=UTC)),
+    ("2026-01-05T08:00:00.250Z", datetime(2026, 1, 5, 8, 0, 0, 250000, UTC)),
+    ("2026-01-05T08:00:00.123456-03:30", datetime(2026, 1, 5, 11, 30, 0, 123456, UTC)),
+])
+def test_every_as_of_takes_a_date_or_a_time_with_zone_as_the_same_moment(text, moment):
+    for schema in AS_OF_SCHEMAS:
+        assert load(schema(), {"as_of": text})["as_of"] == moment, schema
+
+
+def test_only_the_reports_look_ahead():
+    # a cycle as it stood is of the past; an evaluation, listing or share may be judged
+    # on a later day (what is overdue then if nothing moves)
+    later = (TODAY + timedelta(days=2)).isoformat()
+    assert refused_field(schemas.AsOfSchema(), {"as_of": later}) == "as_of"
+    for schema in (schemas.DaySchema, schemas.CycleQuerySchema, schemas.OnTimeShareSchema):
+        assert load(schema(), {"as_of": later})["as_of"].date().isoformat() == later
