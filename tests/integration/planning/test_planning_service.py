@@ -251,3 +251,56 @@ def test_queries_are_scoped_and_paged(planning):
     with proxy(planning, AUDITOR) as auditor:
         assert auditor.pending({"region": "52"})["total"] == 5
         assert auditor.approval_rule()["version"] == 1
+
+
+def test_duplicates_superseded_versions_and_early_dates_are_refused_recording_nothing(planning):
+    """The review probe's findings, over RabbitMQ: each refusal names its field, and the
+    ledger head does not move."""
+    with proxy(planning) as service:
+        attendance = upload(service, pdf("daftar hadir"), "attendance_list")
+        map_ = upload(service, pdf("peta"), "map")
+        service.draft_document(BAJUR, "rplp", {"content": samples.rplp(map_),
+                                               "drafted_on": "2024-08-01"})
+        head = service.status()["ledger_head"]
+        content = samples.rtplp()
+        content["priority_area"]["rt_rw"].append({"rt": 4, "rw": 2})
+        with pytest.raises(InvalidInput, match="RT 4/RW 2") as rt_rw:
+            service.draft_document(BAJUR, "rtplp", {"content": content,
+                                                    "drafted_on": "2024-08-01"})
+        assert rt_rw.value.field == "content.priority_area.rt_rw.2"
+        with pytest.raises(InvalidInput, match="rplp version 1") as twice:
+            service.record_meeting(BAJUR, samples.meeting(attendance, [("rplp", 1),
+                                                                       ("rplp", 1)]))
+        assert twice.value.field == "decisions.1.approves"
+        with pytest.raises(InvalidInput, match="2000-01-01") as early:
+            service.draft_document(BAJUR, "aturan_bersama", {
+                "content": samples.aturan_bersama(), "drafted_on": "0001-01-01"})
+        assert early.value.field == "drafted_on"
+        assert service.status()["ledger_head"] == head
+
+        decided = service.record_meeting(BAJUR, samples.meeting(attendance, [("rplp", 1)]))
+        second = samples.rplp(map_)
+        second["vision"] = "Versi dua"
+        service.revise_document(BAJUR, "rplp", {"content": second, "based_on": 1,
+                                                "drafted_on": "2024-08-11"})
+        head = service.status()["ledger_head"]
+        with pytest.raises(Conflict, match="version 2 is the current version") as superseded:
+            service.approve_document(BAJUR, "rplp", {"version": 1,
+                                                     "meeting_id": decided["meeting_id"]})
+        assert superseded.value.field == "version"
+        assert service.status()["ledger_head"] == head
+        assert service.get_version(BAJUR, "rplp", 1)["status"] == "draft"
+
+        approve_with_meeting(service, "rplp", 2, attendance, held_on="2024-08-12")
+        again = service.record_meeting(BAJUR, samples.meeting(attendance, [("rplp", 2)],
+                                                              held_on="2024-08-13"))
+        head = service.status()["ledger_head"]
+        with pytest.raises(Conflict, match="already approved") as approved_twice:
+            service.approve_document(BAJUR, "rplp", {"version": 2,
+                                                     "meeting_id": again["meeting_id"]})
+        assert approved_twice.value.field == "version"
+        assert service.status()["ledger_head"] == head
+        assert service.approval_record(BAJUR, "rplp", 2)["approval"]["approved_on"] == \
+            "2024-08-12"
+    [approved] = ledger_events(planning, "DocumentApproved")
+    assert approved.payload["version"] == 2
