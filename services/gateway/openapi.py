@@ -11,7 +11,7 @@ from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .schemas import DocumentSchema, ErrorSchema
 from .web import CORRELATION_HEADER
 
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 SECURITY = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 ERRORS = {
     400: "Bad input: malformed JSON, a wrong type, an unknown field or parameter; "

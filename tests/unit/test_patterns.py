@@ -52,3 +52,45 @@ def test_times_out_of_range_in_utc_and_early_years_are_handled():
     assert format_time(early) == "0999-01-02T03:04:05.000000Z"
     assert format_time(datetime(2026, 3, 1, 15, tzinfo=timezone(timedelta(hours=7)))) == \
         "2026-03-01T08:00:00.000000Z"
+
+
+# Python's \d is any Unicode digit: these read as 52.01.08.2006 to int() and to \d, but
+# no official code is written so, and the region scope compares them as other text.
+ARABIC_INDIC = "٥٢.٠١.٠٨.٢٠٠٦"
+FULL_WIDTH = "５２.０１.０８.２００６"
+DEVANAGARI = "५२.०१.०८.२००६"
+MIXED = "52.01.08.2٠06"
+
+
+@pytest.mark.parametrize("code", [ARABIC_INDIC, FULL_WIDTH, DEVANAGARI, MIXED])
+def test_codes_and_prefixes_are_ascii_digits_only(code):
+    from shared.chassis.errors import InvalidInput
+    from shared.schemas import VillageCode, official_village, village_code
+    assert not regions.is_village_code(code)
+    for prefix in (code, code[:2], code[:5], code[:8]):
+        if not prefix.isascii():
+            assert not regions.is_region_prefix(prefix), prefix
+            assert not regions.REGION_PREFIX.fullmatch(prefix)
+    assert regions.village(code) is None
+    for check in (village_code, official_village):
+        with pytest.raises(InvalidInput, match="PP.KK.CC.DDDD") as bad:
+            check(code)
+        assert (type(bad.value), bad.value.field) == (InvalidInput, "code")
+    with pytest.raises(ValidationError, match="PP.KK.CC.DDDD"):
+        VillageCode().deserialize(code)
+
+
+def test_every_code_pattern_of_the_gateway_is_ascii_only():
+    """The gateway's own path and body patterns (ranking region, selection kabupaten,
+    meeting id, user and key regions) refuse other scripts' digits too."""
+    from services.gateway.routes.planning import MeetingPath
+    from services.gateway.routes.registration import RankingPath, SelectionSchema
+    from services.gateway.schemas import NewUserSchema
+    from services.audit.references import village_codes
+    assert RankingPath().validate({"region": "٥٢.٠١"}) == {
+        "region": ["must be a province (PP) or kabupaten/kota (PP.KK) code"]}
+    assert "kabupaten" in SelectionSchema().validate({"kabupaten": "５２.０１"})
+    assert "meeting_id" in MeetingPath().validate({"meeting_id": f"{ARABIC_INDIC}-0123456789ab"})
+    assert "region" in NewUserSchema().validate({"username": "ani", "name": "Ani",
+                                                 "role": "district", "region": "٥٢.٠١"})
+    assert village_codes(f"village-{ARABIC_INDIC}", {"code": FULL_WIDTH}) == []

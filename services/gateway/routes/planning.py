@@ -29,7 +29,7 @@ class AttachmentPath(VillagePath):
 
 class MeetingPath(Schema):
     meeting_id = fields.String(required=True, validate=Pattern(
-        r"^\d{2}\.\d{2}\.\d{2}\.\d{4}-[0-9a-f]{12}$",
+        r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}-[0-9a-f]{12}$",
         error="must be a meeting id: <village code>-<12 hex digits>"))
 
 

@@ -22,13 +22,13 @@ class VillagePath(Schema):
 
 class RankingPath(Schema):
     region = fields.String(required=True, validate=Pattern(
-        r"^\d{2}(\.\d{2})?$", error="must be a province (PP) or kabupaten/kota (PP.KK) code"),
+        r"^[0-9]{2}(\.[0-9]{2})?$", error="must be a province (PP) or kabupaten/kota (PP.KK) code"),
         metadata={"example": "52.01"})
 
 
 class SelectionSchema(Schema):
     kabupaten = fields.String(load_default=None, validate=Pattern(
-        r"^\d{2}\.\d{2}$", error="must be a kabupaten/kota code PP.KK"), metadata={
+        r"^[0-9]{2}\.[0-9]{2}$", error="must be a kabupaten/kota code PP.KK"), metadata={
         "description": "one kabupaten/kota; absent: every one with a quota"})
 
 

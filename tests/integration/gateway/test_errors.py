@@ -154,6 +154,47 @@ def test_a_village_code_must_be_exactly_one_never_trimmed(gateway, district, gat
     expect(district.get(f"/api/v1/villages/{NEIGHBOUR}"), 404, "code")
 
 
+ARABIC_INDIC = "٥٢.٠١.٠٨.٢٠٠٦"   # 52.01.08.2006 in Arabic-Indic digits
+FULL_WIDTH = "５２.０１.０８.２００６"     # and in full-width digits
+
+
+@pytest.mark.parametrize("code", [ARABIC_INDIC, FULL_WIDTH])
+def test_a_code_in_other_digits_is_400_naming_the_field(gateway, as_user, gateway_config,
+                                                          code):
+    """Python's \\d and int() read other scripts' digits; a code is ASCII digits only,
+    so such a code is bad input (400), not a village outside the scope (403) or an
+    unknown one (404)."""
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    assert district.post("/api/v1/villages", json={"code": BAJUR}).status_code == 201
+    district.get("/api/v1/eligibility/rule-set")   # the seed rule set, published on first use
+    recorded = registration_records(gateway_config)
+    for client in (district, ministry):
+        body = expect(client.get(f"/api/v1/villages/{code}"), 400, "code", "InvalidInput")
+        assert "PP.KK.CC.DDDD" in body["message"]
+        expect(client.post("/api/v1/villages", json={"code": code}), 400, "code",
+               "InvalidInput")
+        expect(client.get(f"/api/v1/villages/{code}/cycle"), 400, "code", "InvalidInput")
+        expect(client.get(f"/api/v1/villages/{code}/documents"), 400, "code", "InvalidInput")
+        expect(client.get(f"/api/v1/audit/villages/{code}/history"), 400, "code",
+               "InvalidInput")
+        expect(client.get("/api/v1/villages", params={"region": code[:5]}), 400, "region",
+               "InvalidInput")
+        expect(client.get(f"/api/v1/rankings/{code[:5]}"), 400, "region", "InvalidInput")
+        expect(client.get(f"/api/v1/meetings/{code}-0123456789ab"), 400, "meeting_id",
+               "InvalidInput")
+    expect(ministry.post("/api/v1/selections", json={"kabupaten": code[:5]}), 400,
+           "kabupaten", "InvalidInput")
+    expect(ministry.post("/api/v1/audit/bundles", json={"village": code}), 400, "village",
+           "InvalidInput")
+    report = district.post("/api/v1/villages/imports", json={"rows": [
+        {"line": 2, "code": code, "source_document": "BPS 2024",
+         "observed_on": "2024-01-01", "poverty_rate": "31.5"}]})
+    assert report.status_code == 200, report.text
+    assert [(e["line"], e["reason"]) for e in report.json()["errors"]] == [
+        (2, "code: must be a Kemendagri village code PP.KK.CC.DDDD")]
+    assert registration_records(gateway_config) == recorded
+
+
 def test_unknown_things_and_conflicts(gateway, district):
     expect(district.get(f"/api/v1/villages/{BAJUR}"), 404, "code", "NotFound")
     expect(district.post("/api/v1/villages", json={"code": "52.01.08.2999"}), 404, "code")
