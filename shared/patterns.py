@@ -3,8 +3,15 @@
 Python's `$` also matches just before a final newline: re.match(r"^\d{2}$", "52\n")
 succeeds, and "52.01\n" would be recorded as a kabupaten of its own. So every check
 uses fullmatch. The patterns keep their ^...$ form, which OpenAPI (JSON Schema) needs.
+
+Digits are [0-9], never \d: Python's \d (and int(), float(), Decimal()) take any Unicode
+digit, so "٢" (Arabic-Indic) or "２" (full-width) would be read as 2.
 """
+import re
+
 from marshmallow import ValidationError, validate
+
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class Pattern(validate.Regexp):

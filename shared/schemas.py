@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
 
 from .chassis.errors import InvalidInput, NotFound
+from .patterns import PLAIN_DECIMAL
 from .regions import is_region_prefix, is_village_code, village
 
 
@@ -41,10 +42,16 @@ class DecimalString(fields.Decimal):
     """A decimal number in, its exact string out ("25.50"): the ledger admits no floats.
 
     More decimal places than `places` are refused, never rounded: 24.995 rounded would
-    pass a >= 25 threshold.
+    pass a >= 25 threshold. As text (a CSV cell, a JSON string) it is written plainly:
+    digits 0-9, an optional minus and decimal point (Decimal() alone would read "٣١.٥",
+    " 31.5" and "3_1.5" as numbers, and "1e1" as 10).
     """
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+            raise ValidationError('must be written with the digits 0-9, an optional minus and '
+                                  'decimal point, such as "25.5" (no spaces, exponent, '
+                                  "separators or other scripts' digits)")
         try:
             exact = Decimal(str(value)) if not isinstance(value, bool) else None
         except InvalidOperation:

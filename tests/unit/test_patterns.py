@@ -94,3 +94,22 @@ def test_every_code_pattern_of_the_gateway_is_ascii_only():
     assert "region" in NewUserSchema().validate({"username": "ani", "name": "Ani",
                                                  "role": "district", "region": "٥٢.٠١"})
     assert village_codes(f"village-{ARABIC_INDIC}", {"code": FULL_WIDTH}) == []
+
+
+@pytest.mark.parametrize("text", ["٣١.٥", "３１.５", "31.٥", " 31.5", "31.5 ", "31.5\n", "+31.5",
+                                  "31_5", "3_1.5", "1e1", "31,5", ".5", "31.", "NaN", "-Infinity",
+                                  "0x1f", ""])
+def test_a_decimal_written_as_text_is_plain_ascii_digits(text):
+    """Decimal() reads '٣١.٥' and ' 31.5' as 31.5 and '31_5' as 315: a decimal in text is
+    digits 0-9 with an optional minus and decimal point, or it is refused, not recorded."""
+    from shared.schemas import DecimalString
+    with pytest.raises(ValidationError) as bad:
+        DecimalString(places=2).deserialize(text)
+    assert "digits 0-9" in " ".join(bad.value.messages)
+
+
+@pytest.mark.parametrize("given, recorded", [("31.5", "31.50"), ("0", "0.00"), ("-2.25", "-2.25"),
+                                             (31.5, "31.50"), (30, "30.00"), ("007.1", "7.10")])
+def test_plain_decimals_and_json_numbers_are_taken(given, recorded):
+    from shared.schemas import DecimalString
+    assert DecimalString(places=2).deserialize(given) == recorded

@@ -195,6 +195,26 @@ def test_a_code_in_other_digits_is_400_naming_the_field(gateway, as_user, gatewa
     assert registration_records(gateway_config) == recorded
 
 
+@pytest.mark.parametrize("text", ["٣١.٥", "３１.５", " 31.5", "31.5 ", "3_1.5", "1e1"])
+def test_a_decimal_in_text_is_plain_ascii_digits(gateway, district, gateway_config, text):
+    """Decimal() reads '٣١.٥' as 31.5: evidence written so is a 400 naming the indicator,
+    in a body and in an import row, and nothing is recorded."""
+    assert district.post("/api/v1/villages", json={"code": BAJUR}).status_code == 201
+    district.get("/api/v1/eligibility/rule-set")   # the seed rule set, published on first use
+    recorded = registration_records(gateway_config)
+    body = expect(district.post(f"/api/v1/villages/{BAJUR}/indicators", json={
+        "indicators": {"poverty_rate": text}, "source_document": "BPS 2024",
+        "observed_on": "2024-01-01"}), 400, "indicators.poverty_rate", "InvalidInput")
+    assert "digits 0-9" in body["message"]
+    report = district.post("/api/v1/villages/imports", json={"rows": [
+        {"line": 2, "code": BAJUR, "source_document": "BPS 2024",
+         "observed_on": "2024-01-01", "poverty_rate": text}]})
+    assert report.status_code == 200, report.text
+    assert [(e["line"], e["reason"].split(":")[0]) for e in report.json()["errors"]] == [
+        (2, "poverty_rate")]
+    assert registration_records(gateway_config) == recorded
+
+
 def test_unknown_things_and_conflicts(gateway, district):
     expect(district.get(f"/api/v1/villages/{BAJUR}"), 404, "code", "NotFound")
     expect(district.post("/api/v1/villages", json={"code": "52.01.08.2999"}), 404, "code")
