@@ -11,7 +11,27 @@ import re
 
 from marshmallow import ValidationError, validate
 
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+SIGNED_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+MAX_DIGITS = 15   # any count, page or position of the platform; int() stops at 4,300
+
+
+def whole_number(text, negative=False) -> int:
+    """A whole number written as text (a query string, a path segment): the ASCII digits
+    0-9 only, with a leading minus only where negative=True, at most MAX_DIGITS digits.
+
+    int() alone would read "٢" (Arabic-Indic) or "２" (full-width) as 2, " 2" and "+2" as
+    2 and "2_0" as 20. Raises ValidationError saying what is accepted.
+    """
+    pattern = SIGNED_WHOLE_NUMBER if negative else WHOLE_NUMBER
+    if not isinstance(text, str) or not pattern.fullmatch(text):
+        sign = "an optional leading minus and " if negative else ""
+        raise ValidationError(f"must be a whole number written with {sign}the digits 0-9 only "
+                              "(no spaces, plus sign, separators or other scripts' digits)")
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValidationError(f"must be a whole number of at most {MAX_DIGITS} digits")
+    return int(text)
 
 
 class Pattern(validate.Regexp):

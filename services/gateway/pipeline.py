@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from shared.chassis.access import in_scope
 from shared.chassis.errors import CommandRejected, Forbidden, InvalidInput, load
+from shared.patterns import whole_number
 
 from . import idempotency
 from .auth import Principal
@@ -82,7 +83,11 @@ def _correlation_id(headers):
 
 def _validate(call, path_values):
     route = call.route
-    call.path = load(route.path_params(), path_values) if route.path_params else path_values
+    if route.path_params:
+        schema = route.path_params()
+        call.path = load(schema, _typed(schema, path_values))
+    else:
+        call.path = path_values
     given = _single_values(call.request.args)
     if route.query:
         schema = route.query()
@@ -108,14 +113,25 @@ def _single_values(args):
 
 
 def _typed(schema, given):
-    """Query strings are text; whole numbers for Integer fields become numbers, so the
+    """Query strings and path segments are text; for Integer fields they must be whole
+    numbers in the digits 0-9 (shared.patterns.whole_number: int() alone would take
+    '٢', ' 2', '+2' or '2_0'), else 400 naming the parameter. They become numbers, so the
     services' schemas (some strict about types) read them as a JSON body would give them."""
     typed = dict(given)
     for name, value in given.items():
         field = schema.fields.get(name)
-        if isinstance(field, fields.Integer) and re.fullmatch(r"-?\d{1,15}", value):
-            typed[name] = int(value)
+        if isinstance(field, fields.Integer) and isinstance(value, str):
+            try:
+                typed[name] = whole_number(value, negative=_may_be_negative(field))
+            except ValidationError as exc:
+                raise InvalidInput(f"{name}: {' '.join(exc.messages)}", name) from None
     return typed
+
+
+def _may_be_negative(field):
+    """A leading minus only where the field's range admits negatives."""
+    return not any(isinstance(check, validate.Range) and check.min is not None and
+                   check.min >= 0 for check in field.validators)
 
 
 def _json_body(request, expected):

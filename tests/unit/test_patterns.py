@@ -113,3 +113,24 @@ def test_a_decimal_written_as_text_is_plain_ascii_digits(text):
 def test_plain_decimals_and_json_numbers_are_taken(given, recorded):
     from shared.schemas import DecimalString
     assert DecimalString(places=2).deserialize(given) == recorded
+
+
+@pytest.mark.parametrize("text", ["٢", "２", "२", "1٠", "²", " 2", "2 ", "2\n", "+2", "2_0", "0x2",
+                                  "2.0", "1e1", "", "-", "--2", "9" * 16, "9" * 5000])
+def test_a_whole_number_in_text_is_plain_ascii_digits(text):
+    """int() reads '٢' and '２' as 2, ' 2' and '+2' as 2, '2_0' as 20."""
+    from shared.patterns import whole_number
+    for negative in (False, True):
+        with pytest.raises(ValidationError, match="whole number"):
+            whole_number(text, negative=negative)
+
+
+def test_a_minus_only_where_negatives_make_sense():
+    from shared.patterns import whole_number
+    assert whole_number("2") == 2 and whole_number("007") == 7
+    assert whole_number("9" * 15) == 999_999_999_999_999
+    assert whole_number("-3", negative=True) == -3
+    with pytest.raises(ValidationError, match="digits 0-9 only"):
+        whole_number("-3")
+    with pytest.raises(ValidationError, match="whole number"):
+        whole_number(3)   # text only: a number is the schema's to judge

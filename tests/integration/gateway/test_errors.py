@@ -118,6 +118,55 @@ def test_bad_paths_parameters_and_headers(gateway, district):
            "position")
 
 
+# int() reads each of these as a number: page=٢ as 2, '2_0' as 20, ' 2' and '+2' as 2
+NOT_PLAIN_DIGITS = ["٢", "２", "२", "1٠", " 2", "2 ", "+2", "-2", "2_0", "0x2", "2.0",
+                    "1e1", "²", "2\n", ""]
+
+
+@pytest.mark.parametrize("value", NOT_PLAIN_DIGITS)
+def test_a_number_in_the_query_or_path_is_plain_ascii_digits(gateway, as_user, value):
+    """Whole numbers in a query string or path are written with 0-9 only: anything else
+    is a 400 naming the parameter, never read as another number."""
+    auditor = as_user("auditor")
+    for name in ("page", "page_size"):
+        body = expect(auditor.get("/api/v1/villages", params={name: value}), 400, name,
+                      "InvalidInput")
+        assert "digits 0-9" in body["message"], body
+    expect(auditor.get("/api/v1/cycles", params={"stage": value}), 400, "stage",
+           "InvalidInput")
+    expect(auditor.get("/api/v1/cycles/template", params={"version": value}), 400,
+           "version", "InvalidInput")
+    expect(auditor.get("/api/v1/audit/ledgers/registration/consistency",
+                       params={"first": value}), 400, "first", "InvalidInput")
+    expect(auditor.get("/api/v1/audit/ledgers/registration/consistency",
+                       params={"first": "1", "second": value}), 400, "second",
+           "InvalidInput")
+    expect(auditor.get(f"/api/v1/villages/{BAJUR}/documents/rplp/diff",
+                       params={"from_version": value, "to_version": "2"}), 400,
+           "from_version", "InvalidInput")
+    expect(auditor.get("/api/v1/audit/ledgers/registration/records/1/proof",
+                       params={"tree_size": value}), 400, "tree_size", "InvalidInput")
+    if value.strip() and "\n" not in value:   # as a path segment too
+        expect(auditor.get(f"/api/v1/audit/ledgers/registration/records/{value}/proof"),
+               400, "position", "InvalidInput")
+        expect(auditor.get(f"/api/v1/villages/{BAJUR}/documents/rplp/versions/{value}"),
+               400, "version", "InvalidInput")
+
+
+def test_plain_digits_are_read_as_numbers(gateway, as_user):
+    auditor = as_user("auditor")
+    listed = auditor.get("/api/v1/villages", params={"page": "2", "page_size": "007"})
+    assert listed.status_code == 200, listed.text
+    assert (listed.json()["page"], listed.json()["page_size"]) == (2, 7)
+    for value, field in (("-1", "page"), ("0", "page"), ("100001", "page"),
+                         ("12345678901234567890123", "page")):
+        body = expect(auditor.get("/api/v1/villages", params={field: value}), 400, field,
+                      "InvalidInput")
+        assert "Traceback" not in body["message"]
+    expect(auditor.get("/api/v1/villages", params={"page": "9" * 5000}), 400, "page",
+           "InvalidInput")   # more digits than int() converts: still the parameter's 400
+
+
 def test_a_village_code_must_be_exactly_one_never_trimmed(gateway, district, gateway_config):
     """A code with a line break or spaces around it is refused (400, field code), in a
     path, a body or an import row, and nothing is recorded for it."""
