@@ -48,24 +48,39 @@ def moment(value, field="as_of") -> str:
         raise InvalidInput(" ".join(exc.messages), field) from None
 
 
+# The forms the cycle's as_of takes (services/cycle/schemas.py, Moment), so the audit and
+# the cycle refuse alike: a date, or a time to the minute, second or microsecond with Z or
+# +HH:MM, in the digits 0-9, written out in full (no week, ordinal or basic forms, no
+# space for T) and nothing around it.
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                  r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?")
+FORMS = "an ISO-8601 date (2026-03-01) or time with zone (2026-03-01T08:00:00+07:00)"
+
+
 def _moment(value, day_end=time.max) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError("must be an ISO-8601 date or time, e.g. 2026-03-01 or "
-                              "2026-03-01T08:00:00+07:00")
-    text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    """Taken exactly, never trimmed: a space or a line break around it is refused, as
+    every other service refuses it (a village code, the cycle's as_of)."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"must be {FORMS}")
+    if value.strip() != value:
+        raise ValidationError(f"{value!r} has spaces or a line break around it: {FORMS} is "
+                              "taken exactly, not trimmed")
+    time_form = TIME.fullmatch(value)
+    if time_form and not time_form["zone"]:
+        raise ValidationError(f"{value!r} has no time zone: add Z or an offset like +07:00")
+    if time_form:
         try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(f"{text!r} is not a calendar date") from None
-        return _ledger_text(datetime.combine(day, day_end, tzinfo=timezone.utc))
+            return _ledger_text(datetime.fromisoformat(value))
+        except ValueError:   # 25:00, 2026-02-30T...
+            raise ValidationError(f"{value!r} is not a valid ISO-8601 time") from None
+    if not DAY.fullmatch(value):
+        raise ValidationError(f"{value!r} is not {FORMS}")
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        day = date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO-8601 date or time") from None
-    if parsed.tzinfo is None:
-        raise ValidationError(f"{text!r} has no time zone: add Z or an offset like +07:00")
-    return _ledger_text(parsed)
+        raise ValidationError(f"{value!r} is not a calendar date") from None
+    return _ledger_text(datetime.combine(day, day_end, tzinfo=timezone.utc))
 
 
 def _ledger_text(moment):

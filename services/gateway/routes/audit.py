@@ -31,14 +31,14 @@ class RecordPath(LedgerPath):
 
 class HistoryQuery(PageQuerySchema):
     as_of = aud.Moment(load_default=None, metadata={
-        "description": "only what was recorded up to this moment (ISO-8601; a date alone "
-                       "is the end of that day, UTC)", "example": "2026-03-01"})
+        "description": "only what was recorded up to this moment (ISO-8601, taken exactly; "
+                       "a date alone is the end of that day, UTC)", "example": "2026-03-01"})
 
 
 class AsOfQuery(Schema):
     as_of = aud.Moment(load_default=None, metadata={
-        "description": "the moment (ISO-8601; a date alone is the end of that day, UTC); "
-                       "absent: now", "example": "2026-03-01T08:00:00+07:00"})
+        "description": "the moment (ISO-8601, taken exactly; a date alone is the end of "
+                       "that day, UTC); absent: now", "example": "2026-03-01T08:00:00+07:00"})
 
 
 class TreeSizeQuery(Schema):

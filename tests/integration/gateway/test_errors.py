@@ -167,6 +167,25 @@ def test_plain_digits_are_read_as_numbers(gateway, as_user):
            "InvalidInput")   # more digits than int() converts: still the parameter's 400
 
 
+@pytest.mark.parametrize("moment", [" 2026-03-01", "2026-03-01 ", "2026-03-01\n",
+                                    "\t2026-03-01T08:00:00Z", "2026-03-01T08:00:00+07:00\r\n",
+                                    "\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661", "2026-03-01 08:00:00Z"])
+def test_an_audit_moment_is_taken_exactly(gateway, as_user, moment):
+    """The audit reads as_of (and a bundle's from and to) as the cycle reads its as_of:
+    exactly, so a space or a line break around it is a 400 naming the field."""
+    auditor = as_user("auditor")
+    for route in ("history", "state"):
+        body = expect(auditor.get(f"/api/v1/audit/villages/{BAJUR}/{route}",
+                                  params={"as_of": moment}), 400, "as_of", "InvalidInput")
+        assert "ISO-8601" in body["message"]
+    expect(auditor.get(f"/api/v1/villages/{BAJUR}/cycle", params={"as_of": moment}), 400,
+           "as_of", "InvalidInput")   # the cycle refuses it alike
+    for member in ("from", "to"):
+        expect(auditor.post("/api/v1/audit/bundles",
+                            json={"village": BAJUR, member: moment}), 400, member,
+               "InvalidInput")
+
+
 def test_a_village_code_must_be_exactly_one_never_trimmed(gateway, district, gateway_config):
     """A code with a line break or spaces around it is refused (400, field code), in a
     path, a body or an import row, and nothing is recorded for it."""

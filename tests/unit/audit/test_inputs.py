@@ -54,6 +54,47 @@ def test_a_malformed_moment_names_the_field(text, why):
     assert bad.value.field == "as_of"
 
 
+@pytest.mark.parametrize("text", [
+    " 2026-03-01", "2026-03-01 ", "2026-03-01\n", "\t2026-03-01", "2026-03-01\r\n",
+    " 2026-03-01T08:00:00Z", "2026-03-01T08:00:00+07:00 ", "2026-03-01T08:00:00Z\n",
+    "\u00a02026-03-01", "2026-03-01\u3000", " "])
+def test_a_moment_is_taken_exactly_never_trimmed(text):
+    """As the cycle reads its as_of: a space or a line break around a moment is bad
+    input naming the field, not trimmed away."""
+    with pytest.raises(InvalidInput, match="ISO-8601") as bad:
+        schemas.moment(text, "as_of")
+    assert bad.value.field == "as_of"
+    for member in ("from", "to"):
+        with pytest.raises(InvalidInput) as bad:
+            schemas.bundle_scope({"region": "52", member: text})
+        assert bad.value.field == member
+
+
+@pytest.mark.parametrize("text", [
+    "\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661",   # 2026-03-01 in Arabic-Indic digits
+    "\uff12\uff10\uff12\uff16-03-01",                  # full-width year
+    "2026-03-01T0\u0668:00:00Z",
+    "2026-03-01 08:00:00Z", "2026-03-01t08:00:00Z", "20260301", "20260301T080000Z",
+    "2026-W09-1", "2026-060", "2026-03-01T08Z", "2026-03-01T08:00:00.1234567Z",
+    "2026-03-01T08:00:00+0700", "2026-03-01T08:00:00z", "2026-03-01T08:00:00,5Z",
+    "2026-3-1"])
+def test_a_moment_is_one_of_the_cycles_forms(text):
+    """Only what the cycle's as_of takes: a date YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.f]]
+    with Z or +HH:MM, in the digits 0-9."""
+    with pytest.raises(InvalidInput) as bad:
+        schemas.moment(text, "as_of")
+    assert bad.value.field == "as_of"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-03-01T08:00Z", "2026-03-01T08:00:00.000000Z"),
+    ("2026-03-01T08:00:00.5-03:30", "2026-03-01T11:30:00.500000Z"),
+    ("0001-01-01", "0001-01-01T23:59:59.999999Z"),
+])
+def test_the_cycles_forms_are_all_taken(text, expected):
+    assert schemas.moment(text) == expected
+
+
 def test_codes_ids_ledgers_and_scopes_are_checked():
     for call, value, field in ((schemas.village_code, "5201082006", "code"),
                                (schemas.event_id, "not-an-id", "event_id"),
