@@ -182,6 +182,11 @@ def _record_activity(state, command):
     if activity.get("needs_members") and not command.members:
         raise InvalidInput(f"{activity['name']} needs the members (name, sex, role)",
                            "members")
+    if not activity.get("needs_members") and command.members is not None:
+        takers = ", ".join(a["key"] for s in state.spec()["stages"]
+                           for a in s["activities"] if a.get("needs_members"))
+        raise InvalidInput(f"{command.activity} takes no members; only {takers} records the "
+                           "TIPP's members", "members")
     payload = {"code": state.code, "stage": state.stage, "activity": command.activity,
                "held_on": command.held_on, "place": command.place,
                "attendance": command.attendance, "facilitator": command.facilitator,

@@ -26,7 +26,9 @@ class ActivitySchema(Schema):
                                                     "attachment hashes"})
     members = fields.List(fields.Nested(MemberSchema), load_default=None,
                           validate=validate.Length(min=1, max=200),
-                          metadata={"description": "the TIPP's members (pengukuhan_tipp)"})
+                          metadata={"description": "the TIPP's members: required with "
+                                                   "pengukuhan_tipp, refused with any other "
+                                                   "activity"})
     notes = fields.String(load_default=None, validate=validate.Length(max=5000))
 
     @post_load

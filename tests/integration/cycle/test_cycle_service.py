@@ -8,6 +8,7 @@ from services.cycle.service import CycleService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
 from shared.ledger import open_ledger
 from shared.views import open_view_store
+from tests.samples import TIPP
 
 from ..conftest import wait_for
 from .conftest import (
@@ -146,6 +147,11 @@ def test_bad_input_names_the_field_and_records_nothing(platform):
             with pytest.raises(error) as refused:
                 getattr(cycle, method)(*args)
             assert refused.value.field == field, (method, args, str(refused.value))
+        with pytest.raises(InvalidInput) as members:
+            cycle.record_activity(BAJUR, activity("lokakarya_kota", members=TIPP))
+        assert (members.value.field, members.value.message) == (
+            "members", "lokakarya_kota takes no members; only pengukuhan_tipp records the "
+                       "TIPP's members")
     with call(platform) as cycle:
         with pytest.raises(InvalidInput) as refused:
             cycle.waive_output(BAJUR, {"output": "lokakarya_kota", "justification": "short"})

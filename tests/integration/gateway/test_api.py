@@ -10,12 +10,18 @@ NEIGHBOUR = "52.01.08.2001"
 JAKARTA = "31.71.01.1001"
 
 
-def registration_records(config):
-    ledger = open_ledger(config["STORE_URI"], "registration")
+def ledger_records(config, name):
+    """Every record of a service's ledger: equal before and after a refused request when
+    nothing was recorded."""
+    ledger = open_ledger(config["STORE_URI"], name)
     try:
         return list(ledger.iter_records())
     finally:
         ledger.close()
+
+
+def registration_records(config):
+    return ledger_records(config, "registration")
 
 
 def test_registration_to_selection_over_http(gateway, as_user, gateway_config):

@@ -3,7 +3,7 @@ from datetime import date
 
 from tests.integration.conftest import wait_for
 
-from .test_api import BAJUR, ELIGIBLE
+from .test_api import BAJUR, ELIGIBLE, ledger_records
 
 TODAY = date.today().isoformat()
 
@@ -72,3 +72,26 @@ def test_the_cycle_and_its_evaluation_read_as_of_alike(gateway, as_user):
     for url in urls[:2]:
         answer = facilitator.get(f"{url}?as_of=2026-01-05T08:00:00%2B07:00")
         assert (answer.status_code, answer.json()["field"]) == (404, "as_of"), answer.text
+
+
+def test_members_on_an_activity_that_takes_none_are_a_400_naming_members(
+        gateway, as_user, gateway_config):
+    """Only pengukuhan_tipp records the TIPP's members; members sent with any other
+    activity are refused by field, and the cycle ledger does not change."""
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    facilitator = as_user("facilitator", "52.01")
+    select_bajur(district, ministry)
+    wait_for(lambda: facilitator.get(f"/api/v1/villages/{BAJUR}/cycle").status_code == 200,
+             what="the cycle to open")
+    recorded = ledger_records(gateway_config, "cycle")
+    refused = facilitator.post(f"/api/v1/villages/{BAJUR}/cycle/activities", json={
+        "activity": "lokakarya_kota", "held_on": TODAY, "place": "Gerung",
+        "attendance": {"men": 10, "women": 8, "poor": 2}, "facilitator": "Faskel",
+        "evidence": ["BA-1"], "members": [{"name": "Siti", "sex": "P", "role": "ketua"}]})
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {
+        "error": "InvalidInput", "field": "members",
+        "message": "lokakarya_kota takes no members; only pengukuhan_tipp records the "
+                   "TIPP's members"}
+    assert ledger_records(gateway_config, "cycle") == recorded
+    assert facilitator.get(f"/api/v1/villages/{BAJUR}/cycle").json()["timeline"] == []

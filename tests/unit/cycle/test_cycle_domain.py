@@ -8,6 +8,7 @@ from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFo
 
 from .support import (
     CODE,
+    MEMBERS,
     PERSIAPAN,
     SELECTION,
     VILLAGE,
@@ -65,6 +66,20 @@ def test_an_activity_cannot_predate_its_stage_and_the_tipp_needs_members():
         stream.do(activity("pengukuhan_tipp", members=None))
     assert no_members.value.field == "members"
     assert stream.events[1:] == []
+
+
+@pytest.mark.parametrize("key", ["lokakarya_kota", "lokakarya_kelurahan",
+                                 "sosialisasi_massal"])
+def test_only_the_tipp_confirmation_takes_members(key):
+    """Members on another activity would put people on record as the TIPP without the
+    activity that confirms them: refused, naming the field, nothing recorded."""
+    stream = opened("2026-01-05")
+    with pytest.raises(InvalidInput) as refused:
+        stream.do(activity(key, members=MEMBERS))
+    assert refused.value.field == "members"
+    assert refused.value.message == (f"{key} takes no members; only pengukuhan_tipp records "
+                                     "the TIPP's members")
+    assert stream.events[1:] == [] and stream.state.activities == []
 
 
 def test_an_activity_marks_its_outputs_done_and_joins_the_timeline():
