@@ -112,15 +112,17 @@ def documents_of(views, code):
     return sorted(found, key=lambda doc: rules.KINDS.index(doc["kind"]))
 
 
-def version(views, code, kind, number):
+def version(views, code, kind, number, field="version"):
+    """One version; a missing one is NotFound naming the request's field that asked for it."""
     doc = views.collection("versions").get(version_key(domain.document_id(code, kind), number))
     if doc is None:
-        raise NotFound(f"the {kind} of {code} has no version {number}", "version")
+        raise NotFound(f"the {kind} of {code} has no version {number}", field)
     return doc
 
 
 def version_diff(views, code, kind, old, new):
-    before, after = version(views, code, kind, old), version(views, code, kind, new)
+    before = version(views, code, kind, old, "from_version")
+    after = version(views, code, kind, new, "to_version")
     result = {"document_id": before["document_id"], "from_version": old, "to_version": new,
               "changes": diff.diff(before["content"], after["content"])}
     if kind == "rtplp":

@@ -61,6 +61,16 @@ def test_planning_errors_name_their_field(gateway, as_user):
     assert answer.status_code == 400 and answer.json()["field"] == "kind"
     answer = bkm.get(f"/api/v1/villages/{BAJUR}/documents/rplp/diff?from_version=1")
     assert answer.status_code == 400 and answer.json()["field"] == "to_version"
+    drafted = bkm.post(f"/api/v1/villages/{BAJUR}/documents/aturan_bersama", json={
+        "content": samples.aturan_bersama(), "drafted_on": "2024-08-01"})
+    assert drafted.status_code == 201, drafted.text
+    diff = f"/api/v1/villages/{BAJUR}/documents/aturan_bersama/diff"
+    for query, field, missing in (("from_version=1&to_version=2", "to_version", 2),
+                                  ("from_version=5&to_version=1", "from_version", 5)):
+        answer = bkm.get(f"{diff}?{query}")
+        assert answer.status_code == 404, answer.text
+        assert answer.json() == {"error": "NotFound", "field": field, "message":
+                                 f"the aturan_bersama of {BAJUR} has no version {missing}"}
     outside = bkm.get("/api/v1/villages/52.01.08.2001/documents")
     assert outside.status_code == 403
     answer = bkm.post(f"/api/v1/villages/{BAJUR}/attachments", json={

@@ -66,6 +66,14 @@ def test_versions_stay_readable_and_diff_by_field(planning):
                                                      "drafted_on": "2024-08-06"})
         with pytest.raises(NotFound):
             service.get_version(BAJUR, "rtplp", 3)
+        head = service.status()["ledger_head"]
+        for old, new, field, missing in ((1, 3, "to_version", 3), (3, 2, "from_version", 3),
+                                         (4, 3, "from_version", 4)):
+            with pytest.raises(NotFound) as absent:
+                service.diff_versions(BAJUR, "rtplp", old, new)
+            assert (absent.value.field, absent.value.message) == (
+                field, f"the rtplp of {BAJUR} has no version {missing}"), (old, new)
+        assert service.status()["ledger_head"] == head
 
 
 def test_bad_input_names_the_field_and_records_nothing(planning):
