@@ -1,7 +1,7 @@
 """Input pieces every service validates the same way (marshmallow), and the checks of
 RPC parameters that are not in a body. One definition each, so a village code, a region
 prefix or an attendance count means the same thing in every service and in OpenAPI."""
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
@@ -11,9 +11,39 @@ from .patterns import PLAIN_DECIMAL
 from .regions import is_region_prefix, is_village_code, village
 
 
-def not_in_future(value):
-    """For dates (or ISO date strings) of things that already happened."""
-    if (value.isoformat() if isinstance(value, date) else value) > date.today().isoformat():
+# Indonesia spans three zones: WIB (UTC+7), WITA (UTC+8) and WIT (UTC+9: Maluku, Papua).
+# A new day starts first in WIT, so its date is the latest calendar date anywhere in the
+# country.
+WIT = timezone(timedelta(hours=9), "WIT")
+
+
+def utc_now() -> datetime:
+    """The clock every date check reads (tests replace it, never sleep)."""
+    return datetime.now(UTC)
+
+
+def indonesia_today(now: datetime | None = None) -> date:
+    """Today for anything that happens in Indonesia: the latest calendar date anywhere in
+    the country, which is the date in UTC+9 (WIT).
+
+    Not the server's date (date.today(), usually UTC): at 08:00 WIT on 30 November it is
+    still 29 November in UTC, and a meeting held that morning in Jayapura would be refused
+    as in the future. A date up to this one may be from somewhere in the country. `now`
+    (an aware datetime) judges on that moment instead of the clock.
+    """
+    now = utc_now() if now is None else now
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now needs its time zone: a naive time would be read in the "
+                         "server's zone")
+    return now.astimezone(WIT).date()
+
+
+def not_in_future(value, now: datetime | None = None):
+    """For dates (or ISO date strings) of things that already happened: not after
+    indonesia_today() (the date in UTC+9), so a day that has begun anywhere in Indonesia
+    is not in the future."""
+    if (value.isoformat() if isinstance(value, date) else value) > \
+            indonesia_today(now).isoformat():
         raise ValidationError("must not be in the future")
 
 

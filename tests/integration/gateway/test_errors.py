@@ -263,6 +263,23 @@ def test_a_code_in_other_digits_is_400_naming_the_field(gateway, as_user, gatewa
     assert registration_records(gateway_config) == recorded
 
 
+def test_today_is_the_date_in_papua(gateway, district, monkeypatch):
+    """At 08:00 WIT on 30 November (29 November in UTC) evidence observed on 30 November
+    is not in the future; 1 December is, named by its field. The clock is fixed."""
+    import shared.schemas
+    from datetime import UTC, datetime
+    monkeypatch.setattr(shared.schemas, "utc_now",
+                        lambda: datetime(2026, 11, 29, 23, 0, tzinfo=UTC))
+    assert district.post("/api/v1/villages", json={"code": BAJUR}).status_code == 201
+    url = f"/api/v1/villages/{BAJUR}/indicators"
+    evidence = {"indicators": {"poverty_rate": "31.5"}, "source_document": "BPS 2026"}
+    body = expect(district.post(url, json={**evidence, "observed_on": "2026-12-01"}), 400,
+                  "observed_on", "InvalidInput")
+    assert body["message"] == "observed_on: must not be in the future"
+    taken = district.post(url, json={**evidence, "observed_on": "2026-11-30"})
+    assert taken.status_code == 200, taken.text
+
+
 @pytest.mark.parametrize("text", ["٣١.٥", "３１.５", " 31.5", "31.5 ", "3_1.5", "1e1"])
 def test_a_decimal_in_text_is_plain_ascii_digits(gateway, district, gateway_config, text):
     """Decimal() reads '٣١.٥' as 31.5: evidence written so is a 400 naming the indicator,
