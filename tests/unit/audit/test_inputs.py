@@ -115,3 +115,25 @@ def test_codes_ids_ledgers_and_scopes_are_checked():
         with pytest.raises(InvalidInput) as bad:
             schemas.bundle_scope(scope)
         assert bad.value.field == field, (scope, str(bad.value))
+
+
+@pytest.mark.parametrize("text", [
+    "2026-03-01", "2026-03-01T08:00Z", "2026-03-01T08:00:00+07:00", "2026-03-01T08:00:00.5Z",
+    "2026-03-01T08:00:00.123456-03:30", "2026-02-30", "2026-03-01T25:00Z", " 2026-03-01",
+    "2026-03-01\n", "2026-03-01T08:00:00", "2026-03-01 08:00Z", "20260301", "2026-W09-1",
+    "\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661", "2026-03-01T08:00:00+0700", "yesterday", ""])
+def test_the_audit_and_the_cycle_read_a_moment_alike(text):
+    """The same text is taken by both or refused by both, and means the same instant
+    (the cycle's DaySchema: its as_of without the not-in-the-future rule)."""
+    from datetime import datetime
+    from marshmallow import ValidationError
+    from services.cycle.schemas import DaySchema
+    try:
+        cycle = DaySchema().load({"as_of": text})["as_of"]
+    except ValidationError:
+        cycle = None
+    try:
+        audit = datetime.fromisoformat(schemas.moment(text).replace("Z", "+00:00"))
+    except InvalidInput:
+        audit = None
+    assert audit == cycle
