@@ -29,9 +29,10 @@ def item_id(document_id, number):
     return f"{document_id}-item-{number}"
 
 
-def assign_ids(document_id, items, known_ids):
+def assign_ids(document_id, items, known_ids, where="investment_items"):
     """Items with their ids and total costs. An item keeps the id it was given in an
-    earlier version; an item without one gets the next unused number."""
+    earlier version; an item without one gets the next unused number. Errors name the
+    item's field under `where`, the items' path in the caller's request."""
     seen, placed = set(), []
     number = len(known_ids)
     for index, item in enumerate(items):
@@ -39,10 +40,10 @@ def assign_ids(document_id, items, known_ids):
         if given is not None:
             if given not in known_ids:
                 raise InvalidInput(f"unknown item id {given!r}; leave item_id out for a new "
-                                   "item", f"investment_items.{index}.item_id")
+                                   "item", f"{where}.{index}.item_id")
             if given in seen:
                 raise InvalidInput(f"item id {given!r} appears twice",
-                                   f"investment_items.{index}.item_id")
+                                   f"{where}.{index}.item_id")
             identity = given
         else:
             number += 1
@@ -50,14 +51,27 @@ def assign_ids(document_id, items, known_ids):
         seen.add(identity)
         placed.append({**item, "item_id": identity,
                        "total_cost": item_total(item["quantity"], item["unit_cost"])})
-    _check_safe(sum(item["total_cost"] for item in placed))
+    _check_safe(placed, where)
     return placed
 
 
-def _check_safe(amount):
-    if amount > MAX_SAFE_INTEGER:
-        raise InvalidInput(f"the plan totals Rp {amount}, more than the ledger can hold exactly "
-                           f"(Rp {MAX_SAFE_INTEGER})", "investment_items")
+def _check_safe(placed, where):
+    """A plan totals at most what the ledger records exactly (MAX_SAFE_INTEGER). Refused at
+    the item whose cost takes the running total over it, naming its unit_cost when that
+    alone, at quantity 1, would take it over, and otherwise its quantity."""
+    before = 0
+    for index, item in enumerate(placed):
+        cost = item["total_cost"]
+        if before + cost > MAX_SAFE_INTEGER:
+            field = "unit_cost" if before + item["unit_cost"] > MAX_SAFE_INTEGER \
+                else "quantity"
+            raise InvalidInput(
+                f"{item['quantity']} x Rp {item['unit_cost']} = Rp {cost} takes the plan's "
+                f"total to Rp {before + cost}, over the limit of Rp {MAX_SAFE_INTEGER} a plan "
+                f"may total (the most the ledger records exactly); the items before it total "
+                f"Rp {before}, so this one may cost at most Rp {MAX_SAFE_INTEGER - before}",
+                f"{where}.{index}.{field}")
+        before += cost
 
 
 def totals(items):

@@ -264,7 +264,8 @@ def _version_payload(code, kind, number, based_on, command, item_ids):
     check_references(command.content, command.attachments, "content")
     content, totals = command.content, None
     if kind == "rtplp":
-        items = budget.assign_ids(document_id(code, kind), content["investment_items"], item_ids)
+        items = budget.assign_ids(document_id(code, kind), content["investment_items"],
+                                  item_ids, "content.investment_items")
         content, totals = {**content, "investment_items": items}, budget.totals(items)
     payload = {"code": code, "kind": kind, "document_id": document_id(code, kind),
                "version": number, "based_on": based_on, "drafted_on": command.drafted_on,

@@ -3,7 +3,7 @@ folded from NewEvents, with no ledger, files or clock."""
 import pytest
 
 from services.planning import domain, meetings, schemas
-from shared.chassis.errors import CommandRejected, Conflict, NotFound
+from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
 
 from ..streams import Stream
 from . import samples
@@ -116,6 +116,27 @@ def test_rtplp_items_get_stable_ids_costs_and_totals():
     assert [i["item_id"] for i in revised.payload["content"]["investment_items"]] == [
         f"{BAJUR}-rtplp-item-1", f"{BAJUR}-rtplp-item-3", f"{BAJUR}-rtplp-item-4"]
     assert revised.payload["totals"]["total"] == 960_400_000 + 27_000_000 + 178_500_000
+
+
+def test_item_errors_name_the_field_of_the_request_content():
+    """A draft's or revision's items are content.investment_items in the request: a plan
+    over what the ledger holds names the item field that takes it over, an unknown item id
+    its own field, and nothing is recorded."""
+    too_much = samples.rtplp(DED)
+    too_much["investment_items"].append({**too_much["investment_items"][0],
+                                         "quantity": "1000", "unit_cost": 10**13})
+    document = Stream(domain.DOCUMENT)
+    with pytest.raises(InvalidInput, match="over the limit of Rp 9007199254740991") as refused:
+        document.do(draft("rtplp", content=too_much))
+    assert refused.value.field == "content.investment_items.3.quantity"
+    assert document.events == []
+    document.do(draft("rtplp"))
+    unknown = samples.rtplp(DED)
+    unknown["investment_items"][1]["item_id"] = f"{BAJUR}-rtplp-item-9"
+    with pytest.raises(InvalidInput, match="unknown item id") as refused:
+        document.do(revise("rtplp", 1, unknown))
+    assert refused.value.field == "content.investment_items.1.item_id"
+    assert [e.type for e in document.events] == ["DocumentDrafted"]
 
 
 # -- meetings -----------------------------------------------------------------------------
