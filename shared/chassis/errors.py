@@ -16,7 +16,9 @@ class CommandRejected(Exception):
 
     def __init__(self, message, field=None):
         self.message, self.field = message, field
-        super().__init__(message, field)  # args rebuild the error on the caller's side
+        # args rebuild the error on the caller's side; nameko sends each arg as text, so
+        # a missing field is left out rather than sent as 'None'
+        super().__init__(*((message,) if field is None else (message, field)))
 
     def __str__(self):
         if not self.field or str(self.message).startswith(f"{self.field}:"):
