@@ -16,11 +16,11 @@ from .errors import InvalidEvent
 
 ROLES = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "integration",
          "system")
-REGION_PATTERN = r"^(\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?)?$"
+REGION_PATTERN = r"^([0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?)?$"
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]{1,79}$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}-[^\s]{1,200}$"
 # Times as the ledger writes them, so that they compare as text (docs/ledger-format.md)
-CANONICAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
 def now_iso() -> str:

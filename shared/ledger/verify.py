@@ -46,7 +46,8 @@ def verify_ledger(ledger, checkpoint=None, public_key=None, progress=None,
         report.checkpoint = {"position": checkpoint.get("position"),
                              "hash": checkpoint.get("hash"), "ok": problem is None}
         if problem:
-            report.first_bad_position = min(int(checkpoint.get("position") or 0),
+            position = checkpoint.get("position")
+            report.first_bad_position = min(max(position, 0) if type(position) is int else 0,
                                             report.head_position + 1)
             report.problem = problem
     return report
@@ -115,9 +116,11 @@ def check_checkpoint(ledger, checkpoint: dict, public_key=None) -> str | None:
     problem = checkpoint_signature_problem(checkpoint, public_key)
     if problem:
         return problem
-    if checkpoint["ledger"] != ledger.name:
-        return f"checkpoint is for ledger {checkpoint['ledger']!r}, not {ledger.name!r}"
-    position = checkpoint["position"]
+    if checkpoint.get("ledger") != ledger.name:
+        return f"checkpoint is for ledger {checkpoint.get('ledger')!r}, not {ledger.name!r}"
+    position = checkpoint.get("position")
+    if type(position) is not int or position < 0 or type(checkpoint.get("hash")) is not str:
+        return "checkpoint position is not a whole number, or its hash not a text"
     if position == 0:
         return None
     rows = ledger.raw(position - 1, 1)

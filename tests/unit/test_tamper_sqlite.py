@@ -164,6 +164,23 @@ def test_a_forged_or_foreign_checkpoint_is_refused(ledger):
     assert "different key" in foreign.problem
 
 
+@pytest.mark.parametrize("position", ["7", 7.0, -1, None, True])
+def test_a_checkpoint_signed_with_a_position_that_is_no_whole_number_is_named(ledger,
+                                                                               position):
+    """Whoever holds a key can sign any statement: its members are checked, not trusted."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    key = generate_key()
+    statement = {k: v for k, v in make_checkpoint(ledger, key).items() if k != "signature"}
+    statement["position"] = position
+    signature = load_pem_private_key(key, None).sign(canonical_bytes(statement))
+    forged = dict(statement, signature=base64.b64encode(signature).decode())
+    report = verify_ledger(ledger, forged)
+    assert not report.ok and "whole number" in report.problem
+    assert report.first_bad_position == 0 and report.checkpoint["ok"] is False
+
+
 def test_a_body_rewritten_as_text_is_named_not_a_crash(ledger, attacker):
     attacker.execute("UPDATE records SET body = CAST(body AS TEXT) WHERE position = 2")
     report = verify_ledger(ledger)
