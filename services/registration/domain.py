@@ -261,7 +261,14 @@ def decide_quota(state: Quota, command):
         if state.quota is None:
             raise NotFound("no quota is set for this kabupaten/kota", "kabupaten")
         if len(state.selected) + len(command.selected) > state.quota:
-            raise Conflict("the selection would exceed the quota", "quota")
+            # about the state, not a field of the request (POST /selections has none but
+            # kabupaten): another selection was recorded after this one was chosen
+            raise Conflict(
+                f"{state.kabupaten['code']} ({state.kabupaten['name']}) may select "
+                f"{state.quota} villages in all and has selected {len(state.selected)}: "
+                f"{len(command.selected)} more would exceed its quota (another selection was "
+                "recorded meanwhile); nothing was recorded: select again to choose within "
+                "what is left, or set a higher quota first")
         if not command.selected:
             return []
         return [NewEvent("SelectionRoundRecorded", {

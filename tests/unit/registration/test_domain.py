@@ -379,12 +379,12 @@ def test_selection_rounds_under_a_quota():
     assert quota_set.payload == {"kabupaten": LOMBOK_BARAT, "quota": 2,
                                  "decree_reference": "KepMen 7"}
 
-    with pytest.raises(Conflict, match="exceed the quota"):
+    with pytest.raises(Conflict, match="would exceed its quota"):
         stream.do(domain.RecordSelectionRound(chosen("a", "b", "c")))
     [first] = stream.do(domain.RecordSelectionRound(chosen("a")))
     assert first.payload == {"kabupaten": LOMBOK_BARAT, "round": 1, "quota": 2,
                              "selected": chosen("a")}
-    with pytest.raises(Conflict, match="exceed the quota"):
+    with pytest.raises(Conflict, match="would exceed its quota"):
         stream.do(domain.RecordSelectionRound(chosen("b", "c")))
     [second] = stream.do(domain.RecordSelectionRound(chosen("b")))
     assert second.payload["round"] == 2
@@ -392,6 +392,23 @@ def test_selection_rounds_under_a_quota():
     with pytest.raises(Conflict):
         stream.do(domain.RecordSelectionRound(chosen("c")))   # full
     assert stream.do(domain.RecordSelectionRound([])) == []     # nothing chosen, nothing recorded
+
+
+def test_a_round_over_the_quota_names_no_field_and_says_what_to_do():
+    """POST /selections has no field `quota`: a round over the quota is about the state
+    (another selection came first), so the refusal names no field and says what to do."""
+    stream = Stream(domain.QUOTA)
+    stream.do(domain.SetQuota(LOMBOK_BARAT, 2, "KepMen 7"),
+              domain.RecordSelectionRound(chosen("a")))
+    with pytest.raises(Conflict) as refused:
+        stream.do(domain.RecordSelectionRound(chosen("b", "c")))
+    assert refused.value.field is None
+    assert refused.value.message == (
+        "52.01 (Kabupaten Lombok Barat) may select 2 villages in all and has selected 1: "
+        "2 more would exceed its quota (another selection was recorded meanwhile); nothing "
+        "was recorded: select again to choose within what is left, or set a higher quota "
+        "first")
+    assert [e.type for e in stream.events] == ["QuotaSet", "SelectionRoundRecorded"]
 
 
 def test_a_quota_cannot_be_lowered_below_the_selected_count():
