@@ -8,12 +8,12 @@ from nameko.rpc import rpc
 
 from shared import regions
 from shared.chassis.access import authorize, in_scope, scoped_prefix
-from shared.chassis.commands import Job, fold
+from shared.chassis.commands import Job, decide_all, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, CommandRejected, InvalidInput, NotFound, load, \
-    flatten
+from shared.chassis.errors import EXPECTED, CommandRejected, Conflict, InvalidInput, NotFound, \
+    flatten, load
 from shared.chassis.platform import Platform
-from shared.ledger import SYSTEM, Metadata
+from shared.ledger import SYSTEM, AppendRequest, ConcurrencyError, Metadata
 from shared.schemas import official_village, village_code
 
 from . import domain, rules, schemas, views
@@ -200,25 +200,47 @@ class RegistrationService(OperatorEntrypoints):
                 for v in villages[start:start + IMPORT_CHUNK]])
 
     def _select_in(self, kabupaten):
-        """One selection round in one kabupaten: the quota stream and every chosen village
-        are recorded in one transaction, so a quota can never be exceeded."""
+        """One selection round in one kabupaten, recorded whole or not at all.
+
+        The round (quota stream) and every chosen village's selection are decided on the
+        streams as read and appended in one transaction at those versions, so a quota can
+        never be exceeded, and a round that a stream refuses (the ranking comes from a
+        view, which can lag the ledger) or that another request overtook records nothing
+        and is chosen again from the state as it is then.
+        """
         ledger = self.platform.ledger
         for _attempt in range(4):
-            quota = fold(domain.QUOTA, ledger.read_stream(domain.quota_stream(kabupaten)))
+            quota_records = ledger.read_stream(domain.quota_stream(kabupaten))
+            quota = fold(domain.QUOTA, quota_records)
             eligible = views.eligible_in(self.platform.views, kabupaten)
             chosen = domain.choose(eligible, quota.quota or 0, set(quota.selected))
             if not chosen:
                 return []
-            jobs = [Job(domain.QUOTA, domain.quota_stream(kabupaten),
-                        [domain.RecordSelectionRound(chosen)], self.platform.metadata)]
-            jobs += [Job(domain.VILLAGE, domain.village_stream(c["code"]),
-                         [domain.Select(c["rank"], quota.quota, quota.rounds + 1)],
-                         self.platform.metadata) for c in chosen]
-            outcomes = self.platform.execute_many(jobs)
-            refused = [o for o in outcomes if isinstance(o, CommandRejected)]
-            if not refused:
-                return [c["code"] for c in chosen]
-        raise refused[0]
+            try:
+                requests = [self._decided(domain.QUOTA, domain.quota_stream(kabupaten),
+                                          quota_records, domain.RecordSelectionRound(chosen))]
+                for village in chosen:
+                    stream_id = domain.village_stream(village["code"])
+                    requests.append(self._decided(
+                        domain.VILLAGE, stream_id, ledger.read_stream(stream_id),
+                        domain.Select(village["rank"], quota.quota, quota.rounds + 1)))
+                self.platform.append_batch(requests)
+            except CommandRejected as refused:
+                reason = refused.message
+                continue
+            except ConcurrencyError:
+                reason = ("another request recorded to its quota or to a chosen village "
+                          "meanwhile")
+                continue
+            return [village["code"] for village in chosen]
+        raise Conflict(f"the selection in {kabupaten} changed while it was being recorded: "
+                       f"{reason}; nothing was recorded for {kabupaten}: send it again to "
+                       "choose from the villages and the quota as they are then")
+
+    def _decided(self, decider, stream_id, records, command):
+        """The append of what command decides on a stream as read (at its version)."""
+        events, _state = decide_all(decider, fold(decider, records), [command])
+        return AppendRequest(stream_id, len(records), events, self.platform.metadata)
 
     def _import_chunk(self, rows, rule_set, report):
         schema, jobs, lines = schemas.ImportRowSchema(), [], []

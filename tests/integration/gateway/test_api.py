@@ -4,6 +4,7 @@ import uuid
 import pytest
 
 from shared.ledger import open_ledger
+from tests.integration.registration.support import stale_ranking
 from tests.samples import BAJUR, ELIGIBLE
 
 NEIGHBOUR = "52.01.08.2001"
@@ -61,6 +62,32 @@ def test_registration_to_selection_over_http(gateway, as_user, gateway_config):
     assert records[0].actor == {"id": "user:district0", "role": "district", "region": "52.01"}
     assert records[0].correlation_id == "case-42"
     assert {r.actor["id"] for r in records if r.type == "VillageSelected"} == {"user:ministry1"}
+
+
+@pytest.mark.parametrize("body", [{"kabupaten": "52.01"}, {}])
+def test_a_selection_refused_as_a_whole_is_a_409_naming_no_field(gateway, as_user,
+                                                                 gateway_config, monkeypatch,
+                                                                 body):
+    """POST /selections takes only `kabupaten`: a round that cannot be recorded whole (the
+    ranking lagged the ledger) is about the state, so the 409 names no field, says what
+    to do, and nothing is recorded; sent again once the ranking caught up, it selects."""
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    district.post("/api/v1/villages", json={"code": BAJUR})
+    district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)
+    district.post("/api/v1/villages", json={"code": NEIGHBOUR})     # no evidence
+    ministry.post("/api/v1/quotas", json={"kabupaten": "52.01", "quota": 2,
+                                          "decree_reference": "KepMen 7"})
+    recorded = registration_records(gateway_config)
+    stale_ranking(monkeypatch, NEIGHBOUR)
+    refused = ministry.post("/api/v1/selections", json=body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json() == {"error": "Conflict", "field": None, "message": (
+        f"the selection in 52.01 changed while it was being recorded: village {NEIGHBOUR} is "
+        "not eligible; nothing was recorded for 52.01: send it again to choose from the "
+        "villages and the quota as they are then")}
+    assert registration_records(gateway_config) == recorded
+    monkeypatch.undo()
+    assert ministry.post("/api/v1/selections", json=body).json() == {"52.01": [BAJUR]}
 
 
 def test_override_and_rule_sets_are_the_ministrys(gateway, as_user):

@@ -2,10 +2,15 @@
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.registration import views
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
+from shared.ledger import open_ledger
 from tests.samples import BAJUR, ELIGIBLE, MINISTRY
 
+from .support import stale_ranking
+
+NEIGHBOUR = "52.01.08.2001"
 LOMBOK_BARAT = {"id": "dinas-1", "role": "district", "region": "52.01"}
 BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
     {"name": "Siti", "sex": "P", "role": "koordinator"}, {"name": "Ahmad", "sex": "L",
@@ -106,6 +111,76 @@ def test_selection_under_a_quota_ranks_by_score(registration):
         assert [r["code"] for r in ranking] == [codes[2], codes[1], codes[0]]
         with pytest.raises(CommandRejected, match="cannot be lower"):
             ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "x"})
+
+
+def test_a_selection_is_recorded_whole_or_not_at_all(registration, monkeypatch):
+    """The ranking comes from a view, which can lag the ledger: here it still lists a
+    village whose record is not eligible, at the top. The round (quota and villages) is
+    recorded whole or not at all, so the quota is never spent on a village that was not
+    selected; the 409 names no field (POST /selections has none but `kabupaten`: this is
+    about the state) and says what to do."""
+    with proxy(registration) as ministry:
+        ministry.register_village({"code": BAJUR})
+        ministry.record_indicators(BAJUR, ELIGIBLE)
+        ministry.register_village({"code": NEIGHBOUR})       # no evidence: incomplete
+        ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
+        head = ministry.status()["ledger_head"]
+        stale_ranking(monkeypatch, NEIGHBOUR)
+        with pytest.raises(Conflict) as refused:
+            ministry.select_villages("52.01")
+        assert refused.value.field is None
+        assert refused.value.message == (
+            f"the selection in 52.01 changed while it was being recorded: village {NEIGHBOUR} "
+            "is not eligible; nothing was recorded for 52.01: send it again to choose from "
+            "the villages and the quota as they are then")
+        assert ministry.status()["ledger_head"] == head
+        assert ministry.get_village(BAJUR)["status"] == "eligible"
+        monkeypatch.undo()                                   # the view caught up
+        assert ministry.select_villages("52.01") == {"52.01": [BAJUR]}
+
+
+@pytest.mark.parametrize("moment", ["ranked", "decided"])
+def test_a_selection_overtaken_by_another_chooses_again(registration, monkeypatch, moment):
+    """Another selection is recorded after this one read the quota: once it has ranked
+    (its village's own record then refuses a second selection), or once everything is
+    decided (the append is refused at the stream versions it read). Either way it records
+    nothing and chooses again from the quota as it is then: full."""
+    with proxy(registration) as ministry:
+        ministry.register_village({"code": BAJUR})
+        ministry.record_indicators(BAJUR, ELIGIBLE)
+        ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 7"})
+    overtaken = []
+
+    def overtake():
+        if not overtaken:
+            overtaken.append(True)
+            with proxy(registration) as other:
+                assert other.select_villages("52.01") == {"52.01": [BAJUR]}
+
+    if moment == "ranked":
+        eligible_in = views.eligible_in
+        monkeypatch.setattr(views, "eligible_in", lambda store, kabupaten: (
+            eligible_in(store, kabupaten), overtake())[0])
+    else:
+        decided, calls = RegistrationService._decided, []
+
+        def deciding(self, *args):
+            request = decided(self, *args)
+            calls.append(request)
+            if len(calls) == 2:          # the round and the village's selection
+                overtake()
+            return request
+
+        monkeypatch.setattr(RegistrationService, "_decided", deciding)
+    with proxy(registration) as ministry:
+        assert ministry.select_villages("52.01") == {"52.01": []}
+        assert ministry.get_village(BAJUR)["selected"]["round"] == 1
+    ledger = open_ledger(registration["STORE_URI"], "registration")
+    try:
+        rounds = list(ledger.iter_records(types=["SelectionRoundRecorded"]))
+    finally:
+        ledger.close()
+    assert [r.payload["selected"][0]["code"] for r in rounds] == [BAJUR]
 
 
 def test_listing_is_paged_filtered_and_scoped(registration):
