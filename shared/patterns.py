@@ -43,3 +43,8 @@ class Pattern(validate.Regexp):
         if self.regex.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))
         return value
+
+
+# A kabupaten/kota code, PP.KK (shared.regions has the village code and region prefix): a
+# validator to reuse, so every schema that takes one refuses the same things the same way.
+KABUPATEN_CODE = Pattern(r"^[0-9]{2}\.[0-9]{2}$", error="must be a kabupaten/kota code PP.KK")

@@ -7,7 +7,7 @@ validates each row with ImportRowSchema and turns it into the same commands.
 from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
 
-from shared.patterns import Pattern
+from shared.patterns import KABUPATEN_CODE, Pattern
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPrefix, VillageCode,
                             not_in_future)
 
@@ -114,8 +114,7 @@ class OverrideSchema(Schema):
 
 
 class QuotaSchema(Schema):
-    kabupaten = fields.String(required=True, validate=Pattern(
-        r"^\d{2}\.\d{2}$", error="must be a kabupaten/kota code PP.KK"))
+    kabupaten = fields.String(required=True, validate=KABUPATEN_CODE)
     quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
     decree_reference = fields.String(required=True, validate=validate.Length(min=1, max=300))
 

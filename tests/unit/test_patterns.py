@@ -134,3 +134,13 @@ def test_a_minus_only_where_negatives_make_sense():
         whole_number("-3")
     with pytest.raises(ValidationError, match="whole number"):
         whole_number(3)   # text only: a number is the schema's to judge
+
+
+def test_the_kabupaten_code_validator_takes_pp_kk_in_ascii_digits_only():
+    from shared.patterns import KABUPATEN_CODE
+    assert KABUPATEN_CODE("52.01") == "52.01"
+    assert KABUPATEN_CODE.regex.pattern == r"^[0-9]{2}\.[0-9]{2}$"   # as OpenAPI shows it
+    for bad in (ARABIC_INDIC[:5], FULL_WIDTH[:5], DEVANAGARI[:5], "52.0١", "52.01\n", "52",
+                "52.01.08"):
+        with pytest.raises(ValidationError, match="PP.KK"):
+            KABUPATEN_CODE(bad)

@@ -228,3 +228,16 @@ def test_import_records_good_rows_reports_bad_ones_and_is_idempotent(registratio
         again = ministry.import_rows(rows, "test.csv")
         assert (again["recorded"], again["unchanged"], len(again["errors"])) == (0, 2, 3)
         assert ministry.status()["ledger_head"] == ministry.status()["ledger_head"]
+
+
+@pytest.mark.parametrize("kabupaten", ["٥٢.٠١", "５２.０１", "52.0١"])
+def test_a_quota_for_a_kabupaten_in_other_digits_is_bad_input_and_records_nothing(
+        registration, kabupaten):
+    with proxy(registration) as ministry:
+        head = ministry.status()["ledger_head"]
+        with pytest.raises(InvalidInput) as refused:
+            ministry.set_quota({"kabupaten": kabupaten, "quota": 2,
+                                "decree_reference": "KepMen 7"})
+        assert refused.value.field == "kabupaten"
+        assert "PP.KK" in refused.value.message
+        assert ministry.status()["ledger_head"] == head

@@ -410,3 +410,22 @@ def test_an_import_row_never_cuts_a_count_down_to_a_whole_number(cases):
 @pytest.mark.parametrize("cases, counted", [("3", 3), (3, 3), (3.0, 3), (" 4 ", 4)])
 def test_an_import_row_takes_a_count_as_a_cell_or_a_number(cases, counted):
     assert values(load_row(fund_misuse_cases=cases))["fund_misuse_cases"] == counted
+
+
+# -- QuotaSchema ---------------------------------------------------------------------------------
+
+QUOTA = {"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"}
+
+
+def test_a_quota_names_its_kabupaten_by_code():
+    assert schemas.QuotaSchema().load(QUOTA) == QUOTA
+
+
+@pytest.mark.parametrize("kabupaten", ["٥٢.٠١", "５２.０１", "५२.०१", "52.0١", "٥2.01", "52", "52.01.08",
+                                       "52.1", " 52.01", "52.01 ", "52-01"])
+def test_a_kabupaten_is_pp_kk_in_ascii_digits_only(kabupaten):
+    # Python's \d is any Unicode digit: '٥٢.٠١' (Arabic-Indic) would pass r"\d{2}\.\d{2}"
+    # and reach the ledger's stream name as a kabupaten no official list has
+    with pytest.raises(ValidationError) as refused:
+        schemas.QuotaSchema().load({**QUOTA, "kabupaten": kabupaten})
+    assert refused.value.messages == {"kabupaten": ["must be a kabupaten/kota code PP.KK"]}
