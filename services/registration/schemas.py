@@ -7,7 +7,7 @@ validates each row with ImportRowSchema and turns it into the same commands.
 from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
 
-from shared.patterns import KABUPATEN_CODE, Pattern
+from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPrefix, VillageCode,
                             not_in_future)
 
@@ -171,22 +171,28 @@ class YesNo(fields.Boolean):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class WholeNumber(fields.Integer):
+    """Every whole-number column of an import row (a count, a KOTAKU score): a spreadsheet
+    cell ("3") or a JSON number (3).
+
+    A cell is the digits 0-9 only, taken exactly (shared.patterns.whole_number): int()
+    would read "٣" (Arabic-Indic), "３" (full-width), "+3" and " 3" as 3 and "1_0" as 10.
+    A number is whole: never 1.5 cut down to 1.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = whole_number(value)
+        elif isinstance(value, float) and not value.is_integer():
+            raise ValidationError("must be a whole number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 # Optional KOTAKU columns of an import row, one per sub-criterion: all 16 or none.
 KOTAKU_COLUMNS = [f"kotaku_{name}" for name in rules.KOTAKU_SUBCRITERIA]
 KotakuColumns = type("KotakuColumns", (Schema,), {
-    column: fields.Integer(load_default=None, validate=validate.OneOf(rules.KOTAKU_SCORES))
+    column: WholeNumber(load_default=None, validate=validate.OneOf(rules.KOTAKU_SCORES))
     for column in KOTAKU_COLUMNS})
-
-
-class WholeNumber(fields.Integer):
-    """A count from a spreadsheet cell ("3") or JSON (3): never 1.5 cut down to 1."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, float) and not value.is_integer() or \
-                isinstance(value, str) and not (value.strip().isascii() and
-                                                value.strip().isdigit()):
-            raise ValidationError("must be a whole number")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ImportRowSchema(KotakuColumns):

@@ -8,6 +8,7 @@ import sys
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.registration import rules
 from services.registration.service import RegistrationService
 from shared.chassis.errors import NotFound
 
@@ -334,3 +335,50 @@ def test_rabbitmq_unreachable_is_a_clear_error_with_exit_code_3(platform_config,
     assert result.returncode == 3, result
     assert_no_traceback(result)
     assert "cannot reach RabbitMQ" in flat(result.stderr)
+
+
+# -- numbers in cells ----------------------------------------------------------------------------
+
+KOTAKU_HEADER = HEADER + "," + ",".join(f"kotaku_{name}" for name in rules.KOTAKU_SUBCRITERIA)
+
+
+def kotaku_row(code, misuse="0", genangan="5"):
+    """A row with a KOTAKU score: 15 sub-criteria at 3, kotaku_genangan as given."""
+    scores = ["3"] * len(rules.KOTAKU_SUBCRITERIA)
+    scores[rules.KOTAKU_SUBCRITERIA.index("genangan")] = genangan
+    return ",".join([code, "BPS 2024", "2024-01-01", "30", "", "", "", "", misuse, "", "",
+                     *(f'"{s}"' for s in scores)])
+
+
+def test_a_number_cell_in_other_digits_or_with_a_sign_or_space_is_refused_by_line_and_column(
+        registration, tmp_path):
+    # int() reads '٥' (Arabic-Indic), '５' (full-width), '+5' and ' 5' as 5: each row
+    # would have been recorded with a score or count its cell does not plainly say
+    text = "\n".join([
+        KOTAKU_HEADER,
+        kotaku_row("52.01.08.2001"),                     # line 2: good
+        kotaku_row("52.01.08.2002", genangan="٥"),       # line 3
+        kotaku_row("52.01.08.2003", genangan="+5"),      # line 4
+        kotaku_row("52.01.08.2004", genangan=" 5"),      # line 5
+        kotaku_row("52.01.08.2005", misuse="٠"),         # line 6
+        kotaku_row("52.01.08.2006", misuse="０ "),       # line 7
+    ]) + "\n"
+    result = import_file(registration, write(tmp_path, "digits.csv", text))
+    assert result.returncode == 1, result
+    assert_no_traceback(result)
+    assert "6 rows: 1 recorded, 0 already recorded, 5 refused" in flat(result.stdout)
+    plain = ("must be a whole number written with the digits 0-9 only (no spaces, plus sign, "
+             "separators or other scripts' digits)")
+    assert report_lines(result.stdout) == {
+        3: f"kotaku_genangan: {plain}", 4: f"kotaku_genangan: {plain}",
+        5: f"kotaku_genangan: {plain}", 6: f"fund_misuse_cases: {plain}",
+        7: f"fund_misuse_cases: {plain}"}
+    with proxy(registration) as service:
+        recorded = service.get_village("52.01.08.2001")["indicators"]
+        assert recorded["kotaku_slum_score"]["value"]["total"] == 3 * 15 + 5
+        assert recorded["fund_misuse_cases"]["value"] == 0
+        assert service.list_villages({"region": "52"})["total"] == 1
+        for code in ["52.01.08.2002", "52.01.08.2003", "52.01.08.2004", "52.01.08.2005",
+                     "52.01.08.2006"]:
+            with pytest.raises(NotFound):
+                service.get_village(code)

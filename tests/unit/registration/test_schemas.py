@@ -407,9 +407,40 @@ def test_an_import_row_never_cuts_a_count_down_to_a_whole_number(cases):
     assert "fund_misuse_cases" in row_errors(fund_misuse_cases=cases)
 
 
-@pytest.mark.parametrize("cases, counted", [("3", 3), (3, 3), (3.0, 3), (" 4 ", 4)])
+@pytest.mark.parametrize("cases, counted", [("3", 3), ("03", 3), (3, 3), (3.0, 3)])
 def test_an_import_row_takes_a_count_as_a_cell_or_a_number(cases, counted):
     assert values(load_row(fund_misuse_cases=cases))["fund_misuse_cases"] == counted
+
+
+# int() reads all of these as a number: '٥' (Arabic-Indic), '５' (full-width), '५'
+# (Devanagari) and '⁵'-free others as 5, ' 5' and '+5' as 5, '1_0' as 10.
+NOT_PLAIN_DIGITS = ["٥", "５", "५", "1٠", " 5", "5 ", " 5 ", "5\n", "\t5", "+5", "1_0", "0x5",
+                    "5.0", "1e1"]
+WHOLE_NUMBER = ["must be a whole number written with the digits 0-9 only (no spaces, plus "
+                "sign, separators or other scripts' digits)"]
+
+
+@pytest.mark.parametrize("cell", NOT_PLAIN_DIGITS)
+def test_a_count_cell_is_plain_ascii_digits_never_trimmed_or_read_from_other_scripts(cell):
+    assert row_errors(fund_misuse_cases=cell) == {"fund_misuse_cases": WHOLE_NUMBER}
+
+
+@pytest.mark.parametrize("cell", NOT_PLAIN_DIGITS)
+def test_a_kotaku_cell_is_plain_ascii_digits_and_the_error_names_its_column(cell):
+    assert row_errors(**{**KOTAKU_ROW, "kotaku_genangan": cell}) == {
+        "kotaku_genangan": WHOLE_NUMBER}
+
+
+@pytest.mark.parametrize("score, expected", [("0", 0), ("1", 1), ("3", 3), ("5", 5), ("05", 5),
+                                             (5, 5), (5.0, 5)])
+def test_a_kotaku_cell_takes_a_score_as_a_cell_or_a_number(score, expected):
+    loaded = values(load_row(**{**KOTAKU_ROW, "kotaku_genangan": score}))["kotaku_slum_score"]
+    assert loaded["scores"]["genangan"] == expected
+
+
+@pytest.mark.parametrize("score", [True, 5.5, "9" * 16, [5], {"score": 5}])
+def test_a_kotaku_cell_that_is_no_whole_number_is_refused_naming_its_column(score):
+    assert list(row_errors(**{**KOTAKU_ROW, "kotaku_genangan": score})) == ["kotaku_genangan"]
 
 
 # -- QuotaSchema ---------------------------------------------------------------------------------
