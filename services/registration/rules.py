@@ -4,12 +4,13 @@ A rule set is data with an id and a version (published as an event, so every dec
 can name the exact rules it applied). Each criterion reads one indicator (optionally a
 field of it) and compares it with a threshold.
 """
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from shared.patterns import PLAIN_DECIMAL
 
 RATINGS = ("tidak_memadai", "memadai", "baik")   # BKM bookkeeping, worst to best
 OPERATORS = (">=", "<=", "==", "at_least")
-PLAIN_DECIMAL = re.compile(r"-?\d{1,15}(\.\d{1,6})?")
+THRESHOLD_DIGITS = (15, 6)   # at most 15 digits before a threshold's decimal point, 6 after
 
 # The seed's five priorities ("DESA ATAU BKM YANG DIPRIORITASKAN UNTUK MENGELOLA PLPBK").
 SEED_RULE_SET = {
@@ -80,10 +81,22 @@ def _holds(criterion, value):
 
 
 def _plain_number(value):
-    """An integer, or a decimal string as people write one: no exponent, NaN or Infinity."""
+    """An integer, or a decimal string as people write one (shared.patterns.PLAIN_DECIMAL:
+    the digits 0-9, an optional minus and decimal point; no exponent, NaN, Infinity,
+    spaces, plus sign, separators or other scripts' digits), of THRESHOLD_DIGITS at most."""
     if isinstance(value, str):
-        return PLAIN_DECIMAL.fullmatch(value) is not None
+        if PLAIN_DECIMAL.fullmatch(value) is None:
+            return False
+        whole, _, fraction = value.lstrip("-").partition(".")
+        return len(whole) <= THRESHOLD_DIGITS[0] and len(fraction) <= THRESHOLD_DIGITS[1]
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number_not_plainly_written(value):
+    """Text Decimal() reads as a number although it is not written plainly ("٠", " 0",
+    "+0", "0_0", "0e0"): as an `==` threshold it would be compared as that number."""
+    return isinstance(value, str) and _is_number(value) and \
+        PLAIN_DECIMAL.fullmatch(value) is None
 
 
 def _is_number(value):
@@ -130,8 +143,12 @@ def check_rule_set(rule_set):
             problems.append((f"{where}.threshold", "not on the scale"))
         elif criterion["operator"] in (">=", "<=") and not _plain_number(criterion.get("threshold")):
             problems.append((f"{where}.threshold", f"must be a number for "
-                             f"{criterion['operator']} (an integer, or a decimal string such "
-                             "as \"25\" or \"25.5\")"))
+                             f"{criterion['operator']} (an integer, or a decimal string "
+                             "written with the digits 0-9, such as \"25\" or \"25.5\")"))
+        elif criterion["operator"] == "==" and \
+                _number_not_plainly_written(criterion.get("threshold")):
+            problems.append((f"{where}.threshold", "a number for == is an integer or a decimal "
+                             "string written with the digits 0-9, such as \"0\" or \"25.5\""))
     return problems
 
 

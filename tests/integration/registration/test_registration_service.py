@@ -241,3 +241,18 @@ def test_a_quota_for_a_kabupaten_in_other_digits_is_bad_input_and_records_nothin
         assert refused.value.field == "kabupaten"
         assert "PP.KK" in refused.value.message
         assert ministry.status()["ledger_head"] == head
+
+
+@pytest.mark.parametrize("threshold", ["٢٥", "２٥", " 25"])
+def test_a_rule_set_threshold_in_other_digits_is_bad_input_and_records_nothing(
+        registration, threshold):
+    rule_set = {"id": "plpbk-2027", "criteria": [
+        {"criterion": "poverty_rate", "indicator": "poverty_rate", "operator": ">=",
+         "threshold": threshold}]}
+    with proxy(registration) as ministry:
+        head = ministry.status()["ledger_head"]
+        with pytest.raises(InvalidInput) as refused:
+            ministry.publish_rule_set(rule_set)
+        assert refused.value.field == "criteria.0.threshold"
+        assert "digits 0-9" in refused.value.message
+        assert ministry.status()["ledger_head"] == head

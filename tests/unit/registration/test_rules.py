@@ -249,6 +249,54 @@ def test_check_rule_set_names_a_non_numeric_threshold_of_a_comparison(threshold)
     assert problems and problems[0][0] == "criteria.3.threshold"
 
 
+# Decimal() reads all of these as 25 (or 2.5, 25.5): '٢٥' (Arabic-Indic), '２５' (full-width),
+# '२५' (Devanagari), ' 25' and '+25'; '2_5' as 25. A threshold is written plainly.
+NOT_PLAIN = ["٢٥", "２５", "२५", "2٥", "2٥.5", "25.٥", " 25", "25 ", "25\n", "+25", "2_5", "2.5e1",
+             "25.", ".5"]
+
+
+@pytest.mark.parametrize("threshold", NOT_PLAIN + ["1" * 16, "25.1234567"])
+@pytest.mark.parametrize("operator", [">=", "<="])
+def test_check_rule_set_names_a_comparison_threshold_not_in_plain_ascii_digits(threshold,
+                                                                               operator):
+    [(field, problem)] = rules.check_rule_set(seed_with(3, threshold=threshold,
+                                                        operator=operator))
+    assert field == "criteria.3.threshold"
+    assert problem == (f"must be a number for {operator} (an integer, or a decimal string "
+                       'written with the digits 0-9, such as "25" or "25.5")')
+
+
+@pytest.mark.parametrize("threshold", ["٠", "０", " 0", "+0", "0_0", "0e0"])
+def test_check_rule_set_names_an_equality_threshold_that_is_a_number_in_other_digits(threshold):
+    # `==` also compares text (a level, a rating), but a threshold Decimal() reads as a
+    # number would be compared as that number: '٠' would pass villages with 0 cases
+    [(field, problem)] = rules.check_rule_set(seed_with(4, threshold=threshold))
+    assert field == "criteria.4.threshold"
+    assert problem == ('a number for == is an integer or a decimal string written with the '
+                       'digits 0-9, such as "0" or "25.5"')
+
+
+@pytest.mark.parametrize("threshold", ["25", "0", "-5", "25.5", "007", "25.123456",
+                                       "1" * 15 + ".5", 25, 0])
+def test_check_rule_set_takes_plain_comparison_thresholds(threshold):
+    assert rules.check_rule_set(seed_with(3, threshold=threshold)) == []
+    assert rules.check_rule_set(seed_with(4, threshold=threshold)) == []
+
+
+def test_check_rule_set_takes_text_equality_thresholds():
+    rule_set = {"id": "x", "criteria": [
+        {"criterion": "berat", "indicator": "kotaku_slum_score", "field": "level",
+         "operator": "==", "threshold": "berat"},
+        {"criterion": "rated", "indicator": "bookkeeping_rating", "operator": "==",
+         "threshold": "baik"}]}
+    assert rules.check_rule_set(rule_set) == []
+
+
+def test_the_rules_use_the_platforms_one_plain_decimal_pattern():
+    from shared import patterns
+    assert rules.PLAIN_DECIMAL is patterns.PLAIN_DECIMAL
+
+
 # -- priority score ---------------------------------------------------------------------------
 
 def kotaku(total):
