@@ -16,7 +16,7 @@ from . import domain, reports
 from . import template as templates
 
 log = logging.getLogger(__name__)
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")   # ASCII digits: \d takes any script's
 
 
 class CycleBoard(Projection):
