@@ -6,8 +6,8 @@ from rich.markup import escape
 from nameko.exceptions import UnknownService
 
 from shared.chassis.errors import CommandRejected
-from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
-                               progress_bar)
+from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console,
+                               fail, progress_bar)
 from shared.cli.rpc import actor_options, service_proxy
 
 from .schemas import IMPORT_COLUMNS
@@ -18,7 +18,7 @@ CHUNK = 2000
 
 @click.command("villages")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--show-errors", default=50, show_default=True, type=click.IntRange(min=0),
+@click.option("--show-errors", default=50, show_default=True, type=WholeNumber(min=0),
               help="How many bad rows to list (all are counted).")
 @amqp_option
 @actor_options

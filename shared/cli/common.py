@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import click
 import orjson
+from marshmallow import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
@@ -14,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
 from ..chassis.errors import CommandRejected
 from ..config import DEFAULTS
 from ..ledger import LedgerDamaged, LedgerError
+from ..patterns import whole_number
 from ..views.base import ViewStoreError
 
 console = Console(stderr=False)
@@ -22,6 +24,31 @@ errors = Console(stderr=True)
 # Exit codes: 0 fine, 1 a problem was found (broken ledger, failed replay),
 # 2 bad usage or input (click's own code), 3 a store or broker could not be reached.
 EXIT_PROBLEM, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+
+
+class WholeNumber(click.IntRange):
+    """The type of every integer option: the digits 0-9 only, within [min, max].
+
+    click.INT and click.IntRange convert with int(), which reads "٥" (Arabic-Indic), "５"
+    (full-width), "+5" and " 5" as 5 and "5_0" as 50. Text goes through
+    shared.patterns.whole_number first (a minus only where min < 0); anything else is a
+    usage error naming the option. The range and its help text are click's own.
+    """
+
+    name = "integer"
+
+    def __init__(self, min=0, max=None):
+        super().__init__(min, max)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            try:
+                value = whole_number(value, negative=self.min is not None and self.min < 0)
+            except ValidationError as exc:
+                self.fail(f"{value!r}: {' '.join(exc.messages)}", param, ctx)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            self.fail(f"{value!r} is not a whole number", param, ctx)  # a default in code
+        return super().convert(value, param, ctx)
 
 
 def store_option(function):

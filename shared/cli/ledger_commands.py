@@ -13,9 +13,11 @@ from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generat
                              load_public_key, make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import PublishFailed, Relay
 from ..views import open_view_store
-from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, errors, fail,
-                     must_exist, progress_bar, refuse_to_overwrite, state_option,
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, errors,
+                     fail, must_exist, progress_bar, refuse_to_overwrite, state_option,
                      store_option, unreachable_is_an_error)
+
+MAX_WORKERS = 64   # verify --workers: the default is the CPUs, up to this
 
 
 @click.command()
@@ -41,7 +43,8 @@ def ledgers(store_uri):
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False),
               help="Trusted public key (PEM) the checkpoints must be signed with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1,
+@click.option("--workers", type=WholeNumber(1, MAX_WORKERS),
+              default=lambda: min(os.cpu_count() or 1, MAX_WORKERS),
               show_default="the number of CPUs",
               help="Processes that walk a ledger of 50,000 records or more side by side.")
 @store_option
@@ -193,7 +196,7 @@ def keygen(out, public_out):
 @click.option("--all", "all_", is_flag=True, help="Every ledger at the store (also new ones).")
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
 @click.option("--poll", default=0.05, show_default=True, help="Seconds between head checks.")
-@click.option("--metrics-port", type=int, default=None,
+@click.option("--metrics-port", type=WholeNumber(1, 65535), default=None,
               help="Serve Prometheus metrics (relay lag, published) on this port.")
 @click.option("--metrics-address", default="127.0.0.1", show_default=True,
               help="Address of the metrics port (0.0.0.0 in a container).")

@@ -4,8 +4,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..views import open_view_store, store_names
-from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail, must_exist,
-                     state_option)
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, fail,
+                     must_exist, state_option)
 
 
 @click.command()
@@ -13,7 +13,7 @@ from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
               help="Only this service (repeatable). Default: every service with state.")
 @click.option("--replay", is_flag=True,
               help="Ask each service to run its parked events again (the service must run).")
-@click.option("--position", "positions", multiple=True, type=int,
+@click.option("--position", "positions", multiple=True, type=WholeNumber(min=1),
               help="With --replay: only the events at these source positions.")
 @click.option("--all", "show_all", is_flag=True, help="Also list events already replayed.")
 @state_option
