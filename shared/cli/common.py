@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
 from ..chassis.errors import CommandRejected
 from ..config import DEFAULTS
 from ..ledger import LedgerDamaged, LedgerError
-from ..patterns import whole_number
+from ..patterns import PLAIN_DECIMAL, whole_number
 from ..views.base import ViewStoreError
 
 console = Console(stderr=False)
@@ -48,6 +48,25 @@ class WholeNumber(click.IntRange):
                 self.fail(f"{value!r}: {' '.join(exc.messages)}", param, ctx)
         elif isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"{value!r} is not a whole number", param, ctx)  # a default in code
+        return super().convert(value, param, ctx)
+
+
+class Seconds(click.FloatRange):
+    """A time in seconds within [min, max], written as a plain decimal ("0.05", "2").
+
+    click.FLOAT converts with float(), which reads "nan", "inf", "1e-3" and "٠.٥" too; NaN
+    passes every range check and then stops the command where it sleeps.
+    """
+
+    name = "seconds"
+
+    def __init__(self, min=0.001, max=3600):
+        super().__init__(min, max)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+            self.fail(f"{value!r} must be a number of seconds written with the digits 0-9 "
+                      "and a point, such as 0.05", param, ctx)
         return super().convert(value, param, ctx)
 
 

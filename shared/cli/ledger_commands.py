@@ -13,9 +13,9 @@ from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generat
                              load_public_key, make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import PublishFailed, Relay
 from ..views import open_view_store
-from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, errors,
-                     fail, must_exist, progress_bar, refuse_to_overwrite, state_option,
-                     store_option, unreachable_is_an_error)
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, Seconds, WholeNumber, amqp_option,
+                     console, errors, fail, must_exist, progress_bar, refuse_to_overwrite,
+                     state_option, store_option, unreachable_is_an_error)
 
 MAX_WORKERS = 64   # verify --workers: the default is the CPUs, up to this
 
@@ -195,7 +195,8 @@ def keygen(out, public_out):
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every ledger at the store (also new ones).")
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
-@click.option("--poll", default=0.05, show_default=True, help="Seconds between head checks.")
+@click.option("--poll", type=Seconds(), default=0.05, show_default=True,
+              help="Seconds between head checks.")
 @click.option("--metrics-port", type=WholeNumber(1, 65535), default=None,
               help="Serve Prometheus metrics (relay lag, published) on this port.")
 @click.option("--metrics-address", default="127.0.0.1", show_default=True,

@@ -139,3 +139,18 @@ def test_the_type_takes_text_in_ascii_digits_and_numbers_within_its_range():
     for bad in ["٥", "+5", " 5", 0, 65, "65", True, 5.0]:
         with pytest.raises(click.BadParameter):
             within.convert(bad, None, None)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e-3", "٠.٥", " 1", "3601"])
+def test_a_poll_interval_that_is_no_plain_number_of_seconds_in_range_is_a_usage_error(
+        tmp_path, value):
+    args = command_line("--metrics-port", tmp_path, "9100")[:-2] + ["--poll", value]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--poll'" in result.text
+
+
+def test_a_poll_interval_in_plain_digits_is_taken():
+    relay = cli.commands["relay"]
+    assert relay.make_context("relay", ["--poll", "0.5"]).params["poll"] == 0.5
+    assert relay.make_context("relay", []).params["poll"] == 0.05
