@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from services.registration import schemas as reg
 from shared.chassis.access import in_scope, scoped_prefix
 from shared.chassis.errors import Forbidden
-from shared.patterns import Pattern
+from shared.patterns import KABUPATEN_CODE, Pattern
 from shared.regions import is_village_code
 
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
@@ -27,8 +27,7 @@ class RankingPath(Schema):
 
 
 class SelectionSchema(Schema):
-    kabupaten = fields.String(load_default=None, validate=Pattern(
-        r"^[0-9]{2}\.[0-9]{2}$", error="must be a kabupaten/kota code PP.KK"), metadata={
+    kabupaten = fields.String(load_default=None, validate=KABUPATEN_CODE, metadata={
         "description": "one kabupaten/kota; absent: every one with a quota"})
 
 
