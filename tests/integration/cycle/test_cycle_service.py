@@ -7,6 +7,7 @@ import pytest
 from services.cycle.service import CycleService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
 from shared.ledger import open_ledger
+from shared.schemas import indonesia_today
 from shared.views import open_view_store
 from tests.samples import TIPP
 
@@ -116,7 +117,9 @@ def test_activities_and_the_gate(platform):
 def test_bad_input_names_the_field_and_records_nothing(platform):
     select(platform)
     wait_open(platform)
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    # the first day in the future: tomorrow in Papua (UTC+9), the latest date anywhere in
+    # Indonesia (from 15:00 UTC the server's tomorrow is already today there)
+    tomorrow = (indonesia_today() + timedelta(days=1)).isoformat()
     bad_calls = [
         ("record_activity", (BAJUR, activity("pengukuhan_tipp", members=None)), InvalidInput,
          "members"),

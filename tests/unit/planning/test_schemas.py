@@ -6,6 +6,7 @@ import pytest
 
 from services.planning import dates, schemas
 from shared.chassis.errors import InvalidInput, load
+from shared.schemas import indonesia_today
 
 from . import samples
 
@@ -237,8 +238,10 @@ def test_planned_dates_look_at_most_ten_years_ahead(where):
 
 
 def test_past_dates_are_not_after_today():
-    load(*_body("held_on", date.today().isoformat()))
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    """Today is the date in Papua (UTC+9), the latest anywhere in Indonesia; from 15:00
+    UTC the server's tomorrow is already today there."""
+    load(*_body("held_on", indonesia_today().isoformat()))
+    tomorrow = (indonesia_today() + timedelta(days=1)).isoformat()
     for where in PAST:
         with pytest.raises(InvalidInput, match="future") as error:
             load(*_body(where, tomorrow))

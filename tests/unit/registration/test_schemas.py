@@ -1,19 +1,26 @@
 """Input validation of the registration service (services/registration/schemas.py):
 the CSV import row, recorded indicators, the BKM and the village listing query."""
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from marshmallow import ValidationError
 
 from services.registration import rules, schemas
+from shared.schemas import indonesia_today
 
 ROW = {"code": "52.01.08.2006", "source_document": "BPS Lombok Barat 2024",
        "observed_on": "2024-06-30"}
 FULL_ROW = {**ROW, "poverty_rate": "31.5", "slum_area": "ya", "slum_hectares": "12.4",
             "bookkeeping_rating": "memadai", "voter_turnout": "42", "fund_misuse_cases": "0",
             "pemda_priority": "ya", "pemda_decree": "SK Bupati 050/12/2024"}
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+
+
+def tomorrow():
+    """The first day in the future: tomorrow in Papua (UTC+9), the latest date anywhere
+    in Indonesia, read when the test runs (from 15:00 UTC the server's tomorrow is today
+    there)."""
+    return (indonesia_today() + timedelta(days=1)).isoformat()
 
 
 def load_row(**cells):
@@ -138,10 +145,10 @@ def test_a_percentage_is_never_rounded_across_a_threshold(cell):
 
 
 def test_observed_on_must_be_a_date_not_in_the_future():
-    assert row_errors(observed_on=TOMORROW) == {"observed_on": ["must not be in the future"]}
+    assert row_errors(observed_on=tomorrow()) == {"observed_on": ["must not be in the future"]}
     assert "observed_on" in row_errors(observed_on="30/06/2024")
-    assert load_row(observed_on=date.today().isoformat())["observed_on"] == \
-        date.today().isoformat()
+    today_in_papua = indonesia_today().isoformat()
+    assert load_row(observed_on=today_in_papua)["observed_on"] == today_in_papua
 
 
 def test_an_unknown_column_is_refused():
@@ -186,7 +193,7 @@ def test_fund_misuse_cases_is_a_whole_non_negative_count():
 
 
 def test_every_problem_of_a_row_is_named():
-    errors = row_errors(poverty_rate="130", voter_turnout="x", observed_on=TOMORROW)
+    errors = row_errors(poverty_rate="130", voter_turnout="x", observed_on=tomorrow())
     assert set(errors) == {"poverty_rate", "voter_turnout", "observed_on"}
 
 
@@ -246,7 +253,7 @@ def test_at_least_one_indicator_is_needed():
 
 
 def test_evidence_needs_its_source_and_a_past_date():
-    errors = evidence_errors({"poverty_rate": "30"}, source_document="", observed_on=TOMORROW)
+    errors = evidence_errors({"poverty_rate": "30"}, source_document="", observed_on=tomorrow())
     assert set(errors) == {"source_document", "observed_on"}
     with pytest.raises(ValidationError) as refused:
         schemas.RecordIndicatorsSchema().load({"indicators": {"poverty_rate": "30"}})
@@ -348,7 +355,7 @@ def test_a_bkm_needs_members_with_sex_l_or_p_and_a_role():
 
 
 def test_a_bkm_needs_a_name_and_a_past_formation_date():
-    assert bkm_errors(formed_on=TOMORROW) == {"formed_on": ["must not be in the future"]}
+    assert bkm_errors(formed_on=tomorrow()) == {"formed_on": ["must not be in the future"]}
     assert set(bkm_errors(name="", formed_on="kemarin")) == {"name", "formed_on"}
     with pytest.raises(ValidationError) as refused:
         schemas.BkmSchema().load({"members": BKM["members"]})
