@@ -1,13 +1,12 @@
 """Input of the audit service, validated in one place; each error names its field."""
 import re
-from datetime import date, datetime, time, timezone
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from shared import moments
 from shared.schemas import village_code  # noqa: F401 (the audit's checks, one place)
 from shared.chassis.errors import InvalidInput, load
 from shared.ledger.base import LEDGER_NAME_PATTERN
-from shared.ledger import InvalidEvent
 from shared.ledger.envelope import format_time
 from shared.regions import is_region_prefix, is_village_code
 
@@ -48,46 +47,10 @@ def moment(value, field="as_of") -> str:
         raise InvalidInput(" ".join(exc.messages), field) from None
 
 
-# The forms the cycle's as_of takes (services/cycle/schemas.py, Moment), so the audit and
-# the cycle refuse alike: a date, or a time to the minute, second or microsecond with Z or
-# +HH:MM, in the digits 0-9, written out in full (no week, ordinal or basic forms, no
-# space for T) and nothing around it.
-DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                  r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?")
-FORMS = "an ISO-8601 date (2026-03-01) or time with zone (2026-03-01T08:00:00+07:00)"
-
-
-def _moment(value, day_end=time.max) -> str:
-    """Taken exactly, never trimmed: a space or a line break around it is refused, as
-    every other service refuses it (a village code, the cycle's as_of)."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"must be {FORMS}")
-    if value.strip() != value:
-        raise ValidationError(f"{value!r} has spaces or a line break around it: {FORMS} is "
-                              "taken exactly, not trimmed")
-    time_form = TIME.fullmatch(value)
-    if time_form and not time_form["zone"]:
-        raise ValidationError(f"{value!r} has no time zone: add Z or an offset like +07:00")
-    if time_form:
-        try:
-            return _ledger_text(datetime.fromisoformat(value))
-        except ValueError:   # 25:00, 2026-02-30T...
-            raise ValidationError(f"{value!r} is not a valid ISO-8601 time") from None
-    if not DAY.fullmatch(value):
-        raise ValidationError(f"{value!r} is not {FORMS}")
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{value!r} is not a calendar date") from None
-    return _ledger_text(datetime.combine(day, day_end, tzinfo=timezone.utc))
-
-
-def _ledger_text(moment):
-    try:
-        return format_time(moment)
-    except InvalidEvent as exc:   # out of range once in UTC
-        raise ValidationError(str(exc)) from None
+def _moment(value, starts=False) -> str:
+    """Read by shared.moments, the one reading the cycle's as_of also has: the same forms
+    taken exactly (never trimmed), refused with the same words, the same instant."""
+    return format_time(moments.instant(value, starts))
 
 
 class Moment(fields.String):
@@ -96,10 +59,10 @@ class Moment(fields.String):
 
     def __init__(self, starts=False, **kwargs):
         super().__init__(**kwargs)
-        self.day_end = time.min if starts else time.max
+        self.starts = starts
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return _moment(value, self.day_end)
+        return _moment(value, self.starts)
 
 
 class BundleScopeSchema(Schema):

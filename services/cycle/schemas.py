@@ -1,9 +1,9 @@
 """Marshmallow schemas of the cycle service's inputs (the gateway and OpenAPI reuse them)."""
-import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from shared import moments
 from shared.schemas import (AttendanceSchema, MemberSchema, PagingSchema, RegionPrefix,
                             not_in_future)
 
@@ -57,17 +57,11 @@ class WaiverSchema(Schema):
             "description": "why the output is not needed (at least 20 characters)"})
 
 
-DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                  r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?")
-NOT_A_MOMENT = ("must be an ISO-8601 date (2026-03-01) or time with zone "
-                "(2026-03-01T17:00:00+07:00)")
-
-
 class Moment(fields.String):
     """The one reading of every `as_of` of the cycle: an ISO-8601 time with zone, or a
-    date meaning the end of that day (UTC), written out in full (no week or basic forms,
-    nothing around it). Loaded as an aware UTC datetime.
+    date meaning the end of that day (UTC), read by shared.moments as the audit reads its
+    moments (the same forms, taken exactly, refused with the same words). Loaded as an
+    aware UTC datetime.
 
     A cycle as it stood is of the past (today's date means now); ahead=True lets a report
     be judged on a later day (what is overdue then if nothing moves).
@@ -78,19 +72,9 @@ class Moment(fields.String):
         self.ahead = ahead
 
     def _deserialize(self, value, attr, data, **kwargs):
-        time_form = TIME.fullmatch(value) if isinstance(value, str) else None
-        if time_form and not time_form["zone"]:
-            raise ValidationError("a time needs its zone, e.g. Z or +07:00")
-        if not time_form and not (isinstance(value, str) and DAY.fullmatch(value)):
-            raise ValidationError(NOT_A_MOMENT)
-        try:
-            moment = datetime.fromisoformat(value) if time_form else \
-                datetime.combine(date.fromisoformat(value), time.max, UTC)
-            moment = moment.astimezone(UTC)
-        except ValueError:      # 2026-13-01, 25:00
-            raise ValidationError(NOT_A_MOMENT) from None
-        except OverflowError:   # 0001-01-01T00:00+14:00 is before year 1 in UTC
-            raise ValidationError("out of range once in UTC") from None
+        read = moments.read(value)
+        time_form = isinstance(read, datetime)
+        moment = read if time_form else moments.end_of(read)
         now = datetime.now(UTC)
         if self.ahead or moment <= now:
             return moment

@@ -2,7 +2,7 @@
 import pytest
 
 from services.audit import references, schemas
-from shared.chassis.errors import InvalidInput
+from shared.chassis.errors import InvalidInput, load
 
 EVENT = "9637c80a-ced8-4d24-8f5d-a49579ebc045"
 HASH = "ab" * 32
@@ -121,19 +121,29 @@ def test_codes_ids_ledgers_and_scopes_are_checked():
     "2026-03-01", "2026-03-01T08:00Z", "2026-03-01T08:00:00+07:00", "2026-03-01T08:00:00.5Z",
     "2026-03-01T08:00:00.123456-03:30", "2026-02-30", "2026-03-01T25:00Z", " 2026-03-01",
     "2026-03-01\n", "2026-03-01T08:00:00", "2026-03-01 08:00Z", "20260301", "2026-W09-1",
-    "\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661", "2026-03-01T08:00:00+0700", "yesterday", ""])
-def test_the_audit_and_the_cycle_read_a_moment_alike(text):
-    """The same text is taken by both or refused by both, and means the same instant
-    (the cycle's DaySchema: its as_of without the not-in-the-future rule)."""
-    from datetime import datetime
+    "\u0662\u0660\u0662\u0666-\u0660\u0663-\u0660\u0661", "2026-03-01T08:00:00+0700", "yesterday", "",
+    "0001-01-01T00:00:00+14:00", "2026-03-01T08:00:00+07:00 ", 20260301])
+def test_the_audit_and_the_cycle_read_a_moment_with_the_one_reader(text):
+    """Both read a moment with shared.moments: the same text is taken by both, meaning
+    the same instant, or refused by both with the same words (the cycle's DaySchema: its
+    as_of without the not-in-the-future rule)."""
     from marshmallow import ValidationError
+
     from services.cycle.schemas import DaySchema
+    from shared import moments
+    from shared.ledger.envelope import format_time
     try:
-        cycle = DaySchema().load({"as_of": text})["as_of"]
-    except ValidationError:
-        cycle = None
+        expected = format_time(moments.instant(text)), None
+    except ValidationError as exc:
+        expected = None, " ".join(exc.messages)
     try:
-        audit = datetime.fromisoformat(schemas.moment(text).replace("Z", "+00:00"))
-    except InvalidInput:
-        audit = None
-    assert audit == cycle
+        audit = schemas.moment(text, "as_of"), None
+    except InvalidInput as exc:
+        audit = None, (exc.field, exc.message)
+    try:
+        cycle = format_time(load(DaySchema(), {"as_of": text})["as_of"]), None
+    except InvalidInput as exc:
+        cycle = None, (exc.field, exc.message)
+    refused = expected[1] is not None
+    assert audit == (None, ("as_of", expected[1])) if refused else expected
+    assert cycle == (None, ("as_of", f"as_of: {expected[1]}")) if refused else expected
