@@ -1,9 +1,11 @@
 """Marshmallow schemas of the cycle service's inputs (the gateway and OpenAPI reuse them)."""
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import NamedTuple
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared import moments
+from shared import schemas as common
 from shared.schemas import (AttendanceSchema, MemberSchema, PagingSchema, RegionPrefix,
                             not_in_future)
 
@@ -57,14 +59,29 @@ class WaiverSchema(Schema):
             "description": "why the output is not needed (at least 20 characters)"})
 
 
+class AsOf(NamedTuple):
+    """An `as_of` as the cycle judges it."""
+    moment: datetime   # the instant meant, in UTC: a time as given, a date's end (UTC)
+    day: str           # the day it is judged on (overdue, days so far), ISO
+
+
 class Moment(fields.String):
     """The one reading of every `as_of` of the cycle: an ISO-8601 time with zone, or a
     date meaning the end of that day (UTC), read by shared.moments as the audit reads its
     moments (the same forms, taken exactly, refused with the same words). Loaded as an
-    aware UTC datetime.
+    AsOf: the instant, and the day it is judged on.
 
-    A cycle as it stood is of the past (today's date means now); ahead=True lets a report
-    be judged on a later day (what is overdue then if nothing moves).
+    The day: a date is judged on itself; a time on its date in UTC+9 (WIT), the latest
+    anywhere in Indonesia (indonesia_today of that instant), as a report of now is judged
+    on indonesia_today(): at 20:00 UTC on 29 November it is 30 November everywhere in
+    Indonesia, and a stage due on the 29th is overdue then.
+
+    A cycle as it stood is of the past (ahead=False): a time not after now, a date not
+    after today in UTC+9, both on the platform's clock (shared.schemas.utc_now). Not the
+    server's date: a future check allows the latest date in Indonesia, so at 05:00 WIT on
+    30 November (still the 29th in UTC) the cycle as of the 30th is the cycle now. A date
+    whose end (UTC) has not come yet means the cycle now. ahead=True lets a report be
+    judged on a later day (what is overdue then if nothing moves).
     """
 
     def __init__(self, ahead=False, **kwargs):
@@ -73,27 +90,30 @@ class Moment(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         read = moments.read(value)
-        time_form = isinstance(read, datetime)
-        moment = read if time_form else moments.end_of(read)
-        now = datetime.now(UTC)
-        if self.ahead or moment <= now:
-            return moment
-        if not time_form and moment.date() == now.date():
-            return now          # today: the end of the day is not yet, so now
-        raise ValidationError("must not be in the future")
+        now = common.utc_now()
+        if isinstance(read, datetime):
+            if not self.ahead and read > now:
+                raise ValidationError("must not be in the future")
+            return AsOf(read, common.indonesia_today(read).isoformat())
+        if not self.ahead:
+            not_in_future(read, now)
+        return AsOf(moments.end_of(read), read.isoformat())
 
 
 class AsOfSchema(Schema):
     as_of = Moment(load_default=None, metadata={
-        "description": "ISO-8601 time with zone, or a date (the end of that day, UTC): "
-                       "the cycle as it stood then"})
+        "description": "ISO-8601 time with zone, or a date (the end of that day, UTC), not "
+                       "in the future (a date up to today in UTC+9, the latest in "
+                       "Indonesia): the cycle as it stood then, judged on that date (a "
+                       "time: on its date in UTC+9)"})
 
 
 class DaySchema(Schema):
     as_of = Moment(ahead=True, load_default=None, metadata={
         "description": "ISO-8601 time with zone, or a date (the end of that day, UTC), "
                        "read as the cycle's `as_of` is: the day overdue and days so far are "
-                       "judged on (default today); a past moment replays the ledger up to "
+                       "judged on (default today in UTC+9, the latest date in Indonesia; "
+                       "a time: its date in UTC+9); a past moment replays the ledger up to "
                        "it, a later day projects today's cycles onto it (what is overdue "
                        "then if nothing moves)"})
 

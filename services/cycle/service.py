@@ -1,13 +1,12 @@
 """The cycle nameko service: thin entrypoints over the domain and the views."""
-from datetime import UTC, date, datetime
-
 from nameko.rpc import rpc
 
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.errors import EXPECTED, NotFound, load
 from shared.chassis.platform import Platform, doorbell
-from shared.schemas import village_code
+from shared import schemas as common
+from shared.schemas import indonesia_today, village_code
 
 from . import domain, schemas, views
 from . import template as templates
@@ -54,14 +53,16 @@ class CycleService(OperatorEntrypoints):
     def get_cycle(self, code, as_of=None):
         """One village's cycle: stage, done and missing outputs, due date, timeline.
 
-        as_of (ISO time with zone, or a date): the cycle as it stood then, replayed from
-        the ledger and judged on that day.
+        as_of (ISO time with zone, or a date, not in the future): the cycle as it stood
+        then, replayed from the ledger and judged on that day (a time: its date in UTC+9);
+        today's date in Indonesia (UTC+9), whose end has not come, is the cycle now.
         """
         authorize(self.platform.actor, READERS, village_code(code), "read cycles")
-        moment = load(schemas.AsOfSchema(), {} if as_of is None else {"as_of": as_of})["as_of"]
-        if moment is None:
-            return views.cycle_of(self.platform.views, code, _today())
-        return views.cycle_as_of(self.platform.ledger, code, moment)
+        day, until = _judged(load(schemas.AsOfSchema(), {} if as_of is None else
+                                  {"as_of": as_of})["as_of"])
+        if until is None:
+            return views.cycle_of(self.platform.views, code, day)
+        return views.cycle_as_of(self.platform.ledger, code, until, day)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_cycles(self, query=None):
@@ -119,15 +120,23 @@ class CycleService(OperatorEntrypoints):
 
 
 def _today():
-    return date.today().isoformat()
+    """Today for the cycle: the date in UTC+9 (WIT), the latest anywhere in Indonesia, on
+    the platform's clock (shared.schemas.indonesia_today), not the server's date. It is
+    the day a waiver is recorded on and the day reports are judged on by default
+    (overdue, days so far): the same today as the latest date people may record
+    (not_in_future), so a report of now and the dates written now agree. docs/cycle.md
+    ("Time") says why, and what it costs in WIB."""
+    return indonesia_today().isoformat()
 
 
-def _judged(moment):
+def _judged(as_of):
     """The day a report is judged on, and the moment its cycles are replayed up to when
-    that has passed (a past day: its end; None: today's cycles, from the views)."""
-    if moment is None:
+    that has passed (a past day: its end; None: today's cycles, from the views), on the
+    platform's clock (shared.schemas.utc_now). as_of: a loaded schemas.AsOf, or None
+    (now, judged on today in UTC+9)."""
+    if as_of is None:
         return _today(), None
-    return moment.date().isoformat(), moment if moment < datetime.now(UTC) else None
+    return as_of.day, as_of.moment if as_of.moment < common.utc_now() else None
 
 
 # A doorbell for every (ledger, event types) of the gate mapping, so that a service added

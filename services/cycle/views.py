@@ -134,14 +134,14 @@ def cycle_of(views, code, as_of):
     return present(load_cycle(views, code), as_of)
 
 
-def cycle_as_of(ledger, code, moment):
-    """The cycle as it stood at a moment: its stream replayed up to then, judged on that
-    day."""
+def cycle_as_of(ledger, code, moment, day):
+    """The cycle as it stood at a moment: its stream replayed up to then, judged on `day`
+    (the moment's day as schemas.Moment reads it)."""
     state = fold(domain.CYCLE, ledger.read_stream(domain.cycle_stream(code), as_of=moment))
     if not state.opened:
         raise NotFound(f"the cycle of village {code} was not open at {moment.isoformat()}",
                        "as_of")
-    return present(state, moment.date().isoformat())
+    return present(state, day)
 
 
 def states_as_of(ledger, region, until):

@@ -4,10 +4,12 @@
   (DOMAIN.md), so no planning record of the programme is older; an earlier date is a
   typing error (0001-01-01, 1024 for 2024) that would sort before every real one.
 - What already happened (drafted_on, held_on, signed_on, consulted_on, submitted_on) is
-  not after today (shared.schemas.not_in_future).
+  not after today (shared.schemas.not_in_future: today in UTC+9, the latest date in
+  Indonesia).
 - What is planned (work plan, marketing events, plan years) is at most YEARS_AHEAD years
-  ahead, to the end of that year: an RPLP covers 5 years and may start a few years after
-  it is drafted; 2205 typed for 2025 is refused.
+  ahead, to the end of that year (this year: the year of indonesia_today()): an RPLP
+  covers 5 years and may start a few years after it is drafted; 2205 typed for 2025 is
+  refused.
 
 docs/planning.md ("Dates") says the same for the API's users.
 """
@@ -15,15 +17,22 @@ from datetime import date
 
 from marshmallow import ValidationError, fields
 
-from shared.schemas import not_in_future
+from shared.schemas import indonesia_today, not_in_future
 
 EARLIEST = date(2000, 1, 1)
 YEARS_AHEAD = 10
 
 
 def latest_planned(today=None) -> date:
-    """The last day a plan may look ahead to: 31 December, YEARS_AHEAD years on."""
-    return date((today or date.today()).year + YEARS_AHEAD, 12, 31)
+    """The last day a plan may look ahead to: 31 December, YEARS_AHEAD years after this
+    year (of `today`, or of indonesia_today()).
+
+    This year is the year of today in UTC+9 (WIT), the latest date anywhere in Indonesia,
+    from the platform's clock (shared.schemas.utc_now), not the server's date: an upper
+    bound allows the latest date, so from 15:00 UTC on 31 December, when the new year has
+    begun in Papua, a plan may look ten years ahead of it.
+    """
+    return date((today or indonesia_today()).year + YEARS_AHEAD, 12, 31)
 
 
 def check_day(day: date, past: bool):

@@ -1,12 +1,13 @@
 """The cycle service over the real RabbitMQ: opened by registration's selection (once,
 whatever is redelivered), driven by facilitators, gated, readable as of any moment."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from services.cycle.service import CycleService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
 from shared.ledger import open_ledger
+import shared.schemas
 from shared.schemas import indonesia_today
 from shared.views import open_view_store
 from tests.samples import TIPP
@@ -174,6 +175,8 @@ def test_only_the_ministry_waives_and_with_a_reason(platform):
                                             "justification": reason})
         assert waived["done_outputs"]["lokakarya_kota"]["how"] == "waived"
         assert waived["done_outputs"]["lokakarya_kota"]["justification"] == reason
+        # decided today in Indonesia: the date in UTC+9, not the server's
+        assert waived["done_outputs"]["lokakarya_kota"]["on"] == indonesia_today().isoformat()
         with pytest.raises(Conflict):
             cycle.waive_output(BAJUR, {"output": "lokakarya_kota", "justification": reason})
         with pytest.raises(CommandRejected, match="belongs to stage 4"):
@@ -183,12 +186,12 @@ def test_only_the_ministry_waives_and_with_a_reason(platform):
 
 
 def test_the_cycle_as_of_a_past_moment(platform):
-    before_opening = datetime.now(UTC)
+    before_opening = shared.schemas.utc_now()   # the platform's clock (tests may move it)
     select(platform)
     opened = wait_open(platform)
     with call(platform, actor=FASKEL) as cycle:
         cycle.record_activity(BAJUR, activity("lokakarya_kota"))
-        between = datetime.now(UTC)
+        between = shared.schemas.utc_now()
         cycle.record_activity(BAJUR, activity("lokakarya_kelurahan"))
         now = cycle.get_cycle(BAJUR)
         then = cycle.get_cycle(BAJUR, between.isoformat())
@@ -196,8 +199,11 @@ def test_the_cycle_as_of_a_past_moment(platform):
         assert [a["activity"] for a in now["timeline"]] == ["lokakarya_kota",
                                                             "lokakarya_kelurahan"]
         assert "lokakarya_kelurahan" in then["missing_outputs"]
-        today = cycle.get_cycle(BAJUR, date.today().isoformat())
+        # today in Papua (UTC+9) has begun, though from 15:00 UTC it is tomorrow in UTC:
+        # the cycle now, judged on that day, as the cycle without as_of is
+        today = cycle.get_cycle(BAJUR, indonesia_today().isoformat())
         assert today["timeline"] == now["timeline"]
+        assert today["as_of"] == now["as_of"] == indonesia_today().isoformat()
         # the evaluation form takes the same moment, and shows the cycle as it stood then
         done = lambda form: {o["output"]: o["done"] for o in form["stages"][0]["outputs"]}
         assert done(cycle.evaluation(BAJUR, between.isoformat())) == {
@@ -205,7 +211,8 @@ def test_the_cycle_as_of_a_past_moment(platform):
             "sosialisasi_massal": False, "tipp_dikukuhkan": False}
         assert done(cycle.evaluation(BAJUR))["lokakarya_kelurahan"] is True
         assert cycle.evaluation(BAJUR, between.isoformat())["as_of"] == \
-            between.date().isoformat()
+            indonesia_today(between).isoformat()   # a time: judged on its date in UTC+9
+        assert then["as_of"] == indonesia_today(between).isoformat()
         assert cycle.list_cycles({"as_of": before_opening.isoformat()})["total"] == 0
         assert cycle.list_cycles({"as_of": between.isoformat()})["total"] == 1
         with pytest.raises(NotFound) as not_open:
@@ -221,7 +228,10 @@ def test_listing_overdue_evaluation_and_on_time_share(platform):
     select(platform, BAJUR, NEIGHBOUR)
     opened = wait_open(platform, BAJUR)
     wait_open(platform, NEIGHBOUR)
-    today = date.today().isoformat()
+    # today in Papua (UTC+9), the day reports are judged on by default; the cycles opened
+    # on the UTC date of the selection (opened_on), a day earlier from 15:00 UTC
+    today = indonesia_today().isoformat()
+    since_opening = (indonesia_today() - date.fromisoformat(opened["opened_on"])).days
     with call(platform, actor=FASKEL) as cycle:
         for key in ("lokakarya_kota", "lokakarya_kelurahan", "sosialisasi_massal",
                     "pengukuhan_tipp"):
@@ -234,18 +244,18 @@ def test_listing_overdue_evaluation_and_on_time_share(platform):
         national = cycle.list_cycles()          # narrowed to the facilitator's region
         assert national["total"] == 2
         # stage 2 (RPK, 28 days) of Bajur started today; Persiapan (35) of the neighbour
-        in_30_days = (date.today() + timedelta(days=30)).isoformat()
+        in_30_days = (indonesia_today() + timedelta(days=30)).isoformat()
         late = cycle.list_cycles({"overdue": True, "as_of": in_30_days})
         assert [(i["code"], i["stage"], i["days_overdue"]) for i in late["items"]] == [
             (BAJUR, 2, 2)]
         assert [i["code"] for i in cycle.list_cycles(
             {"overdue": False, "as_of": in_30_days})["items"]] == [NEIGHBOUR]
         assert cycle.list_cycles({"overdue": True})["total"] == 0
-        late_day = (date.today() + timedelta(days=36)).isoformat()
+        late_day = (indonesia_today() + timedelta(days=36)).isoformat()
 
         form = cycle.evaluation(BAJUR)
         first, second = form["stages"][0], form["stages"][1]
-        assert (first["days_taken"], first["planned_days"]) == (0, 35)
+        assert (first["days_taken"], first["planned_days"]) == (since_opening, 35)
         assert all(o["done"] for o in first["outputs"])
         assert second["days_so_far"] == 0 and second["outputs"][0]["done"] is False
 

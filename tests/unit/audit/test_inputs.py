@@ -141,7 +141,7 @@ def test_the_audit_and_the_cycle_read_a_moment_with_the_one_reader(text):
     except InvalidInput as exc:
         audit = None, (exc.field, exc.message)
     try:
-        cycle = format_time(load(DaySchema(), {"as_of": text})["as_of"]), None
+        cycle = format_time(load(DaySchema(), {"as_of": text})["as_of"].moment), None
     except InvalidInput as exc:
         cycle = None, (exc.field, exc.message)
     refused = expected[1] is not None

@@ -1,9 +1,10 @@
 """Input validation: every bad field is named; money and dates come out exact strings/ints."""
 import base64
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+import shared.schemas
 from services.planning import dates, schemas
 from shared.chassis.errors import InvalidInput, load
 from shared.schemas import indonesia_today
@@ -229,12 +230,31 @@ def test_no_planning_date_is_before_the_programme(where, day):
 @pytest.mark.parametrize("where", PLANNED)
 def test_planned_dates_look_at_most_ten_years_ahead(where):
     last = dates.latest_planned()
-    assert last == date(date.today().year + 10, 12, 31)
+    assert last == date(indonesia_today().year + 10, 12, 31)
     load(*_body(where, last.isoformat()))
     for day in ((last + timedelta(days=1)).isoformat(), "9999-12-31"):
         with pytest.raises(InvalidInput, match=f"after {last.isoformat()}") as error:
             load(*_body(where, day))
         assert error.value.field == where
+
+
+@pytest.mark.parametrize("now, last", [
+    (datetime(2026, 12, 31, 14, 59, 59, tzinfo=UTC), date(2036, 12, 31)),  # 23:59:59 WIT
+    (datetime(2026, 12, 31, 15, 0, tzinfo=UTC), date(2037, 12, 31)),   # 2027 in Papua
+    (datetime(2027, 1, 1, 6, 0, tzinfo=UTC), date(2037, 12, 31)),
+])
+def test_plans_look_ahead_from_the_year_in_papua(monkeypatch, now, last):
+    """Ten years ahead of this year, the year of today in UTC+9 (the latest date in
+    Indonesia), from the platform's clock: at 01:00 WIT on 1 January 2027 a plan may reach
+    2037, though the server's date is still 31 December 2026."""
+    monkeypatch.setattr(shared.schemas, "utc_now", lambda: now)
+    assert dates.latest_planned() == last
+    load(*_body("content.work_plan.0.starts_on", last.isoformat()))
+    load(*_body("content.phasing.2.year", last.year))
+    with pytest.raises(InvalidInput, match=f"after {last.isoformat()}"):
+        load(*_body("content.work_plan.0.starts_on", (last + timedelta(days=1)).isoformat()))
+    with pytest.raises(InvalidInput, match=f"to {last.year}"):
+        load(*_body("content.phasing.2.year", last.year + 1))
 
 
 def test_past_dates_are_not_after_today():
@@ -251,13 +271,14 @@ def test_past_dates_are_not_after_today():
 @pytest.mark.parametrize("where, year, field", [
     ("content.horizon.start_year", 1, "content.horizon.start_year"),
     ("content.horizon.start_year", 1999, "content.horizon.start_year"),
-    ("content.horizon.start_year", date.today().year + 7, "content.horizon.end_year"),
+    ("content.horizon.start_year", indonesia_today().year + 7, "content.horizon.end_year"),
     ("content.phasing.2.year", 1999, "content.phasing.2.year"),
-    ("content.phasing.2.year", date.today().year + 11, "content.phasing.2.year"),
+    ("content.phasing.2.year", indonesia_today().year + 11, "content.phasing.2.year"),
     ("content.phasing.2.year", 9999, "content.phasing.2.year"),
 ])
 def test_plan_years_fall_in_the_same_window(where, year, field):
     with pytest.raises(InvalidInput, match="2000") as error:
         load(*_body(where, year))
     assert error.value.field == field
-    load(*_body(where, 2000 if where.endswith("start_year") else date.today().year + 10))
+    load(*_body(where, 2000 if where.endswith("start_year") else
+                 indonesia_today().year + 10))
