@@ -120,7 +120,10 @@ class DaySchema(Schema):
 
 class CycleQuerySchema(DaySchema, PagingSchema):
     region = RegionPrefix()
-    stage = fields.Integer(load_default=None, validate=validate.Range(min=1, max=STAGES))
+    # a number, not text read as one ('٢', '+2', ' 2' would be 2): the gateway turns a
+    # query's digits 0-9 into a number (shared.patterns.whole_number) before this
+    stage = fields.Integer(load_default=None, strict=True,
+                           validate=validate.Range(min=1, max=STAGES))
     overdue = fields.Boolean(load_default=None)
     completed = fields.Boolean(load_default=None)
 

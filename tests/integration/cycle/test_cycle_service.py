@@ -142,6 +142,8 @@ def test_bad_input_names_the_field_and_records_nothing(platform):
          Forbidden, "role"),
         ("get_cycle", (BAJUR, "last tuesday"), InvalidInput, "as_of"),
         ("list_cycles", ({"stage": 9},), InvalidInput, "stage"),
+        ("list_cycles", ({"stage": "\u0662"},), InvalidInput, "stage"),   # not read as 2
+        ("list_cycles", ({"stage": "+2"},), InvalidInput, "stage"),
         ("list_cycles", ({"region": "31"},), Forbidden, "region"),
         ("on_time_share", ({"as_of": "soon"},), InvalidInput, "as_of"),
         ("evaluation", (BAJUR, "2026-13-01"), InvalidInput, "as_of"),

@@ -96,6 +96,20 @@ def test_listing_queries():
         assert refused_field(schemas.CycleQuerySchema(), bad) == field
 
 
+@pytest.mark.parametrize("stage", ["\u0662", "\uff12", "+2", " 2", "2", "2_0", 2.0, 2.5, True,
+                                   0, 7])
+def test_a_stage_is_a_whole_number_not_text_read_as_one(stage):
+    """RPC callers give the stage as a number (the gateway turns a query's digits 0-9 into
+    one): '٢' (Arabic-Indic), '２', '+2' or ' 2' is not read as stage 2."""
+    assert refused_field(schemas.CycleQuerySchema(), {"stage": stage}) == "stage"
+
+
+def test_a_stage_number_is_taken():
+    assert load(schemas.CycleQuerySchema(), {"stage": 2})["stage"] == 2
+    assert load(schemas.CycleQuerySchema(), {})["stage"] is None
+    assert load(schemas.CycleQuerySchema(), {"stage": None})["stage"] is None   # no filter
+
+
 # Texts that are not an ISO-8601 date (YYYY-MM-DD) or time with zone, written out in
 # full: every `as_of` of the cycle refuses them, with one message.
 NOT_A_MOMENT = ["20260105", "2026W021", "2026-W02-1", "2026-W02", "2026-005", "soon",
