@@ -1,6 +1,4 @@
 """The cycle service beside the real registration service, on the real RabbitMQ."""
-from datetime import date
-
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -9,6 +7,7 @@ from services.registration.service import RegistrationService
 from shared.chassis.errors import NotFound
 from shared.ledger import open_ledger
 from shared.messaging.relay import Relay
+from shared.schemas import indonesia_today
 from shared.views import open_view_store
 from tests.samples import BAJUR, ELIGIBLE, MINISTRY, TIPP
 
@@ -16,7 +15,8 @@ from ..conftest import wait_for
 
 NEIGHBOUR = "52.01.08.2001"
 FASKEL = {"id": "faskel-7", "role": "facilitator", "region": "52.01"}
-TODAY = date.today().isoformat()
+# today in Papua (UTC+9), the latest date anyone in Indonesia may record as today
+TODAY = indonesia_today().isoformat()
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@ complete stage 4 and construction's WorksHandedOver stage 5, through the templat
 mapping. The events are recorded in real planning and construction ledgers and reach
 the cycle service as their relays publish them (doorbells)."""
 import hashlib
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from services.cycle.service import CycleService
 from shared.chassis.errors import CommandRejected
 from shared.ledger import Actor, Metadata, NewEvent, open_ledger
+from shared.schemas import indonesia_today
 
 from ..conftest import wait_for
 from .conftest import (
@@ -25,8 +26,9 @@ from .conftest import (
     walk_to_stage_4,
 )
 
-TODAY = date.today().isoformat()
-A_MONTH_AGO = (date.today() - timedelta(days=30)).isoformat()
+# today in Papua (UTC+9), the latest date anyone in Indonesia may record as today
+TODAY = indonesia_today().isoformat()
+A_MONTH_AGO = (indonesia_today() - timedelta(days=30)).isoformat()
 BKM = Actor("bkm-bajur", "bkm", BAJUR)
 STAGE_4 = {"rplp": "rplp_disetujui", "rtplp": "rtplp_disetujui",
            "aturan_bersama": "aturan_bersama_disetujui",

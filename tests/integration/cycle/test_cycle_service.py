@@ -100,13 +100,13 @@ def test_activities_and_the_gate(platform):
         assert after["timeline"][0]["attendance"] == {"men": 30, "women": 25, "poor": 12}
         assert after["done_outputs"]["lokakarya_kota"]["how"] == "activity"
         with pytest.raises(CommandRejected) as refused:
-            cycle.complete_stage(BAJUR, {"completed_on": date.today().isoformat()})
+            cycle.complete_stage(BAJUR, {"completed_on": indonesia_today().isoformat()})
         assert refused.value.field == "outputs"
         assert str(refused.value).endswith(
             "missing outputs: lokakarya_kelurahan, sosialisasi_massal, tipp_dikukuhkan")
         for key in ("lokakarya_kelurahan", "sosialisasi_massal", "pengukuhan_tipp"):
             cycle.record_activity(BAJUR, activity(key))
-        done = cycle.complete_stage(BAJUR, {"completed_on": date.today().isoformat()})
+        done = cycle.complete_stage(BAJUR, {"completed_on": indonesia_today().isoformat()})
         assert (done["stage"], done["missing_outputs"]) == (2, ["laporan_rpk"])
         assert done["stages"]["1"]["on_time"] is True
         with pytest.raises(InvalidInput, match="not an activity of stage 2"):
@@ -279,14 +279,13 @@ def test_reports_of_a_past_day_replay_what_was_recorded_by_then(platform):
     """Listings, shares and the evaluation form of a past day come from the ledger as it
     stood at the end of that day, not from today's cycles judged on an old date."""
     select(platform)
-    wait_open(platform)
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    today = wait_open(platform)["opened_on"]   # the UTC date the selection was recorded
+    yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
     with call(platform, actor=FASKEL) as cycle:
         assert cycle.list_cycles({"as_of": yesterday})["total"] == 0   # opened today
         assert cycle.on_time_share({"region": "52", "as_of": yesterday})["cycles"] == 0
         with pytest.raises(NotFound) as not_yet:
             cycle.evaluation(BAJUR, yesterday)
         assert not_yet.value.field == "as_of"
-        today = date.today().isoformat()
         assert cycle.list_cycles({"as_of": today})["total"] == 1
         assert cycle.evaluation(BAJUR, today)["stages"][0]["started_on"] == today
