@@ -99,8 +99,11 @@ class DecimalString(fields.Decimal):
 class PagingSchema(Schema):
     """page and page_size of every paged list (the bound keeps page * size an ordinary
     integer: a 20-digit page must be a 400, not an overflow further down)."""
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    # strict: a number, never text ('٢' or ' 2' read by int()); the gateway types its query
+    page = fields.Integer(load_default=1, strict=True,
+                          validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, strict=True,
+                               validate=validate.Range(min=1, max=500))
 
 
 class AttendanceSchema(Schema):

@@ -382,8 +382,9 @@ def test_query_defaults_and_limits():
         "region": "", "status": None, "page": 1, "page_size": 50}
     for status in ["registered", "incomplete", "eligible", "ineligible", "selected"]:
         assert schemas.VillageQuerySchema().load({"status": status})["status"] == status
-    for bad in [{"status": "happy"}, {"page": 0}, {"page_size": 0}, {"page_size": 501}]:
-        with pytest.raises(ValidationError) as refused:
+    for bad in [{"status": "happy"}, {"page": 0}, {"page_size": 0}, {"page_size": 501},
+                {"page": "٢"}, {"page": " 2"}, {"page": "2"}, {"page_size": 2.0}]:
+        with pytest.raises(ValidationError) as refused:   # RPC callers send numbers
             schemas.VillageQuerySchema().load(bad)
         assert list(refused.value.messages) == list(bad)
 
