@@ -26,7 +26,7 @@ class LedgerPath(Schema):
 
 
 class RecordPath(LedgerPath):
-    position = fields.Integer(required=True, validate=validate.Range(min=1))
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
 class HistoryQuery(PageQuerySchema):
@@ -42,13 +42,14 @@ class AsOfQuery(Schema):
 
 
 class TreeSizeQuery(Schema):
-    tree_size = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
-        "description": "prove against the tree of this many records (default: now)"})
+    tree_size = fields.Integer(
+        load_default=None, strict=True, validate=validate.Range(min=0),
+        metadata={"description": "prove against the tree of this many records (default: now)"})
 
 
 class ConsistencyQuery(Schema):
-    first = fields.Integer(required=True, validate=validate.Range(min=0))
-    second = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    first = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    second = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0))
 
 
 class BundleSchema(aud.BundleScopeSchema):

@@ -19,7 +19,7 @@ class DocumentPath(VillagePath):
 
 
 class VersionPath(DocumentPath):
-    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
 class AttachmentPath(VillagePath):
@@ -34,8 +34,8 @@ class MeetingPath(Schema):
 
 
 class DiffQuery(Schema):
-    from_version = fields.Integer(required=True, validate=validate.Range(min=1))
-    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    from_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    to_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
 # -- actions --------------------------------------------------------------------------------
