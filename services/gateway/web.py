@@ -16,6 +16,7 @@ import uuid
 
 import eventlet.wsgi
 import orjson
+from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
@@ -23,6 +24,7 @@ from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from shared.chassis.errors import CommandRejected, InvalidInput
+from shared.patterns import whole_number
 
 from . import metrics
 from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
@@ -125,13 +127,25 @@ class JsonProtocol(HttpOnlyProtocol):
     The standard library's parser answers more than MAX_HEADER_LINES header lines, and a
     bad request line or HTTP version, with an HTML page (send_error); eventlet answers
     more than MAX_HEADERS_TOTAL bytes of headers, or a line of HEADER_LINE_READ, with an
-    empty 400. Here all of them get the gateway's error body, and close the connection
-    (the rest of the request is not read).
+    empty 400, and a request line of REQUEST_LINE_READ with an empty 414, a Content-Length
+    that is no whole number, or one with Transfer-Encoding, with an empty or text 400.
+    Here all of them get the gateway's error body, and close the connection (the rest of
+    the request is not read).
     """
+
+    def _read_request_line(self):
+        """eventlet answers a request line of url_length_limit or more with an empty 414."""
+        line = super()._read_request_line()
+        if len(line) >= self.server.url_length_limit:
+            self.request_version, self.command = "HTTP/1.0", None  # nothing parsed yet
+            self.refuse(UriTooLong(f"the request line is {REQUEST_LINE_READ} characters or "
+                                   f"more; a URL may have at most {MAX_URL}", "url"))
+            return b""  # eventlet then closes the connection
+        return line
 
     def parse_request(self):
         try:
-            return super().parse_request()
+            return super().parse_request() and self._framing_is_clear()
         except eventlet.wsgi.HeadersTooLarge:
             self.refuse(HeaderTooLarge(
                 f"the headers are more than {MAX_HEADERS_TOTAL} bytes in all; at most "
@@ -141,6 +155,24 @@ class JsonProtocol(HttpOnlyProtocol):
                 f"a header line is {HEADER_LINE_READ} characters or more; a header line "
                 f"may have at most {MAX_HEADER}", "headers"))
         return False
+
+    def _framing_is_clear(self):
+        """What eventlet refuses next with an empty or text 400: a Content-Length that is
+        no plain whole number, or one sent with Transfer-Encoding (request smuggling)."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return True
+        try:
+            whole_number(length)
+        except ValidationError as exc:
+            self.refuse(InvalidInput(f"Content-Length {' '.join(exc.messages)}",
+                                     "Content-Length"))
+            return False
+        if self.headers.get("Transfer-Encoding") is not None:
+            self.refuse(InvalidInput("Content-Length and Transfer-Encoding are not allowed "
+                                     "together: send one", "Transfer-Encoding"))
+            return False
+        return True
 
     def send_error(self, code, message=None, explain=None):
         """The standard library's refusals (from parse_request), as JSON."""

@@ -472,3 +472,23 @@ def test_a_raw_socket_with_garbage_gets_no_traceback(gateway):
         answer, headers, body = raw_request(gateway, line + b"\r\nHost: gateway\r\n\r\n")
         assert (answer, headers["content-type"]) == (status, "application/json"), body
         assert orjson.loads(body)["error"] == error and orjson.loads(body)["field"] == field
+
+
+@pytest.mark.parametrize("head, status, error, field", [
+    (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: gateway\r\n\r\n", 414, "UriTooLong",
+     "url"),
+    (b"GET /health HTTP/1.0\r\nContent-Length: abc\r\n\r\n", 400, "InvalidInput",
+     "Content-Length"),
+    (b"POST /health HTTP/1.1\r\nHost: gateway\r\nContent-Length: -1\r\n\r\n", 400,
+     "InvalidInput", "Content-Length"),
+    ("POST /health HTTP/1.1\r\nHost: gateway\r\nContent-Length: ٥\r\n\r\n".encode(), 400,
+     "InvalidInput", "Content-Length"),
+    (b"POST /api/v1/villages HTTP/1.1\r\nHost: gateway\r\nContent-Length: 2\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n{}", 400, "InvalidInput", "Transfer-Encoding")])
+def test_what_eventlet_refuses_after_the_headers_is_answered_in_json(gateway, head, status,
+                                                                     error, field):
+    """eventlet answers these itself, before any route, with an empty or text body."""
+    answer, headers, body = raw_request(gateway, head)
+    assert (answer, headers["content-type"]) == (status, "application/json"), body[:300]
+    assert headers["connection"] == "close" and headers["x-correlation-id"]
+    assert (orjson.loads(body)["error"], orjson.loads(body)["field"]) == (error, field)
