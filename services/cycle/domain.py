@@ -185,8 +185,8 @@ def _record_activity(state, command):
     if not activity.get("needs_members") and command.members is not None:
         takers = ", ".join(a["key"] for s in state.spec()["stages"]
                            for a in s["activities"] if a.get("needs_members"))
-        raise InvalidInput(f"{command.activity} takes no members; only {takers} records the "
-                           "TIPP's members", "members")
+        only = f"; only {takers} records the TIPP's members" if takers else ""
+        raise InvalidInput(f"{command.activity} takes no members{only}", "members")
     payload = {"code": state.code, "stage": state.stage, "activity": command.activity,
                "held_on": command.held_on, "place": command.place,
                "attendance": command.attendance, "facilitator": command.facilitator,

@@ -43,7 +43,7 @@ class WholeNumber(click.IntRange):
     def convert(self, value, param, ctx):
         if isinstance(value, str):
             try:
-                value = whole_number(value, negative=self.min is not None and self.min < 0)
+                value = whole_number(value, negative=self.min is None or self.min < 0)
             except ValidationError as exc:
                 self.fail(f"{value!r}: {' '.join(exc.messages)}", param, ctx)
         elif isinstance(value, bool) or not isinstance(value, int):

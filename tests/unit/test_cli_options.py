@@ -139,6 +139,10 @@ def test_the_type_takes_text_in_ascii_digits_and_numbers_within_its_range():
     for bad in ["٥", "+5", " 5", 0, 65, "65", True, 5.0]:
         with pytest.raises(click.BadParameter):
             within.convert(bad, None, None)
+    unbounded = WholeNumber(min=None)   # a minus is taken where the range allows negatives
+    assert unbounded.convert("-3", None, None) == -3
+    with pytest.raises(click.BadParameter):
+        WholeNumber(min=0).convert("-3", None, None)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e-3", "٠.٥", " 1", "3601"])
