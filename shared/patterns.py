@@ -45,6 +45,11 @@ class Pattern(validate.Regexp):
         return value
 
 
+# A region prefix: "" (national), PP, PP.KK, PP.KK.CC or a village code PP.KK.CC.DDDD. The
+# text lives here so that the ledger's envelope (which must not load the region list) and
+# shared.regions check actor regions and filters with the one pattern.
+REGION_PREFIX_TEXT = r"^([0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?)?$"
+
 # A kabupaten/kota code, PP.KK (shared.regions has the village code and region prefix): a
 # validator to reuse, so every schema that takes one refuses the same things the same way.
 KABUPATEN_CODE = Pattern(r"^[0-9]{2}\.[0-9]{2}$", error="must be a kabupaten/kota code PP.KK")

@@ -12,8 +12,10 @@ from functools import lru_cache
 
 from lokal import wilayah
 
+from .patterns import REGION_PREFIX_TEXT
+
 VILLAGE_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$")
-REGION_PREFIX = re.compile(r"^([0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?)?$")
+REGION_PREFIX = re.compile(REGION_PREFIX_TEXT)
 KINDS = {"kelurahan": "kelurahan", "desa": "desa", "desa_adat": "desa"}
 
 

@@ -5,9 +5,8 @@ as-of replay can never disagree); `progress` the same cycle in a few fields, for
 listings and on-time shares across thousands of villages.
 """
 import logging
-import re
 
-from shared import regions
+from shared import moments, regions
 from shared.chassis.commands import fold
 from shared.chassis.errors import NotFound
 from shared.chassis.subscribers import Projection, React, Reaction, handles
@@ -15,8 +14,9 @@ from shared.chassis.subscribers import Projection, React, Reaction, handles
 from . import domain, reports
 from . import template as templates
 
+ISO_DAY = moments.DAY   # an approval's date as written: the one moment reader's form
+
 log = logging.getLogger(__name__)
-ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")   # ASCII digits: \d takes any script's
 
 
 class CycleBoard(Projection):

@@ -11,12 +11,12 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..patterns import Pattern
+from ..patterns import REGION_PREFIX_TEXT, Pattern
 from .errors import InvalidEvent
 
 ROLES = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "integration",
          "system")
-REGION_PATTERN = r"^([0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?)?$"
+REGION_PATTERN = REGION_PREFIX_TEXT
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]{1,79}$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}-[^\s]{1,200}$"
 # Times as the ledger writes them, so that they compare as text (docs/ledger-format.md)
