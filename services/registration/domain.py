@@ -285,17 +285,46 @@ def rank(eligible):
     return sorted(eligible, key=lambda v: (-Decimal(v["score"]), v["code"]))
 
 
-def choose(eligible, quota, already_selected):
+def choose(eligible, quota, already_selected, passed_over=()):
     """The best-ranked villages not yet selected that fit in the quota, each with its
-    rank in the whole kabupaten ranking (selected ones included)."""
+    rank in the whole kabupaten ranking (selected ones included). Villages whose own
+    record refused selection (`passed_over`: the ranking is a view and can lag the
+    ledger) are not in the ranking at all, so the next ones move up into their places
+    and their ranks."""
     room = max(0, quota - len(already_selected))
     chosen = []
-    for position, village in enumerate(rank(eligible), start=1):
+    ranking = rank(v for v in eligible if v["code"] not in passed_over)
+    for position, village in enumerate(ranking, start=1):
         if len(chosen) == room:
             break
         if village["code"] not in already_selected:
             chosen.append({"code": village["code"], "rank": position, "score": village["score"]})
     return chosen
+
+
+def unfilled(quota: Quota, chosen, passed_over):
+    """What a round leaves open under its quota, said to the ministry, or None when the
+    quota is full after it. passed_over: {code: why its record refused selection}."""
+    if quota.quota is None:
+        return None
+    selected = len(quota.selected) + len(chosen)
+    places = quota.quota - selected
+    if places <= 0:
+        return None
+    kabupaten = quota.kabupaten
+    passed = (f" (passed over {len(passed_over)} that the ranking still lists: "
+              "their own records refuse selection)" if passed_over else "")
+    return {
+        "quota": quota.quota, "selected": selected, "open": places,
+        "passed_over": [{"code": code, "reason": reason}
+                        for code, reason in sorted(passed_over.items())],
+        "message": (
+            f"{kabupaten['code']} ({kabupaten['name']}) may select "
+            f"{quota.quota} {'village' if quota.quota == 1 else 'villages'} and has selected "
+            f"{selected}: {places} {'place stays' if places == 1 else 'places stay'} open "
+            "because the ranking "
+            f"lists no other village that its own record shows eligible{passed}; select "
+            "again later: villages decided eligible meanwhile are chosen then")}
 
 
 # -- rule sets (stream ruleset-<id>) ----------------------------------------------------

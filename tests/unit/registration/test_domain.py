@@ -463,6 +463,54 @@ def test_choose_the_best_not_yet_selected_with_their_rank_in_the_whole_ranking()
     assert domain.choose([], 3, set()) == []
 
 
+def test_choose_leaves_out_villages_whose_record_refused_and_moves_the_next_ones_up():
+    """The ranking is a view that can lag the ledger: a village it lists that its own
+    record refuses is passed over, and the next ranked take its place and its rank."""
+    eligible = [{"code": "a", "score": "90.00"}, {"code": "b", "score": "80.00"},
+                {"code": "c", "score": "70.00"}, {"code": "d", "score": "60.00"}]
+    assert domain.choose(eligible, 2, set(), {"a": "not eligible"}) == [
+        {"code": "b", "rank": 1, "score": "80.00"}, {"code": "c", "rank": 2, "score": "70.00"}]
+    # a selected earlier keeps its rank 1; b passed over: c and d are ranks 2 and 3
+    assert domain.choose(eligible, 3, {"a"}, {"b": "not eligible"}) == [
+        {"code": "c", "rank": 2, "score": "70.00"}, {"code": "d", "rank": 3, "score": "60.00"}]
+    assert domain.choose(eligible, 3, set(), {"a", "b", "c"}) == [
+        {"code": "d", "rank": 1, "score": "60.00"}]          # fewer left than the quota
+    assert domain.choose(eligible, 2, set(), {"a", "b", "c", "d"}) == []
+
+
+def quota_state(quota, *selected):
+    return domain.Quota(quota=quota, kabupaten=LOMBOK_BARAT, selected=list(selected),
+                        rounds=1 if selected else 0)
+
+
+def test_a_round_that_fills_its_quota_leaves_nothing_open():
+    assert domain.unfilled(quota_state(2), chosen("a", "b"), {}) is None
+    assert domain.unfilled(quota_state(2, "a"), chosen("b"), {"c": "not eligible"}) is None
+    assert domain.unfilled(quota_state(2, "a", "b"), [], {}) is None     # full before
+    assert domain.unfilled(quota_state(0), [], {}) is None
+    assert domain.unfilled(domain.Quota(), [], {}) is None               # no quota
+
+
+def test_a_round_short_of_eligible_villages_says_what_stays_open_and_why():
+    open_ = domain.unfilled(quota_state(3, "a"), chosen("b"),
+                            {"d": "village d is not eligible", "c": "village c was already "
+                             "selected"})
+    assert open_ == {
+        "quota": 3, "selected": 2, "open": 1,
+        "passed_over": [{"code": "c", "reason": "village c was already selected"},
+                        {"code": "d", "reason": "village d is not eligible"}],
+        "message": (
+            "52.01 (Kabupaten Lombok Barat) may select 3 villages and has selected 2: 1 place "
+            "stays open because the ranking lists no other village that its own record shows "
+            "eligible (passed over 2 that the ranking still lists: their own records refuse "
+            "selection); select again later: villages decided eligible meanwhile are chosen "
+            "then")}
+    nothing = domain.unfilled(quota_state(2), [], {})
+    assert (nothing["selected"], nothing["open"], nothing["passed_over"]) == (0, 2, [])
+    assert "2 places stay open because the ranking lists no other village that its own " \
+        "record shows eligible; select again later" in nothing["message"]
+
+
 # -- rule sets ---------------------------------------------------------------------------------
 
 def seed_without_version():
