@@ -23,6 +23,7 @@ BKM_ROLES = EVIDENCE_ROLES + ("bkm",)
 MINISTRY = ("ministry",)
 READERS = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "integration")
 IMPORT_CHUNK = 500
+SELECTION_ATTEMPTS = 4  # rounds overtaken by other requests before a 409
 
 
 class RegistrationService(OperatorEntrypoints):
@@ -103,16 +104,26 @@ class RegistrationService(OperatorEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def select_villages(self, kabupaten=None):
-        """Select the best-ranked eligible villages under each quota (one kabupaten or all)."""
+        """Select the best-ranked eligible villages under each quota (one kabupaten or all).
+
+        Answers {kabupaten: [codes selected now]}; where a quota stays partly open (too
+        few eligible villages), also "unfilled": {kabupaten: what is open and why}, a key
+        that is never a kabupaten code (PP.KK).
+        """
         authorize(self.platform.actor, MINISTRY, kabupaten, "select villages")
         quotas = self.platform.views.collection("quotas")
         if kabupaten is not None and quotas.get(kabupaten) is None:
             raise NotFound(f"no quota is set for {kabupaten}", "kabupaten")
         chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()]
-        selected = {code: self._select_in(code) for code in chosen}
+        rounds = {code: self._select_in(code) for code in chosen}
+        answer = {code: codes for code, (codes, _open) in rounds.items()}
+        unfilled = {code: open_ for code, (_codes, open_) in rounds.items() if open_}
+        if unfilled:
+            answer["unfilled"] = unfilled
         self.log.info("villages selected", kabupaten=len(chosen),
-                      selected=sum(len(codes) for codes in selected.values()))
-        return selected
+                      selected=sum(len(codes) for codes, _open in rounds.values()),
+                      unfilled=len(unfilled))
+        return answer
 
     @rpc(expected_exceptions=EXPECTED)
     def import_rows(self, rows, source="import"):
@@ -200,42 +211,68 @@ class RegistrationService(OperatorEntrypoints):
                 for v in villages[start:start + IMPORT_CHUNK]])
 
     def _select_in(self, kabupaten):
-        """One selection round in one kabupaten, recorded whole or not at all.
+        """One selection round in one kabupaten, recorded whole or not at all:
+        ([codes selected], what stays open under the quota or None).
 
-        The round (quota stream) and every chosen village's selection are decided on the
-        streams as read and appended in one transaction at those versions, so a quota can
-        never be exceeded, and a round that a stream refuses (the ranking comes from a
-        view, which can lag the ledger) or that another request overtook records nothing
-        and is chosen again from the state as it is then.
+        A state that changed under the round (another request recorded to the quota or to
+        a chosen village after they were read) records nothing and the round is chosen
+        again from the state as it is then; only when that keeps happening is it a 409.
         """
-        ledger = self.platform.ledger
-        for _attempt in range(4):
-            quota_records = ledger.read_stream(domain.quota_stream(kabupaten))
-            quota = fold(domain.QUOTA, quota_records)
-            eligible = views.eligible_in(self.platform.views, kabupaten)
-            chosen = domain.choose(eligible, quota.quota or 0, set(quota.selected))
-            if not chosen:
-                return []
+        for _attempt in range(SELECTION_ATTEMPTS):
             try:
-                requests = [self._decided(domain.QUOTA, domain.quota_stream(kabupaten),
-                                          quota_records, domain.RecordSelectionRound(chosen))]
-                for village in chosen:
-                    stream_id = domain.village_stream(village["code"])
-                    requests.append(self._decided(
-                        domain.VILLAGE, stream_id, ledger.read_stream(stream_id),
-                        domain.Select(village["rank"], quota.quota, quota.rounds + 1)))
-                self.platform.append_batch(requests)
-            except CommandRejected as refused:
-                reason = refused.message
-                continue
+                return self._round_in(kabupaten)
             except ConcurrencyError:
-                reason = ("another request recorded to its quota or to a chosen village "
-                          "meanwhile")
                 continue
-            return [village["code"] for village in chosen]
         raise Conflict(f"the selection in {kabupaten} changed while it was being recorded: "
-                       f"{reason}; nothing was recorded for {kabupaten}: send it again to "
-                       "choose from the villages and the quota as they are then")
+                       "other requests recorded to its quota or to a chosen village "
+                       f"meanwhile, {SELECTION_ATTEMPTS} times; nothing was recorded for "
+                       f"{kabupaten}: send it again to choose from the villages and the "
+                       "quota as they are then")
+
+    def _round_in(self, kabupaten):
+        """Choose by the ranking (a view, which can lag the ledger) and confirm each
+        chosen village on its own record, the truth: one that refuses selection is passed
+        over and the next ranked takes its place. The round (quota stream) and every
+        village's selection are decided on the streams as read and appended in one
+        transaction at those versions (ConcurrencyError if any moved on), so a quota can
+        never be exceeded nor spent on a village that was not selected."""
+        ledger = self.platform.ledger
+        quota_stream = domain.quota_stream(kabupaten)
+        quota_records = ledger.read_stream(quota_stream)
+        quota = fold(domain.QUOTA, quota_records)
+        eligible = views.eligible_in(self.platform.views, kabupaten)
+        records, passed_over = {}, {}
+        while True:  # ends: each pass either confirms every chosen or passes one over
+            chosen = domain.choose(eligible, quota.quota or 0, set(quota.selected),
+                                   passed_over)
+            selections = []
+            for village in chosen:
+                code = village["code"]
+                if code not in records:
+                    records[code] = ledger.read_stream(domain.village_stream(code))
+                try:
+                    selections.append(self._decided(
+                        domain.VILLAGE, domain.village_stream(code), records[code],
+                        domain.Select(village["rank"], quota.quota, quota.rounds + 1)))
+                except CommandRejected as refused:
+                    passed_over[code] = refused.message
+                    break
+            else:
+                break
+        if passed_over:
+            self.log.info("villages passed over: the ranking lags their records",
+                          kabupaten=kabupaten, villages=sorted(passed_over))
+        if chosen:
+            self.platform.append_batch([self._decided(
+                domain.QUOTA, quota_stream, quota_records,
+                domain.RecordSelectionRound(chosen))] + selections)
+        elif (version := ledger.stream_version(quota_stream)) != len(quota_records):
+            # nothing to append, so no version check: what stays open is said only of
+            # the quota as it still is (a village passed over as already selected means
+            # another round was recorded after the quota was read)
+            raise ConcurrencyError(quota_stream, len(quota_records), version)
+        return [village["code"] for village in chosen], \
+            domain.unfilled(quota, chosen, passed_over)
 
     def _decided(self, decider, stream_id, records, command):
         """The append of what command decides on a stream as read (at its version)."""

@@ -65,29 +65,35 @@ def test_registration_to_selection_over_http(gateway, as_user, gateway_config):
 
 
 @pytest.mark.parametrize("body", [{"kabupaten": "52.01"}, {}])
-def test_a_selection_refused_as_a_whole_is_a_409_naming_no_field(gateway, as_user,
-                                                                 gateway_config, monkeypatch,
-                                                                 body):
-    """POST /selections takes only `kabupaten`: a round that cannot be recorded whole (the
-    ranking lagged the ledger) is about the state, so the 409 names no field, says what
-    to do, and nothing is recorded; sent again once the ranking caught up, it selects."""
+def test_a_selection_passes_over_what_a_stale_ranking_lists_and_says_what_stays_open(
+        gateway, as_user, gateway_config, monkeypatch, body):
+    """POST /selections while the ranking (a view) lags the ledger: a village it lists that
+    its own record refuses is passed over, the eligible ones are selected (200), and as too
+    few are left for the quota the answer says what stays open and why. The quota is spent
+    on the selected village alone, and sending it again records nothing."""
+    from tests.integration.registration.support import selections_recorded
     district, ministry = as_user("district", "52.01"), as_user("ministry")
     district.post("/api/v1/villages", json={"code": BAJUR})
     district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)
     district.post("/api/v1/villages", json={"code": NEIGHBOUR})     # no evidence
     ministry.post("/api/v1/quotas", json={"kabupaten": "52.01", "quota": 2,
                                           "decree_reference": "KepMen 7"})
-    recorded = registration_records(gateway_config)
     stale_ranking(monkeypatch, NEIGHBOUR)
-    refused = ministry.post("/api/v1/selections", json=body)
-    assert refused.status_code == 409, refused.text
-    assert refused.json() == {"error": "Conflict", "field": None, "message": (
-        f"the selection in 52.01 changed while it was being recorded: village {NEIGHBOUR} is "
-        "not eligible; nothing was recorded for 52.01: send it again to choose from the "
-        "villages and the quota as they are then")}
+    selected = ministry.post("/api/v1/selections", json=body)
+    assert selected.status_code == 200, selected.text
+    assert selected.json()["52.01"] == [BAJUR]
+    unfilled = selected.json()["unfilled"]["52.01"]
+    assert (unfilled["quota"], unfilled["selected"], unfilled["open"]) == (2, 1, 1)
+    assert unfilled["passed_over"] == [
+        {"code": NEIGHBOUR, "reason": f"village {NEIGHBOUR} is not eligible"}]
+    assert unfilled["message"].startswith(
+        "52.01 (Kabupaten Lombok Barat) may select 2 villages and has selected 1: 1 place "
+        "stays open")
+    assert selections_recorded(gateway_config) == [(1, 1, BAJUR)]
+    recorded = registration_records(gateway_config)
+    again = ministry.post("/api/v1/selections", json=body)
+    assert again.status_code == 200 and again.json()["52.01"] == []
     assert registration_records(gateway_config) == recorded
-    monkeypatch.undo()
-    assert ministry.post("/api/v1/selections", json=body).json() == {"52.01": [BAJUR]}
 
 
 def test_override_and_rule_sets_are_the_ministrys(gateway, as_user):

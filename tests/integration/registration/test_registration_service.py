@@ -2,15 +2,15 @@
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.registration import views
+from services.registration import domain, views
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
-from shared.ledger import open_ledger
 from tests.samples import BAJUR, ELIGIBLE, MINISTRY
 
-from .support import stale_ranking
+from .support import selections_recorded, stale_ranking
 
 NEIGHBOUR = "52.01.08.2001"
+SECOND = "52.01.08.2002"
 LOMBOK_BARAT = {"id": "dinas-1", "role": "district", "region": "52.01"}
 BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
     {"name": "Siti", "sex": "P", "role": "koordinator"}, {"name": "Ahmad", "sex": "L",
@@ -113,30 +113,101 @@ def test_selection_under_a_quota_ranks_by_score(registration):
             ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "x"})
 
 
-def test_a_selection_is_recorded_whole_or_not_at_all(registration, monkeypatch):
-    """The ranking comes from a view, which can lag the ledger: here it still lists a
-    village whose record is not eligible, at the top. The round (quota and villages) is
-    recorded whole or not at all, so the quota is never spent on a village that was not
-    selected; the 409 names no field (POST /selections has none but `kabupaten`: this is
-    about the state) and says what to do."""
+def eligible_village(service, code, poverty_rate="31.5"):
+    service.register_village({"code": code})
+    service.record_indicators(code, {**ELIGIBLE, "indicators": {
+        **ELIGIBLE["indicators"], "poverty_rate": poverty_rate}})
+
+
+def test_a_stale_ranking_passes_over_what_the_ledger_refuses_and_takes_the_next(
+        registration, monkeypatch):
+    """The ranking comes from a view, which can lag the ledger: here it still lists, at
+    the top, a village whose own record is not eligible. That village is passed over and
+    the next ranked fill the quota in its place, with the ranks it leaves them."""
     with proxy(registration) as ministry:
-        ministry.register_village({"code": BAJUR})
-        ministry.record_indicators(BAJUR, ELIGIBLE)
+        eligible_village(ministry, BAJUR)
+        eligible_village(ministry, SECOND, poverty_rate="26")
         ministry.register_village({"code": NEIGHBOUR})       # no evidence: incomplete
         ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
-        head = ministry.status()["ledger_head"]
         stale_ranking(monkeypatch, NEIGHBOUR)
+        assert ministry.select_villages("52.01") == {"52.01": [BAJUR, SECOND]}
+        assert ministry.get_village(NEIGHBOUR)["status"] == "registered"
+    assert selections_recorded(registration) == [(1, 1, BAJUR), (1, 2, SECOND)]
+
+
+def test_a_ranking_too_stale_to_fill_the_quota_selects_the_eligible_and_says_so(
+        registration, monkeypatch):
+    """Fewer villages are eligible by their records than the quota allows: those are
+    selected, the answer says what stays open and why, and the quota is spent on them
+    alone (round and villages recorded in one append). Sent again, it records nothing."""
+    with proxy(registration) as ministry:
+        eligible_village(ministry, BAJUR)
+        ministry.register_village({"code": NEIGHBOUR})       # no evidence: incomplete
+        ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
+        stale_ranking(monkeypatch, NEIGHBOUR)
+        passed_over = [{"code": NEIGHBOUR, "reason": f"village {NEIGHBOUR} is not eligible"}]
+        answer = ministry.select_villages("52.01")
+        assert answer == {"52.01": [BAJUR], "unfilled": {"52.01": {
+            "quota": 2, "selected": 1, "open": 1, "passed_over": passed_over, "message": (
+                "52.01 (Kabupaten Lombok Barat) may select 2 villages and has selected 1: 1 "
+                "place stays open because the ranking lists no other village that its own "
+                "record shows eligible (passed over 1 that the ranking still lists: their own "
+                "records refuse selection); select again later: villages decided eligible "
+                "meanwhile are chosen then")}}}
+        assert selections_recorded(registration) == [(1, 1, BAJUR)]
+        assert ministry.get_village(NEIGHBOUR)["status"] == "registered"
+
+        head = ministry.status()["ledger_head"]
+        again = ministry.select_villages("52.01")          # idempotent: nothing new
+        assert again["52.01"] == [] and again["unfilled"] == answer["unfilled"]
+        assert ministry.status()["ledger_head"] == head
+        monkeypatch.undo()                                   # the view caught up
+        caught_up = ministry.select_villages("52.01")
+        assert caught_up["52.01"] == [] and caught_up["unfilled"]["52.01"]["passed_over"] == []
+        assert ministry.status()["ledger_head"] == head
+
+        ministry.record_indicators(NEIGHBOUR, ELIGIBLE)       # now it is eligible
+        assert ministry.select_villages("52.01") == {"52.01": [NEIGHBOUR]}
+    assert selections_recorded(registration) == [(1, 1, BAJUR), (2, 1, NEIGHBOUR)]
+
+
+def test_a_selection_whose_state_keeps_changing_is_a_409_that_records_nothing(
+        registration, monkeypatch):
+    """Each time the round is decided, another request records new evidence of the chosen
+    village before the append: the ledger refuses the append at the version it was
+    decided on. After a bounded number of tries it is a 409 naming no field (POST
+    /selections has none but `kabupaten`: this is about the state) that says what to do,
+    and no selection is recorded."""
+    with proxy(registration) as ministry:
+        eligible_village(ministry, BAJUR)
+        ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 7"})
+    decided, changes = RegistrationService._decided, []
+
+    def deciding(self, decider, stream_id, records, command):
+        request = decided(self, decider, stream_id, records, command)
+        if isinstance(command, domain.RecordSelectionRound):   # the round is decided
+            changes.append(stream_id)
+            with proxy(registration) as other:
+                other.record_indicators(BAJUR, {
+                    **ELIGIBLE, "source_document": f"Survei ulang {len(changes)}"})
+        return request
+
+    monkeypatch.setattr(RegistrationService, "_decided", deciding)
+    with proxy(registration) as ministry:
         with pytest.raises(Conflict) as refused:
             ministry.select_villages("52.01")
         assert refused.value.field is None
         assert refused.value.message == (
-            f"the selection in 52.01 changed while it was being recorded: village {NEIGHBOUR} "
-            "is not eligible; nothing was recorded for 52.01: send it again to choose from "
-            "the villages and the quota as they are then")
-        assert ministry.status()["ledger_head"] == head
+            "the selection in 52.01 changed while it was being recorded: other requests "
+            "recorded to its quota or to a chosen village meanwhile, 4 times; nothing was "
+            "recorded for 52.01: send it again to choose from the villages and the quota as "
+            "they are then")
+        assert len(changes) == 4
+        assert selections_recorded(registration) == []
         assert ministry.get_village(BAJUR)["status"] == "eligible"
-        monkeypatch.undo()                                   # the view caught up
+        monkeypatch.undo()                                   # quiet again
         assert ministry.select_villages("52.01") == {"52.01": [BAJUR]}
+    assert selections_recorded(registration) == [(1, 1, BAJUR)]
 
 
 @pytest.mark.parametrize("moment", ["ranked", "decided"])
@@ -175,12 +246,7 @@ def test_a_selection_overtaken_by_another_chooses_again(registration, monkeypatc
     with proxy(registration) as ministry:
         assert ministry.select_villages("52.01") == {"52.01": []}
         assert ministry.get_village(BAJUR)["selected"]["round"] == 1
-    ledger = open_ledger(registration["STORE_URI"], "registration")
-    try:
-        rounds = list(ledger.iter_records(types=["SelectionRoundRecorded"]))
-    finally:
-        ledger.close()
-    assert [r.payload["selected"][0]["code"] for r in rounds] == [BAJUR]
+    assert selections_recorded(registration) == [(1, 1, BAJUR)]
 
 
 def test_listing_is_paged_filtered_and_scoped(registration):
