@@ -61,26 +61,32 @@ def rule_results(payload) -> list:
 
 
 def attachments(payload) -> list:
-    """{path, sha256, name} of every attachment hash in the payload, in payload order."""
+    """{path, sha256, name} of every attachment hash in the payload, in payload order.
+
+    A field is judged by its own key and its name read from its own object, never by
+    reading the path back: a key may hold a dot or brackets (`scan.sha256` is not a field
+    named sha256), and docs/audit-bundle-format.md section 4 words it so."""
     found = []
-    for path, value in walk(payload):
-        field = path.rsplit(".", 1)[-1]
-        if (field == "sha256" or field.endswith("_sha256")) and isinstance(value, str) \
-                and SHA256.fullmatch(value):
-            found.append({"path": path, "sha256": value, "name": _sibling_name(payload, path)})
+
+    def visit(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                at = f"{path}.{key}" if path else key
+                if (key == "sha256" or key.endswith("_sha256")) and isinstance(item, str) \
+                        and SHA256.fullmatch(item):
+                    found.append({"path": at, "sha256": item, "name": _file_name(value)})
+                else:
+                    visit(item, at)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, f"{path}[{index}]")
+
+    visit(payload, "")
     return found
 
 
-def _sibling_name(payload, path):
-    """The file name recorded beside a hash (name, filename, file_name or title), if any."""
-    parent = payload
-    for part in re.findall(r"[^.\[\]]+|\[[0-9]+\]", path)[:-1]:
-        parent = parent[int(part[1:-1])] if part.startswith("[") else parent.get(part)
-        if parent is None:
-            return None
-    if not isinstance(parent, dict):
-        return None
-    for key in ("name", "filename", "file_name", "title"):
-        if isinstance(parent.get(key), str):
-            return parent[key]
-    return None
+def _file_name(beside: dict):
+    """The file name recorded beside a hash: the first of name, filename, file_name and
+    title that is a string."""
+    return next((beside[key] for key in ("name", "filename", "file_name", "title")
+                 if isinstance(beside.get(key), str)), None)
