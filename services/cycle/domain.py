@@ -179,6 +179,10 @@ def _record_activity(state, command):
     if command.held_on < state.stage_started_on:
         raise InvalidInput(f"held before stage {state.stage} started "
                            f"({state.stage_started_on})", "held_on")
+    if command.attendance["men"] + command.attendance["women"] < 1:
+        # a workshop or socialisation nobody attended did not take place
+        raise InvalidInput(f"nobody attended: {activity['name']} is recorded with its "
+                           "attendees (men + women at least 1)", "attendance")
     if activity.get("needs_members") and not command.members:
         raise InvalidInput(f"{activity['name']} needs the members (name, sex, role)",
                            "members")
@@ -251,12 +255,20 @@ def _complete(state, command):
     if late:
         raise InvalidInput("before its outputs were done: " + ", ".join(
             f"{key} on {on}" for key, on in late), "completed_on")
+    # a stage is over only when its last activity is: none may come after its completion
+    held_later = [a for a in state.activities
+                  if a["stage"] == state.stage and a["held_on"] > command.completed_on]
+    if held_later:
+        raise InvalidInput("before its activities were held: " + ", ".join(
+            f"{a['activity']} held on {a['held_on']}" for a in held_later), "completed_on")
     days = days_between(state.stage_started_on, command.completed_on)
     events = [NewEvent("StageCompleted", {
         "code": state.code, "stage": state.stage, "started_on": state.stage_started_on,
         "completed_on": command.completed_on, "days_taken": days,
         "planned_days": spec["planned_days"], "on_time": days <= spec["planned_days"],
-        "outputs": {o["key"]: state.done[o["key"]]["how"] for o in spec["outputs"]}})]
+        "outputs": {o["key"]: state.done[o["key"]]["how"] for o in spec["outputs"]},
+        # the event that did each output, so an auditor's `why` reaches the evidence
+        "evidence": {o["key"]: state.done[o["key"]]["event_id"] for o in spec["outputs"]}})]
     stages = state.spec()["stages"]
     if state.stage == len(stages):
         planned = templates.total_planned_days(state.spec())

@@ -198,3 +198,44 @@ def test_the_whole_cycle_completes_once():
     with pytest.raises(Conflict, match="completed on 2026-03-02"):
         stream.do(activity("evaluasi_partisipatif", "2026-03-03"))
     assert stream.do(satisfied("rplp_disetujui")) == []
+
+
+def test_a_stage_cannot_complete_before_an_activity_of_it_was_held():
+    """A second sosialisasi on the 20th belongs to stage 1: completing stage 1 on the 15th
+    would leave a stage-1 activity after the stage closed in the evaluation form."""
+    stream = opened("2026-01-05")
+    persiapan_done(stream, held_on="2026-01-10")
+    stream.do(activity("sosialisasi_massal", "2026-01-20"))
+    with pytest.raises(InvalidInput, match="sosialisasi_massal held on 2026-01-20") as early:
+        stream.do(domain.CompleteStage("2026-01-15"))
+    assert early.value.field == "completed_on"
+    assert stream.state.stage == 1
+    stream.do(domain.CompleteStage("2026-01-20"))
+    assert stream.state.stage == 2
+
+
+def test_an_activity_nobody_attended_is_refused():
+    stream = opened("2026-01-05")
+    with pytest.raises(InvalidInput, match="nobody attended") as empty:
+        stream.do(domain.RecordActivity("sosialisasi_massal", "2026-01-10", "Balai desa",
+                                        {"men": 0, "women": 0, "poor": 0}, "Faskel Ani",
+                                        ["BA-001"]))
+    assert empty.value.field == "attendance"
+    assert stream.events[1:] == []
+
+
+def test_a_completed_stage_names_the_events_that_did_its_outputs():
+    """An auditor's `why` of a StageCompleted reaches the activity, approval or waiver
+    behind each output (event ids in the payload), not only how it was done."""
+    stream = opened("2026-01-05")
+    recorded = {}
+    for key in PERSIAPAN[1:]:
+        (event,) = stream.do(activity(key, "2026-01-10"))
+        recorded[event.payload["produces"][0]] = event.event_id
+    (waived,) = stream.do(domain.WaiveOutput("lokakarya_kota", "Held jointly with the "
+                                             "city workshop of 2025.", "2026-01-11"))
+    (completed,) = stream.do(domain.CompleteStage("2026-01-11"))
+    assert completed.payload["evidence"] == {**recorded, "lokakarya_kota": waived.event_id}
+    walk_to_stage(stream, 4)
+    (satisfaction,) = stream.do(satisfied("rplp_disetujui", on="2026-03-01"))
+    assert stream.state.done["rplp_disetujui"]["event_id"] == satisfaction.event_id
