@@ -14,9 +14,11 @@ from rich.table import Table
 
 from shared.chassis.errors import CommandRejected, Conflict
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
-                               progress_bar, refuse_to_overwrite, store_option,
-                               unreachable_is_an_error)
+                               must_exist, progress_bar, store_option, unreachable_is_an_error)
+from shared.cli.files import new_file, read_json_object, write_new
+from shared.cli.files import public_key as read_public_key
 from shared.cli.rpc import actor_options, service_proxy
+from shared.cli.uris import view_store_uri
 from shared.config import DEFAULTS
 
 from . import merkle
@@ -47,32 +49,6 @@ def _print_json(value):
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _write(path, text, what):
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        fail(f"cannot write {what} to {path}: {exc}")
-
-
-def _read_json(path, what):
-    try:
-        with open(path, "rb") as handle:
-            value = json.loads(handle.read())
-    except (OSError, ValueError) as exc:
-        fail(f"{what} {path}: cannot read it as JSON ({exc})")
-    return value
-
-
-def _public_key(path):
-    from shared.ledger.verify import load_public_key
-    try:
-        with open(path, "rb") as handle:
-            return load_public_key(handle.read())
-    except (OSError, ValueError) as exc:
-        fail(f"--public-key {path}: {exc}")
-
-
 # -- history, state, why -----------------------------------------------------------------------
 
 @audit_group.command("history")
@@ -85,10 +61,11 @@ def _public_key(path):
 def history_command(code, html_path, as_json, amqp_uri, actor, role, region):
     """Every event about village CODE in every service, in order, with who, rules, evidence
     and causes."""
+    new_file(html_path, "--html", "a file")
     with _audit_service(amqp_uri, actor, role, region) as audit:
         entries = audit.history(code)
         if html_path:
-            _write(html_path, audit.history_html(code), "the report")
+            write_new(html_path, audit.history_html(code), "--html", "a file")
     if as_json:
         _print_json(entries)
     else:
@@ -144,12 +121,12 @@ def why_command(event_id, amqp_uri, actor, role, region):
 @actor_options
 def tree_head_command(ledger, out, amqp_uri, actor, role, region):
     """A signed tree head of LEDGER now: keep it to check later proofs against it."""
-    refuse_to_overwrite(out, "a kept tree head")
+    new_file(out, "--out", "a kept tree head")
     with _audit_service(amqp_uri, actor, role, region) as audit:
         head = audit.tree_head(ledger)
     text = json.dumps(head, indent=2, sort_keys=True)
-    if out:
-        _write(out, text + "\n", "the tree head")
+    if out is not None:
+        write_new(out, text + "\n", "--out", "a kept tree head")
         console.print(f"tree head of {ledger} at {head['tree_size']} records written to {out}")
     else:
         click.echo(text)
@@ -172,7 +149,8 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
         fail("--tree-head and --public-key go together")
     head = key = None
     if head_path:  # a kept head is checked before anything is asked of it
-        head, key = _read_json(head_path, "tree head"), _public_key(public_key)
+        head = read_json_object(head_path, "--tree-head", "a tree head")
+        key = read_public_key(public_key)
         problem = tree_head_problem(head, key)
         if problem:
             fail(f"{head_path}: {problem}", EXIT_PROBLEM)
@@ -212,8 +190,9 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
 
     Exit code 1 when it does not.
     """
-    refuse_to_overwrite(out, "a kept tree head")
-    old, key = _read_json(head_path, "tree head"), _public_key(public_key)
+    new_file(out, "--out", "a kept tree head")
+    old = read_json_object(head_path, "--tree-head", "a tree head")
+    key = read_public_key(public_key)
     problem = tree_head_problem(old, key)
     if problem:
         fail(f"{head_path}: {problem}", EXIT_PROBLEM)
@@ -233,8 +212,9 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
         fail(problem, EXIT_PROBLEM)
     console.print(f"[green]consistent:[/] {old['ledger']} at {new['tree_size']} records extends "
                   f"your head of {old['tree_size']} ({len(proof['proof'])} proof hashes)")
-    if out:
-        _write(out, json.dumps(new, indent=2, sort_keys=True) + "\n", "the tree head")
+    if out is not None:
+        write_new(out, json.dumps(new, indent=2, sort_keys=True) + "\n", "--out",
+                  "a kept tree head")
 
 
 # -- bundles ---------------------------------------------------------------------------------------
@@ -256,17 +236,13 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     """
     if bool(code) == bool(prefix):
         fail("give either a village CODE or --prefix")
-    refuse_to_overwrite(out, "a bundle")
+    new_file(out, "--out", "a bundle")
     scope = {"village": code} if code else {"region": prefix}
     scope.update({k: v for k, v in (("from", since), ("to", until)) if v})
-    heads = [_read_json(path, "tree head") for path in kept]
+    heads = [read_json_object(path, "--since", "a tree head") for path in kept]
     with _audit_service(amqp_uri, actor, role, region) as audit:
         bundle = audit.export_bundle(scope, heads)
-    try:
-        with open(out, "wb") as handle:
-            handle.write(bundle_bytes(bundle))
-    except OSError as exc:
-        fail(f"cannot write the bundle to {out}: {exc}")
+    write_new(out, bundle_bytes(bundle), "--out", "a bundle")
     console.print(f"{len(bundle['events'])} events of {', '.join(bundle['tree_heads'])} with "
                   f"their proofs written to {out}")
 
@@ -285,8 +261,8 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
     1 when anything does not (each problem is named), 2 when the files cannot be read.
     """
     from .bundle_verify import verify_bundle_bytes
-    key = _public_key(public_key)
-    heads = [_read_json(path, "tree head") for path in kept]
+    key = read_public_key(public_key)
+    heads = [read_json_object(path, "--tree-head", "a tree head") for path in kept]
     try:
         with open(bundle_path, "rb") as handle:
             data = handle.read()
@@ -316,7 +292,8 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
 @click.option("--check", is_flag=True,
               help="Do not change anything: compare the live views with a rebuild.")
 @click.option("--views", "view_uri", envvar="VIEW_URI", default=DEFAULTS["VIEW_URI"],
-              show_default=True, help="Where the read models are (VIEW_URI).")
+              show_default=True, callback=view_store_uri,
+              help="Where the read models are (VIEW_URI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @store_option
 @amqp_option
@@ -340,6 +317,9 @@ def rebuild(view, check, view_uri, as_json, store_uri, amqp_uri, actor, role, re
         sources = LedgerSources(store_uri)
         if not sources.discover():  # a mistyped --store must not empty durable views
             fail(f"no ledgers at {store_uri}")
+    # a mistyped --views folder is an error: a rebuild would fill a new one and --check
+    # would create it and find "identical" views there
+    must_exist(view_uri, "--views")
     in_memory = view_uri.startswith("memory://")
     if check:
         _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri,

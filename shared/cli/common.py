@@ -1,4 +1,5 @@
 """What every plpbk command shares: configuration options, errors, progress output."""
+import logging
 import os
 import sqlite3
 import sys
@@ -17,13 +18,17 @@ from ..config import DEFAULTS
 from ..ledger import LedgerDamaged, LedgerError
 from ..patterns import PLAIN_DECIMAL, whole_number
 from ..views.base import ViewStoreError
+from .uris import broker_uri, ledger_store_uri, view_store_uri
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
 
 # Exit codes: 0 fine, 1 a problem was found (broken ledger, failed replay),
-# 2 bad usage or input (click's own code), 3 a store or broker could not be reached.
+# 2 bad usage or input (click's own code), 3 a store or broker could not be reached,
+# 130 interrupted.
 EXIT_PROBLEM, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+# Ctrl-C: 128 + SIGINT, as shells report it; not 1, which would say "a problem was found".
+EXIT_INTERRUPTED = 130
 
 
 class WholeNumber(click.IntRange):
@@ -73,6 +78,7 @@ class Seconds(click.FloatRange):
 def store_option(function):
     return click.option("--store", "store_uri", envvar="STORE_URI",
                         default=DEFAULTS["STORE_URI"], show_default=True,
+                        callback=ledger_store_uri,
                         help="Where the ledgers are (sqlite:///folder or mongodb://host/db).")(
         function)
 
@@ -80,6 +86,7 @@ def store_option(function):
 def state_option(function):
     return click.option("--state", "state_uri", envvar="STATE_URI",
                         default=DEFAULTS["STATE_URI"], show_default=True,
+                        callback=view_store_uri,
                         help="Where operator state is (relay positions, parked events).")(
         function)
 
@@ -87,22 +94,17 @@ def state_option(function):
 def amqp_option(function):
     return click.option("--amqp", "amqp_uri", envvar="AMQP_URI",
                         default=DEFAULTS["AMQP_URI"], show_default=True,
-                        help="RabbitMQ URI.")(function)
+                        callback=broker_uri, help="RabbitMQ URI.")(function)
 
 
-def refuse_to_overwrite(path, what):
-    """Keys and kept checkpoints are evidence: a command never writes over one."""
-    if path and os.path.lexists(path):
-        fail(f"{path} exists; refusing to overwrite {what} (choose another file)")
-
-
-def must_exist(store_uri):
+def must_exist(store_uri, option=None):
     """A mistyped SQLite folder is an error, not an empty store."""
     if store_uri.startswith("sqlite:///"):
         folder = store_uri[len("sqlite:///"):] or "."
+        named = f"{option} {store_uri}" if option else store_uri
         if not os.path.isdir(folder):
-            fail(f"{store_uri}: {folder} is not a folder" if os.path.exists(folder) else
-                 f"{store_uri}: there is no folder {folder}")
+            fail(f"{named}: {folder} is not a folder" if os.path.exists(folder) else
+                 f"{named}: there is no folder {folder}")
 
 
 def fail(message, code=EXIT_USAGE):
@@ -165,8 +167,14 @@ class PlatformGroup(click.Group):
     """A click group whose commands report unreachable stores and brokers as one line."""
 
     def invoke(self, ctx):
-        with nothing_unforeseen(), unreachable_is_an_error():
-            return super().invoke(ctx)
+        # py-amqp warns on stderr about frames that arrive while nameko closes a channel
+        # (after "service not running"): noise around the one line that matters.
+        logging.getLogger("amqp").setLevel(logging.ERROR)
+        try:
+            with nothing_unforeseen(), unreachable_is_an_error():
+                return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted (Ctrl-C) before the command finished", EXIT_INTERRUPTED)
 
 
 @contextmanager

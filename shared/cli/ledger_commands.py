@@ -10,12 +10,15 @@ from rich.table import Table
 
 from ..ledger import LedgerDamaged, ledger_names, open_ledger
 from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generate_key,
-                             load_public_key, make_checkpoint, public_key_pem, verify_ledger)
+                             make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import PublishFailed, Relay
 from ..views import open_view_store
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, Seconds, WholeNumber, amqp_option,
-                     console, errors, fail, must_exist, progress_bar, refuse_to_overwrite,
-                     state_option, store_option, unreachable_is_an_error)
+                     console, errors, fail, must_exist, progress_bar, state_option,
+                     store_option, unreachable_is_an_error)
+from .files import (first_sentence, new_file, public_key as trusted_key, read_json_object,
+                    read_key, write_new)
+from .state import refuse_ledgers
 
 MAX_WORKERS = 64   # verify --workers: the default is the CPUs, up to this
 
@@ -55,19 +58,14 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
     """
     kept = {}
     for path in checkpoints:
-        kept_one = _read_json(path, "checkpoint")
+        kept_one = read_json_object(path, "--checkpoint", "a checkpoint")
         name = kept_one.get("ledger")
         if not isinstance(name, str):
-            fail(f"checkpoint {path}: it names no ledger")
+            fail(f"--checkpoint {path}: the checkpoint names no ledger")
         if name in kept:
-            fail(f"checkpoint {path}: a second checkpoint for ledger {name}")
+            fail(f"--checkpoint {path}: a second checkpoint for ledger {name}")
         kept[name] = kept_one
-    trusted = None
-    if public_key:
-        try:
-            trusted = load_public_key(open(public_key, "rb").read())
-        except ValueError as exc:
-            fail(f"--public-key {public_key}: {exc}")
+    trusted = trusted_key(public_key) if public_key else None
     with unreachable_is_an_error():
         available = ledger_names(store_uri)
         if all_ or not (names or kept):
@@ -128,40 +126,31 @@ def _verify_one(store_uri, name, checkpoint, trusted, workers):
         ledger.close()
 
 
-def _read_json(path, what):
-    try:
-        with open(path, "rb") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as exc:
-        fail(f"{what} {path}: cannot read it as JSON ({exc})")
-    if not isinstance(data, dict):
-        fail(f"{what} {path}: expected a JSON object")
-    return data
-
-
 @click.command()
 @click.argument("name")
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Ed25519 private key (PEM) from `plpbk keygen`.")
+              help="Ed25519 private key (PEM) from `plpbk keygen`, readable by you alone "
+                   "(mode 600).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @store_option
 def checkpoint(name, key_path, out, store_uri):
     """Sign the current head of ledger NAME; keep the output away from the database."""
+    new_file(out, "--out", "a kept checkpoint")
+    key = read_key(key_path, "--key", private=True)
     with unreachable_is_an_error():
         if name not in ledger_names(store_uri):
             fail(f"no ledger named {name} at {store_uri}")
-        refuse_to_overwrite(out, "a kept checkpoint")
         ledger = open_ledger(store_uri, name, read_only=True)
         try:
-            signed = make_checkpoint(ledger, open(key_path, "rb").read())
-        except ValueError as exc:
-            fail(f"--key {key_path}: {exc}")
+            signed = make_checkpoint(ledger, key)
+        except (ValueError, TypeError) as exc:  # TypeError: a key locked with a passphrase
+            fail(f"--key {key_path}: not an Ed25519 private key in PEM form without a "
+                 f"passphrase, such as one from `plpbk keygen` ({first_sentence(exc)})")
         finally:
             ledger.close()
     text = json.dumps(signed, indent=2, sort_keys=True)
-    if out:
-        with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "w") as handle:
-            handle.write(text + "\n")
+    if out is not None:
+        write_new(out, text + "\n", "--out", "a kept checkpoint")
         console.print(f"checkpoint of {name} at position {signed['position']} written to {out}")
     else:
         click.echo(text)
@@ -174,19 +163,18 @@ def checkpoint(name, key_path, out, store_uri):
               help="Public key file (PEM); default: OUT with .pub.")
 def keygen(out, public_out):
     """Create an Ed25519 key pair for signing checkpoints and tree heads."""
-    public_out = public_out or out + ".pub"
+    new_file(out, "--out", "a key")
+    public_out = out + ".pub" if public_out is None else public_out
+    new_file(public_out, "--public-out", "a key")
     if os.path.abspath(public_out) == os.path.abspath(out):
         fail("--out and --public-out name the same file")
-    for path in (out, public_out):
-        refuse_to_overwrite(path, "a key")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            fail(f"{path}: the folder {folder} does not exist")
     private = generate_key()
-    with open(os.open(public_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb") as handle:
-        handle.write(public_key_pem(private))
-    with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        handle.write(private)
+    write_new(out, private, "--out", "a key", mode=0o600)
+    try:
+        write_new(public_out, public_key_pem(private), "--public-out", "a key")
+    except SystemExit:   # never half a pair: a private key whose public half is nowhere
+        os.unlink(out)
+        raise
     console.print(f"private key: {out} (keep it secret)\npublic key:  {public_out} "
                   "(give it to auditors)")
 
@@ -219,6 +207,7 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
         if not names and not all_:
             fail("name the ledgers to relay, or --all")
         chosen = available if all_ else list(names)
+        refuse_ledgers(state_uri, chosen, store_uri)
         relays = {name: Relay(open_ledger(store_uri, name), amqp_uri,
                               open_view_store(state_uri, name)) for name in chosen}
     if once:

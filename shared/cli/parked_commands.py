@@ -6,6 +6,7 @@ from rich.table import Table
 from ..views import open_view_store, store_names
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, fail,
                      must_exist, state_option)
+from .state import holds_collection, refuse_ledgers
 
 
 @click.command()
@@ -31,6 +32,7 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri):
     if unknown:
         fail(f"no state for service {', '.join(unknown)} at {state_uri}")
     chosen = list(services) or known
+    refuse_ledgers(state_uri, chosen)
     entries = {name: _entries(state_uri, name, show_all) for name in chosen}
     if replay:
         _replay({n: e for n, e in entries.items() if e}, positions, amqp_uri)
@@ -46,6 +48,8 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri):
 
 
 def _entries(state_uri, name, show_all):
+    if not holds_collection(state_uri, name, "parked"):  # listing creates nothing
+        return []
     store = open_view_store(state_uri, name)
     try:
         return store.collection("parked").find(None if show_all else {"status": "parked"},

@@ -102,7 +102,7 @@ def test_a_kept_checkpoint_is_never_written_over(tmp_path):
 def test_a_record_that_cannot_be_read_is_a_problem_not_a_traceback(tmp_path):
     store = f"sqlite:///{tmp_path}"
     result = run("users", "create", "ani", "--name", "Ani", "--role", "ministry",
-                 "--password-stdin", "--store", store, "--state", store,
+                 "--password-stdin", "--store", store, "--state", f"{store}/state",
                  input="a long passphrase\n")
     assert result.exit_code == 0, result.output
     with sqlite3.connect(tmp_path / "gateway.db") as db:

@@ -1,0 +1,127 @@
+"""Files an operator hands to plpbk: output paths that exist, are empty or cannot be
+written, keys others may read or that are locked, kept evidence that is not what it
+should be. Each is bad usage (exit 2) naming the option, found before any work is done,
+and nothing is left half-written (shared/cli/files.py)."""
+import json
+import os
+
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.cli import cli
+from shared.ledger import NewEvent, open_ledger
+
+UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"   # nothing listens: any call would exit 3
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(cli, list(args), input=input)
+    assert "Traceback" not in result.output, result.output
+    result.text = " ".join(result.output.split())   # whatever the wrapping
+    return result
+
+
+def store(folder):
+    ledger = open_ledger(f"sqlite:///{folder}/ledgers", "registration")
+    ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+    ledger.close()
+    return f"sqlite:///{folder}/ledgers"
+
+
+def keys(folder):
+    assert run("keygen", "--out", str(folder / "k.pem")).exit_code == 0
+    return str(folder / "k.pem")
+
+
+def test_a_checkpoint_out_in_a_folder_that_is_not_there_is_bad_usage_naming_out(tmp_path):
+    result = run("checkpoint", "registration", "--key", keys(tmp_path), "--store",
+                 store(tmp_path), "--out", str(tmp_path / "nowhere" / "reg.ckpt"))
+    assert result.exit_code == 2, result.output   # was 3, "cannot reach a store, broker or file"
+    assert "--out" in result.text and "there is no folder" in result.text
+
+
+def test_an_empty_out_is_refused_not_read_as_stdout(tmp_path):
+    checkpoint = run("checkpoint", "registration", "--key", keys(tmp_path), "--store",
+                     store(tmp_path), "--out", "")
+    assert checkpoint.exit_code == 2 and "--out: give a file name" in checkpoint.text
+    assert '"signature"' not in checkpoint.output   # nothing printed instead
+    keygen = run("keygen", "--out", "")
+    assert keygen.exit_code == 2 and "--out: give a file name" in keygen.text
+
+
+def test_keygen_leaves_no_half_pair_when_one_half_cannot_be_written(tmp_path):
+    public = tmp_path / "half.pub"
+    result = run("keygen", "--out", "/proc/plpbk-test.pem", "--public-out", str(public))
+    assert result.exit_code == 2, result.output
+    assert "--out /proc/plpbk-test.pem" in result.text
+    assert not public.exists()   # the old code wrote the public half first and kept it
+    private = tmp_path / "lone.pem"
+    result = run("keygen", "--out", str(private), "--public-out", "/proc/plpbk-test.pub")
+    assert result.exit_code == 2 and "--public-out" in result.text
+    assert not private.exists()
+
+
+def test_a_private_key_others_may_read_signs_nothing(tmp_path):
+    key = keys(tmp_path)
+    os.chmod(key, 0o644)
+    out = tmp_path / "reg.ckpt"
+    result = run("checkpoint", "registration", "--key", key, "--store", store(tmp_path),
+                 "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert f"--key {key}" in result.text and "mode 644" in result.text
+    assert "chmod 600" in result.text and not out.exists()
+
+
+def test_a_key_locked_with_a_passphrase_is_named_not_an_unexpected_failure(tmp_path):
+    locked = tmp_path / "locked.pem"
+    locked.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+    os.chmod(locked, 0o600)
+    result = run("checkpoint", "registration", "--key", str(locked), "--store", store(tmp_path))
+    assert result.exit_code == 2, result.output   # was 1, "unexpected failure: TypeError"
+    assert f"--key {locked}: not an Ed25519 private key" in result.text
+    assert "without a passphrase" in result.text
+
+
+def test_a_public_key_that_is_no_pem_is_named_without_the_library_s_url(tmp_path):
+    (tmp_path / "junk.pub").write_bytes(b"\x00\xff not a key")
+    result = run("verify", "--store", store(tmp_path), "--public-key", str(tmp_path / "junk.pub"))
+    assert result.exit_code == 2
+    assert f"--public-key {tmp_path / 'junk.pub'}: not an Ed25519 public key" in result.text
+    assert "cryptography.io" not in result.text
+
+
+def test_a_kept_checkpoint_not_in_utf8_is_refused_naming_the_option(tmp_path):
+    checkpoint = tmp_path / "utf16.ckpt"
+    checkpoint.write_bytes(json.dumps({"ledger": "registration"}).encode("utf-16"))
+    result = run("verify", "--store", store(tmp_path), "--checkpoint", str(checkpoint))
+    assert result.exit_code == 2, result.output   # json.load read UTF-16 as if it were sent
+    assert f"--checkpoint {checkpoint}: not a checkpoint" in result.text
+
+
+def test_a_history_report_is_never_written_over_an_existing_file(tmp_path):
+    kept = tmp_path / "kept.pub"
+    kept.write_text("an auditor's public key\n")
+    result = run("audit", "history", "52.01.08.2006", "--html", str(kept), "--amqp", UNREACHABLE)
+    assert result.exit_code == 2, result.output   # refused before RabbitMQ is asked (was 3)
+    assert f"--html {kept}: it exists; refusing to overwrite" in result.text
+    assert kept.read_text() == "an auditor's public key\n"
+
+
+def test_an_export_checks_where_it_writes_before_asking_for_the_bundle(tmp_path):
+    out = tmp_path / "nowhere" / "b.bundle"
+    result = run("audit", "export", "52.01.08.2006", "--out", str(out), "--amqp", UNREACHABLE)
+    assert result.exit_code == 2, result.output   # was 3: the export ran first
+    assert f"--out {out}: there is no folder" in result.text
+
+
+def test_a_kept_tree_head_that_is_no_object_is_bad_input_naming_the_option(tmp_path):
+    head = tmp_path / "head.json"
+    head.write_text("[1, 2]")
+    keys(tmp_path)
+    result = run("audit", "consistency", "--tree-head", str(head), "--public-key",
+                 str(tmp_path / "k.pem.pub"), "--amqp", UNREACHABLE)
+    assert result.exit_code == 2, result.output   # was 1, as if a proof had failed
+    assert f"--tree-head {head}: not a tree head: expected a JSON object" in result.text
