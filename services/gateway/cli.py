@@ -9,6 +9,7 @@ once and kept only as its SHA-256.
 """
 import getpass
 import sys
+import unicodedata
 import uuid
 from functools import partial
 from types import SimpleNamespace
@@ -18,13 +19,15 @@ from rich.table import Column, Table
 
 from shared.chassis import commands
 from shared.chassis.access import ROLES
-from shared.chassis.errors import CommandRejected
+from shared.chassis.errors import CommandRejected, load
 from shared.cli.common import (EXIT_UNREACHABLE, console, fail, must_exist, state_option,
                                store_option, unreachable_is_an_error)
+from shared.cli.state import refuse_ledgers
 from shared.ledger import Actor, Metadata, ledger_names, open_ledger
 from shared.views import ViewStoreError, open_view_store
 
-from .accounts import Accounts
+from .accounts import Accounts, check_password
+from .schemas import NewApiKeySchema, NewUserSchema
 from .views import IdentityBoard, api_keys, users
 
 LEDGER = "gateway"
@@ -48,8 +51,14 @@ def _accounts(store_uri, state_uri, actor):
     return Accounts(ledger, partial(commands.execute, ledger), state, metadata)
 
 
-def _run(store_uri, state_uri, actor, operation):
-    """operation(accounts); store errors exit 3, refusals exit 2 with their reason."""
+def _run(store_uri, state_uri, actor, operation, existing=True):
+    """operation(accounts); store errors exit 3, refusals exit 2 with their reason.
+
+    existing: the operation changes a user or key, so the gateway ledger must be there
+    already (a mistyped --store must not get a new, empty one)."""
+    refuse_ledgers(state_uri, [LEDGER], store_uri)
+    if existing:
+        _must_have_ledger(store_uri)
     try:
         with unreachable_is_an_error():
             accounts = _accounts(store_uri, state_uri, actor)
@@ -61,6 +70,22 @@ def _run(store_uri, state_uri, actor, operation):
         fail(str(exc))
     except ViewStoreError as exc:
         fail(f"state store: {exc}", EXIT_UNREACHABLE)
+
+
+def _must_have_ledger(store_uri):
+    with unreachable_is_an_error():
+        must_exist(store_uri, "--store")
+        if LEDGER not in ledger_names(store_uri):
+            fail(f"--store {store_uri}: there is no {LEDGER} ledger there: no one was ever "
+                 "given access at this store (is it the right one?)")
+
+
+def _checked(operation):
+    """Input refused before any store is opened, so that a refusal creates nothing."""
+    try:
+        return operation()
+    except CommandRejected as exc:
+        fail(str(exc))
 
 
 def _a_reason(_context, _parameter, value):
@@ -75,9 +100,27 @@ def _scope(region):
 
 
 def _password(from_stdin):
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+    """The password as typed: one line of UTF-8 on stdin, or asked for on the terminal."""
+    if not from_stdin:
+        if not sys.stdin.isatty():
+            fail("no terminal to ask for the password on: give --password-stdin and the "
+                 "password as one line on stdin")
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        line = click.get_binary_stream("stdin").readline()
+        if not line:
+            fail("--password-stdin: stdin is empty; give the password as one line")
+        try:
+            password = line.decode("utf-8")
+        except UnicodeDecodeError:
+            fail("--password-stdin: the password is not UTF-8 text")
+        password = password.removesuffix("\n")   # the line end, once; nothing else
+    # a line from a Windows file ends in \r: kept, it would be a password nobody can type
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        fail(("--password-stdin" if from_stdin else "password") + ": the password contains a "
+             "control character (a Windows line end \\r or a tab?); refused, not trimmed")
+    _checked(lambda: check_password(password))
+    return password
 
 
 def identity_view(store_uri):
@@ -114,9 +157,11 @@ def users_group():
 @operator_option
 def create_user(username, name, role, region, password_stdin, store_uri, state_uri, actor):
     """Create a user with a password (at least 12 characters)."""
+    user = {"username": username, "name": name, "role": role, "region": region}
+    _checked(lambda: load(NewUserSchema(), user))
     password = _password(password_stdin)
-    _run(store_uri, state_uri, actor, lambda accounts: accounts.create_user(
-        {"username": username, "name": name, "role": role, "region": region}, password))
+    _run(store_uri, state_uri, actor,
+         lambda accounts: accounts.create_user(user, password), existing=False)
     console.print(f"user {username} created ({role}, {_scope(region)})")
 
 
@@ -128,6 +173,7 @@ def create_user(username, name, role, region, password_stdin, store_uri, state_u
 @operator_option
 def set_password(username, password_stdin, store_uri, state_uri, actor):
     """Set a user's password; the user's existing tokens stop working."""
+    _must_have_ledger(store_uri)
     password = _password(password_stdin)
     _run(store_uri, state_uri, actor, lambda accounts: accounts.set_password(username, password))
     console.print(f"password of {username} set")
@@ -185,8 +231,10 @@ def keys_group():
 @operator_option
 def issue_key(name, role, region, store_uri, state_uri, actor):
     """Issue an API key. It is printed once (last line of stdout) and never again."""
-    record, plaintext = _run(store_uri, state_uri, actor, lambda accounts: accounts.issue_key(
-        {"name": name, "role": role, "region": region}))
+    key = {"name": name, "role": role, "region": region}
+    _checked(lambda: load(NewApiKeySchema(), key))
+    record, plaintext = _run(store_uri, state_uri, actor,
+                             lambda accounts: accounts.issue_key(key), existing=False)
     console.print(f"key {record['key_id']} issued to {name} ({role}, {_scope(region)}); "
                   "keep it now, it is not shown again:", highlight=False)
     click.echo(plaintext)
