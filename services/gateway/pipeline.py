@@ -7,11 +7,13 @@ again, or) the route's action -> JSON answer with X-Correlation-Id.
 Every failure on the way is a CommandRejected with a status and the field at fault,
 answered as {"error", "message", "field"}; nothing here lets an exception escape.
 """
+import json
 import logging
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from marshmallow import ValidationError, fields, validate
@@ -88,7 +90,7 @@ def _validate(call, path_values):
         call.path = load(schema, _typed(schema, path_values))
     else:
         call.path = path_values
-    given = _single_values(call.request.args)
+    given = _query_values(call.request.query_string)
     if route.query:
         schema = route.query()
         call.query_args = _typed(schema, given)
@@ -103,12 +105,21 @@ def _validate(call, path_values):
         call.loaded = load(route.body(), call.body)
 
 
-def _single_values(args):
+def _query_values(query_string: bytes):
+    """The query's parameters as sent: UTF-8 text (Werkzeug would fail on a raw 0xFF and
+    turn a %FF into U+FFFD), each named and given once."""
+    try:
+        pairs = parse_qsl(query_string.decode("utf-8"), keep_blank_values=True,
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput("the query string is not UTF-8 text", "query") from None
     values = {}
-    for name, given in args.lists():
-        if len(given) > 1:
+    for name, value in pairs:
+        if not name:
+            raise InvalidInput(f"a query parameter has no name (={value})", "query")
+        if name in values:
             raise InvalidInput("given more than once", name)
-        values[name] = given[0]
+        values[name] = value
     return values
 
 
@@ -125,7 +136,15 @@ def _typed(schema, given):
                 typed[name] = whole_number(value, negative=_may_be_negative(field))
             except ValidationError as exc:
                 raise InvalidInput(f"{name}: {' '.join(exc.messages)}", name) from None
+        elif isinstance(field, fields.Boolean) and isinstance(value, str):
+            # marshmallow reads 'yes', 'on', '1', 'Y' or 'TRUE' as true; OpenAPI says boolean
+            if value not in BOOLEAN_TEXT:
+                raise InvalidInput(f"{name}: must be true or false", name)
+            typed[name] = BOOLEAN_TEXT[value]
     return typed
+
+
+BOOLEAN_TEXT = {"true": True, "false": False}
 
 
 def _may_be_negative(field):
@@ -144,16 +163,37 @@ def _json_body(request, expected):
         return {} if expected else None
     if not expected:
         raise InvalidInput("this operation takes no body", "body")
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType("send the body as Content-Type: application/json",
-                                   "Content-Type")
+    if request.mimetype != "application/json" or \
+            request.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("send the body as Content-Type: application/json "
+                                   "(UTF-8, the only encoding of JSON)", "Content-Type")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON ({exc})", "body") from None
+    _refuse_duplicate_keys(raw)
     if any(mark in raw for mark in CONTROL_MARKS):   # rare: only then walk the body
         _refuse_control_characters(body)
     return body
+
+
+def _refuse_duplicate_keys(raw):
+    """A key twice in one object: parsers disagree on which value counts (orjson keeps
+    the last), so what an auditor reads in the request could differ from what is
+    recorded. Refused, naming the key."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise InvalidInput("the body is nested too deeply", "body") from None
+
+
+def _unique_keys(pairs):
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise InvalidInput(f"{key}: given more than once in one object", key)
+        seen.add(key)
+    return None   # the body itself comes from orjson
 
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -21,12 +21,14 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from shared.chassis.errors import CommandRejected, InvalidInput
 from shared.patterns import whole_number
 
 from . import metrics
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
                      PayloadTooLarge, RouteNotFound, ServiceUnavailable, UriTooLong,
                      error_body, error_headers)
@@ -44,6 +46,11 @@ MAX_HEADERS_TOTAL = 64 * 1024   # bytes of all header lines (eventlet's limit, s
 MAX_HEADER_LINES = http.client._MAXHEADERS   # the header parser's own count (100)
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Headers read as one value: eventlet would join a second Authorization or Idempotency-Key
+# into "a,b" and keep only the first Content-Length or Content-Type, so a request whose
+# framing or meaning depends on which copy is read is refused instead
+SINGLE_HEADERS = ("Host", "Content-Length", "Transfer-Encoding", "Content-Type",
+                  "Authorization", "X-API-Key", IDEMPOTENCY_HEADER, CORRELATION_HEADER)
 
 
 class ApiRequest(Request):
@@ -95,11 +102,9 @@ class JsonWsgiApp(WsgiApp):
         except WerkzeugMethodNotAllowed as exc:
             metrics.UNROUTED.labels("405").inc()
             return error_response(MethodNotAllowed(exc.valid_methods or []))
-        except HTTPException as exc:
-            if exc.code == 404:
-                metrics.UNROUTED.labels("404").inc()
-                return error_response(RouteNotFound())
-            return exc.get_response(environ)  # a redirect, e.g. // merged into /
+        except HTTPException:   # 404; the map redirects nothing (make_url_map)
+            metrics.UNROUTED.labels("404").inc()
+            return error_response(RouteNotFound())
         limit = getattr(provider, "max_body", MAX_BODY_BYTES)
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             _buffer_chunked_body(environ, limit)
@@ -145,7 +150,8 @@ class JsonProtocol(HttpOnlyProtocol):
 
     def parse_request(self):
         try:
-            return super().parse_request() and self._framing_is_clear()
+            return (super().parse_request() and self._target_is_a_path() and
+                    self._headers_are_clear() and self._framing_is_clear())
         except eventlet.wsgi.HeadersTooLarge:
             self.refuse(HeaderTooLarge(
                 f"the headers are more than {MAX_HEADERS_TOTAL} bytes in all; at most "
@@ -156,9 +162,44 @@ class JsonProtocol(HttpOnlyProtocol):
                 f"may have at most {MAX_HEADER}", "headers"))
         return False
 
+    def _target_is_a_path(self):
+        """The standard library turns a leading '//' into '/' (parse_request); taken
+        exactly, '//api/v1/villages' is no route, like '/api//v1/villages'."""
+        if self.requestline.split()[1].startswith("//"):
+            self.refuse(RouteNotFound())
+            return False
+        return True
+
+    def _headers_are_clear(self):
+        """Each header read once, from well-formed lines. The header parser stops at a line
+        that is not 'Name: value' and drops every header after it (a Content-Length among
+        them: the body would then be read as the next request), and keeps a folded line
+        (one starting with a space) as part of the header before it."""
+        if self.headers.defects or self.headers.get_payload():
+            self.refuse(InvalidInput("a header line is not 'Name: value' (no space before "
+                                     "the colon)", "headers"))
+            return False
+        for name, value in self.headers.items():
+            if "\n" in value or "\r" in value:
+                self.refuse(InvalidInput("a header continues on the next line (obsolete "
+                                         "folding): send it on one line", name))
+                return False
+        for name in SINGLE_HEADERS:
+            if len(self.headers.get_all(name, ())) > 1:
+                self.refuse(InvalidInput("given more than once", name))
+                return False
+        return True
+
     def _framing_is_clear(self):
         """What eventlet refuses next with an empty or text 400: a Content-Length that is
-        no plain whole number, or one sent with Transfer-Encoding (request smuggling)."""
+        no plain whole number, or one sent with Transfer-Encoding (request smuggling).
+        And what it would misread: a Transfer-Encoding other than chunked ('gzip, chunked',
+        'identity') it takes for no body at all, so the body would be the next request."""
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            self.refuse(InvalidInput("only 'Transfer-Encoding: chunked' is accepted",
+                                     "Transfer-Encoding"))
+            return False
         length = self.headers.get("Content-Length")
         if length is None:
             return True
@@ -208,6 +249,16 @@ class JsonProtocol(HttpOnlyProtocol):
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         return JsonWsgiApp(self)
+
+    def make_url_map(self):
+        """Paths taken exactly: Werkzeug would merge '/api//v1' into '/api/v1' with a
+        redirect (an HTML page); here it is no route (404), like '/api/v1/villages/'."""
+        url_map = Map(merge_slashes=False, redirect_defaults=False)
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=JsonProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
