@@ -7,6 +7,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields
 
+from services.planning.content import ExactDecimal
+from shared.regions import REGION_PREFIX, VILLAGE_CODE
+from shared.schemas import VillageCode, region_prefix
+
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .schemas import DocumentSchema, ErrorSchema
 from .web import CORRELATION_HEADER
@@ -49,6 +53,7 @@ def document(routes) -> dict:
         title="PLPBK platform API", version="1.0.0", openapi_version="3.0.3",
         plugins=[plugin], info={"description": _DESCRIPTION})
     plugin.converter.add_attribute_function(_decimal_as_string)
+    plugin.converter.add_attribute_function(_checks_written_as_code)
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -141,6 +146,19 @@ def _decimal_as_string(self, field, **kwargs) -> dict:
     """Decimals travel as strings ("25.50"): the ledger admits no floats."""
     if isinstance(field, fields.Decimal):
         return {"type": "string", "pattern": DECIMAL_PATTERN, "x-decimal": True}
+    return {}
+
+
+def _checks_written_as_code(self, field, **kwargs) -> dict:
+    """Fields that check their text in code rather than with a Regexp validator (which
+    apispec reads): stated as the pattern they enforce, so clients see what is taken."""
+    if isinstance(field, VillageCode):
+        return {"pattern": VILLAGE_CODE.pattern}
+    if region_prefix in field.validators:
+        return {"pattern": REGION_PREFIX.pattern}
+    if isinstance(field, ExactDecimal):
+        return {"pattern": rf"^[0-9]+(\.[0-9]{{1,{field.places}}})?$",
+                "description": f"A decimal string above 0 and at most {field.maximum}."}
     return {}
 
 
