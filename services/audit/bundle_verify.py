@@ -14,6 +14,7 @@ import orjson
 from marshmallow import ValidationError
 
 from shared.ledger.canonical import canonical_bytes
+from shared.ledger.chain_walk import MEMBERS as RECORD_MEMBERS
 from shared.ledger.envelope import RecordSchema
 
 from . import merkle, references
@@ -112,6 +113,7 @@ def _events(events, heads, report) -> dict:
     if not isinstance(events, list):
         report.add("events", "is not a list")
         return records
+    previous = None
     for number, event in enumerate(events):
         where = f"events[{number}]"
         if not isinstance(event, dict) or set(event) != EVENT_FIELDS:
@@ -125,6 +127,10 @@ def _events(events, heads, report) -> dict:
         if (name, position) in records:
             report.add(where, "appears twice")
             continue
+        if previous is not None and (name, position) < previous:
+            report.add(where, f"comes after record {previous[0]} #{previous[1]}: events "
+                              "must be sorted by ledger name, then position (reordered)")
+        previous = (name, position)
         checked = _event(event, heads.get(name), where, report)
         if checked is not None:
             records[(name, position)] = checked
@@ -167,6 +173,10 @@ def _record(body, name, position, where, report):
         return None
     if not isinstance(record, dict) or canonical_bytes(record) != body:
         report.add(where, "body is not a record in canonical form")
+        return None
+    if record.keys() != RECORD_MEMBERS:
+        report.add(where, "body does not have exactly the members of a record: "
+                          f"{sorted(record.keys() ^ RECORD_MEMBERS)}")
         return None
     try:
         _record_schema.load(record)

@@ -265,3 +265,46 @@ def test_the_verifier_never_crashes_on_a_malformed_bundle(world):
     for odd in oddities:
         assert not verify_bundle_bytes(bundle_bytes(bundle), world.public_key, [odd]).ok
     assert check(world, bundle_bytes(bundle), [kept]).ok
+
+
+def test_reordered_events_are_named_even_under_a_valid_signature(world):
+    """Section 1 sorts events by ledger then position; an exporter holding the key that
+    reorders them is named, not only the one that breaks the signature."""
+    bundle = export(world)
+    first, second = number_of(bundle, "registration", 0), number_of(bundle, "registration", 1)
+    events = list(bundle["events"])
+    events[first], events[second] = events[second], events[first]
+    report = check(world, bundle_bytes(resigned(world, {**bundle, "events": events})))
+    assert [p["where"] for p in report.problems] == [
+        f"record registration #{orjson.loads(base64.b64decode(events[second]['body']))['position']}"
+        f" (events[{second}])"], problems(report)
+    assert "sorted by ledger name, then position (reordered)" in problems(report)
+    report = check(world, bundle_bytes({**bundle, "events": events}))  # and unsigned
+    assert {p["where"] for p in report.problems} >= {"bundle signature"}
+
+
+def test_a_signed_record_with_a_member_the_format_does_not_have_is_refused(world):
+    """A body must have exactly the members of ledger-format.md section 1: one carrying
+    an extra `hash` in the signed tree was taken as a record before."""
+    import sqlite3
+    path = world.store_uri[len("sqlite:///"):] + "/planning.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP TRIGGER records_no_update")
+    body = db.execute("SELECT body FROM records WHERE position = 1").fetchone()[0]
+    record = orjson.loads(body)
+    record["hash"] = "0" * 64  # the first record: its chain stays whole for the tree
+    forged = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    db.execute("UPDATE records SET body = ?, hash = ? WHERE position = 1",
+               (forged, hashlib.sha256(forged).hexdigest()))
+    second = orjson.loads(db.execute("SELECT body FROM records WHERE position = 2")
+                          .fetchone()[0])
+    second["prev_hash"] = hashlib.sha256(forged).hexdigest()
+    second_body = orjson.dumps(second, option=orjson.OPT_SORT_KEYS)
+    db.execute("UPDATE records SET body = ?, hash = ? WHERE position = 2",
+               (second_body, hashlib.sha256(second_body).hexdigest()))
+    db.close()
+    bundle = export(world)
+    report = check(world, bundle_bytes(bundle))
+    assert {"where": f"record planning #1 (events[{number_of(bundle, 'planning')}])",
+            "problem": "body does not have exactly the members of a record: ['hash']"} \
+        in report.problems, problems(report)
