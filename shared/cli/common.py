@@ -107,6 +107,13 @@ def must_exist(store_uri, option=None):
                  f"{named}: there is no folder {folder}")
 
 
+def names_or_all(names, all_):
+    """Ledger names and --all exclude each other: silently dropping the names would
+    verify or relay something else than the operator asked for."""
+    if names and all_:
+        fail(f"give ledger names ({' '.join(names)}) or --all, not both")
+
+
 def fail(message, code=EXIT_USAGE):
     errors.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False)
     sys.exit(code)

@@ -14,7 +14,7 @@ from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generat
 from ..messaging.relay import PublishFailed, Relay
 from ..views import open_view_store
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, Seconds, WholeNumber, amqp_option,
-                     console, errors, fail, must_exist, progress_bar, state_option,
+                     console, errors, fail, must_exist, names_or_all, progress_bar, state_option,
                      store_option, unreachable_is_an_error)
 from .files import (first_sentence, new_file, public_key as trusted_key, read_json_object,
                     read_key, write_new)
@@ -56,6 +56,7 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
 
     Exit code 0 when every ledger verifies, 1 when any is broken.
     """
+    names_or_all(names, all_)
     kept = {}
     for path in checkpoints:
         kept_one = read_json_object(path, "--checkpoint", "a checkpoint")
@@ -199,6 +200,7 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
     """
     import threading
 
+    names_or_all(names, all_)
     with unreachable_is_an_error():
         available = ledger_names(store_uri)
         unknown = [name for name in names if name not in available]

@@ -55,3 +55,13 @@ def test_an_unreachable_broker_is_named_without_its_password():
                  "amqp://guest:secret@127.0.0.1:1/")
     assert result.exit_code == 3 and "secret" not in result.output
     assert "amqp://guest:**@127.0.0.1:1/" in " ".join(result.output.split())
+
+
+def test_ledger_names_with_all_are_refused_rather_than_ignored(tmp_path):
+    store = f"sqlite:///{tmp_path}"
+    open_ledger(store, "registration").append(
+        "village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+    for command in (["verify"], ["relay", "--once", "--state", f"sqlite:///{tmp_path}/state"]):
+        result = run(*command, "registration", "--all", "--store", store)
+        assert result.exit_code == 2, command
+        assert "give ledger names (registration) or --all, not both" in result.output
