@@ -15,6 +15,7 @@ from .world import BAJUR, NEIGHBOUR, build_world
 @pytest.fixture
 def world(tmp_path):
     world = build_world(tmp_path)
+    (tmp_path / "views").mkdir()  # a --views folder that does not exist is a typo
     world.view_uri = f"sqlite:///{tmp_path}/views"
     yield world
     world.sources.close()
@@ -85,6 +86,9 @@ def test_the_cli_explains_in_memory_views_and_unknown_names(world):
     mistyped = CliRunner().invoke(cli, ["rebuild", "--store", world.store_uri + "-typo",
                                         "--views", world.view_uri])
     assert mistyped.exit_code == 2 and "no ledgers" in mistyped.output
+    no_views = CliRunner().invoke(cli, ["rebuild", "--check", "--store", world.store_uri,
+                                        "--views", world.view_uri + "-typo"])
+    assert no_views.exit_code == 2 and "there is no folder" in no_views.output
 
 
 def test_changed_paths_reach_nested_fields():
