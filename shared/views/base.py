@@ -9,17 +9,35 @@ implementation:
     {"_id": {"$prefix": "52.01"}}               string prefix (region codes)
     {"score": {"$gte": 10, "$lt": 20}}          $gt $gte $lt $lte $ne
 
-sort is a list of (field, 1 or -1); documents carry their key as "_id".
-Every store gives the same answers for scalar fields: a value of another type never
-compares, and a missing field is null. Filter on scalars: MongoDB looks into arrays
-("tags": "p" matches ["p", "q"]), the others do not.
+sort is a list of (field, 1 or -1); documents carry their key (a string) as "_id".
+
+Every store gives the same answers, MongoDB included (its adapter translates the
+places where MongoDB alone would differ):
+  - filters compare scalars: filter values are null, true/false, numbers (64-bit
+    integers, finite floats) or strings; a list or an object as a value is refused;
+  - a field holding an array (or an object) is one value, never matched element by
+    element: {"tags": "p"} does not match "tags": ["p", "q"], {"tags": {"$ne": "p"}}
+    does; a dotted path through an array or a scalar reads as a missing field;
+  - a missing field is null; true and false equal only themselves, never 1 and 0;
+    1 equals 1.0; a range or $prefix compares numbers with numbers and text with
+    text only ($gt etc. take a number or a string);
+  - sort orders null (and missing), numbers, text, objects, arrays, then false, true;
+    objects and arrays among themselves in an order of each store's own; ties, and
+    no sort at all, in key order; text by code point;
+  - skip past the end gives [].
 """
+import math
 import re
 from abc import ABC, abstractmethod
 
 import orjson
 
 OPERATORS = {"$in", "$prefix", "$gt", "$gte", "$lt", "$lte", "$ne"}
+RANGES = {"$gt", "$gte", "$lt", "$lte"}
+# Beyond any collection's size; skip and limit above it give the same answer, and the
+# SQLite and MongoDB drivers cannot send numbers past 64 bits.
+MAX_ROWS = 2 ** 62
+_INT64 = range(-2 ** 63, 2 ** 63)
 
 
 class ViewStoreError(Exception):
@@ -97,6 +115,20 @@ class ViewStore(ABC):
         """Release connections."""
 
 
+def check_key(key):
+    """Keys are strings, as in every store (SQLite would read 5 as "5", the others not)."""
+    if type(key) is not str:
+        raise ViewStoreError(f"key {key!r} is not a string")
+
+
+def check_new_key(key):
+    check_key(key)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ViewStoreError(f"key {key!r} is not valid UTF-8 text") from None
+
+
 FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -109,8 +141,13 @@ def check_field(field):
 def check_query(filter, sort, skip, limit):
     """What every store's find checks first, so that all refuse the same queries."""
     check_filter(filter)
-    for field, _direction in sort or []:
-        check_field(field)
+    if sort is not None and not isinstance(sort, (list, tuple)):
+        raise ViewStoreError(f"sort {sort!r} must be a list of (field, 1 or -1)")
+    for entry in sort or []:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or \
+                type(entry[1]) is not int or entry[1] not in (1, -1):
+            raise ViewStoreError(f"sort entry {entry!r} must be (field, 1 or -1)")
+        check_field(entry[0])
     if type(skip) is not int or skip < 0 or limit is not None and (
             type(limit) is not int or limit < 0):
         raise ViewStoreError(f"skip {skip!r} and limit {limit!r} must be whole numbers >= 0")
@@ -118,16 +155,62 @@ def check_query(filter, sort, skip, limit):
 
 def check_filter(filter):
     """Raise ViewStoreError for a field or an operator this language does not have."""
+    if filter is not None and not isinstance(filter, dict):
+        raise ViewStoreError(f"filter {filter!r} is not an object")
     for field, condition in (filter or {}).items():
         check_field(field)
-        if isinstance(condition, dict):
-            unknown = set(condition) - OPERATORS
-            if unknown:
-                raise ViewStoreError(f"filter on {field!r}: unknown operator(s) {sorted(unknown)}")
-            if "$in" in condition and not isinstance(condition["$in"], (list, tuple, set)):
+        if not isinstance(condition, dict):
+            _check_scalar(field, condition)
+            continue
+        if not condition:
+            raise ViewStoreError(f"filter on {field!r}: an empty condition compares nothing")
+        unknown = set(condition) - OPERATORS
+        if unknown:
+            raise ViewStoreError(f"filter on {field!r}: unknown operator(s) {sorted(unknown)}")
+        if "$in" in condition:
+            if not isinstance(condition["$in"], (list, tuple, set)):
                 raise ViewStoreError(f"filter on {field!r}: $in needs a list")
-            if "$prefix" in condition and not isinstance(condition["$prefix"], str):
-                raise ViewStoreError(f"filter on {field!r}: $prefix needs a string")
+            for value in condition["$in"]:
+                _check_scalar(field, value)
+        if "$prefix" in condition and not isinstance(condition["$prefix"], str):
+            raise ViewStoreError(f"filter on {field!r}: $prefix needs a string")
+        if "$ne" in condition:
+            _check_scalar(field, condition["$ne"])
+        for op in RANGES & set(condition):
+            operand = condition[op]
+            if not isinstance(operand, str) and not _number(operand):
+                raise ViewStoreError(f"filter on {field!r}: {op} needs a number or a string")
+            _check_scalar(field, operand)
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and type(value) is not bool
+
+
+def _check_scalar(field, value):
+    """A value every store can compare the same way."""
+    if value is None or isinstance(value, (str, bool)):
+        return
+    if type(value) is int and value in _INT64 or type(value) is float and math.isfinite(value):
+        return
+    raise ViewStoreError(f"filter on {field!r}: {value!r} is not a string, a finite number "
+                         "within 64 bits, true, false or null (filters compare scalars only)")
+
+
+def same_value(left, right):
+    """JSON equality: true is not 1 and false is not 0 (Python says they are)."""
+    return left == right and (type(left) is bool) == (type(right) is bool)
+
+
+def prefix_end(prefix):
+    """The least string above every string that starts with prefix (None: no bound)."""
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not text (keys are UTF-8)
+        following = 0xE000
+    return stem[:-1] + chr(following)
 
 
 def field_value(doc, path):
@@ -143,7 +226,7 @@ def matches(doc, filter) -> bool:
     for path, condition in filter.items():
         value = field_value(doc, path)
         if not isinstance(condition, dict):
-            if value != condition:
+            if not same_value(value, condition):
                 return False
             continue
         for op, operand in condition.items():
@@ -154,23 +237,21 @@ def matches(doc, filter) -> bool:
 
 def _compare(op, value, operand):
     if op == "$in":
-        return value in operand
+        return any(same_value(value, candidate) for candidate in operand)
     if op == "$ne":
-        return value != operand
+        return not same_value(value, operand)
     if op == "$prefix":
         return isinstance(value, str) and value.startswith(operand)
-    if value is None or type(value) is bool or type(operand) is bool:
-        return False
-    try:
-        if op == "$gt":
-            return value > operand
-        if op == "$gte":
-            return value >= operand
-        if op == "$lt":
-            return value < operand
-        return value <= operand  # $lte
-    except TypeError:
-        return False
+    if not (isinstance(value, str) and isinstance(operand, str)
+            or _number(value) and _number(operand)):
+        return False  # numbers compare with numbers, text with text, nothing else
+    if op == "$gt":
+        return value > operand
+    if op == "$gte":
+        return value >= operand
+    if op == "$lt":
+        return value < operand
+    return value <= operand  # $lte
 
 
 def sort_key(fields):
@@ -185,15 +266,18 @@ class _Ordered:
     __slots__ = ("rank", "value", "direction")
 
     def __init__(self, value, direction):
-        # None, then numbers, then strings, then anything else by its JSON text
+        # MongoDB's order of types: null, numbers, strings, objects, arrays, booleans
         if value is None:
             self.rank, self.value = 0, 0
+        elif type(value) is bool:
+            self.rank, self.value = 5, value
         elif isinstance(value, (int, float)):
             self.rank, self.value = 1, value
         elif isinstance(value, str):
             self.rank, self.value = 2, value
-        else:
-            self.rank, self.value = 3, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        else:  # objects and arrays by their JSON text
+            self.rank = 3 if isinstance(value, dict) else 4
+            self.value = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         self.direction = direction
 
     def __lt__(self, other):

@@ -10,8 +10,8 @@ import bisect
 
 import orjson
 
-from .base import (Collection, ViewStore, ViewStoreError, check_filter, check_query, field_value,
-                   matches, sort_key)
+from .base import (Collection, ViewStore, ViewStoreError, check_filter, check_key, check_new_key,
+                   check_query, field_value, matches, prefix_end, sort_key)
 
 
 def _copy(doc):
@@ -19,6 +19,15 @@ def _copy(doc):
         return orjson.loads(orjson.dumps(doc))
     except TypeError as exc:
         raise ViewStoreError(f"document is not JSON: {exc}") from None
+
+
+def _new_document(key, doc):
+    check_new_key(key)
+    if not isinstance(doc, dict):
+        raise ViewStoreError(f"document {key!r} is not a JSON object")
+    stored = _copy(doc)
+    stored["_id"] = key
+    return stored
 
 
 class MemoryCollection(Collection):
@@ -50,12 +59,12 @@ class MemoryCollection(Collection):
             self._ordered.pop((field, value), None)
 
     def get(self, key):
+        check_key(key)
         doc = self._docs.get(key)
         return None if doc is None else _copy(doc)
 
     def put(self, key, doc):
-        stored = _copy(doc)
-        stored["_id"] = key
+        stored = _new_document(key, doc)
         old = self._docs.get(key)
         if old is None:
             self._dirty = True
@@ -67,6 +76,7 @@ class MemoryCollection(Collection):
 
     def update(self, key, change):
         """In place, without the copies get/put make: the hot path of every projection."""
+        check_key(key)
         doc = self._docs.get(key)
         if doc is None:
             return False
@@ -85,6 +95,7 @@ class MemoryCollection(Collection):
         return True
 
     def delete(self, key):
+        check_key(key)
         old = self._docs.pop(key, None)
         if old is None:
             return
@@ -107,8 +118,8 @@ class MemoryCollection(Collection):
         id_condition = filter.get("_id")
         if isinstance(id_condition, dict) and "$prefix" in id_condition:
             prefix = id_condition["$prefix"]
-            start = bisect.bisect_left(keys, prefix)
-            end = bisect.bisect_left(keys, prefix + "\U0010ffff", start)
+            start, bound = bisect.bisect_left(keys, prefix), prefix_end(prefix)
+            end = len(keys) if bound is None else bisect.bisect_left(keys, bound, start)
             keys = keys[start:end]
         narrowest = None
         for field, condition in filter.items():
@@ -155,6 +166,7 @@ class MemoryCollection(Collection):
         return [_copy(doc) for doc in found[skip:end]]
 
     def count(self, filter=None):
+        check_filter(filter)  # before the index shortcut, so that every store refuses alike
         if not filter:
             return len(self._docs)
         field, condition = next(iter(filter.items()))
@@ -164,6 +176,9 @@ class MemoryCollection(Collection):
 
 
 def _hashable(value):
+    """An index key: true and 1 must not share one (Python says True == 1)."""
+    if type(value) is bool:
+        return ("bool", value)
     return orjson.dumps(value) if isinstance(value, (dict, list)) else value
 
 

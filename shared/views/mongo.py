@@ -12,7 +12,8 @@ from mongoengine.connection import get_db
 from pymongo import ReplaceOne
 
 from ..mongo_connection import connect, database_name, redacted
-from .base import Collection, ViewStore, ViewStoreError, check_field, check_filter, check_query
+from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, check_field, check_filter,
+                   check_key, check_new_key, check_query, matches)
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
@@ -27,34 +28,82 @@ def _field(field):
 def _json(key, doc):
     """A JSON-only copy with its key: what every store keeps (orjson alone would pass
     datetimes, UUIDs and dataclasses through as BSON types)."""
+    check_new_key(key)
+    if not isinstance(doc, dict):
+        raise ViewStoreError(f"document {key!r} is not a JSON object")
     try:
         copy = orjson.loads(orjson.dumps(doc))
     except TypeError as exc:
         raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
-    if not isinstance(copy, dict):
-        raise ViewStoreError(f"document {key!r} is not a JSON object")
     copy["_id"] = key
     return copy
 
 
 def _query(filter):
     check_filter(filter)
-    query = {}
-    for field, condition in (filter or {}).items():
-        field = _field(field)
-        if not isinstance(condition, dict):
-            query[field] = condition
-            continue
-        translated = {}
-        for op, operand in condition.items():
-            if op == "$prefix":  # anchored and escaped, so the server can use an index
-                translated["$regex"] = "^" + re.escape(operand)
-            elif op == "$in":
-                translated["$in"] = list(operand)  # sets are not BSON
-            else:
-                translated[op] = operand
-        query[field] = translated
-    return query
+    clauses = [_clause(_field(field), condition) for field, condition in (filter or {}).items()]
+    return {"$and": clauses} if clauses else {}
+
+
+def _clause(field, condition):
+    """One field's condition, answered as the other stores answer it (base.py).
+
+    MongoDB alone matches a scalar against the elements of an array ({"tags": "p"} finds
+    ["p", "q"]), follows a dotted path into the objects of an array, and in mongomock
+    takes true for 1. So the value test applies only where no part of the path is an
+    array; an array, or a path blocked by a non-object, gets the answer the other stores
+    give a list or a missing field, worked out here with their own evaluator.
+    """
+    if field == "_id":  # keys are strings: never an array, nothing to follow
+        return _value_test(field, condition)
+    parts = field.split(".")
+    prefixes = [".".join(parts[:end]) for end in range(1, len(parts))]
+    no_array = [{prefix: {"$not": {"$type": "array"}}} for prefix in prefixes]
+    branches = [no_array + [{field: {"$not": {"$type": "array"}}},
+                            _value_test(field, condition)]]
+    if matches({"value": []}, {"value": condition}):
+        branches.append(no_array + [{field: {"$type": "array"}}])
+    if prefixes and matches({}, {"value": condition}):
+        for depth, prefix in enumerate(prefixes):  # the first part that is no object
+            branches.append(no_array[:depth] + [{prefix: {"$type": "array"}}])
+            branches.append(no_array[:depth] + [
+                {prefix: {"$exists": True, "$not": {"$type": "object"}}}, no_array[depth]])
+    if len(branches) == 1:
+        return {"$and": branches[0]}
+    return {"$or": [{"$and": branch} for branch in branches]}
+
+
+def _value_test(field, condition):
+    """The condition on a value that is not an array, in MongoDB's language."""
+    operators = condition if isinstance(condition, dict) else {"$eq": condition}
+    tests = []
+    for op, operand in operators.items():
+        if op == "$eq":
+            tests.append(_equal(field, [operand]))
+        elif op == "$in":
+            tests.append(_equal(field, list(operand)))
+        elif op == "$ne":
+            tests.append({"$nor": [_equal(field, [operand])]})
+        elif op == "$prefix":  # anchored and escaped, so the server can use an index
+            tests.append({field: {"$regex": "^" + re.escape(operand)}})
+        else:  # ranges: MongoDB compares numbers with numbers, strings with strings
+            tests.append({field: {op: operand}})
+    return {"$and": tests}
+
+
+def _equal(field, values):
+    """field equals one of values, where true is not 1 (a MongoDB server agrees,
+    mongomock does not) and 1 is 1.0."""
+    kinds = {"bool": [], "number": [], None: []}
+    for value in values:
+        kind = "bool" if type(value) is bool else "number" if isinstance(value, (int, float)) \
+            else None
+        kinds[kind].append(value)
+    tests = [{field: {"$in": found, **({"$type": kind} if kind else {})}}
+             for kind, found in kinds.items() if found]
+    if len(tests) == 1:
+        return tests[0]
+    return {"$or": tests} if tests else {field: {"$in": []}}
 
 
 class MongoCollection(Collection):
@@ -69,11 +118,15 @@ class MongoCollection(Collection):
             self._docs.create_index([(field, 1)])
 
     def get(self, key):
+        check_key(key)
         return self._docs.find_one({"_id": key})
 
     def get_many(self, keys):
         # One round trip instead of one per key.
-        return {doc["_id"]: doc for doc in self._docs.find({"_id": {"$in": list(keys)}})}
+        keys = list(keys)
+        for key in keys:
+            check_key(key)
+        return {doc["_id"]: doc for doc in self._docs.find({"_id": {"$in": keys}})}
 
     def put(self, key, doc):
         self.put_many([(key, doc)])
@@ -87,10 +140,11 @@ class MongoCollection(Collection):
             else:
                 for doc in docs:
                     self._docs.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        except (InvalidDocument, OverflowError) as exc:  # JSON that BSON cannot hold
+        except (InvalidDocument, OverflowError, ValueError) as exc:  # JSON BSON cannot hold
             raise ViewStoreError(f"document not storable in MongoDB: {exc}") from None
 
     def delete(self, key):
+        check_key(key)
         self._docs.delete_one({"_id": key})
 
     def clear(self):
@@ -103,7 +157,8 @@ class MongoCollection(Collection):
         order = [(_field(field), -1 if direction < 0 else 1) for field, direction in sort or []]
         if "_id" not in dict(order):
             order.append(("_id", 1))  # ties (and no sort at all) in key order
-        return list(self._docs.find(_query(filter), sort=order, skip=skip, limit=limit or 0))
+        return list(self._docs.find(_query(filter), sort=order, skip=min(skip, MAX_ROWS),
+                                    limit=min(limit or 0, MAX_ROWS)))
 
     def count(self, filter=None):
         return self._docs.count_documents(_query(filter))

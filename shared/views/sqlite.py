@@ -11,39 +11,72 @@ import threading
 
 import orjson
 
-from .base import Collection, ViewStore, ViewStoreError, check_field, check_filter, check_query
+from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, check_field, check_filter,
+                   check_key, check_new_key, check_query, prefix_end)
 
-_SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$ne": "IS NOT"}
+_SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+# MongoDB's order of types, as every store sorts (base.py); a missing field is null.
+_RANK = ("CASE {kind} WHEN 'null' THEN 0 WHEN 'integer' THEN 1 WHEN 'real' THEN 1 "
+         "WHEN 'text' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 ELSE 5 END")
+
+
 def _path(field):
     check_field(field)
     return "key" if field == "_id" else f"json_extract(doc, '$.{field}')"
 
 
-def _param(value):
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (dict, list)):
-        raise ViewStoreError("filters compare scalar values only")
-    return value
+def _kind(field):
+    """The JSON type at field, never NULL: json_extract alone reads true as 1 and an
+    array as its JSON text, so every comparison checks the type first."""
+    return f"coalesce(json_type(doc, '$.{field}'), 'null')"
 
 
-def _equal(field, column, value, params):
+def _equal(field, value, params):
+    """Equality with a scalar: true is not 1, and an array or object equals no scalar."""
+    if field == "_id":  # keys are text
+        if not isinstance(value, str):
+            return "0"
+        params.append(value)
+        return "key = ?"
+    kind = _kind(field)
     if value is None:
-        return f"{column} IS NULL"
-    params.append(_param(value))
-    if isinstance(value, str) and value[:1] in ("{", "[") and column != "key":
-        # json_extract gives an object or array as its JSON text: not equal to a string
-        return f"(json_type(doc, '$.{field}') = 'text' AND {column} = ?)"
-    return f"{column} IS ?"
+        return f"{kind} = 'null'"
+    if isinstance(value, bool):
+        return f"{kind} = '{'true' if value else 'false'}'"
+    params.append(value)
+    if isinstance(value, str):
+        return f"({kind} = 'text' AND {_path(field)} = ?)"
+    return f"({kind} IN ('integer', 'real') AND {_path(field)} = ?)"
 
 
-def _same_kind(column, operand):
+def _range(field, op, operand, params):
     """A range compares numbers with numbers and text with text only."""
-    if isinstance(operand, str):
-        return f"typeof({column}) = 'text' AND "
-    if isinstance(operand, (int, float)) and not isinstance(operand, bool):
-        return f"typeof({column}) IN ('integer', 'real') AND "
-    return ""
+    if field == "_id" and not isinstance(operand, str):
+        return "0"
+    params.append(operand)
+    if field == "_id":
+        return f"key {_SQL_OPS[op]} ?"
+    kinds = "('text')" if isinstance(operand, str) else "('integer', 'real')"
+    return f"({_kind(field)} IN {kinds} AND {_path(field)} {_SQL_OPS[op]} ?)"
+
+
+def _prefix(field, prefix, params):
+    if field == "_id":  # a range: uses the primary key
+        params.append(prefix)
+        bound = prefix_end(prefix)
+        if bound is None:
+            return "key >= ?"
+        params.append(bound)
+        return "(key >= ? AND key < ?)"
+    params.extend([len(prefix), prefix])
+    return f"({_kind(field)} = 'text' AND substr({_path(field)}, 1, ?) = ?)"
+
+
+def _order(field, direction):
+    way = "DESC" if direction < 0 else "ASC"
+    if field == "_id":
+        return f"key {way}"
+    return f"{_RANK.format(kind=_kind(field))} {way}, {_path(field)} {way}"
 
 
 class SqliteCollection(Collection):
@@ -54,6 +87,7 @@ class SqliteCollection(Collection):
                       "(key TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID")
 
     def get(self, key):
+        check_key(key)
         rows = self._store.execute(f"SELECT doc FROM {self._table} WHERE key = ?", (key,))
         return orjson.loads(rows[0][0]) if rows else None
 
@@ -63,6 +97,9 @@ class SqliteCollection(Collection):
     def put_many(self, items):
         rows = []
         for key, doc in items:
+            check_new_key(key)
+            if not isinstance(doc, dict):
+                raise ViewStoreError(f"document {key!r} is not a JSON object")
             try:
                 rows.append((key, orjson.dumps({**doc, "_id": key})))
             except TypeError as exc:
@@ -71,48 +108,39 @@ class SqliteCollection(Collection):
             f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)", rows)
 
     def delete(self, key):
+        check_key(key)
         self._store.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
 
     def clear(self):
         self._store.execute(f"DELETE FROM {self._table}")
 
     def _where(self, filter):
-        """SQL for the filter language, with the memory store's answers: values of
-        another type never compare (SQLite would order numbers before text), and a
-        missing field is null."""
+        """SQL for the filter language, with the other stores' answers (base.py)."""
         check_filter(filter)
         clauses, params = [], []
         for field, condition in (filter or {}).items():
-            column = _path(field)
             if not isinstance(condition, dict):
-                clauses.append(_equal(field, column, condition, params))
+                clauses.append(_equal(field, condition, params))
                 continue
             for op, operand in condition.items():
                 if op == "$in":
                     clauses.append("(" + " OR ".join(
-                        _equal(field, column, value, params) for value in operand) + ")"
+                        _equal(field, value, params) for value in operand) + ")"
                         if operand else "0")
-                elif op == "$prefix" and column == "key":  # a range: uses the primary key
-                    clauses.append("key >= ? AND key < ?")
-                    params.extend([operand, operand + "\U0010ffff"])
                 elif op == "$prefix":
-                    clauses.append(f"typeof({column}) = 'text' AND substr({column}, 1, ?) = ?")
-                    params.extend([len(operand), operand])
+                    clauses.append(_prefix(field, operand, params))
                 elif op == "$ne":
-                    clauses.append(f"{column} IS NOT ?")
-                    params.append(_param(operand))
+                    clauses.append(f"NOT {_equal(field, operand, params)}")
                 else:
-                    clauses.append(f"{_same_kind(column, operand)}{column} {_SQL_OPS[op]} ?")
-                    params.append(_param(operand))
+                    clauses.append(_range(field, op, operand, params))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def find(self, filter=None, sort=None, skip=0, limit=None):
         check_query(filter, sort, skip, limit)
         where, params = self._where(filter)
-        order = ", ".join(f"{_path(f)} {'DESC' if d < 0 else 'ASC'}" for f, d in sort or [])
-        sql = f"SELECT doc FROM {self._table}{where} ORDER BY {order + ', ' if order else ''}key"
-        sql += " LIMIT ? OFFSET ?"
-        params += [-1 if limit is None else limit, skip]
+        order = "".join(_order(field, direction) + ", " for field, direction in sort or [])
+        sql = f"SELECT doc FROM {self._table}{where} ORDER BY {order}key LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else min(limit, MAX_ROWS), min(skip, MAX_ROWS)]
         return [orjson.loads(row[0]) for row in self._store.execute(sql, params)]
 
     def count(self, filter=None):

@@ -188,3 +188,156 @@ def test_values_of_another_type_never_match(store):
 def test_every_store_refuses_the_same_bad_queries(villages, query):
     with pytest.raises(ViewStoreError):
         villages.find(**query)
+
+
+def test_a_filter_never_matches_inside_an_array(store):
+    """MongoDB alone would match "x" against ["x", "y"]: an array is one value."""
+    things = store.collection("things")
+    things.ensure_index("tags")
+    for key, tags in [("a", ["x", "y"]), ("b", "x"), ("c", [["x"]]), ("d", [5]), ("e", "xy"),
+                      ("f", [{"k": "x"}]), ("g", {"k": "x"})]:
+        things.put(key, {"tags": tags})
+    assert codes(things.find({"tags": "x"})) == ["b"]
+    assert things.count({"tags": "x"}) == 1
+    assert codes(things.find({"tags": {"$in": ["x", 5]}})) == ["b"]
+    assert codes(things.find({"tags": {"$ne": "x"}})) == ["a", "c", "d", "e", "f", "g"]
+    assert codes(things.find({"tags": {"$prefix": "x"}})) == ["b", "e"]
+    assert codes(things.find({"tags": {"$gte": 0}})) == []
+    assert codes(things.find({"tags": {"$lt": "y"}})) == ["b", "e"]
+    # a dotted path does not follow an array either: there the field is missing
+    assert codes(things.find({"tags.k": "x"})) == ["g"]
+    assert codes(things.find({"tags.k": None})) == ["a", "b", "c", "d", "e", "f"]
+    assert codes(things.find({"tags.k": {"$ne": None}})) == ["g"]
+
+
+def test_a_path_through_a_scalar_reads_as_missing(store):
+    things = store.collection("things")
+    for key, doc in [("a", {"v": 5}), ("b", {"v": None}), ("c", {}), ("d", {"v": {"w": 1}}),
+                     ("e", {"v": "w"}), ("f", {"v": {"w": None}})]:
+        things.put(key, doc)
+    assert codes(things.find({"v.w": None})) == ["a", "b", "c", "e", "f"]
+    assert codes(things.find({"v.w": {"$in": [None, 1]}})) == ["a", "b", "c", "d", "e", "f"]
+    assert codes(things.find({"v.w": {"$ne": 1}})) == ["a", "b", "c", "e", "f"]
+
+
+def test_true_and_false_are_not_one_and_zero(store):
+    """Python says True == 1; JSON and MongoDB do not."""
+    things = store.collection("things")
+    things.ensure_index("flag")
+    for key, flag in [("a", True), ("b", 1), ("c", 1.0), ("d", False), ("e", 0), ("f", None)]:
+        things.put(key, {"flag": flag, "copy": flag})
+    for field in ("flag", "copy"):   # with an index and without
+        assert codes(things.find({field: True})) == ["a"]
+        assert codes(things.find({field: 1})) == ["b", "c"]
+        assert codes(things.find({field: False})) == ["d"]
+        assert codes(things.find({field: 0})) == ["e"]
+        assert things.count({field: True}) == 1 and things.count({field: 0}) == 1
+        assert codes(things.find({field: {"$in": [True, 0]}})) == ["a", "e"]
+        assert codes(things.find({field: {"$ne": True}})) == ["b", "c", "d", "e", "f"]
+        assert codes(things.find({field: {"$gte": 0}})) == ["b", "c", "e"]
+
+
+def test_sort_orders_types_as_mongodb_does_and_ties_by_key(store):
+    things = store.collection("things")
+    for key, value in [("a", "b"), ("b", True), ("c", 2), ("d", None), ("e", False),
+                       ("f", 1.5), ("g", "a"), ("h", 2.0), ("j", "é")]:
+        things.put(key, {"x": value})
+    things.put("i", {})
+    assert codes(things.find(sort=[("x", 1)])) == \
+        ["d", "i", "f", "c", "h", "g", "a", "j", "e", "b"]
+    assert codes(things.find(sort=[("x", -1)])) == \
+        ["b", "e", "j", "a", "g", "c", "h", "f", "d", "i"]
+    assert codes(things.find(sort=[("x", -1)], skip=3, limit=3)) == ["a", "g", "c"]
+
+
+@pytest.mark.parametrize("filter", [
+    {"x": [1]}, {"x": {"k": 1}}, {"x": {}}, {"x": {"$in": [[1]]}}, {"x": {"$in": [{"k": 1}]}},
+    {"x": {"$ne": [1]}}, {"x": {"$gte": None}}, {"x": {"$gt": True}}, {"x": {"$lt": [0]}},
+    {"x": float("nan")}, {"x": float("inf")}, {"x": 2 ** 63}, {"x": {"$in": [-2 ** 63 - 1]}},
+    ["x"],
+])
+def test_filters_compare_scalars_only(villages, filter):
+    with pytest.raises(ViewStoreError):
+        villages.find(filter)
+    with pytest.raises(ViewStoreError):
+        villages.count(filter)
+
+
+@pytest.mark.parametrize("sort", [[("score", 0)], [("score", "asc")], [("score", True)],
+                                  [("score",)], ["score"], "score"])
+def test_sort_takes_1_or_minus_1(villages, sort):
+    with pytest.raises(ViewStoreError):
+        villages.find(sort=sort)
+
+
+@pytest.mark.parametrize("key", [5, None, b"a", "a\ud800"])
+def test_keys_are_text(store, key):
+    things = store.collection("things")
+    things.put("5", {"n": 5})
+    with pytest.raises(ViewStoreError):
+        things.put(key, {"n": 1})
+    if isinstance(key, str):
+        return  # text a store cannot hold: refused, and there is nothing to get
+    for read in (things.get, things.delete, lambda key: things.get_many([key])):
+        with pytest.raises(ViewStoreError):
+            read(key)
+    assert things.count() == 1
+
+
+def test_a_document_is_an_object(store):
+    with pytest.raises(ViewStoreError, match="not a JSON object"):
+        store.collection("things").put("a", ["n", 1])
+
+
+def test_a_key_prefix_finds_every_key_that_starts_with_it(store):
+    things = store.collection("things")
+    for key in ["a", "a\U0010ffff", "a\U0010ffffb", "a\ud7ffz", "a\ue000", "b", "\U0010ffff"]:
+        things.put(key, {})
+    assert codes(things.find({"_id": {"$prefix": "a"}})) == \
+        ["a", "a\ud7ffz", "a\ue000", "a\U0010ffff", "a\U0010ffffb"]
+    assert codes(things.find({"_id": {"$prefix": "a\U0010ffff"}})) == \
+        ["a\U0010ffff", "a\U0010ffffb"]
+    assert codes(things.find({"_id": {"$prefix": "a\ud7ff"}})) == ["a\ud7ffz"]
+    assert things.count({"_id": {"$prefix": "\U0010ffff"}}) == 1
+    assert things.count({"_id": {"$prefix": ""}}) == 7
+
+
+def test_paging_far_past_the_end(villages):
+    assert villages.find(skip=2 ** 63) == []
+    assert villages.find(skip=6) == []
+    assert codes(villages.find(skip=5, limit=2 ** 64)) == ["52.02.01.1001"]
+    assert villages.find({"status": "eligible"}, skip=4, limit=1) == []
+
+
+# Every store answers a grid of filters as the reference evaluator (base.matches) does:
+# documents holding each kind of JSON value, at one level and behind a dotted path.
+GRID_VALUES = [None, True, False, 0, 1, 1.0, 2, -1.5, "", "a", "ab", "1", [], [1], ["a"],
+               [True], [None], {}, {"w": 1}, {"w": "a"}, {"w": None}, {"w": True}, [{"w": 1}],
+               [{"w": None}], {"w": [1]}, {"w": {"z": 1}}]
+GRID_SCALARS = [None, True, False, 0, 1, 1.0, -1.5, "", "a", "1"]
+
+
+def _grid_conditions():
+    for value in GRID_SCALARS:
+        yield from (value, {"$ne": value}, {"$in": [value]}, {"$in": [value, "a", 1]})
+        if isinstance(value, str):
+            yield {"$prefix": value}
+        if value is not None and type(value) is not bool:
+            yield from ({op: value} for op in ("$gt", "$gte", "$lt", "$lte"))
+    yield from ({"$in": []}, {"$gt": 0, "$ne": 1})
+
+
+def test_every_store_answers_as_the_reference_evaluator(store):
+    from shared.views.base import matches
+    things = store.collection("things")
+    things.ensure_index("v")
+    docs = {f"k{number:02d}": {"v": value} for number, value in enumerate(GRID_VALUES)}
+    docs["missing"] = {}
+    for key, doc in docs.items():
+        things.put(key, doc)
+    for field in ("v", "v.w", "v.w.z"):
+        for condition in _grid_conditions():
+            query = {field: condition}
+            expected = sorted(key for key, doc in docs.items() if matches(doc, query))
+            assert codes(things.find(query)) == expected, query
+            assert things.count(query) == len(expected), query
