@@ -49,6 +49,12 @@ class BundleReport:
 def verify_bundle_bytes(data: bytes, public_key, kept_heads=()) -> BundleReport:
     """Check a bundle file's bytes: canonical JSON, then everything verify_bundle checks."""
     report = BundleReport()
+    try:  # said first: the JSON reader's own words name a surrogate at char 0
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        report.add("bundle", f"is not UTF-8 text (byte {exc.start} is "
+                             f"0x{data[exc.start]:02x}): damaged, or not an audit bundle")
+        return report
     try:
         bundle = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

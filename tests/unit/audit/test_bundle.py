@@ -1,6 +1,7 @@
 """Audit bundles: export, offline verification, and every kind of tampering."""
 import base64
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -308,3 +309,30 @@ def test_a_signed_record_with_a_member_the_format_does_not_have_is_refused(world
     assert {"where": f"record planning #1 (events[{number_of(bundle, 'planning')}])",
             "problem": "body does not have exactly the members of a record: ['hash']"} \
         in report.problems, problems(report)
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda data: data[:len(data) // 2], "is not valid JSON (unexpected end of data"),
+    (lambda data: b"", "is not valid JSON (Input is a zero-length"),
+    (lambda data: data[:200] + b"\xff" + data[201:], "is not UTF-8 text (byte 200 is 0xff)"),
+    (lambda data: data.decode().replace("auditor", "auditör").encode("latin-1"),
+     "is not UTF-8 text (byte"),
+    (lambda data: b"\x1f\x8b\x08\x00" + data, "is not UTF-8 text (byte 1 is 0x8b)"),  # gzipped
+    (lambda data: b"[" * 100_000 + b"]" * 100_000, "depth limit exceeded"),
+    (lambda data: b"[]", "is not a JSON object"),
+    (lambda data: data + data, "unexpected content after document"),
+    (lambda data: data + b" " * 5_000_000, "bytes are not in canonical JSON form"),
+])
+def test_a_damaged_bundle_file_is_named_by_the_command_never_a_traceback(world, tmp_path,
+                                                                         damage, named):
+    from click.testing import CliRunner
+
+    from services.cli import cli
+    data = bundle_bytes(export(world))
+    path, key = tmp_path / "bundle.json", tmp_path / "platform.pub"
+    path.write_bytes(damage(data))
+    key.write_bytes(public_key_pem(world.private_pem))
+    result = CliRunner().invoke(cli, ["verify-bundle", str(path), "--public-key", str(key),
+                                      "--json"])
+    assert result.exit_code == 1 and type(result.exception) is SystemExit, result.output
+    assert named in " ".join(p["problem"] for p in json.loads(result.output)["problems"])
