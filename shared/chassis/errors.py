@@ -79,7 +79,10 @@ def flatten(messages, prefix=""):
     if isinstance(messages, dict):
         found = []
         for key, value in messages.items():
-            found.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            # marshmallow files a nested object's own errors ("not a valid mapping",
+            # schema validators) under "_schema": they belong to the object's field
+            field = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
+            found.extend(flatten(value, field))
         return found
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         return [(prefix or "body", " ".join(messages))]

@@ -19,3 +19,20 @@ def test_an_error_arrives_as_it_was_raised(error):
     assert (arrived.message, arrived.field) == (error.message, error.field)
     assert arrived.as_dict() == error.as_dict()
     assert str(arrived) == str(error)
+
+
+def test_a_nested_object_s_own_error_names_its_field_not_marshmallow_s_schema_key():
+    from marshmallow import Schema, fields
+    from shared.chassis.errors import InvalidInput, load
+
+    class Inner(Schema):
+        rate = fields.String()
+
+    class Outer(Schema):
+        indicators = fields.Nested(Inner)
+
+    with pytest.raises(InvalidInput) as refused:
+        load(Outer(), {"indicators": []})
+    assert refused.value.field == "indicators"
+    assert "_schema" not in refused.value.message
+    assert refused.value.message.startswith("indicators: ")
