@@ -276,9 +276,9 @@ def test_reordered_events_are_named_even_under_a_valid_signature(world):
     events = list(bundle["events"])
     events[first], events[second] = events[second], events[first]
     report = check(world, bundle_bytes(resigned(world, {**bundle, "events": events})))
+    moved = orjson.loads(base64.b64decode(events[second]["body"]))["position"]
     assert [p["where"] for p in report.problems] == [
-        f"record registration #{orjson.loads(base64.b64decode(events[second]['body']))['position']}"
-        f" (events[{second}])"], problems(report)
+        f"record registration #{moved} (events[{second}])"], problems(report)
     assert "sorted by ledger name, then position (reordered)" in problems(report)
     report = check(world, bundle_bytes({**bundle, "events": events}))  # and unsigned
     assert {p["where"] for p in report.problems} >= {"bundle signature"}
