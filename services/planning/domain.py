@@ -15,7 +15,7 @@ from shared.chassis.commands import Decider
 from shared.chassis.errors import CommandRejected, Conflict, NotFound
 from shared.ledger import NewEvent
 
-from . import budget, rules
+from . import budget, cycle_stage, rules
 
 
 def document_id(code, kind):
@@ -119,6 +119,7 @@ class ReviseDocument:
 class ApproveVersion:
     version: int
     meeting: dict            # the MeetingRecorded payload of the deciding meeting
+    cycle: dict | None = None  # the village's cycle (cycle_stage.standing); None: unknown
     rule: dict = field(default_factory=lambda: rules.APPROVAL_RULE)
 
 
@@ -221,6 +222,7 @@ def decide_document(state: Document, command):
     version = _version(state, command.version)
     if isinstance(command, ApproveVersion):
         return _approve(state, version, command)
+    _in_force(state, version)
     if isinstance(command, SignVersion):
         return _sign(state, version, command)
     if isinstance(command, RecordBappedaConsultation):
@@ -235,6 +237,23 @@ def _version(state, number):
         raise NotFound(f"the {state.kind} of {state.code} has no version {number} (latest: "
                        f"{state.latest})", "version")
     return state.versions[number]
+
+
+def replaced_by(state, number):
+    """The newer version whose approval replaced version `number` (None: still the plan in
+    force, or never approved). A newer draft replaces nothing until a meeting approves it."""
+    return next((n for n in sorted(state.versions) if n > number
+                 and state.versions[n]["status"] != "draft"), None)
+
+
+def _in_force(state, version):
+    """Sign-offs, the Bappeda consultation and Musrenbang entries are for the plan in force:
+    once a newer version is approved, the older one is not taken further."""
+    newer = replaced_by(state, version["version"])
+    if newer is not None:
+        raise Conflict(f"version {version['version']} is replaced: version {newer} was "
+                       f"approved on {state.versions[newer]['approval']['approved_on']}; "
+                       f"take version {newer} through its steps instead", "version")
 
 
 def _draft(state, command):
@@ -301,6 +320,7 @@ def _approve(state, version, command):
     if meeting["held_on"] < version["drafted_on"]:
         raise CommandRejected(f"meeting {meeting['meeting_id']} ({meeting['held_on']}) was held "
                               f"before version {number} was drafted", "meeting_id")
+    _in_planning_stage(state, meeting, command.cycle)
     results = rules.evaluate(command.rule, meeting["attendance"])
     refusal = rules.failures(command.rule, results, meeting["attendance"])
     if refusal:
@@ -319,6 +339,27 @@ def _approve(state, version, command):
             "code": state.code, "document_id": ids["document_id"], "version": number,
             "items": budget.published(items), "totals": version["totals"]}))
     return events
+
+
+def _in_planning_stage(state, meeting, cycle):
+    """A plan is the decision of the cycle's planning stage: approved only for a selected
+    village whose cycle has reached that stage, at a meeting held since it began."""
+    if cycle is None or not cycle["opened"]:
+        raise CommandRejected(f"{state.code} has no open cycle: a plan is approved only for "
+                              "a village selected for PLPBK, in its planning stage", "code")
+    wanted = cycle_stage.approval_stage(cycle, state.kind)
+    if wanted is None:
+        return  # the cycle's template does not gate on this kind of plan
+    number, name = wanted
+    if cycle["stage"] < number:
+        raise CommandRejected(f"the cycle of {state.code} is at stage {cycle['stage']}; the "
+                              f"{state.kind} is approved in stage {number} ({name}), after "
+                              "the stages it builds on", "code")
+    began = cycle["started_on"][str(number)]
+    if meeting["held_on"] < began:
+        raise CommandRejected(f"meeting {meeting['meeting_id']} ({meeting['held_on']}) was "
+                              f"held before stage {number} ({name}) began on {began}",
+                              "meeting_id")
 
 
 def _sign(state, version, command):

@@ -14,7 +14,7 @@ from shared.chassis.errors import EXPECTED, Conflict, Forbidden, InvalidInput, N
 from shared.chassis.platform import Platform
 from shared.schemas import PagingSchema, official_village, village_code
 
-from . import attachments, domain, meetings, rules, schemas, views
+from . import attachments, cycle_stage, domain, meetings, rules, schemas, views
 
 AUTHORS = ("bkm", "facilitator")                     # the community's planning team (TIPP)
 UPLOADERS = ("bkm", "facilitator", "district")
@@ -111,7 +111,7 @@ class PlanningService(OperatorEntrypoints):
             domain.meeting_stream(approval["meeting_id"])))
         if meeting is None:
             raise NotFound(f"meeting {approval['meeting_id']} is not recorded", "meeting_id")
-        command = domain.ApproveVersion(approval["version"], meeting)
+        command = domain.ApproveVersion(approval["version"], meeting, self._cycle(code))
         self._execute(code, _kind(kind), command, idempotency_key)
         self.log.info("document approved", code=code, kind=kind, version=approval["version"],
                       meeting_id=approval["meeting_id"])
@@ -228,6 +228,12 @@ class PlanningService(OperatorEntrypoints):
         """The village's uploaded attachments, from the ledger (the truth, not a view)."""
         return fold(domain.ATTACHMENTS,
                     self.platform.ledger.read_stream(domain.attachments_stream(code)))
+
+    def _cycle(self, code):
+        """Where the village's cycle stands, from the cycle ledger (the truth, read at the
+        moment of the decision, not a view that may lag behind it)."""
+        return cycle_stage.standing(self.platform.source("cycle").read_stream(
+            cycle_stage.cycle_stream(code)))
 
     def _drafted_versions(self, code):
         drafted = {}

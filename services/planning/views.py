@@ -50,6 +50,7 @@ class PlanningBoard(Projection):
         self.versions.put(version_key(p["document_id"], p["version"]), {
             **domain.new_version(p), "code": p["code"], "kind": p["kind"],
             "document_id": p["document_id"], "village_name": village, "superseded_by": None,
+            "replaced_by": None,
             "next_step": "approval", "drafted": _who(record), "history": []})
         if previous:
             self._change(p["document_id"], previous["latest_version"],
@@ -75,6 +76,7 @@ class PlanningBoard(Projection):
                 doc["approval"]["attendance"] = p["attendance"]
         self._change(p["document_id"], p["version"], change)
         if record.type == "DocumentApproved":
+            self._replace_older(p["document_id"], p["version"])
             self.meetings.update(p["meeting_id"], lambda doc: doc["approvals"].append({
                 "kind": p["kind"], "version": p["version"], "document_id": p["document_id"],
                 **_who(record)}))
@@ -85,11 +87,21 @@ class PlanningBoard(Projection):
         p = record.payload
         self.meetings.put(p["meeting_id"], {**p, "recorded": _who(record), "approvals": []})
 
+    def _replace_older(self, document_id, approved):
+        """An approval replaces every older approved version (domain.replaced_by): it
+        waits for no further step and leaves the pending lists."""
+        for older in self.versions.find({"_id": {"$prefix": document_id + "@"}}):
+            if older["version"] < approved and older["status"] != "draft" \
+                    and not older.get("replaced_by"):
+                self._change(document_id, older["version"],
+                             lambda doc: doc.update(replaced_by=approved))
+
     def _change(self, document_id, version, change):
         def change_and_restate(doc):
             change(doc)
             superseded_draft = doc["status"] == "draft" and doc["superseded_by"]
-            doc["next_step"] = None if superseded_draft else rules.next_step(doc["kind"], doc)
+            done_with = superseded_draft or doc.get("replaced_by")  # None in older views
+            doc["next_step"] = None if done_with else rules.next_step(doc["kind"], doc)
         self.versions.update(version_key(document_id, version), change_and_restate)
 
     def _summarise(self, document_id):

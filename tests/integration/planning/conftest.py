@@ -6,7 +6,10 @@ import hashlib
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.cycle import domain as cycle_domain
 from services.planning.service import PlanningService
+from shared.ledger import SYSTEM, Metadata, open_ledger
+from tests.unit.cycle.support import VILLAGE, opened, walk_to_stage
 from tests.unit.planning import samples
 
 BAJUR = samples.BAJUR
@@ -25,7 +28,22 @@ def planning_config(platform_config, tmp_path):
 @pytest.fixture
 def planning(container_factory, planning_config):
     container_factory(PlanningService, planning_config).start()
+    cycle_at(planning_config, 4)
     return planning_config
+
+
+def cycle_at(config, stage, village=VILLAGE, opened_on="2024-04-01"):
+    """Record in the cycle ledger the cycle domain's own events that bring the village's
+    cycle to `stage` (each stage completes 10 days after it began: stage 4 begins
+    2024-05-01), as the cycle service records them; planning approves plans only in the
+    cycle's planning stage."""
+    events = walk_to_stage(opened(opened_on, village), stage).events
+    ledger = open_ledger(config["STORE_URI"], "cycle")
+    try:
+        ledger.append(cycle_domain.cycle_stream(village["code"]), 0, events,
+                      Metadata(SYSTEM, "test-cycle", None))
+    finally:
+        ledger.close()
 
 
 def proxy(config, actor=BKM):

@@ -80,7 +80,7 @@ def test_four_approved_plans_complete_the_stage_4_gate(platform):
         draft_all_four(planning, upload(planning, pdf("peta"), "map"))
     with proxy(platform, BKM) as planning:
         for kind in STAGE_4:
-            approve_with_meeting(planning, kind, 1, attendance)
+            approve_with_meeting(planning, kind, 1, attendance, held_on=opened["opened_on"])
 
     def gate_open():
         cycle = cycle_of(platform)

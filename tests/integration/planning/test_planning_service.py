@@ -3,6 +3,7 @@ or cannot, the sign-off chain with roles, Musrenbang, queries, errors and scopes
 import kombu
 import pytest
 
+from services.planning.service import PlanningService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
 from shared.ledger import open_ledger
 from shared.messaging.relay import exchange_name
@@ -10,7 +11,7 @@ from tests.unit.planning import samples
 
 from ..conftest import wait_for
 from .conftest import (AUDITOR, BAJUR, BAPPEDA, FACILITATOR, LURAH, approve_with_meeting,
-                       draft_all_four, pdf, proxy, upload)
+                       cycle_at, draft_all_four, pdf, proxy, upload)
 
 
 def person(name, position):
@@ -318,3 +319,64 @@ def test_duplicates_superseded_versions_and_early_dates_are_refused_recording_no
             "2024-08-12"
     [approved] = ledger_events(planning, "DocumentApproved")
     assert approved.payload["version"] == 2
+
+
+def test_a_plan_is_approved_only_in_the_cycle_planning_stage(container_factory,
+                                                             planning_config):
+    """Planning reads the village's cycle from the cycle ledger when it decides: a village
+    still mapping itself (stage 3) cannot approve its RPLP; once stage 4 began it can, at
+    a meeting held since then."""
+    container_factory(PlanningService, planning_config).start()
+    cycle_at(planning_config, 3)                      # stage 3 began on 2024-04-21
+    with proxy(planning_config) as service:
+        attendance = upload(service, pdf("daftar hadir"), "attendance_list")
+        service.draft_document(BAJUR, "aturan_bersama", {
+            "content": samples.aturan_bersama(), "drafted_on": "2024-08-01"})
+        decided = service.record_meeting(BAJUR, samples.meeting(
+            attendance, [("aturan_bersama", 1)]))
+        head = service.status()["ledger_head"]
+        with pytest.raises(CommandRejected, match="at stage 3; the aturan_bersama is "
+                                                  "approved in stage 4") as early:
+            service.approve_document(BAJUR, "aturan_bersama", {
+                "version": 1, "meeting_id": decided["meeting_id"]})
+        assert early.value.field == "code"
+        assert service.status()["ledger_head"] == head
+    with proxy(planning_config, FACILITATOR) as service:   # a village never selected
+        other = "52.01.08.2001"
+        listed = upload(service, pdf("daftar hadir 2001"), "attendance_list", code=other)
+        service.draft_document(other, "aturan_bersama", {
+            "content": samples.aturan_bersama(), "drafted_on": "2024-08-01"})
+        decided = service.record_meeting(other, samples.meeting(
+            listed, [("aturan_bersama", 1)]))
+        with pytest.raises(CommandRejected, match="has no open cycle") as unselected:
+            service.approve_document(other, "aturan_bersama", {
+                "version": 1, "meeting_id": decided["meeting_id"]})
+        assert unselected.value.field == "code"
+    assert ledger_events(planning_config, "DocumentApproved") == []
+
+
+def test_a_version_replaced_by_a_newer_approval_leaves_the_chain(planning):
+    with proxy(planning) as bkm:
+        attendance = upload(bkm, pdf("daftar hadir"), "attendance_list")
+        bkm.draft_document(BAJUR, "aturan_bersama", {"content": samples.aturan_bersama(),
+                                                     "drafted_on": "2024-08-01"})
+        approve_with_meeting(bkm, "aturan_bersama", 1, attendance)
+        sign(bkm, "aturan_bersama", "submitted", person("H. Lalu Ahmad", "Koordinator BKM"),
+             "2024-08-11")
+        second = samples.aturan_bersama()
+        second["rules"][0]["sanction"] = "Denda Rp 50.000"
+        bkm.revise_document(BAJUR, "aturan_bersama", {"content": second, "based_on": 1,
+                                                      "drafted_on": "2024-08-11"})
+        assert bkm.get_version(BAJUR, "aturan_bersama", 1)["next_step"] == "acknowledged"
+        approve_with_meeting(bkm, "aturan_bersama", 2, attendance, held_on="2024-08-12")
+        old = bkm.get_version(BAJUR, "aturan_bersama", 1)
+        assert (old["replaced_by"], old["next_step"]) == (2, None)
+        assert [v["document_id"] + f"@{v['version']}"
+                for v in bkm.pending({"waiting_for": "acknowledged"})["items"]] == []
+        assert bkm.pending({"waiting_for": "submitted"})["items"][0]["version"] == 2
+    with proxy(planning, LURAH) as lurah:
+        with pytest.raises(Conflict, match="version 2 was approved on 2024-08-12") as old:
+            sign(lurah, "aturan_bersama", "acknowledged", person("Lalu Sahnan",
+                                                                 "Kepala Desa Bajur"),
+                 "2024-08-13")
+        assert old.value.field == "version"

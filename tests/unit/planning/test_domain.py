@@ -1,10 +1,13 @@
 """The planning deciders (services/planning/domain.py), pure: commands decided on states
 folded from NewEvents, with no ledger, files or clock."""
+import re
+
 import pytest
 
-from services.planning import domain, meetings, schemas
+from services.planning import cycle_stage, domain, meetings, schemas
 from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
 
+from ..cycle.support import opened, walk_to_stage
 from ..streams import Stream
 from . import samples
 
@@ -41,9 +44,22 @@ def meeting(approves=(("rplp", 1),), men=20, women=12, held_on="2024-08-10", dra
     return stream.state
 
 
+def cycle_at(stage, opened_on="2024-04-01"):
+    """A village's cycle as planning reads it: the cycle domain's own events, walked to
+    `stage` (each stage completes 10 days after it began: stage 4 begins 2024-05-01)."""
+    return cycle_stage.standing(walk_to_stage(opened(opened_on), stage).events)
+
+
+AT_STAGE_4 = cycle_at(4)
+
+
+def approve(version, meeting_state, cycle=AT_STAGE_4):
+    return domain.ApproveVersion(version, meeting_state, cycle)
+
+
 def approved(kind):
     document = Stream(domain.DOCUMENT)
-    document.do(draft(kind), domain.ApproveVersion(1, meeting(((kind, 1),))))
+    document.do(draft(kind), approve(1, meeting(((kind, 1),))))
     return document
 
 
@@ -173,7 +189,7 @@ def test_a_meeting_needs_its_attendance_list_uploaded():
 def test_approval_publishes_the_contract_payload_with_rule_version_and_results():
     document = Stream(domain.DOCUMENT)
     document.do(draft("rplp"))
-    [event] = document.do(domain.ApproveVersion(1, meeting()))
+    [event] = document.do(approve(1, meeting()))
     assert event.type == "DocumentApproved"
     p = event.payload
     assert {k: p[k] for k in ("code", "kind", "document_id", "version", "meeting_id")} == {
@@ -183,13 +199,13 @@ def test_approval_publishes_the_contract_payload_with_rule_version_and_results()
     assert {c["result"] for c in p["criteria"]} == {"pass"}
     assert p["approved_on"] == "2024-08-10" and len(p["content_digest"]) == 64
     with pytest.raises(Conflict, match="already approved"):
-        document.do(domain.ApproveVersion(1, meeting()))
+        document.do(approve(1, meeting()))
 
 
 def test_rtplp_approval_also_publishes_its_investment_items():
     document = Stream(domain.DOCUMENT)
     document.do(draft("rtplp"))
-    approval, published = document.do(domain.ApproveVersion(1, meeting((("rtplp", 1),))))
+    approval, published = document.do(approve(1, meeting((("rtplp", 1),))))
     assert published.type == "InvestmentItemsPublished"
     assert published.payload["items"][0] == {
         "item_id": f"{BAJUR}-rtplp-item-1", "sector": "drainase",
@@ -207,7 +223,7 @@ def test_rtplp_approval_also_publishes_its_investment_items():
 def test_a_meeting_failing_the_rule_cannot_approve(men, women, refused):
     document = Stream(domain.DOCUMENT)
     document.do(draft("rplp"))
-    command = domain.ApproveVersion(1, meeting(men=men, women=women))
+    command = approve(1, meeting(men=men, women=women))
     if refused is None:
         assert document.do(command)[0].type == "DocumentApproved"
         return
@@ -221,12 +237,12 @@ def test_only_a_meeting_that_decided_the_version_approves_it():
     document = Stream(domain.DOCUMENT)
     document.do(draft("rplp"))
     with pytest.raises(CommandRejected, match="did not decide"):
-        document.do(domain.ApproveVersion(1, meeting((("aturan_bersama", 1),))))
+        document.do(approve(1, meeting((("aturan_bersama", 1),))))
     elsewhere = {**meeting(), "code": "52.01.08.2001"}
     with pytest.raises(CommandRejected, match="held in 52.01.08.2001"):
-        document.do(domain.ApproveVersion(1, elsewhere))
+        document.do(approve(1, elsewhere))
     with pytest.raises(NotFound) as missing:
-        document.do(domain.ApproveVersion(3, meeting()))
+        document.do(approve(3, meeting()))
     assert missing.value.field == "version"
 
 
@@ -235,9 +251,9 @@ def test_an_older_version_is_not_approved_after_a_newer_one():
     content = samples.rplp(MAP)
     content["vision"] = "Versi dua"
     document.do(draft("rplp"), revise("rplp", 1, content))
-    document.do(domain.ApproveVersion(2, meeting((("rplp", 2),))))
+    document.do(approve(2, meeting((("rplp", 2),))))
     with pytest.raises(Conflict, match="version 2 is the current version") as older:
-        document.do(domain.ApproveVersion(1, meeting((("rplp", 1),))))
+        document.do(approve(1, meeting((("rplp", 1),))))
     assert older.value.field == "version" and "approved" in str(older.value)
 
 
@@ -250,18 +266,18 @@ def test_a_superseded_version_is_not_approved_and_the_current_one_is_named():
     recorded = len(document.events)
     for old in (1, 2):
         with pytest.raises(Conflict) as superseded:
-            document.do(domain.ApproveVersion(old, meeting((("rplp", old),), drafted=drafted)))
+            document.do(approve(old, meeting((("rplp", old),), drafted=drafted)))
         assert superseded.value.field == "version"
         assert (f"version {old} is superseded" in str(superseded.value)
                 and "version 3 is the current version" in str(superseded.value))
         assert "draft" in str(superseded.value)
     assert len(document.events) == recorded
     assert {v["status"] for v in document.state.versions.values()} == {"draft"}
-    [approved] = document.do(domain.ApproveVersion(3, meeting((("rplp", 3),),
+    [approved] = document.do(approve(3, meeting((("rplp", 3),),
                                                               drafted=drafted)))
     assert approved.payload["version"] == 3
     with pytest.raises(Conflict, match="already approved") as again:   # the same, again
-        document.do(domain.ApproveVersion(3, meeting((("rplp", 3),), drafted=drafted)))
+        document.do(approve(3, meeting((("rplp", 3),), drafted=drafted)))
     assert again.value.field == "version"
     assert len(document.events) == recorded + 1
 
@@ -345,3 +361,75 @@ def test_musrenbang_submission_follows_the_sign_off_once_per_forum():
     with pytest.raises(Conflict):
         document.do(submit)
     document.do(domain.SubmitToMusrenbang(1, "kabupaten_kota", "MUSREN-KAB-9", "2024-09-10"))
+
+
+def test_a_version_replaced_by_a_newer_approval_is_not_signed_consulted_or_submitted():
+    """Once the community approved version 2, version 1 is no longer the plan: signing it
+    off, taking it to Bappeda or into a Musrenbang would put the old plan in force."""
+    document = approved("rplp")
+    document.do(sign("submitted", "bkm", "bkm"))
+    revised = samples.rplp(MAP)
+    revised["vision"] = "Versi dua"
+    document.do(revise("rplp", 1, revised))
+    # a draft does not replace the approved version: its sign-off goes on meanwhile
+    document.do(sign("acknowledged", "lurah", "district", "2024-08-21"))
+    document.do(approve(2, meeting((("rplp", 2),), held_on="2024-08-22")))
+    recorded = len(document.events)
+    refusals = [sign("verified", "facilitator", "facilitator", "2024-08-23"),
+                domain.RecordBappedaConsultation(1, "2024-08-25", "Bappeda 050/123",
+                                                 {"name": "Ir. Made", "position": "Kabid"}),
+                domain.SubmitToMusrenbang(1, "kelurahan", "MUSREN-KEL-1", "2024-09-02")]
+    for command in refusals:
+        with pytest.raises(Conflict, match="version 2 was approved on 2024-08-22") as old:
+            document.do(command)
+        assert old.value.field == "version"
+    assert len(document.events) == recorded
+    document.do(sign("submitted", "bkm", "bkm", "2024-08-23", version=2))
+
+
+# -- the cycle's planning stage -----------------------------------------------------------
+
+def test_a_plan_is_approved_only_for_a_village_whose_cycle_reached_the_planning_stage():
+    """The plans build on the RPK and the self-mapping: approving the RPLP of a village
+    never selected, or still in Pemetaan Swadaya, is refused and records nothing."""
+    for cycle, says in ((None, "has no open cycle"),
+                        (cycle_stage.standing([]), "has no open cycle"),
+                        (cycle_at(3), "at stage 3; the rplp is approved in stage 4 "
+                                      "(Perencanaan partisipatif dan Pemasaran)")):
+        document = Stream(domain.DOCUMENT)
+        document.do(draft("rplp"))
+        with pytest.raises(CommandRejected, match=re.escape(says)) as refused:
+            document.do(approve(1, meeting(), cycle))
+        assert refused.value.field == "code"
+        assert [e.type for e in document.events] == ["DocumentDrafted"]
+
+
+def test_the_approving_meeting_is_held_since_the_planning_stage_began():
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rplp"))
+    late_start = cycle_at(4, opened_on="2024-07-15")      # stage 4 begins 2024-08-14
+    with pytest.raises(CommandRejected, match="before stage 4 .* began on 2024-08-14") as early:
+        document.do(approve(1, meeting(held_on="2024-08-10"), late_start))
+    assert early.value.field == "meeting_id"
+    drafted = {"rplp": {1: "2024-08-01"}}
+    [event] = document.do(approve(1, meeting(held_on="2024-08-14", drafted=drafted),
+                                  late_start))
+    assert event.payload["approved_on"] == "2024-08-14"
+
+
+def test_a_plan_revised_later_in_the_cycle_is_still_approved():
+    """Stage 4's gate needs a first approval; the RTPLP revised during construction (stage
+    5) is approved by its own meeting as before."""
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rtplp"))
+    approval, _items = document.do(approve(1, meeting((("rtplp", 1),)), cycle_at(5)))
+    assert approval.payload["version"] == 1
+
+
+def test_the_cycle_standing_follows_its_events():
+    at_6 = cycle_at(6)
+    assert (at_6["opened"], at_6["stage"], at_6["template"]) == (
+        True, 6, {"id": "plpbk-cycle", "version": 1})
+    assert at_6["started_on"]["4"] == "2024-05-01"
+    assert cycle_stage.approval_stage(at_6, "marketing_strategy") == (
+        4, "Perencanaan partisipatif dan Pemasaran")
