@@ -1,9 +1,11 @@
 """Input of the audit service, validated in one place; each error names its field."""
 import re
+from datetime import datetime
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from shared import moments
+from shared import schemas as common  # its clock, looked up at each call (tests move it)
 from shared.schemas import village_code  # noqa: F401 (the audit's checks, one place)
 from shared.chassis.errors import InvalidInput, load
 from shared.ledger.base import LEDGER_NAME_PATTERN
@@ -49,8 +51,20 @@ def moment(value, field="as_of") -> str:
 
 def _moment(value, starts=False) -> str:
     """Read by shared.moments, the one reading the cycle's as_of also has: the same forms
-    taken exactly (never trimmed), refused with the same words, the same instant."""
-    return format_time(moments.instant(value, starts))
+    taken exactly (never trimmed), refused with the same words, the same instant. Of the
+    past, as the cycle's as_of: what is recorded up to a later moment can still change,
+    so an answer about it now would not be the answer then."""
+    read = moments.read(value)
+    if isinstance(read, datetime):
+        if read > common.utc_now():
+            raise ValidationError(f"{value!r} is in the future: give a moment up to now")
+        return format_time(read)
+    try:
+        common.not_in_future(read)  # up to today in UTC+9, the latest in Indonesia (0012)
+    except ValidationError:
+        raise ValidationError(f"{value!r} is in the future: give a date up to today in "
+                              "UTC+9, the latest date in Indonesia") from None
+    return format_time(moments.start_of(read) if starts else moments.end_of(read))
 
 
 class Moment(fields.String):

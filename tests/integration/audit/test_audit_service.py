@@ -84,6 +84,9 @@ def test_every_bad_input_gets_an_error_naming_its_field(registration, audit):
                 (lambda: auditor.state_as_of(BAJUR, "last tuesday"), InvalidInput, "as_of"),
                 (lambda: auditor.state_as_of(BAJUR, "2026-01-01T10:00:00"), InvalidInput,
                  "as_of"),
+                (lambda: auditor.state_as_of(BAJUR, "9999-12-31"), InvalidInput, "as_of"),
+                (lambda: auditor.export_bundle({"village": BAJUR, "to": "9999-12-31"}),
+                 InvalidInput, "to"),
                 (lambda: auditor.why(unknown_id), NotFound, "event_id"),
                 (lambda: auditor.why("42"), InvalidInput, "event_id"),
                 (lambda: auditor.tree_head("construction"), NotFound, "ledger"),
@@ -101,6 +104,7 @@ def test_every_bad_input_gets_an_error_naming_its_field(registration, audit):
             assert raised.value.field == field, str(raised.value)
     for args, text in ((("audit", "history", "52.01.08.2999"), "code: no event about"),
                        (("audit", "state", BAJUR, "--as-of", "soon"), "as_of:"),
+                       (("audit", "state", BAJUR, "--as-of", "9999-12-31"), "in the future"),
                        (("audit", "why", unknown_id), "event_id:"),
                        (("audit", "tree-head", "construction"), "ledger:")):
         result = plpbk(audit, *args)

@@ -147,3 +147,38 @@ def test_the_audit_and_the_cycle_read_a_moment_with_the_one_reader(text):
     refused = expected[1] is not None
     assert audit == (None, ("as_of", expected[1])) if refused else expected
     assert cycle == (None, ("as_of", f"as_of: {expected[1]}")) if refused else expected
+
+
+@pytest.fixture
+def evening_of_29_november(monkeypatch):
+    """20:00 UTC on 29 November: already 30 November in Papua (UTC+9)."""
+    from datetime import UTC, datetime
+
+    import shared.schemas
+    now = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
+    monkeypatch.setattr(shared.schemas, "utc_now", lambda: now)
+    return now
+
+
+@pytest.mark.parametrize("text", [
+    "2026-12-01", "2026-11-29T20:00:00.000001Z", "2026-11-30T04:00:01+08:00", "9999-12-31",
+    "2027-01-01T00:00Z"])
+def test_a_moment_in_the_future_is_refused(evening_of_29_november, text):
+    """As the cycle's as_of: the state as of a moment still to come can change before it
+    comes, so an answer now would not be the answer then; a bundle's period that ends or
+    starts in the future claims events that are not recorded yet."""
+    with pytest.raises(InvalidInput, match="in the future") as bad:
+        schemas.moment(text, "as_of")
+    assert bad.value.field == "as_of"
+    for member in ("from", "to"):
+        with pytest.raises(InvalidInput, match="in the future") as bad:
+            schemas.bundle_scope({"region": "52", member: text})
+        assert bad.value.field == member
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-11-30", "2026-11-30T23:59:59.999999Z"),   # today in Papua, the latest date
+    ("2026-11-29T20:00Z", "2026-11-29T20:00:00.000000Z"),
+    ("2026-11-30T05:00:00+09:00", "2026-11-29T20:00:00.000000Z")])
+def test_a_moment_up_to_now_is_taken(evening_of_29_november, text, expected):
+    assert schemas.moment(text, "as_of") == expected
