@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from shared.chassis.commands import Decider
-from shared.chassis.errors import CommandRejected, Conflict, NotFound
+from shared.chassis.errors import CommandRejected, Conflict, Forbidden, NotFound
 from shared.ledger import NewEvent
 
 from . import budget, cycle_stage, rules
@@ -131,6 +131,7 @@ class SignVersion:
     signer: dict             # {name, position}
     signed_on: str
     role: str
+    region: str              # the signing account's region scope ("" national)
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,10 @@ def _sign(state, version, command):
                               f"{', '.join(steps)}", "step")
     if command.capacity not in rules.STEP_SIGNERS[step]:
         raise CommandRejected(f"a {command.role} account cannot sign the {step} step", "role")
+    if command.capacity in rules.VILLAGE_SCOPED_CAPACITIES and command.region != state.code:
+        raise Forbidden(f"the {command.capacity} signs through an account scoped to the "
+                        f"village itself (region {state.code}); this account's region is "
+                        f"{command.region or 'national'}", "step")
     done = version["sign_offs"].get(step, {}).get(command.capacity)
     if done:
         raise Conflict(f"the {step} step was already signed as {command.capacity} by "

@@ -87,8 +87,10 @@ STEP_SIGNERS = {"submitted": ("bkm",), "acknowledged": ("lurah",),
 # government official, so signs through a `district` account scoped to the village.
 CAPACITY_ROLES = {"bkm": "bkm", "lurah": "district", "facilitator": "facilitator"}
 # Capacities held only by an account scoped to the village itself: the Lurah / Kepala Desa
-# is the village's official; a kabupaten district account (Bappeda) must not sign as one.
-VILLAGE_SCOPED_CAPACITIES = ("lurah",)
+# is the village's official, and the BKM the village's own elected body; a kabupaten
+# district account (Bappeda) must not sign as the Lurah, nor a bkm account of another
+# village, or one scoped to a whole kabupaten, as this village's BKM.
+VILLAGE_SCOPED_CAPACITIES = ("lurah", "bkm")
 BAPPEDA_ROLES = ("district", "facilitator")
 MUSRENBANG_FORUMS = ("kelurahan", "kecamatan", "kabupaten_kota")
 

@@ -123,14 +123,10 @@ class PlanningService(OperatorEntrypoints):
         signing = load(schemas.SignSchema(), data)
         step, actor = signing["step"], self.platform.actor
         authorize(actor, rules.roles_for_step(step), village_code(code), f"sign the {step} step")
-        capacity = rules.capacity_of(step, actor.role)
-        if capacity in rules.VILLAGE_SCOPED_CAPACITIES and actor.region != code:
-            raise Forbidden(f"the {capacity} signs through an account scoped to the village "
-                            f"itself (region {code}); this account's region is "
-                            f"{actor.region or 'national'}", "step")
         command = domain.SignVersion(
-            version=signing["version"], step=step, capacity=capacity,
-            signer=signing["signer"], signed_on=signing["signed_on"], role=actor.role)
+            version=signing["version"], step=step, capacity=rules.capacity_of(step, actor.role),
+            signer=signing["signer"], signed_on=signing["signed_on"], role=actor.role,
+            region=actor.region)
         self._execute(code, _kind(kind), command, idempotency_key)
         return views.version(self.platform.views, code, kind, signing["version"])
 

@@ -380,3 +380,23 @@ def test_a_version_replaced_by_a_newer_approval_leaves_the_chain(planning):
                                                                  "Kepala Desa Bajur"),
                  "2024-08-13")
         assert old.value.field == "version"
+
+
+def test_only_the_village_own_bkm_account_signs_as_its_bkm(planning):
+    kabupaten_bkm = {"id": "bkm-forum-lobar", "role": "bkm", "region": "52.01"}
+    with proxy(planning) as bkm:
+        attendance = upload(bkm, pdf("daftar hadir"), "attendance_list")
+        bkm.draft_document(BAJUR, "aturan_bersama", {"content": samples.aturan_bersama(),
+                                                     "drafted_on": "2024-08-01"})
+        approve_with_meeting(bkm, "aturan_bersama", 1, attendance)
+        head = bkm.status()["ledger_head"]
+    with proxy(planning, kabupaten_bkm) as outsider:
+        with pytest.raises(Forbidden, match="the bkm signs through an account scoped to the "
+                                            "village itself") as refused:
+            sign(outsider, "aturan_bersama", "submitted", person("x", "Koordinator BKM"),
+                 "2024-08-11")
+        assert refused.value.field == "step"
+    with proxy(planning) as bkm:
+        assert bkm.status()["ledger_head"] == head
+        sign(bkm, "aturan_bersama", "submitted", person("H. Lalu Ahmad", "Koordinator BKM"),
+             "2024-08-11")

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from services.planning import cycle_stage, domain, meetings, schemas
-from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFound
+from shared.chassis.errors import (CommandRejected, Conflict, Forbidden, InvalidInput,
+                                   NotFound)
 
 from ..cycle.support import opened, walk_to_stage
 from ..streams import Stream
@@ -63,9 +64,10 @@ def approved(kind):
     return document
 
 
-def sign(step, capacity, role, signed_on="2024-08-20", version=1):
+def sign(step, capacity, role, signed_on="2024-08-20", version=1, region=BAJUR):
     return domain.SignVersion(version, step, capacity, {"name": f"{capacity} person",
-                                                        "position": capacity}, signed_on, role)
+                                                        "position": capacity}, signed_on, role,
+                              region)
 
 
 # -- versions -----------------------------------------------------------------------------
@@ -433,3 +435,21 @@ def test_the_cycle_standing_follows_its_events():
     assert at_6["started_on"]["4"] == "2024-05-01"
     assert cycle_stage.approval_stage(at_6, "marketing_strategy") == (
         4, "Perencanaan partisipatif dan Pemasaran")
+
+
+@pytest.mark.parametrize("step, capacity, role", [("submitted", "bkm", "bkm"),
+                                                  ("acknowledged", "lurah", "district")])
+@pytest.mark.parametrize("region", ["", "52", "52.01", "52.01.08", "52.01.08.2001"])
+def test_the_bkm_and_the_lurah_sign_only_through_an_account_of_the_village(
+        step, capacity, role, region):
+    """The BKM is the village's own elected body, as the Lurah is its head: an account
+    scoped to a kabupaten (or another village) signs as neither, and records nothing."""
+    document = approved("aturan_bersama")
+    if step == "acknowledged":
+        document.do(sign("submitted", "bkm", "bkm"))
+    recorded = len(document.events)
+    with pytest.raises(Forbidden, match=f"the {capacity} signs through an account scoped "
+                                        "to the village itself") as refused:
+        document.do(sign(step, capacity, role, region=region))
+    assert refused.value.field == "step"
+    assert len(document.events) == recorded
