@@ -86,9 +86,12 @@ class TransparencyLog:
     def consistency(self, name, first, second=None) -> dict:
         tree = self.tree(name)
         second = tree.size if second is None else second
-        if not 0 <= first <= second <= tree.size:
-            raise InvalidInput(f"need 0 <= first ({first}) <= second ({second}) <= the "
-                               f"{tree.size} records of ledger {name}", "first")
+        if second > tree.size:  # named apart: the caller must know which number to change
+            raise InvalidInput(f"tree size {second} is beyond the {tree.size} records of "
+                               f"ledger {name}", "second")
+        if not 0 <= first <= second:
+            raise InvalidInput(f"a tree of {first} records cannot be a prefix of one of "
+                               f"{second}: first must be 0 to {second}", "first")
         return {"ledger": name, "first": first, "second": second,
                 "first_root": tree.root(first).hex(), "second_root": tree.root(second).hex(),
                 "proof": [node.hex() for node in tree.consistency_proof(first, second)]}

@@ -102,6 +102,9 @@ class BundleScopeSchema(Schema):
 
 def bundle_scope(data) -> dict:
     """{"village"|"region": ..., "from": ..., "to": ...} with only the given members."""
+    if not isinstance(data, dict):  # load() would name the request body, not the argument
+        raise InvalidInput('must be an object: {"village": code} or {"region": prefix}, '
+                           'optionally with "from" and "to"', "scope")
     loaded = load(BundleScopeSchema(), data)
     scope = {"village": loaded["village"]} if loaded["village"] else {
         "region": loaded["region"]}

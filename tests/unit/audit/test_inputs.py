@@ -111,7 +111,8 @@ def test_codes_ids_ledgers_and_scopes_are_checked():
                          ({"village": "52.01"}, "village"), ({"region": "5x"}, "region"),
                          ({"region": "52", "from": "2026-02-01", "to": "2026-01-01"}, "to"),
                          ({"region": "52", "to": "soon"}, "to"),
-                         ({"region": "52", "colour": "red"}, "colour")):
+                         ({"region": "52", "colour": "red"}, "colour"),
+                         (None, "scope"), ("52.01", "scope"), (["52"], "scope")):
         with pytest.raises(InvalidInput) as bad:
             schemas.bundle_scope(scope)
         assert bad.value.field == field, (scope, str(bad.value))

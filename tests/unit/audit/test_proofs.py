@@ -97,8 +97,12 @@ def test_inclusion_and_consistency_proofs_against_kept_heads(tmp_path, key):
         log.inclusion("registration", 68)
     with pytest.raises(InvalidInput):
         log.inclusion("registration", 5, tree_size=100)
-    with pytest.raises(InvalidInput):
-        log.consistency("registration", 50, 40)
+    # each refusal names the number to change: first after second, or second (or first,
+    # when second is now) beyond the ledger; a second of 999 was blamed on first
+    for first, second, field in ((50, 40, "first"), (3, 999, "second"), (68, None, "first")):
+        with pytest.raises(InvalidInput) as refused:
+            log.consistency("registration", first, second)
+        assert refused.value.field == field, refused.value.message
     with pytest.raises(NotFound) as unknown:
         log.signed_head("planning")
     assert unknown.value.field == "ledger"
