@@ -321,6 +321,11 @@ def _approve(state, version, command):
     if meeting["held_on"] < version["drafted_on"]:
         raise CommandRejected(f"meeting {meeting['meeting_id']} ({meeting['held_on']}) was held "
                               f"before version {number} was drafted", "meeting_id")
+    if meeting.get("minutes") is None:  # recorded before approving meetings needed them
+        raise CommandRejected(f"meeting {meeting['meeting_id']} has no minutes (berita acara) "
+                              "on record; an approval rests on the signed record of the "
+                              "decision, so a meeting recorded with them must approve",
+                              "meeting_id")
     _in_planning_stage(state, meeting, command.cycle)
     results = rules.evaluate(command.rule, meeting["attendance"])
     refusal = rules.failures(command.rule, results, meeting["attendance"])

@@ -5,7 +5,7 @@ Whether it may approve a document is decided later, by the document (domain._app
 from dataclasses import dataclass, field
 
 from shared.chassis.commands import Decider
-from shared.chassis.errors import CommandRejected, Conflict
+from shared.chassis.errors import CommandRejected, Conflict, InvalidInput
 from shared.ledger import NewEvent
 
 from .domain import check_references, described
@@ -38,6 +38,10 @@ def decide_meeting(state, command: RecordMeeting):
     for index, decision in enumerate(details["decisions"]):
         if decision["approves"] is not None:
             _check_decided_version(decision["approves"], command, f"decisions.{index}.approves")
+    if approves_a_plan(details) and details.get("minutes") is None:
+        raise InvalidInput("a meeting that decides to approve a plan records its minutes "
+                           "(berita acara), the signed record of that decision: upload "
+                           "them and give their reference", "minutes")
     payload = {**details, "code": command.code, "meeting_id": command.meeting_id,
                "attendance": {**details["attendance"], "attendees": details["attendance"][
                    "men"] + details["attendance"]["women"]},
@@ -46,6 +50,10 @@ def decide_meeting(state, command: RecordMeeting):
                if details.get("minutes") else None,
                "decisions": [{"number": n, **d} for n, d in enumerate(details["decisions"], 1)]}
     return [NewEvent("MeetingRecorded", payload)]
+
+
+def approves_a_plan(meeting):
+    return any(d["approves"] is not None for d in meeting["decisions"])
 
 
 def _check_decided_version(approves, command, where):

@@ -72,8 +72,12 @@ def content(kind, sha256):
             "marketing_strategy": marketing_strategy}[kind]()
 
 
-def meeting(attendance_sha256, approves=(), men=20, women=12, poor=9, held_on="2024-08-10"):
-    """A meeting deciding to approve each (kind, version) in approves."""
+def meeting(attendance_sha256, approves=(), men=20, women=12, poor=9, held_on="2024-08-10",
+            minutes_sha256=None):
+    """A meeting deciding to approve each (kind, version) in approves. A meeting that
+    approves has its minutes (berita acara): by default the uploaded attendance file
+    stands in for them (minutes_sha256 names another upload)."""
+    minutes = minutes_sha256 or (attendance_sha256 if approves else None)
     return {
         "meeting_type": "musyawarah", "held_on": held_on, "place": "Balai Desa Bajur",
         "agenda": ["Pembahasan rencana"],
@@ -81,6 +85,7 @@ def meeting(attendance_sha256, approves=(), men=20, women=12, poor=9, held_on="2
         "minute_taker": {"name": "Baiq Siti", "position": "Sekretaris BKM"},
         "attendance": {"men": men, "women": women, "poor": poor},
         "attendance_list": {"sha256": attendance_sha256, "title": "Daftar hadir"},
+        **({"minutes": {"sha256": minutes, "title": "Berita acara"}} if minutes else {}),
         "decisions": [{"text": f"Menyetujui {kind} versi {version}",
                        "approves": {"kind": kind, "version": version}}
                       for kind, version in approves] or [{"text": "Sosialisasi saja"}],

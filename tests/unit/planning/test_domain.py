@@ -453,3 +453,33 @@ def test_the_bkm_and_the_lurah_sign_only_through_an_account_of_the_village(
         document.do(sign(step, capacity, role, region=region))
     assert refused.value.field == "step"
     assert len(document.events) == recorded
+
+
+# -- the minutes (berita acara) an approval rests on --------------------------------------
+
+def test_a_meeting_that_approves_a_plan_records_its_minutes():
+    """The berita acara is the signed record of the decision: a meeting deciding to approve
+    a plan without it is refused naming minutes; one that approves nothing may lack it."""
+    without = samples.meeting(LIST, [("rplp", 1)])
+    del without["minutes"]
+    details = schemas.MeetingSchema().load(without)
+    stream = Stream(meetings.MEETING)
+    with pytest.raises(InvalidInput, match="berita acara") as refused:
+        stream.do(meetings.RecordMeeting(f"{BAJUR}-m1", BAJUR, details, KNOWN,
+                                         {"rplp": {1: "2024-08-01"}}))
+    assert refused.value.field == "minutes" and stream.events == []
+    informal = schemas.MeetingSchema().load(samples.meeting(LIST))
+    assert "minutes" not in samples.meeting(LIST)
+    assert stream.do(meetings.RecordMeeting(f"{BAJUR}-m2", BAJUR, informal, KNOWN))
+
+
+def test_an_approval_does_not_rest_on_a_meeting_recorded_without_minutes():
+    """Meetings recorded before minutes were required stay as they are; the approval that
+    would rest on one is refused."""
+    document = Stream(domain.DOCUMENT)
+    document.do(draft("rplp"))
+    old_meeting = {**meeting(), "minutes": None}
+    with pytest.raises(CommandRejected, match="no minutes") as refused:
+        document.do(approve(1, old_meeting))
+    assert refused.value.field == "meeting_id"
+    assert [e.type for e in document.events] == ["DocumentDrafted"]
