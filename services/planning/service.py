@@ -10,7 +10,7 @@ from shared import regions
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.commands import fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, load
+from shared.chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound, load
 from shared.chassis.platform import Platform
 from shared.schemas import PagingSchema, official_village, village_code
 

@@ -5,8 +5,13 @@ import re
 import pytest
 
 from services.planning import cycle_stage, domain, meetings, schemas
-from shared.chassis.errors import (CommandRejected, Conflict, Forbidden, InvalidInput,
-                                   NotFound)
+from shared.chassis.errors import (
+    CommandRejected,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 
 from ..cycle.support import opened, walk_to_stage
 from ..streams import Stream
@@ -396,8 +401,8 @@ def test_a_plan_is_approved_only_for_a_village_whose_cycle_reached_the_planning_
     never selected, or still in Pemetaan Swadaya, is refused and records nothing."""
     for cycle, says in ((None, "has no open cycle"),
                         (cycle_stage.standing([]), "has no open cycle"),
-                        (cycle_at(3), "at stage 3; the rplp is approved in stage 4 "
-                                      "(Perencanaan partisipatif dan Pemasaran)")):
+                        (cycle_at(3), ("at stage 3; the rplp is approved in stage 4 "
+                                       "(Perencanaan partisipatif dan Pemasaran)"))):
         document = Stream(domain.DOCUMENT)
         document.do(draft("rplp"))
         with pytest.raises(CommandRejected, match=re.escape(says)) as refused:
