@@ -25,6 +25,7 @@ FIELDS = {"format", "scope", "created_at", "created_by", "tree_heads", "events",
           "attachments", "consistency", "public_key", "signature"}
 EVENT_FIELDS = {"ledger", "position", "body", "proof"}
 _record_schema = RecordSchema()
+PROGRESS_EVERY = 500  # events between two progress reports
 
 
 @dataclass
@@ -46,23 +47,32 @@ class BundleReport:
                 "scope": self.scope, "problems": self.problems}
 
 
-def verify_bundle_bytes(data: bytes, public_key, kept_heads=()) -> BundleReport:
+def verify_bundle_bytes(data: bytes, public_key, kept_heads=(), progress=None) -> BundleReport:
     """Check a bundle file's bytes: canonical JSON, then everything verify_bundle checks."""
     report = BundleReport()
+    bundle = read_bundle(data, report)
+    if bundle is None:
+        return report
+    return verify_bundle(bundle, public_key, kept_heads, report, progress)
+
+
+def read_bundle(data: bytes, report: BundleReport) -> dict | None:
+    """The bundle object of a file's bytes, its form checked (section 6 rule 1); None, with
+    the problem in report, when the bytes are not a JSON object at all."""
     try:  # said first: the JSON reader's own words name a surrogate at char 0
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         report.add("bundle", f"is not UTF-8 text (byte {exc.start} is "
                              f"0x{data[exc.start]:02x}): damaged, or not an audit bundle")
-        return report
+        return None
     try:
         bundle = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         report.add("bundle", f"is not valid JSON ({exc}): damaged or altered")
-        return report
+        return None
     if not isinstance(bundle, dict):
         report.add("bundle", "is not a JSON object")
-        return report
+        return None
     body = data[:-1] if data.endswith(b"\n") else data
     try:
         canonical = canonical_bytes(bundle) == body
@@ -71,10 +81,12 @@ def verify_bundle_bytes(data: bytes, public_key, kept_heads=()) -> BundleReport:
     if not canonical:
         report.add("bundle", "bytes are not in canonical JSON form (RFC 8785): the file was "
                              "altered after export")
-    return verify_bundle(bundle, public_key, kept_heads, report)
+    return bundle
 
 
-def verify_bundle(bundle: dict, public_key, kept_heads=(), report=None) -> BundleReport:
+def verify_bundle(bundle: dict, public_key, kept_heads=(), report=None,
+                  progress=None) -> BundleReport:
+    """progress(events done), now and then: a region's bundle can hold a million events."""
     report = report or BundleReport()
     if set(bundle) != FIELDS:
         report.add("bundle", f"has fields {sorted(bundle)}, expected {sorted(FIELDS)}")
@@ -87,7 +99,7 @@ def verify_bundle(bundle: dict, public_key, kept_heads=(), report=None) -> Bundl
     if problem:
         report.add("bundle signature", problem)
     heads = _tree_heads(bundle["tree_heads"], public_key, report)
-    records = _events(bundle["events"], heads, report)
+    records = _events(bundle["events"], heads, report, progress or (lambda done: None))
     report.events = len(records)
     _chain_links(records, heads, report)
     _scope(bundle["scope"], records, report)
@@ -113,7 +125,7 @@ def _tree_heads(tree_heads, public_key, report) -> dict:
     return heads
 
 
-def _events(events, heads, report) -> dict:
+def _events(events, heads, report, progress) -> dict:
     """(ledger, position) -> (record dict, body) of every event that proves its inclusion."""
     records = {}
     if not isinstance(events, list):
@@ -121,6 +133,8 @@ def _events(events, heads, report) -> dict:
         return records
     previous = None
     for number, event in enumerate(events):
+        if number % PROGRESS_EVERY == 0:
+            progress(number)
         where = f"events[{number}]"
         if not isinstance(event, dict) or set(event) != EVENT_FIELDS:
             report.add(where, f"must have exactly the fields {sorted(EVENT_FIELDS)}")
@@ -140,6 +154,7 @@ def _events(events, heads, report) -> dict:
         checked = _event(event, heads.get(name), where, report)
         if checked is not None:
             records[(name, position)] = checked
+    progress(len(events))
     return records
 
 

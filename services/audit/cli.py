@@ -260,7 +260,8 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
     Needs only the bundle and the public key. Exit code 0 when everything verifies,
     1 when anything does not (each problem is named), 2 when the files cannot be read.
     """
-    from .bundle_verify import verify_bundle_bytes
+    from .bundle_verify import BundleReport, read_bundle
+    from .bundle_verify import verify_bundle as verify
     key = read_public_key(public_key)
     heads = [read_json_object(path, "--tree-head", "a tree head") for path in kept]
     try:
@@ -268,7 +269,13 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
             data = handle.read()
     except OSError as exc:
         fail(f"cannot read {bundle_path}: {exc}")
-    report = verify_bundle_bytes(data, key, heads)
+    report = BundleReport()
+    bundle = read_bundle(data, report)
+    if bundle is not None:
+        events = bundle.get("events")
+        with progress_bar(f"verifying {bundle_path}",
+                          len(events) if isinstance(events, list) else 0) as show:
+            verify(bundle, key, heads, report, show)
     if as_json:
         _print_json(report.as_dict())
     elif report.ok:

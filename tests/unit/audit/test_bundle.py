@@ -336,3 +336,15 @@ def test_a_damaged_bundle_file_is_named_by_the_command_never_a_traceback(world, 
                                       "--json"])
     assert result.exit_code == 1 and type(result.exception) is SystemExit, result.output
     assert named in " ".join(p["problem"] for p in json.loads(result.output)["problems"])
+
+
+def test_verifying_a_large_bundle_reports_its_progress(world, monkeypatch):
+    """A region's bundle can hold a million events, minutes of checking: the verifier says
+    how far it got, now and then and at the end, which verify-bundle shows as a bar."""
+    bundle = export(world, {"region": "52"})
+    monkeypatch.setattr(bundle_verify, "PROGRESS_EVERY", 4)
+    seen = []
+    report = verify_bundle_bytes(bundle_bytes(bundle), world.public_key, progress=seen.append)
+    assert report.ok, problems(report)
+    events = len(bundle["events"])
+    assert seen == [*range(0, events, 4), events] and events > 8
