@@ -391,7 +391,9 @@ def _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri, who
 def _check_one(spec, sources, registry, live, rebuilding):
     from nameko.exceptions import MethodNotFound, UnknownService
     try:
-        return rebuilding.check_view(spec, sources, registry, live)
+        with progress_bar(f"checking {spec.key}",
+                          rebuilding.total_records([spec], sources)) as show:
+            return rebuilding.check_view(spec, sources, registry, live, progress=show)
     except UnknownService:
         return {"view": spec.key, "reason": f"the {spec.service} service is not running"}
     except MethodNotFound:

@@ -159,11 +159,14 @@ class ServiceViews:
         pass
 
 
-def check_view(spec, sources, registry, live, attempts=3) -> dict:
-    """Differences between the live view and one folded to the same positions."""
+def check_view(spec, sources, registry, live, attempts=3, progress=None) -> dict:
+    """Differences between the live view and one folded to the same positions.
+
+    progress(records folded) as rebuild_views reports it: a check folds as much."""
     for _attempt in range(attempts):
         positions = live.positions(spec)
-        store, replay, _ = fold_view(spec, sources, registry, upto=positions)
+        store, replay, _ = fold_view(spec, sources, registry, upto=positions,
+                                     progress=progress)
         found = []
         for name in collection_names(spec, store):
             expected = {doc["_id"]: doc for doc in store.collection(name).find()}
