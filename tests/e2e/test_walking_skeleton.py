@@ -88,7 +88,8 @@ def test_one_village_from_registration_to_an_approved_plan(platform):
         {"content": samples.content("rplp", map_sha), "drafted_on": "2024-08-01"},
         expect=201)
     meeting = bkm("POST", f"/api/v1/villages/{BAJUR}/meetings",
-                  samples.meeting(attendance_sha, [("rplp", 1)]), expect=201)
+                  samples.meeting(attendance_sha, [("rplp", 1)],   # stage 4 began today
+                                  held_on=date.today().isoformat()), expect=201)
     bkm("POST", f"/api/v1/villages/{BAJUR}/documents/rplp/approvals",
         {"version": 1, "meeting_id": meeting["meeting_id"]},
         **{"X-Correlation-Id": "e2e-approve"})

@@ -2,6 +2,7 @@
 import base64
 import hashlib
 
+from tests.integration.planning.conftest import cycle_at
 from tests.unit.planning import samples
 
 BAJUR = samples.BAJUR
@@ -16,7 +17,9 @@ def upload(client, content, kind="other"):
     return answer.json()["sha256"]
 
 
-def test_a_plan_is_drafted_approved_by_a_meeting_and_read_back(gateway, as_user):
+def test_a_plan_is_drafted_approved_by_a_meeting_and_read_back(gateway, gateway_config,
+                                                               as_user):
+    cycle_at(gateway_config, 4)   # plans are approved in the cycle's planning stage
     bkm = as_user("bkm", BAJUR)
     map_sha = upload(bkm, b"%PDF-1.7 map", "map")
     attendance_sha = upload(bkm, b"%PDF-1.7 attendance", "attendance_list")
