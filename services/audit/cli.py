@@ -21,7 +21,7 @@ from shared.cli.rpc import actor_options, service_proxy
 from shared.cli.uris import view_store_uri
 from shared.config import DEFAULTS
 
-from . import merkle
+from . import merkle, schemas
 from .bundle import bundle_bytes
 from .treehead import tree_head_problem
 
@@ -163,17 +163,36 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
         console.print("[yellow]not checked: give --tree-head and --public-key to check the "
                       "proof against a head you trust[/]")
         return
-    problem = None if head["ledger"] == proof["ledger"] else "the tree head is of another ledger"
-    if problem is None and not merkle.verify_inclusion(
-            merkle.leaf_hash(base64.b64decode(proof["body"])), proof["leaf_index"],
-            head["tree_size"],
-            [bytes.fromhex(p) for p in proof["proof"]], bytes.fromhex(head["root_hash"])):
-        problem = (f"record {proof['ledger']} #{proof['position']} is NOT in the signed tree: "
-                   "the record or the proof was altered")
+    problem = inclusion_problem(proof, head, event_id)
     if problem:
         fail(problem, EXIT_PROBLEM)
     console.print(f"[green]proven:[/] {proof['ledger']} #{proof['position']} is in the signed "
                   f"tree of {head['tree_size']} records")
+
+
+def inclusion_problem(proof, head, event_id) -> str | None:
+    """None when the service's answer proves that EVENT_ID, the record it sent, is in the
+    trusted head's tree. Nothing the service says is taken on its word: the body must be
+    that event at that position of that ledger, and the path is checked from the position
+    the body states."""
+    try:
+        body = base64.b64decode(proof["body"], validate=True)
+        record = json.loads(body)
+        path = [bytes.fromhex(node) for node in proof["proof"]]
+        where = f"record {record['ledger']} #{record['position']}"
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"the service's answer is not a proof ({type(exc).__name__}: {exc})"
+    if record.get("event_id") != event_id:
+        return f"the service sent {where}, which is not event {event_id}"
+    if (record["ledger"], record["position"]) != (proof.get("ledger"), proof.get("position")):
+        return f"the service said {proof.get('ledger')} #{proof.get('position')} but sent {where}"
+    if head["ledger"] != record["ledger"]:
+        return f"the tree head is of ledger {head['ledger']}, the event of {record['ledger']}"
+    if type(record["position"]) is not int or not merkle.verify_inclusion(
+            merkle.leaf_hash(body), record["position"] - 1, head["tree_size"], path,
+            bytes.fromhex(head["root_hash"])):
+        return f"{where} is NOT in the signed tree: the record or the proof was altered"
+    return None
 
 
 @audit_group.command("consistency")
@@ -234,11 +253,16 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
 
     --from/--to limit it to events recorded in a period.
     """
-    if bool(code) == bool(prefix):
+    if (code is None) == (prefix is None):
         fail("give either a village CODE or --prefix")
+    # taken exactly: an empty --from is refused like any other bad moment, not dropped
+    scope = {"village": code} if code is not None else {"region": prefix}
+    scope.update({k: v for k, v in (("from", since), ("to", until)) if v is not None})
+    try:  # the service's own check, before a file or a connection is made
+        schemas.bundle_scope(scope)
+    except CommandRejected as exc:
+        fail(str(exc))
     new_file(out, "--out", "a bundle")
-    scope = {"village": code} if code else {"region": prefix}
-    scope.update({k: v for k, v in (("from", since), ("to", until)) if v})
     heads = [read_json_object(path, "--since", "a tree head") for path in kept]
     with _audit_service(amqp_uri, actor, role, region) as audit:
         bundle = audit.export_bundle(scope, heads)

@@ -183,3 +183,26 @@ def test_a_moment_in_the_future_is_refused(evening_of_29_november, text):
     ("2026-11-30T05:00:00+09:00", "2026-11-29T20:00:00.000000Z")])
 def test_a_moment_up_to_now_is_taken(evening_of_29_november, text, expected):
     assert schemas.moment(text, "as_of") == expected
+
+
+@pytest.mark.parametrize("args, said", [
+    (["52.01.08.2006", "--from", ""], "from: must be an ISO-8601"),
+    (["52.01.08.2006", "--to", ""], "to: must be an ISO-8601"),
+    (["52.01.08.2006", "--to", "2026-01-01 "], "to: '2026-01-01 ' has spaces"),
+    (["--prefix", "52", "--from", "2026-02-01", "--to", "2026-01-31"],
+     "to: the period ends before it starts"),
+    (["52.01.08.2006", "--from", "9999-01-01"], "from: '9999-01-01' is in the future"),
+    (["52.01.08.2006 "], "village: must be a Kemendagri village code"),
+    (["", "--prefix", "52"], "give either a village CODE or --prefix"),
+])
+def test_export_refuses_its_scope_exactly_before_asking_anyone(tmp_path, args, said):
+    """An empty --from was dropped and the whole history exported; each bad value is now
+    refused naming it, before a file is made or the broker is asked (none listens here)."""
+    from click.testing import CliRunner
+
+    from services.cli import cli
+    out = tmp_path / "bundle.json"
+    result = CliRunner().invoke(cli, ["audit", "export", *args, "--out", str(out),
+                                      "--amqp", "amqp://guest:guest@127.0.0.1:1//"])
+    assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
+    assert not out.exists()

@@ -203,3 +203,30 @@ def test_a_ledger_cut_behind_the_tree_is_no_longer_signed(tmp_path, key):
 
 def verify_failed(ledger):
     return REGISTRY.get_sample_value("plpbk_ledger_verify_failed", {"ledger": ledger})
+
+
+def test_prove_takes_nothing_the_service_says_on_its_word(tmp_path, key):
+    """plpbk audit prove EVENT_ID checks, on the auditor's machine, that the record sent is
+    that event at the position claimed: before, any other record of the tree with its own
+    true proof was printed as 'proven' for the event asked about."""
+    import orjson
+
+    from services.audit.cli import inclusion_problem
+    store = f"sqlite:///{tmp_path}"
+    append(store, 9)
+    log = transparency_log(store, key)
+    head = log.signed_head("registration")
+    proofs = {position: log.inclusion("registration", position) for position in (3, 4)}
+    asked = orjson.loads(base64.b64decode(proofs[3]["body"]))["event_id"]
+    assert inclusion_problem(proofs[3], head, asked) is None
+    other = proofs[4]  # a true proof, of another event
+    assert inclusion_problem(other, head, asked) == \
+        f"the service sent record registration #4, which is not event {asked}"
+    moved = {**proofs[3], "position": 4, "leaf_index": 3}
+    assert "the service said registration #4 but sent record registration #3" == \
+        inclusion_problem(moved, head, asked)
+    bent = {**proofs[3], "proof": proofs[4]["proof"]}
+    assert "is NOT in the signed tree" in inclusion_problem(bent, head, asked)
+    assert "not a proof" in inclusion_problem({**proofs[3], "body": "%%%"}, head, asked)
+    assert "tree head is of ledger planning" in inclusion_problem(
+        proofs[3], {**head, "ledger": "planning"}, asked)
