@@ -104,8 +104,10 @@ class Relay:
         except (OSError, amqp.exceptions.AMQPError, socket.timeout) as exc:
             self.close()
             raise PublishFailed(f"publishing to RabbitMQ failed: {exc}") from exc
-        except PublishFailed:
-            self.close()  # a fresh channel next time: no late confirm of these tags counts
+        except BaseException:
+            # A fresh channel next time: no late confirm of these tags counts, and our tag
+            # count cannot drift from RabbitMQ's after a message that was never sent.
+            self.close()
             raise
         finally:
             confirms.close()
@@ -115,11 +117,11 @@ class Relay:
     def _publish(self, channel, records, confirms):
         exchange = exchange_name(self.ledger.name)
         for _position, body, hash_ in records:
-            self._tag += 1
-            confirms.expect(self._tag)
             envelope = orjson.loads(body)
             channel.basic_publish(_message(body, hash_, envelope), exchange=exchange,
                                   routing_key=envelope["type"])
+            self._tag += 1  # counted once sent: RabbitMQ numbers only what it received
+            confirms.expect(self._tag)
 
     def _ensure_channel(self):
         if self._channel is None:
@@ -225,9 +227,17 @@ class _Confirms:
         self.channel.events["basic_nack"].discard(self._nacked)
 
 
+SHORT_STRING = 255  # bytes: the most an AMQP message property such as correlation-id holds
+
+
 def _message(body, hash_, envelope):
+    correlation_id = envelope["correlation_id"]
+    # The ledger takes 200 characters (up to 800 bytes); a property too long for AMQP
+    # made every round fail at this record. The header (a long string) carries it whole.
+    fits = len(correlation_id.encode("utf-8")) <= SHORT_STRING
     return amqp.Message(
         body, content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-        message_id=envelope["event_id"], correlation_id=envelope["correlation_id"] or None,
-        application_headers={"nameko.correlation_id": envelope["correlation_id"],
+        message_id=envelope["event_id"],
+        correlation_id=correlation_id if correlation_id and fits else None,
+        application_headers={"nameko.correlation_id": correlation_id,
                              "plpbk.position": envelope["position"], "plpbk.hash": hash_})

@@ -117,6 +117,60 @@ def test_batches_after_a_refused_message_are_not_saved_as_published(platform_con
         connection.release()
 
 
+def test_a_record_whose_correlation_id_exceeds_an_amqp_short_string_does_not_stop_the_relay(
+        platform_config, tap):
+    """The ledger takes a correlation id of 200 characters; 200 'é' are 400 bytes, and
+    the AMQP correlation-id property holds 255: building the message raised struct.error,
+    every round, so that record and every later one were never published."""
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    long_id = "é" * 200
+    producer.append("traced-1", 0, [NewEvent("Ticked", {"n": 1})],
+                    Metadata(Actor("tester", "system"), long_id))
+    tick(producer, 1)
+    relay = Relay(producer, platform_config["AMQP_URI"],
+                  open_view_store(platform_config["STATE_URI"], "producer"))
+    try:
+        assert relay.publish_pending() == 2
+        assert relay.published_position() == 2
+    finally:
+        relay.close()
+    assert wait_for(lambda: len(tap()) == 2 and tap(), what="both published") == [1, 2]
+
+
+def test_a_round_that_fails_between_two_messages_leaves_the_next_in_step_with_rabbitmq(
+        platform_config, tap, monkeypatch):
+    """A failure of ours while publishing (not RabbitMQ's) left the channel open with a
+    delivery tag counted for a message RabbitMQ never received: the next round waited
+    for a confirm that could not come, or, confirms arriving out of order, could take
+    the next message's confirm for the last one of a batch and save past it."""
+    from shared.messaging import relay as relay_module
+
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    tick(producer, 6)
+    build, failures = relay_module._message, []
+
+    def fails_once_at_4(body, hash_, envelope):
+        if envelope["position"] == 4 and not failures:
+            failures.append(4)
+            raise RuntimeError("cannot build the message of #4")
+        return build(body, hash_, envelope)
+
+    monkeypatch.setattr(relay_module, "_message", fails_once_at_4)
+    relay = Relay(producer, platform_config["AMQP_URI"],
+                  open_view_store(platform_config["STATE_URI"], "producer"), batch_size=3,
+                  confirm_timeout=3.0)
+    try:
+        with pytest.raises(RuntimeError, match="#4"):
+            relay.publish_pending()
+        assert relay.published_position() in (0, 3)
+        relay.publish_pending()
+        assert relay.published_position() == 6
+    finally:
+        relay.close()
+    assert sorted(set(wait_for(lambda: len(set(tap())) == 6 and tap(),
+                               what="all six published"))) == [1, 2, 3, 4, 5, 6]
+
+
 def test_a_consumer_that_was_down_applies_1000_events_exactly_once(
         container_factory, platform_config, tmp_path):
     config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}  # survives restart
