@@ -72,9 +72,18 @@ def run_registration_flows(config):
         ministry.select_villages("52.01")
 
 
-def plan_bajur(config):
+def bajur_in_planning_stage(config):
+    """Bajur's cycle in its planning stage (begun 2024-05-01), written in the cycle ledger
+    as the cycle service writes it: planning approves a plan only then. For tests that do
+    not walk the cycle service through its stages."""
+    from tests.integration.planning.conftest import cycle_at
+    cycle_at(config, 4)
+
+
+def plan_bajur(config, on=None):
     """Planning's real flow: attachments, an RPLP draft, the meeting that approves it and
-    the first sign-off. Returns the attachments' SHA-256 by kind."""
+    the first sign-off, in Bajur's planning stage (all `on` that day when given). Returns
+    the attachments' SHA-256 by kind."""
     from tests.unit.planning import samples
     with proxy(config, "planning", BKM) as bkm:
         files = {}
@@ -84,30 +93,37 @@ def plan_bajur(config):
                 "filename": f"{kind}.pdf", "media_type": "application/pdf", "kind": kind,
                 "content_base64": base64.b64encode(content).decode()})["sha256"]
         bkm.draft_document(BAJUR, "rplp", {"content": samples.rplp(files["map"]),
-                                           "drafted_on": "2024-08-01"})
-        meeting = bkm.record_meeting(BAJUR, samples.meeting(files["attendance_list"],
-                                                            [("rplp", 1)]))
+                                           "drafted_on": on or "2024-08-01"})
+        meeting = bkm.record_meeting(BAJUR, samples.meeting(
+            files["attendance_list"], [("rplp", 1)], held_on=on or "2024-08-10"))
         bkm.approve_document(BAJUR, "rplp", {"version": 1,
                                              "meeting_id": meeting["meeting_id"]})
         bkm.sign_document(BAJUR, "rplp", {
-            "version": 1, "step": "submitted", "signed_on": "2024-08-12",
+            "version": 1, "step": "submitted", "signed_on": on or "2024-08-12",
             "signer": {"name": "H. Lalu Ahmad", "position": "Koordinator BKM"}})
     return files
 
 
 FASKEL = {"id": "faskel-7", "role": "facilitator", "region": "52.01"}
+STAGE_ACTIVITIES = (  # what completes each of the first three stages of the template
+    (("lokakarya_kota", {}), ("lokakarya_kelurahan", {}), ("sosialisasi_massal", {}),
+     ("pengukuhan_tipp", {"members": [{"name": "Siti", "sex": "P", "role": "ketua"}]})),
+    (("refleksi_perkara_kritis", {}),),
+    (("pemetaan_swadaya", {}),))
 
 
-def run_cycle_flows(config, code=NEIGHBOUR):
-    """Stage 1 of a selected village's cycle: its activities, then the stage completed."""
-    from datetime import date
-    today = date.today().isoformat()
+def run_cycle_flows(config, code=NEIGHBOUR, stages=1):
+    """The first `stages` stages of a selected village's cycle through the cycle service:
+    each stage's activities, then the stage completed. All today in UTC, the day the
+    cycle opened, which has begun everywhere in Indonesia (decision 0012). Returns it."""
+    from shared.schemas import utc_now
+    today = utc_now().date().isoformat()
     with proxy(config, "cycle", FASKEL) as cycle:
-        for key, extra in (("lokakarya_kota", {}), ("lokakarya_kelurahan", {}),
-                           ("sosialisasi_massal", {}), ("pengukuhan_tipp", {"members": [
-                               {"name": "Siti", "sex": "P", "role": "ketua"}]})):
-            cycle.record_activity(code, {
-                "activity": key, "held_on": today, "place": "Balai Desa",
-                "attendance": {"men": 30, "women": 25, "poor": 12},
-                "facilitator": "Faskel Ani", "evidence": ["BA/2026/001"], **extra})
-        cycle.complete_stage(code, {"completed_on": today})
+        for activities in STAGE_ACTIVITIES[:stages]:
+            for key, extra in activities:
+                cycle.record_activity(code, {
+                    "activity": key, "held_on": today, "place": "Balai Desa",
+                    "attendance": {"men": 30, "women": 25, "poor": 12},
+                    "facilitator": "Faskel Ani", "evidence": ["BA/2026/001"], **extra})
+            cycle.complete_stage(code, {"completed_on": today})
+    return today

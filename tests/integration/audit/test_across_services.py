@@ -3,7 +3,6 @@ selects it, cycle opens its cycle (a reaction: causation id), planning drafts, a
 a meeting and signs its RPLP with attachments. The real services run in their containers."""
 import hashlib
 import json
-from datetime import date
 
 from click.testing import CliRunner
 
@@ -12,7 +11,8 @@ from services.cli import cli
 from services.cycle.service import CycleService
 from tests.integration.conftest import wait_for
 
-from .conftest import AUDITOR, BAJUR, BKM, DISTRICT, ELIGIBLE, plan_bajur, proxy
+from .conftest import (AUDITOR, BAJUR, BKM, DISTRICT, ELIGIBLE, FASKEL,
+                       bajur_in_planning_stage, plan_bajur, proxy, run_cycle_flows)
 
 
 def select_bajur(config):
@@ -27,6 +27,7 @@ def select_bajur(config):
 def test_registration_and_planning_in_one_history_and_one_bundle(registration, planning,
                                                                  audit, keys, tmp_path):
     select_bajur(registration)
+    bajur_in_planning_stage(planning)
     files = plan_bajur(planning)
     with proxy(audit, "audit", AUDITOR) as auditor:
         history = auditor.history(BAJUR)
@@ -67,9 +68,6 @@ def test_registration_and_planning_in_one_history_and_one_bundle(registration, p
         a["sha256"] for a in bundle["attachments"] if a["name"] == "Peta kondisi eksisting"}
 
 
-FASKEL = {"id": "faskel-7", "role": "facilitator", "region": "52.01"}
-
-
 def test_three_services_with_the_causation_chain(registration, planning, audit, keys,
                                                  container_factory, audit_config, tmp_path):
     """registration selects -> cycle opens (a reaction); a facilitator records an activity;
@@ -79,12 +77,8 @@ def test_three_services_with_the_causation_chain(registration, planning, audit, 
     with proxy(audit, "audit", AUDITOR) as auditor:
         wait_for(lambda: "cycle" in {e["ledger"] for e in auditor.history(BAJUR)},
                  what="the cycle opened by the selection")
-    with proxy(audit_config, "cycle", FASKEL) as cycle:
-        cycle.record_activity(BAJUR, {
-            "activity": "lokakarya_kota", "held_on": date.today().isoformat(),
-            "place": "Balai Desa Bajur", "attendance": {"men": 30, "women": 25, "poor": 12},
-            "facilitator": "Faskel Ani", "evidence": ["BA/2026/001"]})
-    plan_bajur(planning)
+    today = run_cycle_flows(audit_config, BAJUR, stages=3)  # on to the planning stage
+    plan_bajur(planning, on=today)
     with proxy(audit, "audit", AUDITOR) as auditor:
         history = wait_for(lambda: (h := auditor.history(BAJUR)) and any(
             e["type"] == "OutputSatisfied" for e in h) and h, what="the stage-4 output")

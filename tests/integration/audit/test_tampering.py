@@ -25,8 +25,8 @@ from services.cycle.service import CycleService
 from tests.forgery import open_as_attacker, reseal_from
 from tests.integration.conftest import wait_for
 
-from .conftest import (AUDITOR, BAJUR, NEIGHBOUR, plan_bajur, proxy, run_cycle_flows,
-                       run_registration_flows)
+from .conftest import (AUDITOR, BAJUR, NEIGHBOUR, bajur_in_planning_stage, plan_bajur,
+                       proxy, run_cycle_flows, run_registration_flows)
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def recorded(registration, planning, audit, container_factory, audit_config, tmp
     """Ledgers the real services wrote, and a tree head of each that the auditor keeps."""
     container_factory(CycleService, audit_config).start()
     run_registration_flows(registration)  # selects the neighbour: its cycle opens
+    bajur_in_planning_stage(planning)
     plan_bajur(planning)
     with proxy(audit, "audit", AUDITOR) as auditor:
         wait_for(lambda: any(e["ledger"] == "cycle" for e in auditor.history(NEIGHBOUR)),
