@@ -171,6 +171,46 @@ def test_a_round_that_fails_between_two_messages_leaves_the_next_in_step_with_ra
                                what="all six published"))) == [1, 2, 3, 4, 5, 6]
 
 
+def test_one_bell_after_a_gap_catches_up_and_malformed_bells_are_dropped(
+        container_factory, platform_config):
+    """Only the ledger is trusted: one ring for position 5 (1-4 never rung) applies 1-5,
+    each once; a body that is not JSON, not an object, has no usable position or a
+    refused content type neither stops the consumer nor stays in its queue."""
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    container = container_factory(Consumer, platform_config)
+    container.start()
+    assert applied(platform_config) == {}  # answers once the start-up catch-up is done
+    connection = kombu.Connection(platform_config["AMQP_URI"])
+    channel = connection.default_channel
+    queue = "evt-producer-Ticked--consumer.on_producer"
+
+    def ring(body, content_type="application/json"):
+        channel.basic_publish(channel.prepare_message(body, content_type=content_type),
+                              exchange=exchange_name("producer"), routing_key="Ticked")
+
+    def drained_and_consumed():
+        _name, waiting, consumers = channel.queue_declare(queue, passive=True)
+        return waiting == 0 and consumers == 1
+
+    try:
+        tick(producer, 5)
+        ring(b'{"position": 5}')
+        wait_for(lambda: len(applied(platform_config)) == 5, what="1-5 applied")
+
+        for body, content_type in [
+                (b"not json", "application/json"), (b"\xff\xfe", "application/json"),
+                (b"[1, 2]", "application/json"), (b'{"position": "6"}', "application/json"),
+                (b"\x80\x04K\x06.", "application/x-python-serialize"), (b"6", "text/plain")]:
+            ring(body, content_type)
+        wait_for(drained_and_consumed, what="the malformed bells taken, the consumer alive")
+        tick(producer, 1)
+        ring(b'{"position": 6}')
+        wait_for(lambda: len(applied(platform_config)) == 6, what="6 applied")
+        assert set(applied(platform_config).values()) == {1}
+    finally:
+        connection.release()
+
+
 def test_a_consumer_that_was_down_applies_1000_events_exactly_once(
         container_factory, platform_config, tmp_path):
     config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}  # survives restart
