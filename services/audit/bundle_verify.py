@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from shared.ledger.canonical import canonical_bytes
 from shared.ledger.chain_walk import MEMBERS as RECORD_MEMBERS
-from shared.ledger.envelope import RecordSchema
+from shared.ledger.envelope import CANONICAL_TIME, RecordSchema
 
 from . import merkle, references
 from .treehead import HEX64, signature_problem, tree_head_problem
@@ -241,11 +241,15 @@ def _scope(scope, records, report):
         report.add("scope", "is not an object")
         return
     prefix = scope.get("village") or scope.get("region")
-    if not isinstance(prefix, str) or not prefix or \
-            set(scope) - {"village", "region", "from", "to"}:
+    if not isinstance(prefix, str) or not prefix or len({"village", "region"} & set(scope)) != 1 \
+            or set(scope) - {"village", "region", "from", "to"}:
         report.add("scope", "must name a village or a region, optionally from and to")
         return
     since, until = scope.get("from"), scope.get("to")
+    for member, moment in (("from", since), ("to", until)):
+        if member in scope and not (isinstance(moment, str) and CANONICAL_TIME.fullmatch(moment)):
+            report.add("scope", f"{member} is not a ledger time (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
+            return
     streams = {}
     for (name, position), (record, _) in sorted(records.items()):
         where = f"record {name} #{position}"

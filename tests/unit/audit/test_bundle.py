@@ -348,3 +348,19 @@ def test_verifying_a_large_bundle_reports_its_progress(world, monkeypatch):
     assert report.ok, problems(report)
     events = len(bundle["events"])
     assert seen == [*range(0, events, 4), events] and events > 8
+
+
+@pytest.mark.parametrize("scope, named", [
+    ({"village": BAJUR, "from": 5}, "from is not a ledger time"),
+    ({"village": BAJUR, "to": 20261231}, "to is not a ledger time"),
+    ({"village": BAJUR, "to": "2026-12-31"}, "to is not a ledger time"),
+    ({"village": BAJUR, "region": "52"}, "must name a village or a region"),
+])
+def test_a_scope_of_the_wrong_shape_is_named_never_a_traceback(world, scope, named):
+    """A period's bounds are compared with recorded_at as text: a number there raised a
+    TypeError out of verify-bundle, signed or not."""
+    bundle = export(world)
+    for changed in ({**bundle, "scope": scope}, resigned(world, {**bundle, "scope": scope})):
+        report = check(world, bundle_bytes(changed))
+        assert any(p["where"] == "scope" and p["problem"].startswith(named)
+                   for p in report.problems), problems(report)
