@@ -22,9 +22,11 @@ places where MongoDB alone would differ):
     1 equals 1.0; a range or $prefix compares numbers with numbers and text with
     text only ($gt etc. take a number or a string);
   - sort orders null (and missing), numbers, text, objects, arrays, then false, true;
-    objects and arrays among themselves in an order of each store's own; ties, and
-    no sort at all, in key order; text by code point;
+    objects, arrays and paths through arrays among themselves in an order of each
+    store's own; ties, and no sort at all, in key order; text by code point;
   - skip past the end gives [].
+Not yet alike: MongoDB refuses a document with a field name holding NUL or starting
+with "$", or an integer past 64 bits (ViewStoreError); the others keep it.
 """
 import math
 import re
