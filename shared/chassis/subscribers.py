@@ -101,7 +101,7 @@ class Reaction(Subscriber):
         refuses (e.g. the cycle is already open) is an answer, not a failure."""
         jobs = []
         for record in records:
-            wanted = self._decide[record.type](record)
+            wanted = (self._decide.get(record.type) or self._decide["*"])(record)
             if wanted is not None:
                 jobs.append(Job(wanted.decider, wanted.stream_id, [wanted.command],
                                 self.context.reaction_metadata(record),

@@ -277,3 +277,36 @@ def test_a_wildcard_handler_sees_every_type_in_order(tmp_path):
     everything = Subscription("all", producer, {"*": lambda r: seen.append(r.type)},
                               state.collection("tracking"), state.collection("parked"))
     assert everything.catch_up() == 3 and seen == ["Ticked", "Tocked", "Rang"]
+
+
+def test_a_wildcard_reaction_reacts_to_every_type_and_parks_nothing(tmp_path):
+    """handles("*") means every type for a Reaction too: it looked its decision up by
+    the record's own type, failed with KeyError on each, and parked every event."""
+    from types import SimpleNamespace
+
+    from shared.chassis.platform import ServiceContext
+    from shared.chassis.subscribers import React, Reaction, handles
+    from shared.messaging.subscription import Subscription
+
+    from .ticking import TOCKS
+
+    class TockOnAnything(Reaction):
+        name = "tock_on_anything"
+
+        @handles("*")
+        def anything(self, record):
+            return React(TOCKS, f"tock-{record.event_id}", {"tick": record.position})
+
+    producer = open_ledger(f"sqlite:///{tmp_path}", "producer")
+    producer.append("ticker-1", 0, [NewEvent("Ticked", {}), NewEvent("Rang", {})], META)
+    consumer = open_ledger(f"sqlite:///{tmp_path}", "consumer")
+    state = open_view_store("memory://", "consumer")
+    platform = SimpleNamespace(service_name="consumer", views=state, ledger=consumer,
+                               appended=lambda: None)
+    reaction = TockOnAnything(ServiceContext(platform))
+    subscription = Subscription("consumer.tock_on_anything", producer, reaction.handlers(),
+                                state.collection("tracking"), state.collection("parked"),
+                                retries=0, backoff=0, batch_handler=reaction.handle_batch)
+    assert subscription.catch_up() == 2
+    assert list(subscription.parked_events()) == []
+    assert sorted(r.payload["tick"] for r in consumer.iter_records()) == [1, 2]
