@@ -78,6 +78,20 @@ def path(m, leaves) -> list:
     return path(m - k, leaves[k:]) + [mth(leaves[:k])]
 
 
+def consistency(m, leaves) -> list:
+    """RFC 6962 2.1.2 PROOF(m, D[n]) = SUBPROOF(m, D[n], true); empty when m is 0 or n."""
+    def subproof(m, leaves, whole):
+        if m == len(leaves):
+            return [] if whole else [mth(leaves)]
+        k = 1
+        while k * 2 < len(leaves):
+            k *= 2
+        if m <= k:
+            return subproof(m, leaves[:k], whole) + [mth(leaves[k:])]
+        return subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+    return [] if m == 0 else subproof(m, leaves, True)
+
+
 def ledger_rows(world, name):
     """ledger-format.md section 4: one SQLite file per ledger, table records."""
     db = sqlite3.connect(f"{world.store_uri[len('sqlite:///'):]}/{name}.db")
@@ -189,3 +203,26 @@ def test_attachments_are_found_as_section_4_words_them(world):
         "Peta", "bukti.jpg"]
     report = verify_bundle_bytes(data, world.public_key)
     assert report.ok, report.problems
+
+
+def test_consistency_proofs_are_rfc_6962_proofs_of_the_kept_sizes(world):
+    """Section 5: PROOF(m, D[n]) from each kept head to the bundle's head; from a head of
+    the same size it is empty (section 6 rule 10)."""
+    kept = [world.log.signed_head(name) for name in ("registration", "planning")]
+    registration = open_ledger(world.store_uri, "registration")
+    for number in range(5):
+        stream = f"village-{BAJUR}"
+        registration.append(stream, registration.stream_version(stream), [NewEvent(
+            "BkmRecorded", {"code": BAJUR, "n": number})], DISTRICT)
+    registration.close()
+    world.index()
+    data = bundle_bytes(export_bundle(world.sources, world.views, world.log,
+                                      {"village": BAJUR}, AUDITOR, kept))
+    bundle = check_against_the_words(world, data, BAJUR)
+    for entry, head in zip(bundle["consistency"], sorted(kept, key=lambda h: h["ledger"])):
+        assert entry["ledger"] == head["ledger"] and entry["from"] == head
+        leaves = [bytes(body) for _, body, _ in ledger_rows(world, head["ledger"])]
+        assert entry["proof"] == [h.hex() for h in consistency(head["tree_size"], leaves)]
+        assert head["root_hash"] == mth(leaves[:head["tree_size"]]).hex()
+    assert [len(e["proof"]) > 0 for e in bundle["consistency"]] == [False, True]
+    assert verify_bundle_bytes(data, world.public_key, kept).ok
