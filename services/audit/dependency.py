@@ -22,7 +22,7 @@ from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 from shared.config import setting
-from shared.ledger import SYSTEM, Actor
+from shared.chassis.access import actor_of
 from shared.messaging.subscription import Subscription
 from shared.views import open_view_store
 
@@ -127,9 +127,7 @@ class AuditSession:
         self._platform = platform
         self.sources, self.views, self.log = platform.sources, platform.views, platform.log
         self.subscriptions = platform.subscriptions
-        actor = worker_ctx.context_data.get("actor") or {}
-        self.actor = Actor(actor["id"], actor["role"], actor.get("region", "")) \
-            if actor.get("id") and actor.get("role") else SYSTEM
+        self.actor = actor_of(worker_ctx)
 
     @property
     def registry(self):

@@ -20,11 +20,12 @@ from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
 from ..config import setting
-from ..ledger import SYSTEM, Actor, Metadata, open_ledger
+from ..ledger import SYSTEM, Metadata, open_ledger
 from ..messaging.relay import Relay
 from ..messaging.subscription import Subscription
 from ..views import open_view_store
 from . import commands
+from .access import actor_of
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,7 @@ class WorkerSession(ServiceContext):
     def __init__(self, platform, worker_ctx):
         super().__init__(platform)
         data = worker_ctx.context_data
-        actor = data.get("actor") or {}
-        self.actor = Actor(actor["id"], actor["role"], actor.get("region", "")) \
-            if actor.get("id") and actor.get("role") else SYSTEM
+        self.actor = actor_of(worker_ctx)
         self.correlation_id = str(data.get("correlation_id") or worker_ctx.origin_call_id)
         self.metadata = Metadata(self.actor, self.correlation_id, None)
 

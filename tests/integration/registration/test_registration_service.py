@@ -322,3 +322,19 @@ def test_a_rule_set_threshold_in_other_digits_is_bad_input_and_records_nothing(
         assert refused.value.field == "criteria.0.threshold"
         assert "digits 0-9" in refused.value.message
         assert ministry.status()["ledger_head"] == head
+
+
+def test_a_call_that_names_no_actor_is_refused_not_run_as_the_platform(registration):
+    """Only reactions act as the platform (role system, unrestricted); an RPC caller that
+    forgot to say for whom it acts is refused and records nothing."""
+    with ServiceRpcProxy("registration", registration) as anonymous:
+        head = anonymous.status()["ledger_head"]
+        with pytest.raises(Forbidden) as refused:
+            anonymous.register_village({"code": BAJUR})
+        assert refused.value.field == "actor"
+        assert "names no actor" in refused.value.message
+        with pytest.raises(Forbidden):
+            anonymous.ranking("52.01")
+        assert anonymous.status()["ledger_head"] == head
+    with proxy(registration) as ministry:
+        assert ministry.register_village({"code": BAJUR})["status"] == "registered"
