@@ -45,6 +45,14 @@ def _audit_service(amqp_uri, actor, role, region):
             fail(str(exc))
 
 
+@contextmanager
+def _working(what):
+    """While the service works, a pulsing bar on a terminal: a region's bundle or a replay
+    over a million events takes minutes, and one RPC reports nothing until it is done."""
+    with progress_bar(f"{what} (the audit service is working)", None):
+        yield
+
+
 def _print_json(value):
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -98,8 +106,10 @@ def history_table(code, entries) -> Table:
 @actor_options
 def state_command(code, as_of, amqp_uri, actor, role, region):
     """The state of village CODE in every service as it was at a moment (JSON)."""
-    with _audit_service(amqp_uri, actor, role, region) as audit:
-        _print_json(audit.state_as_of(code, as_of))
+    with _audit_service(amqp_uri, actor, role, region) as audit, \
+            _working(f"replaying {code} up to {as_of}"):
+        state = audit.state_as_of(code, as_of)
+    _print_json(state)
 
 
 @audit_group.command("why")
@@ -264,7 +274,8 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
         fail(str(exc))
     new_file(out, "--out", "a bundle")
     heads = [read_json_object(path, "--since", "a tree head") for path in kept]
-    with _audit_service(amqp_uri, actor, role, region) as audit:
+    with _audit_service(amqp_uri, actor, role, region) as audit, \
+            _working(f"exporting {code or prefix}"):
         bundle = audit.export_bundle(scope, heads)
     write_new(out, bundle_bytes(bundle), "--out", "a bundle")
     console.print(f"{len(bundle['events'])} events of {', '.join(bundle['tree_heads'])} with "

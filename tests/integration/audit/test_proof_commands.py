@@ -73,3 +73,46 @@ def test_an_exported_region_bundle_checks_against_kept_heads(registration, audit
     assert "--since" in json.loads(checked.output)["problems"][0]["problem"]
     both = plpbk(audit, "audit", "export", BAJUR, "--prefix", "52", "--out", str(plain))
     assert both.exit_code == 2 and "either" in both.output
+
+
+def on_a_terminal(*args, timeout=120):
+    """What plpbk writes to stderr when it is a terminal (a pseudo-terminal here, read as
+    it is written so the command never waits on a full buffer)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+    master, terminal = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if key != "PLPBK_NO_PROGRESS"}
+    command = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "plpbk"),
+                                *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=terminal, env={**env, "COLUMNS": "200"})
+    os.close(terminal)
+    written, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the command closed the terminal: it has ended
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(master)
+    command.wait(timeout=max(1, deadline - time.monotonic()))
+    command.stdout.close()
+    return command.returncode, written.decode(errors="replace")
+
+
+def test_an_export_and_a_replay_say_the_service_is_working(registration, audit, tmp_path):
+    """One RPC reports nothing until it is done, and a region's bundle or a replay over a
+    million events takes minutes: on a terminal a bar says the service is at it."""
+    run_registration_flows(registration)
+    options = ["--amqp", audit["AMQP_URI"], "--role", "auditor"]
+    code, shown = on_a_terminal("audit", "export", "--prefix", "52.01", "--out",
+                                str(tmp_path / "region.json"), *options)
+    assert code == 0, shown
+    assert "exporting 52.01 (the audit service is working)" in shown
+    code, shown = on_a_terminal("audit", "state", BAJUR, "--as-of", "2026-01-01", *options)
+    assert code == 0, shown
+    assert f"replaying {BAJUR} up to 2026-01-01 (the audit service is working)" in shown
