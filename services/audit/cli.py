@@ -205,6 +205,35 @@ def inclusion_problem(proof, head, event_id) -> str | None:
     return None
 
 
+def new_head_problem(old, new, key) -> str | None:
+    """None when the service's head now is one to ask a proof against: signed by the
+    trusted key, of the kept head's ledger, not smaller than it (checked in that order:
+    a forged head proves no truncation)."""
+    problem = tree_head_problem(new, key)
+    if problem:
+        return f"the service's {problem}"
+    if new["ledger"] != old["ledger"]:
+        return f"the service sent a tree head of ledger {new['ledger']}, not {old['ledger']}"
+    if new["tree_size"] < old["tree_size"]:
+        return (f"ledger {old['ledger']} now has {new['tree_size']} records, fewer than the "
+                f"{old['tree_size']} of your tree head: it was truncated")
+    return None
+
+
+def extension_problem(old, new, proof) -> str | None:
+    """None when proof shows that the signed head new extends the kept head old."""
+    try:
+        path = [bytes.fromhex(node) for node in proof["proof"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"the service's answer is not a proof ({type(exc).__name__}: {exc})"
+    if not merkle.verify_consistency(old["tree_size"], new["tree_size"],
+                                     bytes.fromhex(old["root_hash"]),
+                                     bytes.fromhex(new["root_hash"]), path):
+        return (f"ledger {old['ledger']} does NOT extend your tree head of "
+                f"{old['tree_size']} records: its history was rewritten")
+    return None
+
+
 @audit_group.command("consistency")
 @click.option("--tree-head", "head_path", required=True,
               type=click.Path(exists=True, dir_okay=False), help="A tree head you kept.")
@@ -227,16 +256,10 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
         fail(f"{head_path}: {problem}", EXIT_PROBLEM)
     with _audit_service(amqp_uri, actor, role, region) as audit:
         new = audit.tree_head(old["ledger"])
-        if new["tree_size"] < old["tree_size"]:
-            fail(f"ledger {old['ledger']} now has {new['tree_size']} records, fewer than the "
-                 f"{old['tree_size']} of your tree head: it was truncated", EXIT_PROBLEM)
-        proof = audit.consistency_proof(old["ledger"], old["tree_size"], new["tree_size"])
-    problem = tree_head_problem(new, key)
-    if problem is None and not merkle.verify_consistency(
-            old["tree_size"], new["tree_size"], bytes.fromhex(old["root_hash"]),
-            bytes.fromhex(new["root_hash"]), [bytes.fromhex(p) for p in proof["proof"]]):
-        problem = (f"ledger {old['ledger']} does NOT extend your tree head of "
-                   f"{old['tree_size']} records: its history was rewritten")
+        problem = new_head_problem(old, new, key)
+        if problem is None:
+            proof = audit.consistency_proof(old["ledger"], old["tree_size"], new["tree_size"])
+            problem = extension_problem(old, new, proof)
     if problem:
         fail(problem, EXIT_PROBLEM)
     console.print(f"[green]consistent:[/] {old['ledger']} at {new['tree_size']} records extends "

@@ -230,3 +230,32 @@ def test_prove_takes_nothing_the_service_says_on_its_word(tmp_path, key):
     assert "not a proof" in inclusion_problem({**proofs[3], "body": "%%%"}, head, asked)
     assert "tree head is of ledger planning" in inclusion_problem(
         proofs[3], {**head, "ledger": "planning"}, asked)
+
+
+def test_consistency_takes_nothing_the_service_says_on_its_word(tmp_path, key, public):
+    """plpbk audit consistency: the head the service sends now must be signed by the
+    trusted key and be of the kept head's ledger before anything is concluded from it.
+    Before, another ledger's signed head was proven against with the kept ledger's proof,
+    an unsigned smaller head was called a truncation, and a proof that was not hex ended
+    in an unexpected-failure line."""
+    from services.audit.cli import extension_problem, new_head_problem
+    store = f"sqlite:///{tmp_path}"
+    append(store, 9)
+    planning = open_ledger(store, "planning")
+    planning.append("document-52.01.08.2006-rplp", 0, [NewEvent("DocumentDrafted", {})], META)
+    planning.close()
+    log = transparency_log(store, key)
+    old = log.signed_head("registration")
+    append(store, 4, start=9)
+    new = log.signed_head("registration")
+    proof = log.consistency("registration", 9, 13)
+    assert new_head_problem(old, new, public) is None
+    assert extension_problem(old, new, proof) is None
+    assert new_head_problem(old, log.signed_head("planning"), public) == \
+        "the service sent a tree head of ledger planning, not registration"
+    assert new_head_problem(old, {**new, "tree_size": 3}, public).startswith(
+        "the service's tree head signature is not valid")
+    foreign = transparency_log(store, generate_key()).signed_head("registration")
+    assert "different key" in new_head_problem(old, foreign, public)
+    assert "not a proof" in extension_problem(old, new, {"proof": ["zz"]})
+    assert "does NOT extend" in extension_problem(old, new, {"proof": proof["proof"][::-1]})
