@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
 
+from . import moments
 from .chassis.errors import InvalidInput, NotFound
 from .patterns import PLAIN_DECIMAL
 from .regions import is_region_prefix, is_village_code, village
@@ -45,6 +46,19 @@ def not_in_future(value, now: datetime | None = None):
     if (value.isoformat() if isinstance(value, date) else value) > \
             indonesia_today(now).isoformat():
         raise ValidationError("must not be in the future")
+
+
+def past_moment(value, now: datetime | None = None) -> date | datetime:
+    """A moment as shared.moments reads it, of the past: a time not after now, a date not
+    after indonesia_today() (decision 0012). What is recorded up to a later moment can
+    still change, so an answer about it now would not be the answer then."""
+    read = moments.read(value)
+    now = utc_now() if now is None else now
+    if isinstance(read, datetime) and read > now:
+        raise ValidationError("must not be in the future")
+    if not isinstance(read, datetime):
+        not_in_future(read, now)
+    return read
 
 
 def region_prefix(value):

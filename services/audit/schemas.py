@@ -54,16 +54,9 @@ def _moment(value, starts=False) -> str:
     taken exactly (never trimmed), refused with the same words, the same instant. Of the
     past, as the cycle's as_of: what is recorded up to a later moment can still change,
     so an answer about it now would not be the answer then."""
-    read = moments.read(value)
+    read = common.past_moment(value)
     if isinstance(read, datetime):
-        if read > common.utc_now():
-            raise ValidationError(f"{value!r} is in the future: give a moment up to now")
         return format_time(read)
-    try:
-        common.not_in_future(read)  # up to today in UTC+9, the latest in Indonesia (0012)
-    except ValidationError:
-        raise ValidationError(f"{value!r} is in the future: give a date up to today in "
-                              "UTC+9, the latest date in Indonesia") from None
     return format_time(moments.start_of(read) if starts else moments.end_of(read))
 
 

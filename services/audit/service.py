@@ -41,10 +41,11 @@ class AuditService(OperatorEntrypoints):
         return report.history_page(code, entries, now_iso(), f"{actor.id} ({actor.role})")
 
     @rpc(expected_exceptions=EXPECTED)
-    def state_as_of(self, code, as_of):
-        """The village's documents in every service as they were at a moment."""
+    def state_as_of(self, code, as_of=None):
+        """The village's documents in every service as they were at a moment (None: now,
+        on this service's clock, which a caller's clock may run ahead of)."""
         code = self._village(code)
-        moment = schemas.moment(as_of, "as_of")
+        moment = now_iso() if as_of is None else schemas.moment(as_of, "as_of")
         session = self.platform.catch_up()
         return replay_state(session.sources, session.views, session.registry, code, moment)
 

@@ -89,14 +89,9 @@ class Moment(fields.String):
         self.ahead = ahead
 
     def _deserialize(self, value, attr, data, **kwargs):
-        read = moments.read(value)
-        now = common.utc_now()
+        read = moments.read(value) if self.ahead else common.past_moment(value)
         if isinstance(read, datetime):
-            if not self.ahead and read > now:
-                raise ValidationError("must not be in the future")
             return AsOf(read, common.indonesia_today(read).isoformat())
-        if not self.ahead:
-            not_in_future(read, now)
         return AsOf(moments.end_of(read), read.isoformat())
 
 

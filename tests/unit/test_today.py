@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 import shared.schemas
 from services.cycle.schemas import ActivitySchema, CompleteStageSchema
 from services.registration.schemas import RecordIndicatorsSchema
-from shared.schemas import indonesia_today, not_in_future
+from shared.schemas import indonesia_today, not_in_future, past_moment
 
 WIT, WIB = timezone(timedelta(hours=9)), timezone(timedelta(hours=7))
 # 08:00 WIT on 30 November in Jayapura: still 29 November in UTC (and 06:00 in Jakarta)
@@ -74,3 +74,13 @@ def test_the_services_date_fields_judge_on_the_date_in_papua(papua_morning):
             (RecordIndicatorsSchema(), {**evidence, "observed_on": "2026-12-01"},
              "observed_on")):
         assert schema.validate(data) == {field: ["must not be in the future"]}
+
+
+def test_a_moment_of_the_past_is_a_time_up_to_now_or_a_date_up_to_today_in_papua(
+        papua_morning):
+    """One rule for every as_of and audit period (shared.schemas.past_moment)."""
+    assert past_moment("2026-11-30") == date(2026, 11, 30)   # still the 29th in UTC
+    assert past_moment("2026-11-30T07:59:59+09:00") < papua_morning
+    for future in ("2026-12-01", "2026-11-30T08:00:01+09:00", "2026-11-29T23:00:01Z"):
+        with pytest.raises(ValidationError, match="must not be in the future"):
+            past_moment(future)

@@ -5,7 +5,6 @@ from marshmallow import Schema, fields, validate
 from services.audit import schemas as aud
 from services.audit.references import UUID
 from shared.ledger.base import LEDGER_NAME_PATTERN
-from shared.ledger.envelope import now_iso
 from shared.patterns import Pattern
 
 from ..routing import Reply, Route, from_path, paged, path, rpc
@@ -71,8 +70,9 @@ history.rpc = "audit.history"
 
 
 def state_as_of(call):
+    # the moment as sent: the service reads it (a date's end is judged as a date there)
     return call.upstream.call("audit", "state_as_of", call.path["code"],
-                              call.query["as_of"] or now_iso())
+                              call.query_args.get("as_of"))
 
 
 state_as_of.rpc = "audit.state_as_of"

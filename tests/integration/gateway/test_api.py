@@ -1,5 +1,6 @@
 """The services' capabilities over HTTP: as the principal, in its scope, retry-safe."""
 import uuid
+from datetime import date
 
 import pytest
 
@@ -187,8 +188,11 @@ def test_audit_history_and_state_as_of(gateway, as_user):
     assert entries[0]["actor"]["id"] == "user:district0"
     before = auditor.get(f"/api/v1/audit/villages/{BAJUR}/history?as_of=2020-01-01")
     assert before.json()["total"] == 0
-    state = auditor.get(f"/api/v1/audit/villages/{BAJUR}/state?as_of=2099-01-01")
-    assert state.status_code == 200 and state.json()["code"] == BAJUR
+    state = auditor.get(f"/api/v1/audit/villages/{BAJUR}/state?as_of={date.today()}")
+    assert state.status_code == 200 and state.json()["code"] == BAJUR, state.text
+    assert auditor.get(f"/api/v1/audit/villages/{BAJUR}/state").json()["code"] == BAJUR
+    future = auditor.get(f"/api/v1/audit/villages/{BAJUR}/state?as_of=2099-01-01")
+    assert future.status_code == 400 and future.json()["field"] == "as_of"
     why = auditor.get(f"/api/v1/audit/events/{entries[-1]['event_id']}")
     assert why.status_code == 200
     report = auditor.get(f"/api/v1/audit/villages/{BAJUR}/report")
