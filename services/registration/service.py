@@ -106,9 +106,9 @@ class RegistrationService(OperatorEntrypoints):
     def select_villages(self, kabupaten=None):
         """Select the best-ranked eligible villages under each quota (one kabupaten or all).
 
-        Answers {kabupaten: [codes selected now]}; where a quota stays partly open (too
-        few eligible villages), also "unfilled": {kabupaten: what is open and why}, a key
-        that is never a kabupaten code (PP.KK).
+        Answers {"selected": {kabupaten: [codes selected now]}, "unfilled": {kabupaten:
+        what stays open and why}}, the latter only for quotas left partly open (too few
+        eligible villages).
         """
         authorize(self.platform.actor, MINISTRY, kabupaten, "select villages")
         quotas = self.platform.views.collection("quotas")
@@ -116,14 +116,12 @@ class RegistrationService(OperatorEntrypoints):
             raise NotFound(f"no quota is set for {kabupaten}", "kabupaten")
         chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()]
         rounds = {code: self._select_in(code) for code in chosen}
-        answer = {code: codes for code, (codes, _open) in rounds.items()}
+        selected = {code: codes for code, (codes, _open) in rounds.items()}
         unfilled = {code: open_ for code, (_codes, open_) in rounds.items() if open_}
-        if unfilled:
-            answer["unfilled"] = unfilled
         self.log.info("villages selected", kabupaten=len(chosen),
                       selected=sum(len(codes) for codes, _open in rounds.values()),
                       unfilled=len(unfilled))
-        return answer
+        return {"selected": selected, "unfilled": unfilled}
 
     @rpc(expected_exceptions=EXPECTED)
     def import_rows(self, rows, source="import"):

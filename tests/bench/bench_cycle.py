@@ -100,7 +100,7 @@ def one_at_a_time(cluster, store_uri, kabupaten, gap=0.1):
     for code in kabupaten:
         cluster.registration.set_quota({"kabupaten": code, "quota": QUOTA_PER_KABUPATEN + 1,
                                         "decree_reference": "KepMen PUPR 2026/18"})
-        chosen = cluster.registration.select_villages(code)[code]
+        chosen = cluster.registration.select_villages(code)["selected"][code]
         if not chosen:
             continue  # no eligible village left there
         village = chosen[0] if isinstance(chosen[0], str) else chosen[0]["code"]
@@ -172,7 +172,7 @@ def run(villages=None, callers=CALLERS):
 
             def select():  # its own connection: the watcher polls while it runs
                 with platform.proxy() as selector:
-                    chosen.update(selector.registration.select_villages())
+                    chosen.update(selector.registration.select_villages()["selected"])
                     chosen["done"] = True
 
             selector = threading.Thread(target=select)

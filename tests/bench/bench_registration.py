@@ -63,7 +63,7 @@ def run(villages=None):
             for code in sorted({code[:5] for code in codes}):
                 cluster.registration.set_quota({"kabupaten": code, "quota": QUOTA_PER_KABUPATEN,
                                                 "decree_reference": "KepMen PUPR 2026/17"})
-            selected = cluster.registration.select_villages()
+            selected = cluster.registration.select_villages()["selected"]
             selection_done = time.perf_counter()
             head = cluster.registration.status()["ledger_head"]
             while platform.relay_position("registration") < head:

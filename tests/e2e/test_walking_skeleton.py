@@ -72,7 +72,8 @@ def test_one_village_from_registration_to_an_approved_plan(platform):
     # selection under the ministry's quota
     kemen("POST", "/api/v1/quotas", {"kabupaten": "52.01", "quota": 1,
                                      "decree_reference": "KepMen PUPR 7/2026"})
-    assert kemen("POST", "/api/v1/selections", {"kabupaten": "52.01"}) == {"52.01": [BAJUR]}
+    assert kemen("POST", "/api/v1/selections", {"kabupaten": "52.01"}) == {
+        "selected": {"52.01": [BAJUR]}, "unfilled": {}}
     assert sipd("GET", f"/api/v1/villages/{BAJUR}")["status"] == "selected"
 
     drive_cycle(who)

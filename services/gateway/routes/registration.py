@@ -31,6 +31,17 @@ class SelectionSchema(Schema):
         "description": "one kabupaten/kota; absent: every one with a quota"})
 
 
+class SelectionResultSchema(Schema):
+    selected = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                           required=True, metadata={
+                               "description": "per kabupaten/kota, the village codes selected "
+                                              "now, best rank first ([] when its quota was "
+                                              "already full)"})
+    unfilled = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True, metadata={
+        "description": "per kabupaten/kota whose quota stays partly open: quota, selected, "
+                       "open, passed_over [{code, reason}], message"})
+
+
 class ImportSchema(Schema):
     rows = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=5000),
                        metadata={"description": "objects with the columns of `plpbk import "
@@ -158,7 +169,7 @@ ROUTES = [
     Route("POST", "/api/v1/selections", "select_villages",
           "Select the best-ranked eligible villages under the quotas (ministry)", TAG,
           rpc("registration", "select_villages", lambda call: (call.loaded["kabupaten"],)),
-          body=SelectionSchema, response=Open, scope=from_body("kabupaten")),
+          body=SelectionSchema, response=SelectionResultSchema, scope=from_body("kabupaten")),
     Route("GET", "/api/v1/rankings/{region}", "ranking",
           "Eligible villages of a province or kabupaten/kota by priority, paged", TAG,
           ranking, path_params=RankingPath, query=PageQuerySchema, response=PageSchema),

@@ -21,7 +21,7 @@ def select_bajur(config):
         district.record_indicators(BAJUR, ELIGIBLE)
     with proxy(config, "registration") as ministry:
         ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 7"})
-        assert ministry.select_villages("52.01") == {"52.01": [BAJUR]}
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
 
 
 def test_registration_and_planning_in_one_history_and_one_bundle(registration, planning,

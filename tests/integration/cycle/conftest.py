@@ -41,7 +41,7 @@ def select(config, *codes):
             registration.record_indicators(code, ELIGIBLE)
         registration.set_quota({"kabupaten": codes[0][:5], "quota": len(codes),
                                 "decree_reference": "KepMen 12/2026"})
-        chosen = registration.select_villages(codes[0][:5])
+        chosen = registration.select_villages(codes[0][:5])["selected"]
     assert sorted(chosen[codes[0][:5]]) == sorted(codes)
 
 

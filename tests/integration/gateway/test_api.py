@@ -53,7 +53,7 @@ def test_registration_to_selection_over_http(gateway, as_user, gateway_config):
                                                   "decree_reference": "KepMen 7"})
     assert quota.status_code == 200 and quota.json()["quota"] == 1
     assert ministry.post("/api/v1/selections", json={"kabupaten": "52.01"}).json() == {
-        "52.01": [BAJUR]}
+        "selected": {"52.01": [BAJUR]}, "unfilled": {}}
     ranking = district.get("/api/v1/rankings/52.01").json()
     assert [r["code"] for r in ranking["items"]] == [BAJUR, NEIGHBOUR]
     assert district.get("/api/v1/villages?status=selected").json()["total"] == 1
@@ -82,7 +82,7 @@ def test_a_selection_passes_over_what_a_stale_ranking_lists_and_says_what_stays_
     stale_ranking(monkeypatch, NEIGHBOUR)
     selected = ministry.post("/api/v1/selections", json=body)
     assert selected.status_code == 200, selected.text
-    assert selected.json()["52.01"] == [BAJUR]
+    assert selected.json()["selected"] == {"52.01": [BAJUR]}
     unfilled = selected.json()["unfilled"]["52.01"]
     assert (unfilled["quota"], unfilled["selected"], unfilled["open"]) == (2, 1, 1)
     assert unfilled["passed_over"] == [
@@ -93,7 +93,7 @@ def test_a_selection_passes_over_what_a_stale_ranking_lists_and_says_what_stays_
     assert selections_recorded(gateway_config) == [(1, 1, BAJUR)]
     recorded = registration_records(gateway_config)
     again = ministry.post("/api/v1/selections", json=body)
-    assert again.status_code == 200 and again.json()["52.01"] == []
+    assert again.status_code == 200 and again.json()["selected"] == {"52.01": []}
     assert registration_records(gateway_config) == recorded
 
 

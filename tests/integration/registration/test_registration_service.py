@@ -103,8 +103,8 @@ def test_selection_under_a_quota_ranks_by_score(registration):
         with pytest.raises(NotFound, match="quota"):
             ministry.select_villages("52.01")
         ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
-        assert ministry.select_villages("52.01") == {"52.01": [codes[2], codes[1]]}
-        assert ministry.select_villages("52.01") == {"52.01": []}  # the quota is full
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [codes[2], codes[1]]}
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": []}  # the quota is full
         village = ministry.get_village(codes[2])
         assert village["status"] == "selected" and village["selected"]["rank"] == 1
         ranking = ministry.ranking("52.01")
@@ -130,7 +130,7 @@ def test_a_stale_ranking_passes_over_what_the_ledger_refuses_and_takes_the_next(
         ministry.register_village({"code": NEIGHBOUR})       # no evidence: incomplete
         ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
         stale_ranking(monkeypatch, NEIGHBOUR)
-        assert ministry.select_villages("52.01") == {"52.01": [BAJUR, SECOND]}
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR, SECOND]}
         assert ministry.get_village(NEIGHBOUR)["status"] == "registered"
     assert selections_recorded(registration) == [(1, 1, BAJUR), (1, 2, SECOND)]
 
@@ -147,7 +147,7 @@ def test_a_ranking_too_stale_to_fill_the_quota_selects_the_eligible_and_says_so(
         stale_ranking(monkeypatch, NEIGHBOUR)
         passed_over = [{"code": NEIGHBOUR, "reason": f"village {NEIGHBOUR} is not eligible"}]
         answer = ministry.select_villages("52.01")
-        assert answer == {"52.01": [BAJUR], "unfilled": {"52.01": {
+        assert answer == {"selected": {"52.01": [BAJUR]}, "unfilled": {"52.01": {
             "quota": 2, "selected": 1, "open": 1, "passed_over": passed_over, "message": (
                 "52.01 (Kabupaten Lombok Barat) may select 2 villages and has selected 1: 1 "
                 "place stays open because the ranking lists no other village that its own "
@@ -159,15 +159,15 @@ def test_a_ranking_too_stale_to_fill_the_quota_selects_the_eligible_and_says_so(
 
         head = ministry.status()["ledger_head"]
         again = ministry.select_villages("52.01")          # idempotent: nothing new
-        assert again["52.01"] == [] and again["unfilled"] == answer["unfilled"]
+        assert again["selected"] == {"52.01": []} and again["unfilled"] == answer["unfilled"]
         assert ministry.status()["ledger_head"] == head
         monkeypatch.undo()                                   # the view caught up
         caught_up = ministry.select_villages("52.01")
-        assert caught_up["52.01"] == [] and caught_up["unfilled"]["52.01"]["passed_over"] == []
+        assert caught_up["selected"] == {"52.01": []} and caught_up["unfilled"]["52.01"]["passed_over"] == []
         assert ministry.status()["ledger_head"] == head
 
         ministry.record_indicators(NEIGHBOUR, ELIGIBLE)       # now it is eligible
-        assert ministry.select_villages("52.01") == {"52.01": [NEIGHBOUR]}
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [NEIGHBOUR]}
     assert selections_recorded(registration) == [(1, 1, BAJUR), (2, 1, NEIGHBOUR)]
 
 
@@ -206,7 +206,7 @@ def test_a_selection_whose_state_keeps_changing_is_a_409_that_records_nothing(
         assert selections_recorded(registration) == []
         assert ministry.get_village(BAJUR)["status"] == "eligible"
         monkeypatch.undo()                                   # quiet again
-        assert ministry.select_villages("52.01") == {"52.01": [BAJUR]}
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
     assert selections_recorded(registration) == [(1, 1, BAJUR)]
 
 
@@ -226,7 +226,7 @@ def test_a_selection_overtaken_by_another_chooses_again(registration, monkeypatc
         if not overtaken:
             overtaken.append(True)
             with proxy(registration) as other:
-                assert other.select_villages("52.01") == {"52.01": [BAJUR]}
+                assert other.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
 
     if moment == "ranked":
         eligible_in = views.eligible_in
@@ -244,7 +244,7 @@ def test_a_selection_overtaken_by_another_chooses_again(registration, monkeypatc
 
         monkeypatch.setattr(RegistrationService, "_decided", deciding)
     with proxy(registration) as ministry:
-        assert ministry.select_villages("52.01") == {"52.01": []}
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": []}
         assert ministry.get_village(BAJUR)["selected"]["round"] == 1
     assert selections_recorded(registration) == [(1, 1, BAJUR)]
 
