@@ -32,12 +32,19 @@ def _a_region(_context, _parameter, value):
 @contextmanager
 def service_proxy(amqp_uri, actor, role, region, timeout=600):
     """A nameko cluster proxy whose calls carry the actor and a fresh correlation id."""
+    from nameko.exceptions import RpcTimeout
     from nameko.standalone.rpc import ClusterRpcProxy
+    correlation_id = f"cli-{uuid.uuid4()}"
     context = {"actor": {"id": actor, "role": role, "region": region},
-               "correlation_id": f"cli-{uuid.uuid4()}"}
+               "correlation_id": correlation_id}
     try:
         with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout,
                              context_data=context) as cluster:
             yield cluster
     except (OSError, ConnectionError) as exc:
         fail(f"cannot reach RabbitMQ at {sanitize_url(amqp_uri)}: {exc}", EXIT_UNREACHABLE)
+    except RpcTimeout:
+        # the request is still queued or running: it may yet be recorded
+        fail(f"no answer within {timeout:g} s (request {correlation_id}): the service may "
+             "be busy or stopped; what it records meanwhile stays recorded, so look before "
+             "sending it again", EXIT_UNREACHABLE)

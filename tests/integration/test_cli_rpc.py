@@ -1,0 +1,29 @@
+"""Operator commands calling services over the real RabbitMQ (shared.cli.rpc)."""
+import eventlet
+import pytest
+from nameko.rpc import rpc
+
+from shared.cli.common import EXIT_UNREACHABLE
+from shared.cli.rpc import service_proxy
+
+
+class SlowService:
+    name = "slow_for_cli"
+
+    @rpc
+    def answer(self):
+        eventlet.sleep(3)
+        return "late"
+
+
+def test_a_service_that_does_not_answer_in_time_is_one_line_not_a_traceback(
+        container_factory, rabbit_config, capsys):
+    container_factory(SlowService, rabbit_config).start()
+    with pytest.raises(SystemExit) as stopped:
+        with service_proxy(rabbit_config["AMQP_URI"], "operator:test", "ministry", "",
+                           timeout=0.5) as cluster:
+            cluster.slow_for_cli.answer()
+    assert stopped.value.code == EXIT_UNREACHABLE
+    message = " ".join(capsys.readouterr().err.split())
+    assert "no answer within 0.5 s (request cli-" in message
+    assert "look before sending it again" in message
