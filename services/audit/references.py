@@ -13,8 +13,10 @@ Pure: no I/O, so the offline bundle verifier uses it too.
 """
 import re
 
+from shared.ledger.envelope import EVENT_ID_PATTERN
+
 VILLAGE_CODE = re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}")
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID = re.compile(EVENT_ID_PATTERN)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -20,6 +20,9 @@ REGION_PATTERN = REGION_PREFIX_TEXT
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]{1,79}$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}-[^\s]{1,200}$"
 # Times as the ledger writes them, so that they compare as text (docs/ledger-format.md)
+# Event ids as uuid4() writes them: one text per id, so ids compare as text everywhere
+EVENT_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_uuid = re.compile(EVENT_ID_PATTERN)
 CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
@@ -154,7 +157,8 @@ class NewEventSchema(Schema):
     schema_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     payload = fields.Dict(required=True, keys=fields.String())
     occurred_at = fields.String(allow_none=True)
-    event_id = fields.UUID(required=True)
+    event_id = fields.String(required=True, validate=Pattern(
+        EVENT_ID_PATTERN, error="must be a lowercase UUID with hyphens"))
 
 
 class AppendSchema(Schema):
@@ -169,7 +173,8 @@ class RecordSchema(Schema):
     """The whole envelope, for checking records that arrive from outside (bundles, dumps)."""
     ledger = fields.String(required=True)
     position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    event_id = fields.UUID(required=True)
+    event_id = fields.String(required=True, validate=Pattern(
+        EVENT_ID_PATTERN, error="must be a lowercase UUID with hyphens"))
     stream_id = fields.String(required=True, validate=Pattern(STREAM_ID_PATTERN))
     stream_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     type = fields.String(required=True, validate=Pattern(EVENT_TYPE_PATTERN))
@@ -187,7 +192,6 @@ class RecordSchema(Schema):
 _append_schema = AppendSchema()
 _actor_schema = ActorSchema()
 _event_type_schema = NewEventSchema(only=("type", "schema_version"))
-_uuid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _raise(errors, where):

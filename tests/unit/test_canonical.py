@@ -63,3 +63,17 @@ def test_a_payload_nested_beyond_the_recursion_limit_is_an_invalid_event():
         deep = {"a": deep}
     with pytest.raises(InvalidEvent, match="nested too deeply"):
         canonical_record({"payload": deep})
+
+
+@pytest.mark.parametrize("event_id", [
+    "5C6B0E0E-8F3A-4A57-9D43-6A1C1F0B2C11",      # the same UUID, upper case
+    "5c6b0e0e8f3a4a579d436a1c1f0b2c11",          # without hyphens
+    "{5c6b0e0e-8f3a-4a57-9d43-6a1c1f0b2c11}"])
+def test_a_record_from_outside_has_its_event_id_in_the_one_form_the_ledger_writes(event_id):
+    """Bundles are checked with RecordSchema: an id in another spelling of the same UUID
+    would not match the text other events cite it by."""
+    from shared.ledger.envelope import RecordSchema
+    errors = RecordSchema(only=("event_id",)).validate({"event_id": event_id})
+    assert errors == {"event_id": ["must be a lowercase UUID with hyphens"]}
+    assert RecordSchema(only=("event_id",)).validate(
+        {"event_id": "5c6b0e0e-8f3a-4a57-9d43-6a1c1f0b2c11"}) == {}
