@@ -133,11 +133,17 @@ class Platform(DependencyProvider):
             self._catch_up_all()
 
     def _catch_up_all(self, source=None):
+        self._each(source, lambda subscription: subscription.catch_up())
+
+    def _each(self, source, action):
+        """action on every subscription (to source, if given), each on its own: one that
+        fails leaves the others served; the next round (the safety net) retries it, and
+        handlers' own errors are parked, not raised."""
         for subscription in self.subscriptions:
             if source is None or subscription.source.name == source:
                 try:
-                    subscription.catch_up()
-                except Exception:  # the next round retries; handlers' own errors are parked
+                    action(subscription)
+                except Exception:
                     log.exception("catch-up of %s failed", subscription.name)
 
     def appended(self):
@@ -147,9 +153,7 @@ class Platform(DependencyProvider):
         self._catch_up_all(self.service_name)
 
     def ring(self, source, position):
-        for subscription in self.subscriptions:
-            if subscription.source.name == source:
-                subscription.ring(position)
+        self._each(source, lambda subscription: subscription.ring(position))
 
     def stop(self):
         self._stopped.set()
