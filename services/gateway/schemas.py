@@ -4,7 +4,7 @@ Bodies of the services' capabilities are validated with the services' own schema
 (routes/); these cover what only the gateway does. Output schemas document answers in
 the OpenAPI document; they admit extra properties so a service may add fields.
 """
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.chassis.access import ROLES
 from shared.patterns import Pattern
@@ -34,19 +34,39 @@ class PasswordChangeSchema(Schema):
     new_password = fields.String(required=True, validate=validate.Length(min=12, max=256))
 
 
-class NewUserSchema(Schema):
-    """`plpbk users create`."""
-    username = fields.String(required=True, validate=Pattern(USERNAME))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+# The level a role acts at (DOMAIN.md, "Who acts"): (shortest region, what it must be).
+# A wider scope would let, say, one BKM account act for every village of a kabupaten.
+ROLE_LEVELS = {
+    "bkm": (13, "a village code PP.KK.CC.DDDD: a BKM is the body of one kelurahan/desa"),
+    "district": (5, "a kabupaten/kota code PP.KK (or a part of it): district staff work "
+                    "for one kabupaten/kota"),
+    "province": (2, "a province code PP (or a part of it): province staff work for one "
+                    "province"),
+}
+
+
+class ScopedRoleSchema(Schema):
+    """A principal's role and region: the region must be at the role's level or below."""
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     region = fields.String(load_default="", validate=REGION)
 
+    @validates_schema
+    def region_at_the_role_s_level(self, data, **kwargs):
+        shortest, needed = ROLE_LEVELS.get(data.get("role"), (0, ""))
+        if len(data.get("region", "")) < shortest:
+            raise ValidationError(f"role {data['role']} needs {needed}", "region")
 
-class NewApiKeySchema(Schema):
+
+class NewUserSchema(ScopedRoleSchema):
+    """`plpbk users create`."""
+    username = fields.String(required=True, validate=Pattern(USERNAME))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class NewApiKeySchema(ScopedRoleSchema):
     """`plpbk keys issue`."""
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(load_default="integration", validate=validate.OneOf(ROLES))
-    region = fields.String(load_default="", validate=REGION)
 
 
 PageQuerySchema = PagingSchema

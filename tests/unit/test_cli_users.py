@@ -30,8 +30,8 @@ def test_a_refused_user_leaves_no_store_behind(tmp_path):
     result = run("users", "create", "ani", "--name", "Ani", "--role", "district", "--region",
                  "zz", "--password-stdin", *folders(tmp_path), input=PASSWORD + "\n")
     assert result.exit_code == 2 and "region" in result.text
-    short = run("users", "create", "ani", "--name", "Ani", "--role", "district",
-                "--password-stdin", *folders(tmp_path)[:2], input="short\n")
+    short = run("users", "create", "ani", "--name", "Ani", "--role", "district", "--region",
+                "52.01", "--password-stdin", *folders(tmp_path)[:2], input="short\n")
     assert short.exit_code == 2 and "12 to 256 characters" in short.text
     assert not (tmp_path / "ledgers").exists()   # was: a new, empty gateway ledger
 
@@ -79,3 +79,25 @@ def test_state_kept_in_the_ledger_folder_is_refused(tmp_path):
              "--password-stdin", *folders(tmp_path), input=PASSWORD + "\n")
     assert ok.exit_code == 0, ok.output
     assert usernames(tmp_path) == ["user-ani", "user-ani"]   # created, password set
+
+
+def test_a_principal_s_region_is_at_the_level_of_its_role(tmp_path):
+    """A BKM is the body of one village: an account of role bkm for a kabupaten would let
+    one login act as the BKM of every village there (DOMAIN.md, "Who acts")."""
+    refusals = [
+        (["users", "create", "bkm1", "--name", "BKM", "--role", "bkm", "--region", "52.01"],
+         "region: role bkm needs a village code PP.KK.CC.DDDD"),
+        (["users", "create", "dinas", "--name", "Dinas", "--role", "district"],
+         "region: role district needs a kabupaten/kota code PP.KK"),
+        (["keys", "issue", "--name", "prov", "--role", "province"],
+         "region: role province needs a province code PP"),
+    ]
+    for args, message in refusals:
+        result = run(*args, *(["--password-stdin"] if args[0] == "users" else []),
+                     *folders(tmp_path), input=PASSWORD + "\n")
+        assert result.exit_code == 2, result.output
+        assert message in result.text
+    assert not (tmp_path / "ledgers").exists()
+    made = run("users", "create", "bkm1", "--name", "BKM", "--role", "bkm", "--region",
+               "52.01.08.2006", "--password-stdin", *folders(tmp_path), input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output

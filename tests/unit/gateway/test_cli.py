@@ -54,8 +54,8 @@ def test_users_are_recorded_with_the_operator_and_without_secrets(stores):
 def test_bad_input_is_refused_with_exit_code_2(stores):
     assert plpbk("users", "create", "siti", "--name", "S", "--role", "king",
                  "--password-stdin", stdin=PASSWORD + "\n").exit_code == 2
-    assert plpbk("users", "create", "siti", "--name", "S", "--role", "bkm",
-                 "--password-stdin", stdin="short\n").exit_code == 2
+    assert plpbk("users", "create", "siti", "--name", "S", "--role", "bkm", "--region",
+                 "52.01.08.2006", "--password-stdin", stdin="short\n").exit_code == 2
     assert plpbk("users", "passwd", "nobody", "--password-stdin",
                  stdin=PASSWORD + "\n").exit_code == 2
     assert records(stores[0]) == []
