@@ -3,25 +3,8 @@ kept checkpoint, and report a damaged or foreign file as a problem, not a traceb
 import os
 import sqlite3
 
-from click.testing import CliRunner
 
-from services.cli import cli
-from shared.ledger import NewEvent, open_ledger
-
-
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, list(args), input=input)
-    assert "Traceback" not in result.output, result.output
-    result.text = " ".join(result.output.split())   # as said, whatever the wrapping
-    return result
-
-
-def make_ledgers(folder, *names):
-    for name in names:
-        ledger = open_ledger(f"sqlite:///{folder}", name)
-        ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
-        ledger.close()
-    return f"sqlite:///{folder}"
+from tests.unit.cli_support import ledgers, run
 
 
 def triggers(path):
@@ -31,7 +14,7 @@ def triggers(path):
 
 
 def test_verify_reads_a_ledger_without_writing_to_it(tmp_path):
-    store = make_ledgers(tmp_path, "registration")
+    store = ledgers(tmp_path, "registration")
     path = tmp_path / "registration.db"
     with sqlite3.connect(path) as db:   # what an intruder did; verify must not repair it
         db.execute("DROP TRIGGER records_no_update")
@@ -42,7 +25,7 @@ def test_verify_reads_a_ledger_without_writing_to_it(tmp_path):
 
 
 def test_a_damaged_or_foreign_file_is_a_broken_ledger_and_the_others_are_verified(tmp_path):
-    store = make_ledgers(tmp_path, "registration", "cycle")
+    store = ledgers(tmp_path, "registration", "cycle")
     with sqlite3.connect(tmp_path / "planning.db") as db:
         db.execute("CREATE TABLE records (x INTEGER)")
     (tmp_path / "audit.db").write_bytes(os.urandom(3000))
@@ -85,7 +68,7 @@ def test_keygen_never_writes_over_a_key_nor_leaves_half_a_pair(tmp_path):
 
 
 def test_a_kept_checkpoint_is_never_written_over(tmp_path):
-    store = make_ledgers(tmp_path / "ledgers", "registration")
+    store = ledgers(tmp_path / "ledgers", "registration")
     key = tmp_path / "k.pem"
     run("keygen", "--out", str(key))
     kept = tmp_path / "kept.ckpt"

@@ -5,28 +5,13 @@ and nothing is left half-written (shared/cli/files.py)."""
 import json
 import os
 
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.cli import cli
-from shared.ledger import NewEvent, open_ledger
-
-UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"   # nothing listens: any call would exit 3
-
-
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, list(args), input=input)
-    assert "Traceback" not in result.output, result.output
-    result.text = " ".join(result.output.split())   # whatever the wrapping
-    return result
-
+from tests.unit.cli_support import UNREACHABLE, ledgers, run
 
 def store(folder):
-    ledger = open_ledger(f"sqlite:///{folder}/ledgers", "registration")
-    ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
-    ledger.close()
-    return f"sqlite:///{folder}/ledgers"
+    return ledgers(folder / "ledgers", "registration")
 
 
 def keys(folder):

@@ -6,28 +6,17 @@ would replay position 5. Bad text is a usage error (exit 2) naming the option.
 """
 import click
 import pytest
-from click.testing import CliRunner
 
 from services.cli import cli
 from shared.cli.common import WholeNumber
-from shared.ledger import NewEvent, open_ledger
+from tests.unit.cli_support import UNREACHABLE, ledgers, run
 
-UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"
 NOT_PLAIN = ["٥", "５", "५", "1٠", "+5", " 5", "5 ", "5_0", "0x5", "5.0", "1e1", "", "-5",
              "9" * 16]
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output, result.output
-    result.text = " ".join(result.output.split())   # whatever the wrapping
-    return result
-
-
 def store(folder):
-    ledger = open_ledger(f"sqlite:///{folder}/ledgers", "registration")
-    ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
-    ledger.close()
+    ledgers(folder / "ledgers", "registration")
     (folder / "state").mkdir()
     return {"store": f"sqlite:///{folder}/ledgers", "state": f"sqlite:///{folder}/state"}
 

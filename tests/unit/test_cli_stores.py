@@ -6,29 +6,9 @@ import sqlite3
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from services.cli import cli
 from shared.cli.uris import ledger_store_uri
-from shared.ledger import NewEvent, open_ledger
-
-UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, list(args))
-    assert "Traceback" not in result.output, result.output
-    result.text = " ".join(result.output.split())   # whatever the wrapping
-    return result
-
-
-def ledgers(folder, *names):
-    for name in names:
-        ledger = open_ledger(f"sqlite:///{folder}", name)
-        ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
-        ledger.close()
-    return f"sqlite:///{folder}"
-
+from tests.unit.cli_support import UNREACHABLE, ledgers, run
 
 def tables(path):
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:

@@ -2,18 +2,9 @@
 exactly as typed or refused, and the operator is told what to do instead of "Aborted!"."""
 import sqlite3
 
-from click.testing import CliRunner
-
-from services.cli import cli
+from tests.unit.cli_support import run
 
 PASSWORD = "a long passphrase"
-
-
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, list(args), input=input)
-    assert "Traceback" not in result.output, result.output
-    result.text = " ".join(result.output.split())   # whatever the wrapping
-    return result
 
 
 def folders(tmp_path):
