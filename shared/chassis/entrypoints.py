@@ -1,10 +1,12 @@
 """Entrypoints every service has: operator RPCs and the Prometheus metrics page."""
 from nameko.rpc import rpc
 
+from .access import authorize
 from .errors import EXPECTED, InvalidInput
 from .logging import Log
 
 MAX_PAGE = 5000
+OPERATORS = ("ministry",)   # who runs the platform: the ministry's operators (plpbk's default)
 from nameko.web.handlers import http
 from nameko_prometheus import PrometheusMetrics
 from nameko_prometheus.utils import reset_prometheus_registry
@@ -25,18 +27,26 @@ class OperatorEntrypoints:
     metrics = ServiceMetrics()
     log = Log()  # self.log.info("...", key=value): JSON with the request's correlation id
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED)
     def parked(self):
         """Parked events of this service's subscribers."""
+        authorize(self.platform.actor, OPERATORS, None, "list parked events")
         return [entry for subscription in self.platform.subscriptions
                 for entry in subscription.parked_events()]
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED)
     def replay_parked(self, positions=None):
         """Run parked events again; positions limits it to those source positions."""
+        actor = self.platform.actor
+        authorize(actor, OPERATORS, None, "replay parked events")
         wanted = set(positions) if positions else None
-        return [outcome for subscription in self.platform.subscriptions
-                for outcome in subscription.replay_parked(wanted)]
+        outcomes = [outcome for subscription in self.platform.subscriptions
+                    for outcome in subscription.replay_parked(wanted)]
+        # what a replay records acts as the platform: the log says who asked for it
+        self.log.info("parked events replayed", actor=actor.id, role=actor.role,
+                      applied=sum(o["ok"] for o in outcomes),
+                      failed=sum(not o["ok"] for o in outcomes))
+        return outcomes
 
     @rpc
     def status(self):

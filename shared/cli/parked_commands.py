@@ -4,8 +4,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..views import open_view_store, store_names
+from ..chassis.errors import CommandRejected
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, fail,
                      must_exist, state_option)
+from .rpc import actor_options, service_proxy
 from .state import holds_collection, refuse_ledgers
 
 
@@ -19,7 +21,8 @@ from .state import holds_collection, refuse_ledgers
 @click.option("--all", "show_all", is_flag=True, help="Also list events already replayed.")
 @state_option
 @amqp_option
-def parked(services, replay, positions, show_all, state_uri, amqp_uri):
+@actor_options
+def parked(services, replay, positions, show_all, state_uri, amqp_uri, actor, role, region):
     """List parked events; with --replay, retry them.
 
     Exit code 1 when a replayed event fails again.
@@ -35,7 +38,8 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri):
     refuse_ledgers(state_uri, chosen)
     entries = {name: _entries(state_uri, name, show_all) for name in chosen}
     if replay:
-        _replay({n: e for n, e in entries.items() if e}, positions, amqp_uri)
+        _replay({n: e for n, e in entries.items() if e}, positions,
+                lambda: service_proxy(amqp_uri, actor, role, region, timeout=120))
         return
     table = Table("service", "subscriber", "source #", "event", "stream", "status", "attempts",
                   "error", "parked at")
@@ -58,27 +62,26 @@ def _entries(state_uri, name, show_all):
         store.close()
 
 
-def _replay(entries, positions, amqp_uri):
+def _replay(entries, positions, connect):
+    """Each service runs its parked events again, as the operator (--actor, --role)."""
     from nameko.exceptions import UnknownService
-    from nameko.standalone.rpc import ClusterRpcProxy
 
     if not entries:
         console.print("no parked events to replay")
         return
     failed = False
-    try:
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as cluster:
-            for name in entries:
-                try:
-                    outcomes = getattr(cluster, name).replay_parked(list(positions) or None)
-                except UnknownService:
-                    fail(f"service {name} is not running; start it and replay again",
-                         EXIT_UNREACHABLE)
-                for o in outcomes:
-                    failed |= not o["ok"]
-                    console.print(f"{name} {o['subscriber']} {o['source']} #{o['position']}: "
-                                  + ("[green]applied[/]" if o["ok"] else f"[red]{escape(o['error'])}[/]"))
-    except (OSError, ConnectionError) as exc:
-        fail(f"cannot reach RabbitMQ at {amqp_uri}: {exc}", EXIT_UNREACHABLE)
+    with connect() as cluster:
+        for name in entries:
+            try:
+                outcomes = getattr(cluster, name).replay_parked(list(positions) or None)
+            except UnknownService:
+                fail(f"service {name} is not running; start it and replay again",
+                     EXIT_UNREACHABLE)
+            except CommandRejected as exc:
+                fail(f"{name}: {exc}")
+            for o in outcomes:
+                failed |= not o["ok"]
+                console.print(f"{name} {o['subscriber']} {o['source']} #{o['position']}: "
+                              + ("[green]applied[/]" if o["ok"] else f"[red]{escape(o['error'])}[/]"))
     if failed:
         raise SystemExit(EXIT_PROBLEM)

@@ -8,6 +8,7 @@ import kombu
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from shared.chassis.errors import Forbidden
 from shared.ledger import Actor, AppendRequest, Metadata, NewEvent, open_ledger
 from shared.messaging.relay import PublishFailed, Relay, exchange_name
 from shared.views import open_view_store
@@ -16,6 +17,7 @@ from .conftest import wait_for
 from .ticking import FAILING, Consumer
 
 META = Metadata(Actor("tester", "system"), "corr-int")
+OPERATOR = {"id": "operator:ani", "role": "ministry", "region": ""}
 HERE = os.path.dirname(__file__)
 
 
@@ -243,7 +245,11 @@ def test_a_failing_handler_is_retried_then_parked_and_can_be_replayed(
         tick(producer, 5)
         run_relay(platform_config)
         wait_for(lambda: len(applied(platform_config)) == 4, what="the other 4 applied")
-        with ServiceRpcProxy("consumer", platform_config) as consumer:
+        with ServiceRpcProxy("consumer", platform_config) as anonymous:
+            with pytest.raises(Forbidden, match="names no actor"):
+                anonymous.replay_parked()                    # nobody named: refused
+        with ServiceRpcProxy("consumer", platform_config,
+                             context_data={"actor": OPERATOR}) as consumer:
             (entry,) = consumer.parked()
             assert (entry["position"], entry["type"], entry["attempts"]) == (3, "Ticked", 4)
             assert "cannot apply tick at 3" in entry["error"]
@@ -253,6 +259,14 @@ def test_a_failing_handler_is_retried_then_parked_and_can_be_replayed(
                 text=True, env=dict(os.environ, STATE_URI=platform_config["STATE_URI"],
                                     COLUMNS="200"))
             assert listing.returncode == 0 and "cannot apply tick at 3" in listing.stdout
+            replayed = subprocess.run(   # as the operator, who is named to the service
+                [os.path.join(os.path.dirname(sys.executable), "plpbk"), "parked", "--replay"],
+                capture_output=True, text=True, env=dict(
+                    os.environ, STATE_URI=platform_config["STATE_URI"], COLUMNS="200",
+                    AMQP_URI=platform_config["AMQP_URI"], PLPBK_ACTOR="operator:ani"))
+            assert replayed.returncode == 1, replayed.stderr   # it failed again
+            assert "consumer.tick_counts producer #3: RuntimeError: cannot apply tick at 3" in \
+                replayed.stdout
 
             assert consumer.replay_parked()[0]["ok"] is False  # still broken: stays parked
             FAILING["positions"] = set()
