@@ -66,7 +66,9 @@ class OperatorEntrypoints:
     @rpc(expected_exceptions=EXPECTED)
     def view_documents(self, collection, skip=0, limit=1000):
         """One page of a view collection, in key order: in-memory views live only inside
-        the service, so `plpbk rebuild --check` reads them this way."""
+        the service, so `plpbk rebuild --check` reads them this way. Whole documents of
+        every region: the operators' alone."""
+        authorize(self.platform.actor, OPERATORS, None, "read whole view collections")
         if not isinstance(collection, str) or not collection:
             raise InvalidInput("must be a collection name", "collection")
         if type(skip) is not int or skip < 0:

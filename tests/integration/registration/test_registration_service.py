@@ -335,6 +335,8 @@ def test_a_call_that_names_no_actor_is_refused_not_run_as_the_platform(registrat
         assert "names no actor" in refused.value.message
         with pytest.raises(Forbidden):
             anonymous.ranking("52.01")
+        with pytest.raises(Forbidden):
+            anonymous.view_documents("villages")    # whole documents: operators only
         assert anonymous.status()["ledger_head"] == head
     with proxy(registration) as ministry:
         assert ministry.register_village({"code": BAJUR})["status"] == "registered"
