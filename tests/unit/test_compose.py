@@ -8,7 +8,7 @@ import mongomock
 import pytest
 import yaml
 
-from services import SERVICES
+from services import RELAY_METRICS_PORT, SERVICES
 from services.cli import cli
 from shared.config import DEFAULTS
 from shared.ledger import open_ledger
@@ -35,6 +35,33 @@ def test_the_relay_command_is_one_the_cli_accepts():
     assert context.params["all_"] is True
     port = int(context.params["metrics_port"])
     assert f"relay:{port}" in (ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text()
+
+
+def scraped(config_name):
+    """(target, service label) of every target of the plpbk job, and its metrics path."""
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / config_name).read_text())
+    (job,) = config["scrape_configs"]
+    return job["metrics_path"], {(target, static["labels"]["service"])
+                                 for static in job["static_configs"]
+                                 for target in static["targets"]}
+
+
+def test_prometheus_in_compose_scrapes_every_process_where_it_listens():
+    host, port = ENVIRONMENT["WEB_SERVER_ADDRESS"].rsplit(":", 1)
+    assert host == "0.0.0.0"   # reachable from the prometheus container
+    relay = cli.commands["relay"].make_context("relay", STACK["relay"]["command"][2:]).params
+    assert relay["metrics_address"] == "0.0.0.0"
+    path, targets = scraped("prometheus.yml")
+    assert path == "/metrics"
+    assert targets == {(f"{name}:{port}", name) for name in SERVICES} | {
+        (f"relay:{relay['metrics_port']}", "relay")}
+
+
+def test_prometheus_local_scrapes_what_plpbk_run_starts():
+    path, targets = scraped("prometheus-local.yml")
+    assert path == "/metrics"
+    assert targets == {(f"127.0.0.1:{port}", name) for name, (_, port) in SERVICES.items()} | {
+        (f"127.0.0.1:{RELAY_METRICS_PORT}", "relay")}
 
 
 def test_every_setting_given_is_one_the_platform_reads():
