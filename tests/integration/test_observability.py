@@ -1,16 +1,13 @@
 """Every service logs JSON lines carrying the request's correlation id, and serves its
 Prometheus metrics (entrypoints and platform) on its own /metrics page."""
-import io
-import json
-import logging
-
 import pytest
 import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.web.server import WebServer
 
 from services.registration.service import RegistrationService
-from shared.chassis.logging import configure_logging
+
+from .log_capture import json_logs  # noqa: F401 (fixture)
 
 ROWS = [{"line": 2, "code": "52.01.08.2001", "source_document": "BPS",
          "observed_on": "2024-01-01", "poverty_rate": "30"}]
@@ -23,25 +20,12 @@ def registration(container_factory, platform_config):
     return container
 
 
-@pytest.fixture
-def json_logs():
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    written = io.StringIO()
-    configure_logging("INFO", stream=written)
-    yield written
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-
-
 def test_log_lines_are_json_with_the_correlation_id(registration, platform_config, json_logs):
     context = {"actor": {"id": "kemen-1", "role": "ministry", "region": ""},
                "correlation_id": "corr-observed-1"}
     with ServiceRpcProxy("registration", platform_config, context_data=context) as service:
         service.import_rows(ROWS, "villages.csv")
-    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()
-             if line.startswith("{")]
-    (imported,) = [line for line in lines if line.get("event") == "villages imported"]
+    (imported,) = [line for line in json_logs() if line.get("event") == "villages imported"]
     assert imported["correlation_id"] == "corr-observed-1"
     assert imported["service"] == "registration" and imported["entrypoint"] == "import_rows"
     assert (imported["recorded"], imported["level"]) == (1, "info")
