@@ -1,6 +1,7 @@
 """docker-compose.yml agrees with the code. No Docker engine runs here, so this is what
 checks the stack's wiring: every service process and its command, the relay's options,
 the settings the platform reads, the files mounted, and the MongoDB addresses."""
+import json
 import pathlib
 import re
 
@@ -62,6 +63,24 @@ def test_prometheus_local_scrapes_what_plpbk_run_starts():
     assert path == "/metrics"
     assert targets == {(f"127.0.0.1:{port}", name) for name, (_, port) in SERVICES.items()} | {
         (f"127.0.0.1:{RELAY_METRICS_PORT}", "relay")}
+
+
+def test_grafana_finds_its_dashboards_and_their_datasource():
+    grafana = ROOT / "deploy" / "grafana"
+    mounts = dict(volume.split(":")[:2] for volume in STACK["grafana"]["volumes"])
+    (provider,) = yaml.safe_load((grafana / "provisioning/dashboards/plpbk.yml").read_text())[
+        "providers"]
+    assert mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
+    (source,) = yaml.safe_load((grafana / "provisioning/datasources/prometheus.yml")
+                               .read_text())["datasources"]
+    port = STACK["prometheus"]["ports"][0].split(":")[1]
+    assert source["url"] == f"http://prometheus:{port}"
+    boards = list((grafana / "dashboards").glob("*.json"))
+    assert boards
+    for board in boards:
+        text = board.read_text()
+        uids = set(re.findall(r'"uid":\s*"([^"]+)"', text)) - {json.loads(text)["uid"]}
+        assert uids == {source["uid"]}, board.name
 
 
 def test_every_setting_given_is_one_the_platform_reads():
