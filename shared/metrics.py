@@ -1,16 +1,15 @@
 """Platform metrics (prometheus-client), labelled by ledger or subscriber.
 
 Defined once per process; every service's /metrics exposes the process registry.
-Entrypoint counts and latencies come from nameko-prometheus on each service.
+Entrypoint counts and latencies come from nameko-prometheus on each service. Each one
+here is set on its path (tests/integration/test_deploy_metrics.py checks it).
 """
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
 LEDGER_APPENDS = Counter("plpbk_ledger_appended_events_total",
                          "Events recorded in a ledger", ["ledger"])
 LEDGER_CONFLICTS = Counter("plpbk_ledger_conflicts_total",
                            "Appends refused because the stream moved on", ["ledger"])
-LEDGER_APPEND_SECONDS = Histogram("plpbk_ledger_append_seconds",
-                                  "Time to record one append", ["ledger"])
 RELAY_PUBLISHED = Counter("plpbk_relay_published_total",
                           "Events confirmed by RabbitMQ", ["ledger"])
 RELAY_LAG = Gauge("plpbk_relay_lag_events",

@@ -11,6 +11,7 @@ import re
 import pytest
 import requests
 from nameko.web.server import WebServer
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.audit.service import AuditService
@@ -18,6 +19,7 @@ from services.cycle.service import CycleService
 from services.gateway.service import GatewayService
 from services.gateway.web import JsonWebServer
 from services.registration.service import RegistrationService
+from shared import metrics as platform_metrics
 from shared.ledger import Actor, ConcurrencyError, Metadata, NewEvent, open_ledger
 from tests.samples import BAJUR, ELIGIBLE
 
@@ -159,3 +161,13 @@ def test_every_metric_a_dashboard_or_rule_reads_is_exposed_with_its_labels(expos
     assert problems_of(parse("probe", "rate(plpbk_ledger_conflict_total[5m])"), exposed)
     assert problems_of(parse("probe", "sum by (ledgr) (plpbk_relay_lag_events)"), exposed)
     assert problems_of(parse("probe", 'plpbk_gateway_logins_total{outcome="lost"}'), exposed)
+
+
+def test_every_platform_metric_is_set_by_the_work(exposed):
+    """A metric declared and never set is an empty graph for whoever builds a panel
+    on it."""
+    declared = {metric._name for metric in vars(platform_metrics).values()
+                if isinstance(metric, MetricWrapperBase)}
+    sampled = {name.removesuffix("_total").removesuffix("_bucket")
+               for name in exposed.labels}
+    assert declared - sampled == set()
