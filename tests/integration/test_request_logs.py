@@ -84,8 +84,9 @@ def test_a_reaction_in_another_service_logs_with_the_id_of_its_cause(
 
 @pytest.mark.xfail(strict=True, reason=(
     "shared/messaging/subscription.py applies records outside any worker at start-up and "
-    "in the safety-net round, and binds no record's correlation id around its handler "
-    "(shared.chassis.logging would add one bound with structlog.contextvars)"))
+    "in the safety-net round; Subscription._apply should run (and park) each record inside "
+    "structlog.contextvars.bound_contextvars(correlation_id=record.correlation_id), which "
+    "shared.chassis.logging merges into every line"))
 def test_a_reaction_run_by_the_start_up_catch_up_logs_with_the_id_of_its_cause(
         container_factory, platform_config, json_logs):
     forge_selection(platform_config, "corr-cause-2")   # recorded while cycle is down
