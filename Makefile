@@ -31,7 +31,8 @@ test-integration: install rabbitmq
 test-e2e: install rabbitmq
 	$(BIN)/python -m pytest tests/e2e
 
-run: install rabbitmq
+run: install
+	tools/ensure-rabbitmq --without-management
 	mkdir -p var
 	$(BIN)/plpbk run
 
