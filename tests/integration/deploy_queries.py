@@ -124,6 +124,19 @@ def target_labels():
     return labels
 
 
+def overridden_labels():
+    """Target labels that replace a scraped series' own label of the same name (which
+    Prometheus keeps as exported_<name>): those of every job without honor_labels."""
+    labels = set()
+    for config in scrape_configs().values():
+        for job in config["scrape_configs"]:
+            if not job.get("honor_labels"):
+                labels |= {"job", "instance"} | {
+                    label for static in job.get("static_configs", [])
+                    for label in static.get("labels", {})}
+    return labels
+
+
 def job_names():
     return {job["job_name"] for config in scrape_configs().values()
             for job in config["scrape_configs"]}

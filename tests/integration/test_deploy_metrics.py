@@ -24,7 +24,8 @@ from shared.ledger import Actor, ConcurrencyError, Metadata, NewEvent, open_ledg
 from tests.samples import BAJUR, ELIGIBLE
 
 from .conftest import wait_for
-from .deploy_queries import dashboard_queries, job_names, parse, rule_queries, target_labels
+from .deploy_queries import (dashboard_queries, job_names, overridden_labels, parse,
+                             rule_queries, target_labels)
 from .gateway.conftest import Operator, gateway_config, login  # noqa: F401 (fixture)
 
 QUERIES = dashboard_queries() + rule_queries()
@@ -73,6 +74,9 @@ def problems_of(query, exposed):
             continue
         own = set().union(*(exposed.labels[name] for name in names))
         labels |= own
+        for label in sorted(own & overridden_labels()):
+            found.append(f"{names[0]} has its own label {label}, which the scrape target's "
+                         f"{label} replaces (Prometheus keeps it as exported_{label})")
         for label, operator, value in selector.matchers:
             if label == "__name__":
                 continue
@@ -157,6 +161,8 @@ def test_every_metric_a_dashboard_or_rule_reads_is_exposed_with_its_labels(expos
     problems = [f"{query.where}: {query.expr}\n    " + "; ".join(found)
                 for query in QUERIES if (found := problems_of(query, exposed))]
     assert not problems, "\n".join(problems)
+    # where scraped labels are honoured, none may pass for the target's job or instance
+    assert not [name for name, labels in exposed.labels.items() if {"job", "instance"} & labels]
     # and the check sees a misspelt name, a label no metric has, a value never given
     assert problems_of(parse("probe", "rate(plpbk_ledger_conflict_total[5m])"), exposed)
     assert problems_of(parse("probe", "sum by (ledgr) (plpbk_relay_lag_events)"), exposed)
