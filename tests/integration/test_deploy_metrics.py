@@ -113,8 +113,8 @@ def exposed(container_factory, gateway_config):
                   for cls in (RegistrationService, CycleService, AuditService, GatewayService)}
     for container in containers.values():
         container.start()
-    gateway_port = containers[GatewayService].shared_extensions[JsonWebServer]._sock
-    base = f"http://127.0.0.1:{gateway_port.getsockname()[1]}"
+    gateway_socket = containers[GatewayService].shared_extensions[JsonWebServer]._sock
+    base = f"http://127.0.0.1:{gateway_socket.getsockname()[1]}"
     operator = Operator(gateway_config)
     operator.user("district", "district", "52.01")
     operator.user("ministry", "ministry")
