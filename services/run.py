@@ -42,11 +42,15 @@ def run(only, host):
     processes = {"relay": subprocess.Popen(
         [os.path.join(bin_dir, "plpbk"), "relay", "--all", "--metrics-port",
          str(RELAY_METRICS_PORT)],
-        env=dict(base, PLPBK_PROCESS="relay"), stdout=subprocess.DEVNULL)}
+        env=dict(base, PLPBK_PROCESS="relay"), stdout=subprocess.DEVNULL,
+        start_new_session=True)}
     for name, (target, port) in chosen.items():
         processes[name] = subprocess.Popen(
             [os.path.join(bin_dir, "nameko"), "run", "--config", "config.yml", target],
-            env=dict(base, PLPBK_PROCESS=name, WEB_SERVER_ADDRESS=f"{host}:{port}"))
+            env=dict(base, PLPBK_PROCESS=name, WEB_SERVER_ADDRESS=f"{host}:{port}"),
+            # Ctrl-C reaches this process alone, which stops each child with one SIGTERM:
+            # a nameko run given SIGINT and then SIGTERM starts a second stop and hangs
+            start_new_session=True)
         console.print(f"{name:<13} http://{host}:{port}  (pid {processes[name].pid})")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

@@ -95,6 +95,12 @@ class RunningPlatform:
                 shutil.rmtree(self.folder, ignore_errors=True)
         return False
 
+    def interrupt(self, timeout=60):
+        """Ctrl-C as a terminal sends it, to the whole process group; plpbk run's exit
+        code (not 0 when a process had to be killed)."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
     def logs(self, tail=200):
         with open(os.path.join(self.folder, "platform.log")) as handle:
             return "".join(handle.readlines()[-tail:])

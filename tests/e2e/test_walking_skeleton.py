@@ -165,3 +165,10 @@ def check_cycle_after_approval(who):
         done = {o["key"] if isinstance(o, dict) else o for o in cycle["done_outputs"]}
         return "rplp_disetujui" in done
     wait_for(rplp_done, "the approved RPLP to reach the cycle")
+
+
+def test_ctrl_c_stops_every_process_cleanly(platform):
+    """Last in this module: the terminal's SIGINT reaches `plpbk run` alone, which stops
+    each process with one SIGTERM. (A service given SIGINT and then SIGTERM began a second
+    stop, hung, and was killed after 20 s, and plpbk run exited 1.)"""
+    assert platform.interrupt() == 0, platform.logs()
