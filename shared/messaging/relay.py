@@ -70,8 +70,10 @@ class Relay:
         published, head = self.published_position(), self.ledger.head().position
         after, total = published, 0  # after: the last position handed to RabbitMQ
         in_flight = deque()          # (last delivery tag, deadline, records) per batch
+        # the lag as it stands before RabbitMQ is asked: while it cannot be reached the
+        # gauge grows, so the lag alerts fire in the very case they exist for
+        RELAY_LAG.labels(self.ledger.name).set(max(0, head - published))
         if published >= head:        # nothing new: no need of RabbitMQ at all
-            RELAY_LAG.labels(self.ledger.name).set(0)
             return 0
         channel = self._ensure_channel()
         confirms = _Confirms(channel)

@@ -109,10 +109,6 @@ def test_relay_lag_is_what_rabbitmq_has_not_confirmed(tmp_path, rabbit_config):
     relay.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared/messaging/relay.py sets plpbk_relay_lag_events only after RabbitMQ confirms: "
-    "while it cannot be reached the gauge keeps its last value (0), so PlpbkRelayLagging "
-    "and PlpbkRelayStuck never fire when the relay publishes nothing"))
 def test_relay_lag_grows_while_rabbitmq_cannot_be_reached(tmp_path):
     ledger = open_ledger(f"sqlite:///{tmp_path}", "unrelayed")
     tick(ledger, 5)
