@@ -22,6 +22,8 @@ import threading
 import time
 import traceback
 
+from structlog.contextvars import bound_contextvars
+
 from ..ledger.envelope import now_iso
 from ..metrics import HANDLER_APPLIED, HANDLER_FAILURES, PARKED_EVENTS, SUBSCRIBER_LAG
 
@@ -41,6 +43,7 @@ class Subscription:
         self._lock = threading.Lock()
         self._key = f"{name}:{source.name}"
         self._held = {}   # stream -> positions parked, while a catch-up or replay runs
+        self._count_parked()   # events parked before a restart are still parked
 
     @property
     def position(self) -> int:
@@ -88,6 +91,12 @@ class Subscription:
             self._apply(record)
 
     def _apply(self, record):
+        # every line logged while applying it (reactions' too) carries its cause's id,
+        # also when no request is running: at start-up and in the safety-net round
+        with bound_contextvars(correlation_id=record.correlation_id):
+            self._apply_one(record)
+
+    def _apply_one(self, record):
         held = self._held.get(record.stream_id)
         if held and held[0] < record.position:   # its stream waits for a parked event
             self._park(record, None, behind=held[0])

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from .log_capture import captured
+
 
 @pytest.fixture
 def platform_config(rabbit_config, tmp_path):
@@ -23,3 +25,16 @@ def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def json_logs():
+    """lines() -> the JSON log lines written so far (INFO and above), as dicts."""
+    with captured("INFO") as lines:
+        yield lines
+
+
+@pytest.fixture
+def debug_json_logs():
+    with captured("DEBUG") as lines:
+        yield lines

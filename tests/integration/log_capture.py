@@ -4,8 +4,6 @@ import json
 import logging
 from contextlib import contextmanager
 
-import pytest
-
 from shared.chassis.logging import configure_logging
 
 
@@ -21,15 +19,3 @@ def captured(level):
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
-
-
-@pytest.fixture
-def json_logs():
-    with captured("INFO") as lines:
-        yield lines
-
-
-@pytest.fixture
-def debug_json_logs():
-    with captured("DEBUG") as lines:
-        yield lines

@@ -73,10 +73,6 @@ def test_a_failing_handler_counts_each_attempt_then_sets_parked(tmp_path):
     assert value("plpbk_parked_events", subscriber="consumer.refuser") == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared/messaging/subscription.py sets plpbk_parked_events only when it parks or "
-    "replays: a restarted service reports no parked events (PlpbkEventsParked resolves) "
-    "while they are still parked"))
 def test_a_restarted_service_reports_the_events_still_parked(tmp_path):
     producer = open_ledger(f"sqlite:///{tmp_path}", "producer")
     tick(producer, 2)

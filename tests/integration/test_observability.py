@@ -7,7 +7,6 @@ from nameko.web.server import WebServer
 
 from services.registration.service import RegistrationService
 
-from .log_capture import json_logs  # noqa: F401 (fixture)
 
 ROWS = [{"line": 2, "code": "52.01.08.2001", "source_document": "BPS",
          "observed_on": "2024-01-01", "poverty_rate": "30"}]

@@ -23,10 +23,10 @@ from shared import metrics as platform_metrics
 from shared.ledger import Actor, ConcurrencyError, Metadata, NewEvent, open_ledger
 from tests.samples import BAJUR, ELIGIBLE
 
-from .conftest import wait_for
-from .deploy_queries import (dashboard_queries, job_names, overridden_labels, parse,
-                             rule_queries, target_labels)
-from .gateway.conftest import Operator, gateway_config, login  # noqa: F401 (fixture)
+from ..conftest import wait_for
+from ..deploy_queries import (dashboard_queries, job_names, overridden_labels, parse,
+                              rule_queries, target_labels)
+from .conftest import Operator, login
 
 QUERIES = dashboard_queries() + rule_queries()
 NEIGHBOUR = "52.01.08.2001"

@@ -7,14 +7,11 @@ import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.cycle.service import CycleService
-from services.gateway.service import GatewayService
 from services.registration.service import RegistrationService
 from shared.ledger import Actor, Metadata, NewEvent, open_ledger
 
-from .conftest import wait_for
-from .gateway.conftest import (PASSWORD, SECRET, Operator, gateway_config,  # noqa: F401
-                               login, start_gateway)
-from .log_capture import debug_json_logs, json_logs  # noqa: F401 (fixtures)
+from ..conftest import wait_for
+from .conftest import PASSWORD, SECRET, Operator, login, start_gateway
 
 MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
 
@@ -82,11 +79,6 @@ def test_a_reaction_in_another_service_logs_with_the_id_of_its_cause(
     assert parked["service"] == "cycle"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared/messaging/subscription.py applies records outside any worker at start-up and "
-    "in the safety-net round; Subscription._apply should run (and park) each record inside "
-    "structlog.contextvars.bound_contextvars(correlation_id=record.correlation_id), which "
-    "shared.chassis.logging merges into every line"))
 def test_a_reaction_run_by_the_start_up_catch_up_logs_with_the_id_of_its_cause(
         container_factory, platform_config, json_logs):
     forge_selection(platform_config, "corr-cause-2")   # recorded while cycle is down
