@@ -30,7 +30,7 @@ class VillageBoard(Projection):
         self.villages.put(p["code"], {
             "code": p["code"], "name": p["name"], "kind": p["kind"],
             "kecamatan": p["kecamatan"], "kabupaten": p["kabupaten"], "province": p["province"],
-            "status": "registered", "eligibility": None, "score": "0.00", "indicators": {},
+            "status": "registered", "score": "0.00", "indicators": {},
             "bkm": None, "decision": None, "override": None, "selected": None,
             "registered_at": record.recorded_at})
 
@@ -120,7 +120,9 @@ def village_profile(views, code):
     doc = views.collection("villages").get(code)
     if doc is None:
         raise NotFound(f"village {code} is not registered", "code")
-    return doc
+    # the store's key repeats "code"; "eligibility" was a field never filled (views
+    # projected before it went may still hold it until rebuilt)
+    return {key: value for key, value in doc.items() if key not in ("_id", "eligibility")}
 
 
 def list_villages(views, region, status, page, page_size):

@@ -340,3 +340,10 @@ def test_a_call_that_names_no_actor_is_refused_not_run_as_the_platform(registrat
         assert anonymous.status()["ledger_head"] == head
     with proxy(registration) as ministry:
         assert ministry.register_village({"code": BAJUR})["status"] == "registered"
+
+
+def test_a_village_answer_holds_its_fields_not_the_store_s_key(registration):
+    with proxy(registration) as ministry:
+        village = ministry.register_village({"code": BAJUR})
+        assert "_id" not in village and "eligibility" not in village
+        assert village["code"] == BAJUR
