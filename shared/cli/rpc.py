@@ -40,7 +40,7 @@ def service_proxy(amqp_uri, actor, role, region, timeout=600):
     try:
         with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout,
                              context_data=context) as cluster:
-            yield cluster
+            yield RunningServices(cluster, amqp_uri)
     except (OSError, ConnectionError) as exc:
         fail(f"cannot reach RabbitMQ at {sanitize_url(amqp_uri)}: {exc}", EXIT_UNREACHABLE)
     except RpcTimeout:
@@ -48,3 +48,33 @@ def service_proxy(amqp_uri, actor, role, region, timeout=600):
         fail(f"no answer within {timeout:g} s (request {correlation_id}): the service may "
              "be busy or stopped; what it records meanwhile stays recorded, so look before "
              "sending it again", EXIT_UNREACHABLE)
+
+
+class RunningServices:
+    """The cluster proxy, refusing a service that no process serves: its durable queue
+    would keep the request until the service next starts, and the command would wait
+    out its whole timeout in silence."""
+
+    def __init__(self, cluster, amqp_uri):
+        self._cluster, self._amqp_uri, self._checked = cluster, amqp_uri, set()
+
+    def __getattr__(self, service):
+        if service not in self._checked:
+            if _consumers(self._amqp_uri, service) == 0:
+                fail(f"the {service} service is not running (no process takes its calls): "
+                     "start it (make run) and try again; nothing was sent", EXIT_UNREACHABLE)
+            self._checked.add(service)
+        return getattr(self._cluster, service)
+
+
+def _consumers(amqp_uri, service):
+    """How many processes consume the service's RPC queue; None when it has none (a
+    service that never ran: nameko itself answers UnknownService then)."""
+    import amqp
+    import kombu
+
+    with kombu.Connection(amqp_uri) as connection:
+        try:
+            return connection.channel().queue_declare(f"rpc-{service}", passive=True)[2]
+        except amqp.exceptions.NotFound:
+            return None

@@ -27,3 +27,23 @@ def test_a_service_that_does_not_answer_in_time_is_one_line_not_a_traceback(
     message = " ".join(capsys.readouterr().err.split())
     assert "no answer within 0.5 s (request cli-" in message
     assert "look before sending it again" in message
+
+
+def test_a_service_that_no_process_serves_is_named_at_once(rabbit_config, capsys):
+    """Its durable queue is there (it ran before) but nobody consumes it: the request
+    would wait there for the whole timeout, so nothing is sent."""
+    import kombu
+    with kombu.Connection(rabbit_config["AMQP_URI"]) as connection:
+        connection.channel().queue_declare("rpc-stopped_for_cli", durable=True,
+                                           auto_delete=False)
+    with pytest.raises(SystemExit) as stopped:
+        with service_proxy(rabbit_config["AMQP_URI"], "operator:test", "ministry", "",
+                           timeout=5) as cluster:
+            cluster.stopped_for_cli.answer()
+    assert stopped.value.code == EXIT_UNREACHABLE
+    message = " ".join(capsys.readouterr().err.split())
+    assert "the stopped_for_cli service is not running" in message
+    assert "nothing was sent" in message
+    with kombu.Connection(rabbit_config["AMQP_URI"]) as connection:
+        assert connection.channel().queue_declare(
+            "rpc-stopped_for_cli", passive=True)[1] == 0   # no request left waiting
