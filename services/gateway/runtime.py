@@ -18,7 +18,7 @@ from eventlet import tpool
 from nameko.exceptions import ConfigurationError
 from nameko.extensions import DependencyProvider
 
-from shared.config import setting
+from shared.config import number_setting, setting
 from shared.ledger import Actor, Metadata
 
 from . import health, openapi, pipeline
@@ -53,10 +53,11 @@ def read_settings(config) -> Settings:
         raise ConfigurationError(f"GATEWAY_SECRET needs at least {MIN_SECRET_BYTES} "
                                  "characters")
     return Settings(
-        secret=secret, token_ttl=int(get("GATEWAY_TOKEN_TTL", 900)),
-        rpc_timeout=float(get("GATEWAY_RPC_TIMEOUT", 60)),
-        login_policies={"user": Policy(int(get("LOGIN_USER_FREE_FAILURES", 3))),
-                        "address": Policy(int(get("LOGIN_ADDRESS_FREE_FAILURES", 20)))},
+        secret=secret, token_ttl=number_setting(config, "GATEWAY_TOKEN_TTL", 900),
+        rpc_timeout=number_setting(config, "GATEWAY_RPC_TIMEOUT", 60.0, whole=False),
+        login_policies={
+            "user": Policy(number_setting(config, "LOGIN_USER_FREE_FAILURES", 3)),
+            "address": Policy(number_setting(config, "LOGIN_ADDRESS_FREE_FAILURES", 20))},
         amqp_uri=setting(config, "AMQP_URI"), store_uri=setting(config, "STORE_URI"))
 
 

@@ -19,7 +19,7 @@ from eventlet.event import Event
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
-from ..config import setting
+from ..config import number_setting, setting
 from ..ledger import SYSTEM, Metadata, open_ledger
 from ..messaging.relay import Relay
 from ..messaging.subscription import Subscription
@@ -94,7 +94,7 @@ class Platform(DependencyProvider):
         config, self.service_name = self.container.config, self.container.service_name
         self.store_uri = setting(config, "STORE_URI")
         self.amqp_uri = setting(config, "AMQP_URI")
-        self.interval = float(setting(config, "CATCH_UP_INTERVAL"))
+        self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
         self.ledger = open_ledger(self.store_uri, self.service_name, self.upcasters)
         self.state = open_view_store(setting(config, "STATE_URI"), self.service_name)
         self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name)
