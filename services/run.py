@@ -41,9 +41,11 @@ def run(only, host):
     base = dict(os.environ, RELAY="external", PYTHONWARNINGS=QUIET_EVENTLET)
     processes = {"relay": subprocess.Popen(
         [os.path.join(bin_dir, "plpbk"), "relay", "--all", "--metrics-port",
-         str(RELAY_METRICS_PORT)],
+         str(RELAY_METRICS_PORT), "--metrics-address", host],
         env=dict(base, PLPBK_PROCESS="relay"), stdout=subprocess.DEVNULL,
         start_new_session=True)}
+    console.print(f"{'relay':<13} http://{host}:{RELAY_METRICS_PORT}/metrics  "
+                  f"(pid {processes['relay'].pid})")
     for name, (target, port) in chosen.items():
         processes[name] = subprocess.Popen(
             [os.path.join(bin_dir, "nameko"), "run", "--config", "config.yml", target],
