@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import click
 from rich.table import Table
 
-from shared.chassis.errors import CommandRejected, Conflict
+from shared.chassis.errors import CommandRejected, Conflict, NotConfigured
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
                                must_exist, progress_bar, store_option, unreachable_is_an_error)
 from shared.cli.files import new_file, read_json_object, write_new
@@ -41,6 +41,8 @@ def _audit_service(amqp_uri, actor, role, region):
             fail("the audit service is not running (make run)", EXIT_UNREACHABLE)
         except Conflict as exc:
             fail(str(exc), EXIT_PROBLEM)
+        except NotConfigured as exc:   # the service's setup, not the command: exit 3
+            fail(f"the audit service cannot do this: {exc}", EXIT_UNREACHABLE)
         except CommandRejected as exc:
             fail(str(exc))
 

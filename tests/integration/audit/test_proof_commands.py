@@ -116,3 +116,17 @@ def test_an_export_and_a_replay_say_the_service_is_working(registration, audit, 
     code, shown = on_a_terminal("audit", "state", BAJUR, "--as-of", "2026-01-01", *options)
     assert code == 0, shown
     assert f"replaying {BAJUR} up to 2026-01-01 (the audit service is working)" in shown
+
+
+def test_an_audit_service_without_a_signing_key_is_the_platform_s_fault_not_the_command_s(
+        container_factory, platform_config, tmp_path):
+    from services.audit.service import AuditService
+    from shared.ledger import NewEvent, open_ledger
+    open_ledger(platform_config["STORE_URI"], "registration").append(
+        "village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+    container_factory(AuditService, platform_config).start()   # no TREE_HEAD_KEY
+    result = plpbk(platform_config, "audit", "tree-head", "registration",
+                   "--out", str(tmp_path / "kept.sth"))
+    assert result.exit_code == 3, result.output   # was 2: "bad usage or input"
+    assert "the audit service cannot do this" in result.output
+    assert "TREE_HEAD_KEY" in result.output
