@@ -16,15 +16,20 @@ class SlowService:
         return "late"
 
 
+def refusal(rabbit_config, service, timeout, capsys):
+    """What an operator's command calling service.answer() says as it stops (exit 3)."""
+    with pytest.raises(SystemExit) as stopped:
+        with service_proxy(rabbit_config["AMQP_URI"], "operator:test", "ministry", "",
+                           timeout=timeout) as cluster:
+            getattr(cluster, service).answer()
+    assert stopped.value.code == EXIT_UNREACHABLE
+    return " ".join(capsys.readouterr().err.split())
+
+
 def test_a_service_that_does_not_answer_in_time_is_one_line_not_a_traceback(
         container_factory, rabbit_config, capsys):
     container_factory(SlowService, rabbit_config).start()
-    with pytest.raises(SystemExit) as stopped:
-        with service_proxy(rabbit_config["AMQP_URI"], "operator:test", "ministry", "",
-                           timeout=0.5) as cluster:
-            cluster.slow_for_cli.answer()
-    assert stopped.value.code == EXIT_UNREACHABLE
-    message = " ".join(capsys.readouterr().err.split())
+    message = refusal(rabbit_config, "slow_for_cli", 0.5, capsys)
     assert "no answer within 0.5 s (request cli-" in message
     assert "look before sending it again" in message
 
@@ -36,12 +41,7 @@ def test_a_service_that_no_process_serves_is_named_at_once(rabbit_config, capsys
     with kombu.Connection(rabbit_config["AMQP_URI"]) as connection:
         connection.channel().queue_declare("rpc-stopped_for_cli", durable=True,
                                            auto_delete=False)
-    with pytest.raises(SystemExit) as stopped:
-        with service_proxy(rabbit_config["AMQP_URI"], "operator:test", "ministry", "",
-                           timeout=5) as cluster:
-            cluster.stopped_for_cli.answer()
-    assert stopped.value.code == EXIT_UNREACHABLE
-    message = " ".join(capsys.readouterr().err.split())
+    message = refusal(rabbit_config, "stopped_for_cli", 5, capsys)
     assert "the stopped_for_cli service is not running" in message
     assert "nothing was sent" in message
     with kombu.Connection(rabbit_config["AMQP_URI"]) as connection:
