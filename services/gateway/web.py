@@ -16,6 +16,7 @@ import uuid
 
 import eventlet.wsgi
 import orjson
+import structlog
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
@@ -80,6 +81,10 @@ class JsonWsgiApp(WsgiApp):
             given = request.headers.get(CORRELATION_HEADER, "")
             response.headers[CORRELATION_HEADER] = (
                 given if CORRELATION_PATTERN.fullmatch(given) else uuid.uuid4().hex)
+        # the server's access line for this request, written after it in this connection's
+        # greenthread (its own context), carries the id too
+        structlog.contextvars.bind_contextvars(
+            correlation_id=response.headers[CORRELATION_HEADER])
         return response(environ, start_response)
 
     def _dispatch(self, request, environ):

@@ -110,3 +110,16 @@ def test_no_secret_of_a_request_is_logged_even_at_debug_level(
     assert "POST /api/v1/auth/login" in written   # the requests were logged
     for secret in (PASSWORD, wrong, token, key, SECRET, token[-20:], key[-12:]):
         assert secret not in written
+
+
+def test_the_servers_access_line_has_the_id_of_its_request(
+        container_factory, gateway_config, json_logs):
+    base = start_gateway(container_factory, gateway_config)
+    with requests.Session() as client:   # one connection: each line keeps its own id
+        for given in ("corr-access-1", "corr-access-2"):
+            assert client.get(base + "/api/v1/villages", timeout=10,
+                              headers={"X-Correlation-Id": given}).status_code == 401
+    access = [line for line in json_logs() if line.get("logger") == "nameko.web.server"
+              and "GET /api/v1/villages" in line["event"]]
+    assert [line.get("correlation_id") for line in access] == ["corr-access-1",
+                                                               "corr-access-2"]
