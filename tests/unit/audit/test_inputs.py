@@ -40,6 +40,10 @@ def test_references_rules_results_and_attachments():
     ("2026-03-01", "2026-03-01T23:59:59.999999Z"),
     ("2026-03-01T08:00:00+07:00", "2026-03-01T01:00:00.000000Z"),
     ("2026-03-01T01:00:00.000001Z", "2026-03-01T01:00:00.000001Z"),
+    # the cycle's forms are all taken too (shared.moments)
+    ("2026-03-01T08:00Z", "2026-03-01T08:00:00.000000Z"),
+    ("2026-03-01T08:00:00.5-03:30", "2026-03-01T11:30:00.500000Z"),
+    ("0001-01-01", "0001-01-01T23:59:59.999999Z"),
 ])
 def test_moments_are_read_as_the_ledger_writes_times(text, expected):
     assert schemas.moment(text) == expected
@@ -84,15 +88,6 @@ def test_a_moment_is_one_of_the_cycles_forms(text):
     with pytest.raises(InvalidInput) as bad:
         schemas.moment(text, "as_of")
     assert bad.value.field == "as_of"
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("2026-03-01T08:00Z", "2026-03-01T08:00:00.000000Z"),
-    ("2026-03-01T08:00:00.5-03:30", "2026-03-01T11:30:00.500000Z"),
-    ("0001-01-01", "0001-01-01T23:59:59.999999Z"),
-])
-def test_the_cycles_forms_are_all_taken(text, expected):
-    assert schemas.moment(text) == expected
 
 
 def test_codes_ids_ledgers_and_scopes_are_checked():
