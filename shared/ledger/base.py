@@ -234,6 +234,10 @@ class Ledger(ABC):
     def _recorded_at(self, position) -> str | None:
         """recorded_at of one position, or None past the head."""
 
+    def check_writable(self):
+        """LedgerUnavailable unless appends can be written (a service checks its own
+        ledger before it starts, rather than at its first request)."""
+
     def close(self):
         """Release connections."""
 

@@ -59,7 +59,7 @@ class SqliteLedger(Ledger):
                 self._reader.execute("SELECT position, body, hash, stream_id, stream_version,"
                                      " type, recorded_at FROM records LIMIT 0")
             else:
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                _make_folder(name, path)
                 self._writer = self._connect(synchronous)
                 # CREATE ... IF NOT EXISTS in one transaction: several processes may open
                 self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
@@ -80,6 +80,21 @@ class SqliteLedger(Ledger):
         db.execute("PRAGMA cache_size=-65536")
         return db
 
+    def check_writable(self):
+        """A file or folder without write permission opens read-only without a word, and
+        every append fails: a write that is rolled back tells at once."""
+        db = self._writer
+        try:
+            if db is None:
+                raise sqlite3.OperationalError("opened read-only")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("CREATE TABLE writable_probe (x)")   # never committed
+            finally:
+                db.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            raise _opening_error(exc, self.name, self.path) from None
+
     def close(self):
         for db in (self._writer, self._reader):
             if db is not None:
@@ -88,13 +103,18 @@ class SqliteLedger(Ledger):
     # -- writing (the group-commit leader only) --------------------------------------------
     def _commit_units(self, units):
         db = self._writer
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             outcomes = self._commit_locked(db, units)
             db.execute("COMMIT")
             return outcomes
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as exc:
+            # SQLite rolls back by itself on some errors (a full disk among them); a
+            # ROLLBACK then would raise and hide the error that matters
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) or _is_damage(exc):
+                raise _writing_error(exc, self.name, self.path) from None
             raise
 
     def _commit_locked(self, db, units):
@@ -202,10 +222,43 @@ def _is_damage(exc):
         "no such column" in text or "malformed" in text
 
 
+def _make_folder(name, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise LedgerUnavailable(f"cannot create the folder {folder} of ledger {name!r}: "
+                                f"{exc.strerror or exc}") from None
+
+
+# What the environment refused, in words for the operator (SQLite's primary codes)
+_TROUBLE = {"SQLITE_FULL": "its disk is full", "SQLITE_READONLY": "it is read-only",
+            "SQLITE_IOERR": "the disk failed to read or write it",
+            "SQLITE_CANTOPEN": "its file cannot be opened",
+            "SQLITE_BUSY": "another process holds its write lock",
+            "SQLITE_NOMEM": "the process is out of memory"}
+
+
+def trouble(exc):
+    """The words for an environment failure of SQLite (full, read-only, ...), or None."""
+    code = (getattr(exc, "sqlite_errorname", None) or "").split("_")[:2]
+    return _TROUBLE.get("_".join(code))
+
+
 def _opening_error(exc, name, path):
     if _is_damage(exc):
         return LedgerDamaged(f"ledger {name!r} at {path} is not a readable PLPBK ledger: {exc}")
-    return LedgerUnavailable(f"cannot open ledger {name!r} at {path}: {exc}")
+    cause = trouble(exc)
+    return LedgerUnavailable(f"cannot open ledger {name!r} at {path}: "
+                             f"{f'{cause} ({exc})' if cause else exc}")
+
+
+def _writing_error(exc, name, path):
+    if _is_damage(exc):
+        return LedgerDamaged(f"ledger {name!r} at {path} is damaged: {exc}")
+    cause = trouble(exc) or "SQLite refused the write"
+    return LedgerUnavailable(f"ledger {name!r} at {path} cannot record now: {cause} ({exc}); "
+                             "nothing of this append was recorded")
 
 
 def _stream_versions(db, streams):
