@@ -119,9 +119,15 @@ class PlanningBoard(Projection):
 
 # -- queries ------------------------------------------------------------------------------
 
+def _public(doc):
+    """A view document as answered: without the view store's key `_id`, which only
+    repeats its document_id, meeting_id or code:sha256 and is no part of the API."""
+    return {key: value for key, value in doc.items() if key != "_id"}
+
+
 def documents_of(views, code):
     found = views.collection("documents").find({"_id": {"$prefix": code + "-"}})
-    return sorted(found, key=lambda doc: rules.KINDS.index(doc["kind"]))
+    return sorted(map(_public, found), key=lambda doc: rules.KINDS.index(doc["kind"]))
 
 
 def version(views, code, kind, number, field="version"):
@@ -129,7 +135,7 @@ def version(views, code, kind, number, field="version"):
     doc = views.collection("versions").get(version_key(domain.document_id(code, kind), number))
     if doc is None:
         raise NotFound(f"the {kind} of {code} has no version {number}", field)
-    return doc
+    return _public(doc)
 
 
 def version_diff(views, code, kind, old, new):
@@ -146,7 +152,7 @@ def meeting(views, meeting_id):
     doc = views.collection("meetings").get(meeting_id)
     if doc is None:
         raise NotFound(f"meeting {meeting_id} is not recorded", "meeting_id")
-    return doc
+    return _public(doc)
 
 
 def approval_record(views, code, kind, number):
@@ -181,5 +187,5 @@ def attachments_of(views, code, page, page_size):
     attachments = views.collection("attachments")
     items = attachments.find(query, sort=[("uploaded.recorded_at", 1), ("_id", 1)],
                              skip=(page - 1) * page_size, limit=page_size)
-    return {"items": items, "total": attachments.count(query), "page": page,
-            "page_size": page_size}
+    return {"items": [_public(doc) for doc in items], "total": attachments.count(query),
+            "page": page, "page_size": page_size}

@@ -1,5 +1,7 @@
 """The planning service over the real RabbitMQ: versions and diffs, meetings that approve
 or cannot, the sign-off chain with roles, Musrenbang, queries, errors and scopes."""
+import json
+
 import kombu
 import pytest
 
@@ -266,6 +268,25 @@ def test_queries_are_scoped_and_paged(planning):
     with proxy(planning, AUDITOR) as auditor:
         assert auditor.pending({"region": "52"})["total"] == 5
         assert auditor.approval_rule()["version"] == 1
+
+
+def test_answers_carry_no_view_store_key(planning):
+    """`_id` is how the view store keys a document (`52.01.08.2006-rplp@00001`): the
+    answers showed it beside document_id, meeting_id and sha256, an internal detail
+    clients would start to read."""
+    with proxy(planning) as service:
+        attendance = upload(service, pdf("daftar hadir"), "attendance_list")
+        drafted = service.draft_document(BAJUR, "aturan_bersama", {
+            "content": samples.aturan_bersama(), "drafted_on": "2024-08-01"})
+        record = approve_with_meeting(service, "aturan_bersama", 1, attendance)
+        answers = {
+            "draft_document": drafted, "approve_document": record,
+            "list_documents": service.list_documents(BAJUR),
+            "get_version": service.get_version(BAJUR, "aturan_bersama", 1),
+            "get_meeting": service.get_meeting(record["meeting"]["meeting_id"]),
+            "list_attachments": service.list_attachments(BAJUR)}
+    for rpc, answer in answers.items():
+        assert '"_id"' not in json.dumps(answer), (rpc, answer)
 
 
 def test_duplicates_superseded_versions_and_early_dates_are_refused_recording_nothing(planning):
