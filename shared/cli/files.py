@@ -49,14 +49,18 @@ def _read_small(path, option, what, private=False):
     try:
         with open(path, "rb") as handle:
             mode = os.fstat(handle.fileno()).st_mode & 0o777
-            if private and mode & 0o077:
-                fail(f"{option} {path}: this private key may be read or changed by others "
-                     f"(mode {mode:03o}); make it yours alone: chmod 600 {path}")
             data = handle.read(MAX_KEPT_FILE + 1)
     except OSError as exc:
         fail(f"{option} {path}: cannot read it: {exc.strerror or exc}")
     if len(data) > MAX_KEPT_FILE:
         fail(f"{option} {path}: more than {MAX_KEPT_FILE} bytes: not {what}")
+    # the .pub half given for the private one: said so, not "chmod 600" a public key
+    if private and b"-----BEGIN PUBLIC KEY-----" in data:
+        fail(f"{option} {path}: this is a public key; give the private key it was made "
+             f"with (`plpbk keygen --out K` writes K, and K.pub beside it)")
+    if private and mode & 0o077:
+        fail(f"{option} {path}: this private key may be read or changed by others "
+             f"(mode {mode:03o}); make it yours alone: chmod 600 {path}")
     return data
 
 

@@ -58,6 +58,16 @@ def test_a_private_key_others_may_read_signs_nothing(tmp_path):
     assert "chmod 600" in result.text and not out.exists()
 
 
+def test_a_public_key_given_as_the_private_one_is_named_not_sent_to_chmod(tmp_path):
+    """The .pub file (mode 644) was refused with "chmod 600 k.pem.pub", which sent the
+    operator to lock up a public key, only to be refused again after doing it."""
+    public = keys(tmp_path) + ".pub"
+    result = run("checkpoint", "registration", "--key", public, "--store", store(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert f"--key {public}: this is a public key" in result.text
+    assert "chmod" not in result.text
+
+
 def test_a_key_locked_with_a_passphrase_is_named_not_an_unexpected_failure(tmp_path):
     locked = tmp_path / "locked.pem"
     locked.write_bytes(Ed25519PrivateKey.generate().private_bytes(
