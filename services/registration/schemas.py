@@ -164,6 +164,8 @@ NO = {"tidak", "no", "n", "false", "0"}
 class YesNo(fields.Boolean):
     """ya/tidak, yes/no, in any case (spreadsheets write "Ya")."""
     truthy, falsy = YES, NO
+    # the column's own words, not marshmallow's "Not a valid boolean."
+    default_error_messages = {"invalid": "must be ya or tidak (or yes/no, true/false, 1/0)"}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):

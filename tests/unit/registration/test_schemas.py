@@ -100,8 +100,10 @@ def test_yes_no_cells_ignore_case(cell, expected):
 
 
 @pytest.mark.parametrize("cell", ["mungkin", "ada", "2"])
-def test_other_yes_no_cells_are_refused(cell):
-    assert row_errors(slum_area=cell) == {"slum_area": ["Not a valid boolean."]}
+def test_other_yes_no_cells_are_refused_saying_what_the_column_takes(cell):
+    # was marshmallow's "Not a valid boolean.", which names neither ya nor tidak
+    assert row_errors(slum_area=cell) == {
+        "slum_area": ["must be ya or tidak (or yes/no, true/false, 1/0)"]}
 
 
 def test_slum_hectares_are_kept_with_the_slum_area():
