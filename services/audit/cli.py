@@ -20,6 +20,7 @@ from shared.cli.files import public_key as read_public_key
 from shared.cli.rpc import actor_options, service_proxy
 from shared.cli.uris import view_store_uri
 from shared.config import DEFAULTS
+from shared.regions import is_region_prefix, is_village_code
 
 from . import merkle, schemas
 from .bundle import bundle_bytes
@@ -290,6 +291,8 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     """
     if (code is None) == (prefix is None):
         fail("give either a village CODE or --prefix")
+    if code and not is_village_code(code) and is_region_prefix(code):  # `export 52.01`
+        fail(f"village: {code} is a region, not a village code: export it with --prefix {code}")
     # taken exactly: an empty --from is refused like any other bad moment, not dropped
     scope = {"village": code} if code is not None else {"region": prefix}
     scope.update({k: v for k, v in (("from", since), ("to", until)) if v is not None})

@@ -189,6 +189,7 @@ def test_a_moment_up_to_now_is_taken(evening_of_29_november, text, expected):
     (["52.01.08.2006", "--from", "9999-01-01"], "from: must not be in the future"),
     (["52.01.08.2006 "], "village: must be a Kemendagri village code"),
     (["", "--prefix", "52"], "give either a village CODE or --prefix"),
+    (["52.01"], "village: 52.01 is a region, not a village code: export it with --prefix 52.01"),
 ])
 def test_export_refuses_its_scope_exactly_before_asking_anyone(tmp_path, args, said):
     """An empty --from was dropped and the whole history exported; each bad value is now
