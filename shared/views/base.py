@@ -46,6 +46,11 @@ class ViewStoreError(Exception):
     """A query or document the store cannot take, named precisely."""
 
 
+class ViewStoreUnavailable(ViewStoreError):
+    """The store cannot be opened or written now (a full disk, a read-only file): the
+    environment's fault, not the document's; nothing of the failed write was kept."""
+
+
 class Collection(ABC):
     name: str
 
@@ -112,6 +117,10 @@ class ViewStore(ABC):
     @abstractmethod
     def _open_collection(self, name: str) -> Collection:
         ...
+
+    def check_writable(self):
+        """ViewStoreUnavailable unless the store takes writes (checked before a service
+        starts, where a store that opens read-only would fail only at its first write)."""
 
     def close(self):
         """Release connections."""

@@ -8,11 +8,14 @@ import os
 import re
 import sqlite3
 import threading
+from contextlib import contextmanager
 
 import orjson
 
-from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, check_field, check_filter,
-                   check_key, check_new_key, check_query, prefix_end)
+from ..ledger.sqlite import trouble
+from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
+                   check_field, check_filter, check_key, check_new_key, check_query,
+                   prefix_end)
 
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 # MongoDB's order of types, as every store sorts (base.py); a missing field is null.
@@ -151,25 +154,54 @@ class SqliteCollection(Collection):
 class SqliteViewStore(ViewStore):
     def __init__(self, path, name):
         super().__init__(name)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                   timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise ViewStoreUnavailable(f"cannot create the folder {folder} of store "
+                                       f"{name!r}: {exc.strerror or exc}") from None
+        with self._unavailable_on_trouble():
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                       timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
 
+    @contextmanager
+    def _unavailable_on_trouble(self):
+        """SQLite's full disk, read-only file, I/O error: ViewStoreUnavailable naming the
+        store (never a raw sqlite3 error, which reads as a damaged file)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            cause = trouble(exc)
+            if cause is None:
+                raise
+            raise ViewStoreUnavailable(f"store {self.name!r} at {self.path} is unavailable: "
+                                       f"{cause} ({exc})") from None
+
     def execute(self, sql, params=()):
-        with self._lock:
+        with self._lock, self._unavailable_on_trouble():
             return self._db.execute(sql, params).fetchall()
 
     def execute_many(self, sql, rows):
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._lock, self._unavailable_on_trouble():
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:   # a full disk has rolled it back already
+                    self._db.execute("ROLLBACK")
                 raise
+
+    def check_writable(self):
+        with self._lock, self._unavailable_on_trouble():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("CREATE TABLE writable_probe (x)")   # never committed
+            finally:
+                self._db.execute("ROLLBACK")
 
     def _open_collection(self, name):
         if not re.fullmatch(r"^[a-z][a-z0-9_]{0,60}$", name):
