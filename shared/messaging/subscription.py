@@ -6,12 +6,15 @@ position to the head and applies each event it has a handler for. So a subscribe
 was down, missed a message, or sees one out of order simply catches up; a message for a
 position already applied changes nothing.
 
-A handler that raises is retried a few times with back-off; if it still fails the event
-is parked (durable, visible to `plpbk parked`) and the subscription moves on, so one
-poisonous event cannot stop a service. The later events of the same stream are held
-(parked behind it, not run): applied out of order they could set a view back or
-issue a command before its cause. `replay_parked` runs a stream's parked events again
-in position order and stops at the first that still fails.
+A handler that raises is retried a few times with back-off. If it still fails because a
+store cannot take writes (a full disk, a read-only file: OUTAGES), the catch-up stops
+there without moving its position, and the next round (a doorbell, the safety net)
+runs it again once the store is back: the event did nothing wrong. Any other failure is
+the event's: it is parked (durable, visible to `plpbk parked`) and the subscription
+moves on, so one poisonous event cannot stop a service. The later events of the same
+stream are held (parked behind it, not run): applied out of order they could set a view
+back or issue a command before its cause. `replay_parked` runs a stream's parked events
+again in position order and stops at the first that still fails.
 
 Handlers must be idempotent in effect (tracking is saved per batch, so a crash can make
 a batch run again): projections set state, reactions append with an idempotency key
@@ -25,9 +28,14 @@ import traceback
 from structlog.contextvars import bound_contextvars
 
 from ..ledger.envelope import now_iso
+from ..ledger.errors import LedgerUnavailable
+from ..views.base import ViewStoreUnavailable
 from ..metrics import HANDLER_APPLIED, HANDLER_FAILURES, PARKED_EVENTS, SUBSCRIBER_LAG
 
 log = logging.getLogger(__name__)
+
+# The environment failed, not the handler: never parked, retried by the next catch-up
+OUTAGES = (LedgerUnavailable, ViewStoreUnavailable)
 
 
 class Subscription:
@@ -114,6 +122,8 @@ class Subscription:
                 error = exc
                 if attempt < self.retries:
                     time.sleep(self.backoff * 2 ** attempt)
+        if isinstance(error, OUTAGES):
+            raise error
         self._park(record, error)
 
     def _park(self, record, error, behind=None):
