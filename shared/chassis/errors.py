@@ -59,6 +59,22 @@ class NotConfigured(CommandRejected):
     status = 503
 
 
+@deserialize_to_instance
+class StoreUnavailable(CommandRejected):
+    """A store the request writes to cannot take it now (its disk is full, it is
+    read-only): the operators' to fix, nothing of the request was recorded, the same
+    request may be sent again later (503, naming the store)."""
+    status = 503
+
+
+class CannotStart(SystemExit):
+    """A service whose stores cannot be opened does not start. A SystemExit, so that
+    `nameko run` prints this one line and exits 1 (any other error is a traceback)."""
+
+    def __init__(self, message):
+        super().__init__(f"error: {message}")
+
+
 EXPECTED = (CommandRejected,)
 
 

@@ -12,20 +12,22 @@ Nothing is opened at import time; everything at container setup.
 """
 import gc
 import logging
-
 import threading
+from contextlib import contextmanager
 
 from eventlet.event import Event
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
 from ..config import number_setting, setting
-from ..ledger import SYSTEM, Metadata, open_ledger
+from ..ledger import SYSTEM, LedgerError, LedgerUnavailable, Metadata, open_ledger
 from ..messaging.relay import Relay
 from ..messaging.subscription import Subscription
-from ..views import open_view_store
+from ..views import ViewStoreError, open_view_store
+from ..views.base import ViewStoreUnavailable
 from . import commands
 from .access import actor_of
+from .errors import CannotStart, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,19 @@ class WorkerSession(ServiceContext):
         self.correlation_id = str(data.get("correlation_id") or worker_ctx.origin_call_id)
         self.metadata = Metadata(self.actor, self.correlation_id, None)
 
+    # A request's writes: a store that cannot take them is the caller's 503, not a bug
+    def execute(self, *args, **kwargs):
+        with _unavailable_is_503():
+            return super().execute(*args, **kwargs)
+
+    def execute_many(self, jobs):
+        with _unavailable_is_503():
+            return super().execute_many(jobs)
+
+    def append_batch(self, requests):
+        with _unavailable_is_503():
+            return super().append_batch(requests)
+
     def ring(self, source, position):
         self._platform.ring(source, position)
 
@@ -95,9 +110,15 @@ class Platform(DependencyProvider):
         self.store_uri = setting(config, "STORE_URI")
         self.amqp_uri = setting(config, "AMQP_URI")
         self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
-        self.ledger = open_ledger(self.store_uri, self.service_name, self.upcasters)
-        self.state = open_view_store(setting(config, "STATE_URI"), self.service_name)
-        self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name)
+        try:   # a store that cannot be opened or written: one line, and no service
+            self.ledger = open_ledger(self.store_uri, self.service_name, self.upcasters)
+            self.ledger.check_writable()
+            self.state = open_view_store(setting(config, "STATE_URI"), self.service_name)
+            self.state.check_writable()
+            self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name)
+        except (LedgerError, ViewStoreError) as exc:
+            raise CannotStart(f"the {self.service_name} service cannot start: {exc}") \
+                from None
         self._sources = {self.service_name: self.ledger}
         self.context = ServiceContext(self)
         self.subscribers, self.subscriptions = [], []
@@ -170,6 +191,14 @@ class Platform(DependencyProvider):
     def get_dependency(self, worker_ctx):
         self.ready.wait()
         return WorkerSession(self, worker_ctx)
+
+
+@contextmanager
+def _unavailable_is_503():
+    try:
+        yield
+    except (LedgerUnavailable, ViewStoreUnavailable) as exc:
+        raise StoreUnavailable(str(exc)) from None
 
 
 def doorbell(source, *event_types):

@@ -1,0 +1,104 @@
+"""Stores an operator cannot write: a read-only ledger file, a folder that cannot be
+created. A plpbk command and a service's start each stop with one line naming the store
+and the cause, and a non-zero exit; a service never starts on a ledger it cannot write.
+
+Permissions bind root only without its capability to override them: as root the commands
+run under setpriv with that capability dropped (the same kernel check, not a mock)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from shared.ledger import NewEvent, open_ledger
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.dirname(sys.executable)
+UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"   # nothing is ever sent anywhere
+
+
+def unprivileged(command):
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv: permissions cannot be made to apply")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", *command]
+
+
+def run(command, store, state, timeout=60):
+    done = subprocess.run(
+        unprivileged(command), capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        input="a long passphrase\n",
+        env=dict(os.environ, STORE_URI=store, STATE_URI=state, AMQP_URI=UNREACHABLE,
+                 COLUMNS="500", WEB_SERVER_ADDRESS="127.0.0.1:0", PYTHONPATH=REPO,
+                 PYTHONWARNINGS="ignore:::nameko.cli.commands,ignore:::nameko.containers"))
+    done.lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def users_create(store, state):
+    return run([os.path.join(BIN, "plpbk"), "users", "create", "ani", "--name", "Ani",
+                "--role", "ministry", "--password-stdin"], store, state)
+
+
+def start_consumer(store, state):
+    return run([os.path.join(BIN, "nameko"), "run", "--config", "config.yml",
+                "tests.integration.ticking:Consumer"], store, state, timeout=30)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return tmp_path   # ours (the owner's bits apply: setpriv keeps the user)
+
+
+def read_only_ledger(folder, name):
+    ledger = open_ledger(f"sqlite:///{folder}/ledgers", name)
+    ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+    ledger.close()
+    path = folder / "ledgers" / f"{name}.db"
+    path.chmod(0o444)
+    return path
+
+
+def test_a_command_appending_to_a_read_only_ledger_says_so_in_one_line(folder):
+    path = read_only_ledger(folder, "gateway")
+    before = path.read_bytes()
+    done = users_create(f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state")
+    assert done.returncode == 3, done.stderr   # was 1, "a store's file is damaged"
+    assert done.lines == [f"error: ledger 'gateway' at {path} cannot record now: it is "
+                          "read-only (attempt to write a readonly database); nothing of this "
+                          "append was recorded"]
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind, missing", [("ledger", "ledgers"), ("store", "state")])
+def test_a_store_folder_that_cannot_be_created_is_named_in_one_line(folder, kind, missing):
+    locked = folder / "locked"
+    locked.mkdir(mode=0o555)
+    where = {name: locked if name == missing else folder for name in ("ledgers", "state")}
+    done = users_create(f"sqlite:///{where['ledgers']}/ledgers",
+                        f"sqlite:///{where['state']}/state")
+    assert done.returncode == 3, done.stderr   # was "cannot reach a store, broker or file"
+    assert done.lines == [f"error: cannot create the folder {locked}/{missing} of {kind} "
+                          "'gateway': Permission denied"]
+
+
+def test_a_service_does_not_start_on_a_ledger_it_cannot_write(folder):
+    path = read_only_ledger(folder, "consumer")
+    done = start_consumer(f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state")
+    assert done.returncode == 1, done.stderr   # was: started, to fail at each request
+    assert done.lines[-1] == (
+        f"error: the consumer service cannot start: cannot open ledger 'consumer' at {path}: "
+        "it is read-only (attempt to write a readonly database)")
+
+
+def test_a_service_whose_ledger_folder_cannot_be_created_does_not_start(folder):
+    locked = folder / "locked"
+    locked.mkdir(mode=0o555)
+    done = start_consumer(f"sqlite:///{locked}/ledgers", f"sqlite:///{folder}/state")
+    assert done.returncode == 1, done.stderr   # was a traceback
+    assert done.lines[-1] == (f"error: the consumer service cannot start: cannot create the "
+                              f"folder {locked}/ledgers of ledger 'consumer': Permission denied")
