@@ -5,7 +5,9 @@ Each operation validates its input, records its event in the gateway's ledger wi
 acting operator as actor, and keeps any secret in the state store (credentials.py).
 """
 from shared.chassis.commands import fold
-from shared.chassis.errors import InvalidInput, NotFound, load
+from shared.chassis.errors import Conflict, InvalidInput, NotFound, load
+from shared.ledger import LedgerUnavailable
+from shared.views.base import ViewStoreUnavailable
 
 from . import credentials, identity
 from .schemas import NewApiKeySchema, NewUserSchema
@@ -17,19 +19,48 @@ class Accounts:
     def __init__(self, ledger, execute, state, metadata, hasher=credentials.hash_password):
         """execute(decider, stream_id, command, metadata) records like
         shared.chassis.commands.execute; hasher lets the gateway hash off its event loop."""
-        self.ledger, self.execute, self.metadata = ledger, execute, metadata
+        self.ledger, self.execute, self.state, self.metadata = ledger, execute, state, metadata
         self.passwords = credentials.PasswordStore(state)
         self.hasher = hasher
 
     def create_user(self, data, password=None) -> dict:
+        """Record the user, then keep its password. Nothing is half done where it can be
+        foreseen: the state store must take writes before the user is recorded (a user
+        without a password cannot log in). What fails after recording (the disk fills
+        meanwhile) leaves a user without a password, which the same create completes."""
         user = load(NewUserSchema(), data)
         if password is not None:
             check_password(password)
-        self.execute(identity.USER, identity.user_stream(user["username"]),
-                     identity.CreateUser(**user), self.metadata)
+            self.state.check_writable()
+        if not self._to_complete(user, password):
+            self.execute(identity.USER, identity.user_stream(user["username"]),
+                         identity.CreateUser(**user), self.metadata)
         if password is not None:
-            self.set_password(user["username"], password)
+            try:
+                self.set_password(user["username"], password)
+            except (ViewStoreUnavailable, LedgerUnavailable) as exc:
+                raise type(exc)(
+                    f"user {user['username']} is recorded but its password was not kept: "
+                    f"{exc}; once the store takes writes, run the same `plpbk users create` "
+                    "again: it completes the user") from None
         return user
+
+    def _to_complete(self, user, password):
+        """True for a user recorded earlier with these details and no password yet (a
+        create that stopped halfway): giving the password completes it."""
+        recorded = fold(identity.USER, self.ledger.read_stream(
+            identity.user_stream(user["username"])))
+        if password is None or recorded.username is None or recorded.password_version:
+            return False   # new, or a finished user: CreateUser decides (already exists)
+        details = {"name": recorded.name, "role": recorded.role, "region": recorded.region}
+        if details != {key: user[key] for key in details}:
+            scope = f"region {recorded.region}" if recorded.region else "national"
+            raise Conflict(
+                f"user {user['username']} already exists, without a password yet, as "
+                f"{recorded.name!r} ({recorded.role}, {scope}): "
+                "give these details to complete it, or set its password with "
+                f"`plpbk users passwd {user['username']}`", "username")
+        return True
 
     def set_password(self, username, password, reason="set"):
         """Store the new hash under the next version, then record PasswordChanged."""

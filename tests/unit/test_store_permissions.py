@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from shared.ledger import NewEvent, open_ledger
+from shared.views import open_view_store
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -102,3 +103,20 @@ def test_a_service_whose_ledger_folder_cannot_be_created_does_not_start(folder):
     assert done.returncode == 1, done.stderr   # was a traceback
     assert done.lines[-1] == (f"error: the consumer service cannot start: cannot create the "
                               f"folder {locked}/ledgers of ledger 'consumer': Permission denied")
+
+
+def test_a_user_is_not_recorded_when_its_password_cannot_be_kept(folder):
+    """The state store keeps the password hash: read-only, the user would be recorded
+    without one, unable to log in, and a second create refused as "already exists"."""
+    state = open_view_store(f"sqlite:///{folder}/state", "gateway")
+    state.collection("credentials")   # the table the password goes into exists already
+    state.close()
+    path = folder / "state" / "gateway.db"
+    path.chmod(0o444)
+    done = users_create(f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state")
+    assert done.returncode == 3, done.stderr
+    assert " ".join(done.lines) == (f"error: store 'gateway' at {path} is unavailable: it is "
+                                    "read-only (attempt to write a readonly database)")
+    ledger = open_ledger(f"sqlite:///{folder}/ledgers", "gateway", read_only=True)
+    assert list(ledger.iter_records()) == []   # was: UserCreated, and no password
+    ledger.close()

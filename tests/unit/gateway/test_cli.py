@@ -1,10 +1,18 @@
 """plpbk users / plpbk keys: grants recorded in the gateway's ledger, secrets kept apart."""
+from functools import partial
+
 import pytest
 from click.testing import CliRunner
 
 from services.cli import cli
-from shared.ledger import open_ledger
+from services.gateway import credentials
+from services.gateway.accounts import Accounts
+from services.gateway.cli import _accounts
+from services.gateway.credentials import hash_password, password_matches
+from shared.chassis import commands
+from shared.ledger import Actor, Metadata, open_ledger
 from shared.views import open_view_store
+from shared.views.base import ViewStoreUnavailable
 
 PASSWORD = "correct horse battery staple"
 
@@ -75,3 +83,78 @@ def test_a_key_is_shown_once_and_kept_as_its_digest(stores):
     assert plpbk("keys", "revoke", key_id, "--reason", "leaked").exit_code == 0
     assert "REVOKED" in plpbk("keys", "list").output
     assert plpbk("keys", "revoke", key_id, "--reason", "again").exit_code == 2
+
+
+def half_created(store, state, **user):
+    """A user recorded without a password: what a create that failed after recording
+    leaves behind."""
+    accounts = _accounts(store, state, "operator:ani")
+    accounts.create_user(user)
+    accounts.ledger.close()
+
+
+def test_the_same_create_completes_a_user_left_without_a_password(stores):
+    store, state = stores
+    half_created(store, state, username="siti", name="Siti", role="district", region="52.01")
+    args = ["users", "create", "siti", "--name", "Siti", "--role", "district"]
+    done = plpbk(*args, "--region", "52.01", "--password-stdin", stdin=PASSWORD + "\n")
+    assert done.exit_code == 0, done.output   # was 2, "user siti already exists"
+    assert [r.type for r in records(store)] == ["UserCreated", "PasswordChanged"]
+    kept = open_view_store(state, "gateway").collection("credentials").get("siti")
+    assert password_matches(kept["hash"], PASSWORD) and kept["password_version"] == 1
+
+    again = plpbk(*args, "--region", "52.01", "--password-stdin", stdin=PASSWORD + "\n")
+    assert again.exit_code == 2 and "user siti already exists" in again.output
+    other = plpbk(*args, "--region", "52.02", "--password-stdin", stdin=PASSWORD + "\n")
+    assert other.exit_code == 2 and "user siti already exists" in other.output
+
+
+def test_other_details_do_not_complete_a_user_left_without_a_password(stores):
+    store, state = stores
+    half_created(store, state, username="budi", name="Budi", role="ministry", region="")
+    done = plpbk("users", "create", "budi", "--name", "Budi", "--role", "auditor",
+                 "--password-stdin", stdin=PASSWORD + "\n")
+    assert done.exit_code == 2, done.output
+    assert " ".join(done.output.split()) == (
+        "error: username: user budi already exists, without a password yet, as 'Budi' "
+        "(ministry, national): give these details to complete it, or set its password "
+        "with `plpbk users passwd budi`")
+    assert [r.type for r in records(store)] == ["UserCreated"]
+
+
+def test_a_password_lost_after_recording_the_user_says_how_to_finish(stores):
+    """The disk fills while the password is hashed (after the store was found writable
+    and the user recorded): the error says how to finish, and the same create does."""
+    store, state = stores
+    fill = open_view_store(state, "gateway")
+    kept = credentials.PasswordStore(fill)
+    a_hash = hash_password(PASSWORD)
+    pages = fill.execute("PRAGMA page_count")[0][0]
+    fill.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(ViewStoreUnavailable):   # rows as large as siti's, till one is too many
+        for n in range(1000):
+            kept.save(f"f{n:03d}", a_hash, 1)   # keys as long as "siti"
+    fill.execute("PRAGMA max_page_count = 1073741823")
+
+    def hasher_as_the_disk_fills(password):
+        fill.execute(f"PRAGMA max_page_count = {fill.execute('PRAGMA page_count')[0][0]}")
+        return hash_password(password)
+
+    ledger = open_ledger(store, "gateway")
+    accounts = Accounts(ledger, partial(commands.execute, ledger), fill,
+                        Metadata(Actor("operator:ani", "ministry", ""), "corr-full"),
+                        hasher=hasher_as_the_disk_fills)
+    user = {"username": "siti", "name": "Siti", "role": "ministry", "region": ""}
+    with pytest.raises(ViewStoreUnavailable) as failed:
+        accounts.create_user(user, PASSWORD)
+    assert str(failed.value).startswith("user siti is recorded but its password was not kept: "
+                                        "store 'gateway' at ")
+    assert "its disk is full" in str(failed.value)
+    assert str(failed.value).endswith("once the store takes writes, run the same `plpbk users "
+                                      "create` again: it completes the user")
+    ledger.close()
+    fill.close()
+    done = plpbk("users", "create", "siti", "--name", "Siti", "--role", "ministry",
+                 "--password-stdin", stdin=PASSWORD + "\n")
+    assert done.exit_code == 0, done.output
+    assert [r.type for r in records(store)] == ["UserCreated", "PasswordChanged"]
