@@ -22,6 +22,7 @@ from nameko.extensions import DependencyProvider
 from ..config import number_setting, setting
 from ..ledger import SYSTEM, LedgerError, LedgerUnavailable, Metadata, open_ledger
 from ..messaging.relay import Relay
+from ..messaging.source import SourceLedger
 from ..messaging.subscription import Subscription
 from ..views import ViewStoreError, open_view_store
 from ..views.base import ViewStoreUnavailable
@@ -137,8 +138,9 @@ class Platform(DependencyProvider):
         self._stopped = threading.Event()  # green under nameko's monkey-patching
 
     def source(self, name):
+        """A ledger to read: ours, or another's read-only, never created by reading it."""
         if name not in self._sources:
-            self._sources[name] = open_ledger(self.store_uri, name)
+            self._sources[name] = SourceLedger(self.store_uri, name)
         return self._sources[name]
 
     def start(self):

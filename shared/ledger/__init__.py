@@ -20,8 +20,7 @@ __all__ = ["Actor", "AppendOnlyViolation", "AppendRequest", "AppendResult",
 
 
 def open_ledger(store_uri: str, name: str, upcasters=None, **options) -> Ledger:
-    if not re.fullmatch(LEDGER_NAME_PATTERN, name or ""):
-        raise LedgerUnavailable(f"ledger name {name!r} must match {LEDGER_NAME_PATTERN}")
+    check_ledger_name(name)
     if store_uri.startswith("sqlite:///"):
         from .sqlite import SqliteLedger
         return SqliteLedger(sqlite_path(store_uri, name), name, upcasters, **options)
@@ -32,12 +31,17 @@ def open_ledger(store_uri: str, name: str, upcasters=None, **options) -> Ledger:
         f"STORE_URI {store_uri!r}: expected sqlite:///<folder> or mongodb://<host>/<database>")
 
 
+def check_ledger_name(name):
+    if not re.fullmatch(LEDGER_NAME_PATTERN, name or ""):
+        raise LedgerUnavailable(f"ledger name {name!r} must match {LEDGER_NAME_PATTERN}")
+
+
 def sqlite_path(store_uri: str, name: str) -> str:
     return f"{store_uri[len('sqlite:///'):].rstrip('/') or '.'}/{name}.db"
 
 
-def ledger_names(store_uri: str) -> list:
-    """Names of the ledgers that exist at a store location."""
+def ledger_names(store_uri: str, **options) -> list:
+    """Names of the ledgers that exist at a store location (options: as open_ledger's)."""
     if store_uri.startswith("sqlite:///"):
         import os
         folder = store_uri[len("sqlite:///"):] or "."
@@ -47,6 +51,6 @@ def ledger_names(store_uri: str) -> list:
                       if entry.endswith(".db") and re.fullmatch(LEDGER_NAME_PATTERN, entry[:-3]))
     if store_uri.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import mongo_ledger_names
-        return mongo_ledger_names(store_uri)
+        return mongo_ledger_names(store_uri, **options)
     raise LedgerUnavailable(
         f"STORE_URI {store_uri!r}: expected sqlite:///<folder> or mongodb://<host>/<database>")
