@@ -20,17 +20,21 @@ from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
 from ..config import number_setting, setting
-from ..ledger import SYSTEM, LedgerError, LedgerUnavailable, Metadata, open_ledger
+from ..ledger import SYSTEM, LedgerError, Metadata, open_ledger
+from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
 from ..messaging.subscription import Subscription
 from ..views import ViewStoreError, open_view_store
-from ..views.base import ViewStoreUnavailable
 from . import commands
 from .access import actor_of
 from .errors import CannotStart, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+# What stops a catch-up without being anybody's bug: said once per outage, no traceback
+CATCH_UP_OUTAGES = OUTAGES + (StoreUnavailable,)
+
 
 class ServiceContext:
     """What subscribers and workers share: the service's stores and command execution."""
@@ -134,6 +138,7 @@ class Platform(DependencyProvider):
                 batch_handler=subscriber.handle_batch))
         self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
             if setting(config, "RELAY") == "embedded" else None
+        self.outages = OutageLog(log)
         self.ready = Event()
         self._stopped = threading.Event()  # green under nameko's monkey-patching
 
@@ -164,10 +169,15 @@ class Platform(DependencyProvider):
         handlers' own errors are parked, not raised."""
         for subscription in self.subscriptions:
             if source is None or subscription.source.name == source:
+                what = f"catch-up of {subscription.name}"
                 try:
                     action(subscription)
+                except CATCH_UP_OUTAGES as exc:
+                    self.outages.down(what, exc)
                 except Exception:
-                    log.exception("catch-up of %s failed", subscription.name)
+                    log.exception("%s failed", what)
+                else:
+                    self.outages.up(what)
 
     def appended(self):
         """Our ledger grew: bring our own projections up to date and wake the relay."""
@@ -199,7 +209,7 @@ class Platform(DependencyProvider):
 def _unavailable_is_503():
     try:
         yield
-    except (LedgerUnavailable, ViewStoreUnavailable) as exc:
+    except OUTAGES as exc:
         raise StoreUnavailable(str(exc)) from None
 
 

@@ -28,14 +28,10 @@ import traceback
 from structlog.contextvars import bound_contextvars
 
 from ..ledger.envelope import now_iso
-from ..ledger.errors import LedgerUnavailable
-from ..views.base import ViewStoreUnavailable
 from ..metrics import HANDLER_APPLIED, HANDLER_FAILURES, PARKED_EVENTS, SUBSCRIBER_LAG
+from .outages import OUTAGES
 
 log = logging.getLogger(__name__)
-
-# The environment failed, not the handler: never parked, retried by the next catch-up
-OUTAGES = (LedgerUnavailable, ViewStoreUnavailable)
 
 
 class Subscription:

@@ -1,7 +1,7 @@
 """A doorbell rings every subscription to its source, even when one of them fails."""
 from types import SimpleNamespace
 
-from shared.chassis.platform import Platform
+from .test_platform_outages import bare_platform
 
 
 class Subscription:
@@ -16,11 +16,10 @@ class Subscription:
 
 
 def test_one_failing_subscription_does_not_keep_the_doorbell_from_the_others(caplog):
-    platform = Platform.__new__(Platform)   # only its subscriptions take part here
     first = Subscription("cycle.Gates", "registration", fails=True)
     second = Subscription("cycle.Board", "registration")
     other = Subscription("cycle.Plans", "planning")
-    platform.subscriptions = [first, second, other]
+    platform = bare_platform([first, second, other])
     platform.ring("registration", 42)
     assert second.rung == [42] and other.rung == []
     assert "catch-up of cycle.Gates failed" in caplog.text
