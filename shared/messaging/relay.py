@@ -24,9 +24,11 @@ from collections import deque
 
 import amqp
 import kombu
+import kombu.exceptions
 import orjson
 
 from ..metrics import RELAY_LAG, RELAY_PUBLISHED
+from .outages import OUTAGES, OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,11 @@ WINDOW = 4         # batches in flight: RabbitMQ confirms some while the next go
 
 class PublishFailed(Exception):
     """RabbitMQ refused (nacked) or did not confirm a batch in time."""
+
+
+# RabbitMQ or a store away: said once per outage (connecting raises kombu's error)
+RELAY_OUTAGES = OUTAGES + (PublishFailed, kombu.exceptions.OperationalError, OSError,
+                           amqp.exceptions.AMQPError)
 
 
 def exchange_name(ledger_name):
@@ -51,6 +58,7 @@ class Relay:
         self._connection = self._channel = None
         self._wake = threading.Event()
         self._stopped = threading.Event()
+        self._outages = OutageLog(log)
 
     # -- position -------------------------------------------------------------------------
     def published_position(self) -> int:
@@ -155,13 +163,17 @@ class Relay:
 
     def run(self, poll_interval=0.2, retry_interval=2.0):
         """Publish until stop(); survive RabbitMQ or store outages by retrying."""
+        what = f"relay of {self.ledger.name}"
         while not self._stopped.is_set():
-            try:
+            try:   # whatever fails, keep relaying: the next round resumes from the ledger
                 self.publish_pending()
+                self._outages.up(what)
                 wait = poll_interval
-            except Exception as exc:  # keep relaying: the next round resumes from the ledger
-                log.warning("relay %s: %s; retrying in %ss", self.ledger.name, exc,
-                            retry_interval)
+            except RELAY_OUTAGES as exc:
+                self._outages.down(what, exc)
+                wait = retry_interval
+            except Exception:
+                log.exception("%s failed; retrying in %ss", what, retry_interval)
                 wait = retry_interval
             self._wake.wait(wait)
             self._wake.clear()

@@ -5,6 +5,7 @@ published and applied exactly once in effect.
 The shared RabbitMQ server is never stopped: the relay and the consumer reach it
 through a TCP forwarder of this test, which can cut every connection and refuse new
 ones (what a broker restart or a network cut looks like from the client's side)."""
+import logging
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from shared.ledger import open_ledger
 from shared.messaging.relay import Relay
+from shared.messaging.relay import log as relay_log
 from shared.views import open_view_store
 
 from .conftest import wait_for
@@ -29,6 +31,7 @@ class Forwarder:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.up, self.pairs, self.lock = True, [], threading.Lock()
+        self.refused = 0   # connections refused while cut
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -39,6 +42,7 @@ class Forwarder:
                 return
             if not self.up:
                 client.close()   # refused, as a broker that is down
+                self.refused += 1
                 continue
             upstream = socket.create_connection(self.target)
             with self.lock:
@@ -119,3 +123,32 @@ def test_relay_and_subscriber_ride_out_rabbitmq_going_away(container_factory, pl
     finally:
         relay.stop()
         running.join(10)
+
+
+def test_the_relay_says_once_that_rabbitmq_is_away_and_once_that_it_is_back(
+        platform_config, forwarder, caplog):
+    """Every failed round logged a line (every 4 s by default: a refused connect takes
+    2 s, then the relay waits 2 s): an outage buried everything else in the log."""
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    relay = Relay(producer, forwarder.uri,
+                  open_view_store(platform_config["STATE_URI"], "producer"), batch_size=10)
+    caplog.set_level(logging.INFO, logger=relay_log.name)
+    forwarder.cut()
+    tick(producer, 5)
+    running = threading.Thread(target=relay.run, kwargs={"poll_interval": 0.05,
+                                                          "retry_interval": 0.1}, daemon=True)
+    running.start()
+    try:   # each round's connect is refused twice (kombu retries once), 2 s in all
+        wait_for(lambda: forwarder.refused >= 6, what="three rounds to fail")
+        forwarder.restore()
+        wait_for(lambda: relay.published_position() == 5, what="the relay to resume")
+    finally:
+        relay.stop()
+        running.join(10)
+        producer.close()
+    lines = [(r.levelno, r.getMessage(), r.exc_info) for r in caplog.records
+             if r.name == relay_log.name]
+    assert [(level, exc_info) for level, _, exc_info in lines] == \
+        [(logging.WARNING, None), (logging.INFO, None)]   # was: a warning every round
+    assert lines[0][1].startswith("relay of producer stopped: ")
+    assert lines[1][1] == "relay of producer resumed after an outage"
