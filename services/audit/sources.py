@@ -1,33 +1,15 @@
 """Every ledger at STORE_URI, opened read-only, including ledgers that appear later.
 
-The audit service appends nothing. It opens only ledgers that already exist (opening a
-missing SQLite ledger would create it) and hands out a wrapper without any write method.
+The audit service appends nothing: it holds each ledger as a SourceLedger, opened
+read-only and without any write method, as every subscription reads another service's.
 New ledgers (a service deployed later) are found by `discover()`, which the audit
 service calls at start, on every periodic catch-up and before answering a query.
 """
 import threading
 
 from shared.chassis.errors import NotFound
-from shared.ledger import ledger_names, open_ledger
-
-READ_METHODS = ("head", "read", "read_stream", "iter_records", "raw", "position_at",
-                "stream_version", "verification_rows", "index_mismatches")
-
-
-class ReadOnlyLedger:
-    """A ledger's reading half: any attempt to append fails loudly."""
-
-    def __init__(self, ledger):
-        self._ledger = ledger
-        self.name = ledger.name
-
-    def __getattr__(self, attribute):
-        if attribute in READ_METHODS:
-            return getattr(self._ledger, attribute)
-        raise AttributeError(f"the audit service reads ledgers only ({attribute!r} refused)")
-
-    def close(self):
-        self._ledger.close()
+from shared.ledger import ledger_names
+from shared.messaging.source import SourceLedger
 
 
 class LedgerSources:
@@ -42,15 +24,15 @@ class LedgerSources:
         with self._lock:
             new = [name for name in ledger_names(self.store_uri) if name not in self._ledgers]
             for name in new:
-                self._ledgers[name] = ReadOnlyLedger(
-                    open_ledger(self.store_uri, name, self._upcasters_for(name)))
+                self._ledgers[name] = SourceLedger(self.store_uri, name,
+                                                   upcasters=self._upcasters_for(name))
             return new
 
     @property
     def names(self) -> list:
         return sorted(self._ledgers)
 
-    def get(self, name) -> ReadOnlyLedger:
+    def get(self, name) -> SourceLedger:
         if name not in self._ledgers:
             self.discover()
         if name not in self._ledgers:
