@@ -3,20 +3,74 @@
 Starts one `nameko run` process per service that exists in this checkout, each on its
 own HTTP port (see services.SERVICES), and one `plpbk relay --all` process that
 publishes every ledger (services run with RELAY=external, so publishing uses another
-core). Stops everything on Ctrl-C / SIGTERM, or when any process dies.
+core). Stops everything on Ctrl-C / SIGTERM, or when any process stops by itself: that
+is a failure whatever its exit code (`nameko run` exits 0 after its own "Error: ..."),
+named in one line with the process's last words, and plpbk run exits 1.
 """
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import click
+import orjson
 
-from shared.cli.common import console
+from shared.cli.common import EXIT_PROBLEM, console, fail
 from shared.config import QUIET_EVENTLET
 
 from . import RELAY_METRICS_PORT, SERVICES
+
+
+class Child:
+    """One process of the platform. Its output (logs, errors) is passed on to stderr as it
+    comes, and its last words kept: why it stopped, should it stop by itself."""
+
+    def __init__(self, name, command, env, keep_stdout=True):
+        self.name, self.last_words = name, ""
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE if keep_stdout else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if keep_stdout else subprocess.PIPE,
+            # Ctrl-C reaches this process alone, which stops each child with one SIGTERM:
+            # a nameko run given SIGINT and then SIGTERM starts a second stop and hangs
+            start_new_session=True)
+        self.pid = self.process.pid
+        self._reader = threading.Thread(target=self._pass_on, daemon=True)
+        self._reader.start()
+
+    def _pass_on(self):
+        output = sys.stderr.buffer
+        for line in self.process.stdout or self.process.stderr:
+            output.write(line)
+            output.flush()
+            self.last_words = _telling(line) or self.last_words
+
+    def stopped_because(self):
+        """One line: how it ended and its last words."""
+        self._reader.join(timeout=5)   # what it said before it stopped
+        code = self.process.returncode
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return f"{self.name} stopped by itself ({how})" + \
+            (f": {self.last_words}" if self.last_words else "")
+
+
+def _telling(line):
+    """A line that says what went wrong: one printed outside the JSON logs (nameko's
+    "Error: ...", a traceback's last line, a command's "error: ...") or an error logged;
+    "" for the routine log lines, which would mislead."""
+    text = line.decode(errors="replace").strip()
+    if text.startswith("{"):
+        try:
+            record = orjson.loads(text)
+            if record.get("level") not in ("error", "critical"):
+                return ""
+            return str(record.get("event", text))
+        except (orjson.JSONDecodeError, AttributeError):
+            return text
+    for prefix in ("Error: ", "error: "):
+        text = text.removeprefix(prefix)
+    return text
 
 
 def available_services():
@@ -39,39 +93,42 @@ def run(only, host):
     chosen = {name: spec for name, spec in services.items() if not only or name in only}
     bin_dir = os.path.dirname(sys.executable)
     base = dict(os.environ, RELAY="external", PYTHONWARNINGS=QUIET_EVENTLET)
-    processes = {"relay": subprocess.Popen(
-        [os.path.join(bin_dir, "plpbk"), "relay", "--all", "--metrics-port",
-         str(RELAY_METRICS_PORT), "--metrics-address", host],
-        env=dict(base, PLPBK_PROCESS="relay"), stdout=subprocess.DEVNULL,
-        start_new_session=True)}
+    children = [Child("relay", [os.path.join(bin_dir, "plpbk"), "relay", "--all",
+                                "--metrics-port", str(RELAY_METRICS_PORT),
+                                "--metrics-address", host],
+                      dict(base, PLPBK_PROCESS="relay"), keep_stdout=False)]
     console.print(f"{'relay':<13} http://{host}:{RELAY_METRICS_PORT}/metrics  "
-                  f"(pid {processes['relay'].pid})")
+                  f"(pid {children[0].pid})")
     for name, (target, port) in chosen.items():
-        processes[name] = subprocess.Popen(
-            [os.path.join(bin_dir, "nameko"), "run", "--config", "config.yml", target],
-            env=dict(base, PLPBK_PROCESS=name, WEB_SERVER_ADDRESS=f"{host}:{port}"),
-            # Ctrl-C reaches this process alone, which stops each child with one SIGTERM:
-            # a nameko run given SIGINT and then SIGTERM starts a second stop and hangs
-            start_new_session=True)
-        console.print(f"{name:<13} http://{host}:{port}  (pid {processes[name].pid})")
+        children.append(Child(
+            name, [os.path.join(bin_dir, "nameko"), "run", "--config", "config.yml", target],
+            dict(base, PLPBK_PROCESS=name, WEB_SERVER_ADDRESS=f"{host}:{port}")))
+        console.print(f"{name:<13} http://{host}:{port}  (pid {children[-1].pid})")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    stopped_by_itself = None
     try:
-        while not stopping:
-            dead = [name for name, p in processes.items() if p.poll() is not None]
-            if dead:
-                console.print(f"[red]{', '.join(dead)} stopped; stopping the platform[/]")
-                break
+        while not stopping and stopped_by_itself is None:
+            stopped_by_itself = next(
+                (child for child in children if child.process.poll() is not None), None)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    failed = [name for name, p in processes.items() if p.returncode not in (0, -15, None)]
+    _stop(children)
+    if stopped_by_itself is not None:   # however it exited: nobody asked it to stop
+        fail(f"{stopped_by_itself.stopped_because()}; the platform was stopped", EXIT_PROBLEM)
+    failed = [child for child in children if child.process.returncode not in (0, -15)]
     raise SystemExit(1 if failed and not stopping else 0)
+
+
+def _stop(children):
+    """One SIGTERM each, then up to 20 s to stop before it is killed."""
+    for child in children:
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()

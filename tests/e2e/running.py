@@ -50,6 +50,16 @@ class RunningPlatform:
         self.process = None
 
     def __enter__(self):
+        self.start()
+        try:
+            self.wait_until_up()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def start(self, *options):
+        """`plpbk run` with these options, in the background (__exit__ stops it)."""
         busy = [name for name, (_t, port) in SERVICES.items() if not port_is_free(port)]
         if busy:
             raise RuntimeError(f"ports of {', '.join(busy)} are in use: is `make run` "
@@ -69,15 +79,9 @@ class RunningPlatform:
             PYTHONWARNINGS=QUIET_EVENTLET, **self.extra_env)
         self.log = open(os.path.join(self.folder, "platform.log"), "w")
         # as `make run`: plpbk run from the repository (it reads config.yml there)
-        self.process = subprocess.Popen([os.path.join(BIN, "plpbk"), "run"], cwd=REPO,
-                                        env=self.env, stdout=self.log,
+        self.process = subprocess.Popen([os.path.join(BIN, "plpbk"), "run", *options],
+                                        cwd=REPO, env=self.env, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            self.wait_until_up()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
 
     def __exit__(self, *exc):
         if self.process is not None and self.process.poll() is None:
