@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
 from ..chassis.errors import CommandRejected
 from ..config import DEFAULTS
 from ..ledger import LedgerDamaged, LedgerError
+from ..ledger.sqlite import trouble
 from ..patterns import PLAIN_DECIMAL, whole_number
 from ..views.base import ViewStoreError
 from .uris import broker_uri, ledger_store_uri, view_store_uri
@@ -24,8 +25,8 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 # Exit codes: 0 fine, 1 a problem was found (broken ledger, failed replay),
-# 2 bad usage or input (click's own code), 3 a store or broker could not be reached,
-# 130 interrupted.
+# 2 bad usage or input (click's own code), 3 a store or broker could not be reached or
+# used now (locked, full, read-only, I/O error), 130 interrupted.
 EXIT_PROBLEM, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 # Ctrl-C: 128 + SIGINT, as shells report it; not 1, which would say "a problem was found".
 EXIT_INTERRUPTED = 130
@@ -130,7 +131,10 @@ def unreachable_is_an_error():
     except (LedgerError, ViewStoreError) as exc:
         fail(_first_clause(exc), EXIT_UNREACHABLE)
     except sqlite3.DatabaseError as exc:
-        fail(f"a store's file is damaged or is not a PLPBK store: {exc}", EXIT_PROBLEM)
+        cause = trouble(exc)   # locked, full, read-only, I/O error: not damage
+        if cause is None:
+            fail(f"a store's file is damaged or is not a PLPBK store: {exc}", EXIT_PROBLEM)
+        fail(f"a store cannot be used now: {cause} ({exc})", EXIT_UNREACHABLE)
     except OSError as exc:
         fail(f"cannot reach a store, broker or file: {exc}", EXIT_UNREACHABLE)
     except Exception as exc:

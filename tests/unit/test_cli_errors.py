@@ -1,8 +1,15 @@
 """Every plpbk command reports an unusable store or broker as one line and exit code 3,
 never a traceback (shared.cli.common.PlatformGroup)."""
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
 from click.testing import CliRunner
 
 from services.cli import cli
+from shared.cli.common import unreachable_is_an_error
 from shared.ledger import NewEvent, open_ledger
 
 
@@ -65,3 +72,83 @@ def test_ledger_names_with_all_are_refused_rather_than_ignored(tmp_path):
         result = run(*command, "registration", "--all", "--store", store)
         assert result.exit_code == 2, command
         assert "give ledger names (registration) or --all, not both" in result.output
+
+
+# -- SQLite errors no store foresaw: what keeps a file from use now is not damage ----------
+
+def test_a_state_file_another_process_has_locked_is_exit_3_not_damaged(tmp_path):
+    (tmp_path / "state").mkdir()
+    holder = sqlite3.connect(tmp_path / "state" / "gateway.db", isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")   # as a tool holding the file would
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE c_credentials (key TEXT PRIMARY KEY, doc BLOB)")
+    try:
+        result = CliRunner().invoke(cli, [
+            "users", "create", "ani", "--name", "Ani", "--role", "ministry",
+            "--password-stdin", "--store", f"sqlite:///{tmp_path}/ledgers",
+            "--state", f"sqlite:///{tmp_path}/state"], input="a long passphrase\n")
+    finally:
+        holder.close()
+    assert result.exit_code == 3, result.output   # was 1, "a store's file is damaged"
+    assert " ".join(result.output.split()) == (
+        "error: a store cannot be used now: another process holds its write lock "
+        "(database is locked)")
+
+
+def _full(path):
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x)")
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    db.execute("INSERT INTO t VALUES (zeroblob(100000))")
+
+
+def _read_only(path):
+    sqlite3.connect(path).execute("CREATE TABLE t (x)")
+    sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("INSERT INTO t VALUES (1)")
+
+
+def _not_a_database(path):
+    path.write_bytes(b"this is no SQLite file at all" * 100)
+    sqlite3.connect(path).execute("SELECT * FROM sqlite_master")
+
+
+def _a_foreign_database(path):
+    sqlite3.connect(path).execute("SELECT * FROM records")
+
+
+@pytest.mark.parametrize("cause, code, line", [
+    (_full, 3, "error: a store cannot be used now: its disk is full (database or disk is "
+               "full)"),
+    (_read_only, 3, "error: a store cannot be used now: it is read-only (attempt to write "
+                    "a readonly database)"),
+    (_not_a_database, 1, "error: a store's file is damaged or is not a PLPBK store: file is "
+                         "not a database"),
+    (_a_foreign_database, 1, "error: a store's file is damaged or is not a PLPBK store: no "
+                             "such table: records"),
+])
+def test_a_raw_sqlite_error_names_its_cause(tmp_path, capsys, cause, code, line):
+    with pytest.raises(SystemExit) as exited, unreachable_is_an_error():
+        cause(tmp_path / "store.db")
+    assert exited.value.code == code   # full and read-only were 1, "damaged"
+    assert " ".join(capsys.readouterr().err.split()) == line
+
+
+AN_IO_ERROR = """
+import resource, sqlite3, sys
+from shared.cli.common import unreachable_is_an_error
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("CREATE TABLE t (x)")
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+with unreachable_is_an_error():   # the kernel refuses to grow the file: EFBIG, not ENOSPC
+    db.execute("INSERT INTO t VALUES (zeroblob(1000000))")
+"""
+
+
+def test_a_disk_that_fails_a_write_is_an_io_error_exit_3_not_damaged(tmp_path):
+    done = subprocess.run([sys.executable, "-c", AN_IO_ERROR, str(tmp_path / "store.db")],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=os.getcwd(), COLUMNS="500"))
+    assert done.returncode == 3, done.stderr   # was 1, "a store's file is damaged"
+    assert done.stderr.strip() == ("error: a store cannot be used now: the disk failed to "
+                                   "read or write it (disk I/O error)")
