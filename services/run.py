@@ -42,9 +42,13 @@ class Child:
     def _pass_on(self):
         output = sys.stderr.buffer
         for line in self.process.stdout or self.process.stderr:
-            output.write(line)
-            output.flush()
             self.last_words = _telling(line) or self.last_words
+            if output is not None:
+                try:
+                    output.write(line)
+                    output.flush()
+                except OSError:   # our stderr is gone (a closed pipe): keep draining the
+                    output = None   # child's, which would block on a full pipe otherwise
 
     def stopped_because(self):
         """One line: how it ended and its last words."""
