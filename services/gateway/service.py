@@ -8,7 +8,7 @@ principal. Users and API keys are event-sourced in the gateway's own ledger.
 """
 from nameko.rpc import RpcProxy
 
-from shared.chassis.entrypoints import OperatorEntrypoints
+from shared.chassis.entrypoints import OperatorEntrypoints, metrics_page
 from shared.chassis.platform import doorbell
 
 from .platform import GatewayPlatform
@@ -40,8 +40,7 @@ class GatewayService(OperatorEntrypoints):
     @api("GET", "/metrics")
     def expose_metrics(self, request):
         """Prometheus metrics of this process (on the JSON web server like the API)."""
-        request.environ.setdefault("HTTP_ACCEPT", "text/plain")  # nameko-prometheus needs one
-        return self.metrics.expose_metrics(request)
+        return metrics_page(self.metrics, request)
 
 
 def _entrypoint(route):

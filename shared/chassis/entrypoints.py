@@ -1,5 +1,8 @@
 """Entrypoints every service has: operator RPCs and the Prometheus metrics page."""
 from nameko.rpc import rpc
+from nameko.web.handlers import http
+from nameko_prometheus import PrometheusMetrics
+from nameko_prometheus.utils import reset_prometheus_registry
 
 from .access import authorize
 from .errors import EXPECTED, InvalidInput
@@ -7,9 +10,6 @@ from .logging import Log
 
 MAX_PAGE = 5000
 OPERATORS = ("ministry",)   # who runs the platform: the ministry's operators (plpbk's default)
-from nameko.web.handlers import http
-from nameko_prometheus import PrometheusMetrics
-from nameko_prometheus.utils import reset_prometheus_registry
 
 
 class ServiceMetrics(PrometheusMetrics):
@@ -20,6 +20,13 @@ class ServiceMetrics(PrometheusMetrics):
             self.container.service_name, {}).get("prefix", self.container.service_name)
         reset_prometheus_registry(f"{prefix}_")
         super().setup()
+
+
+def metrics_page(metrics, request):
+    """The /metrics answer. nameko-prometheus reads the Accept header unguarded: a
+    client that sends none (Python's urllib) got a 500; without one, the text format."""
+    request.environ.setdefault("HTTP_ACCEPT", "text/plain")
+    return metrics.expose_metrics(request)
 
 
 class OperatorEntrypoints:
@@ -79,4 +86,4 @@ class OperatorEntrypoints:
 
     @http("GET", "/metrics")
     def expose_metrics(self, request):
-        return self.metrics.expose_metrics(request)
+        return metrics_page(self.metrics, request)

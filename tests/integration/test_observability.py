@@ -1,5 +1,7 @@
 """Every service logs JSON lines carrying the request's correlation id, and serves its
 Prometheus metrics (entrypoints and platform) on its own /metrics page."""
+import urllib.request
+
 import pytest
 import requests
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -39,3 +41,12 @@ def test_each_service_serves_entrypoint_and_platform_metrics(registration, platf
     assert 'registration_rpc_requests_total{method_name="import_rows"} 1.0' in page
     assert 'plpbk_ledger_appended_events_total{ledger="registration"}' in page
     assert "plpbk_subscriber_applied_total" in page
+
+
+def test_the_metrics_page_answers_a_client_that_sends_no_accept_header(registration):
+    # urllib sends no Accept header; nameko-prometheus read it unguarded (a 500)
+    port = registration.shared_extensions[WebServer]._sock.getsockname()[1]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        assert answer.status == 200
+        assert answer.headers["Content-Type"].startswith("text/plain")
+        assert b"plpbk_subscriber_applied_total" in answer.read()
