@@ -21,8 +21,9 @@ import threading
 from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
-from shared.config import number_setting, setting
 from shared.chassis.access import actor_of
+from shared.chassis.starting import starting
+from shared.config import number_setting, setting
 from shared.messaging.subscription import Subscription
 from shared.views import open_view_store
 
@@ -50,9 +51,11 @@ class AuditPlatform(DependencyProvider):
         # the cyclic collector from rescanning them all the time.
         gc.set_threshold(100_000, 50, 1000)
         config = self.container.config
-        self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
-        self.views = open_view_store(setting(config, "VIEW_URI"), "audit")
-        self.state = open_view_store(setting(config, "STATE_URI"), "audit")
+        with starting("audit"):   # a setting or store it cannot use: no service
+            self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
+            self.views = open_view_store(setting(config, "VIEW_URI"), "audit")
+            self.state = open_view_store(setting(config, "STATE_URI"), "audit")
+            self.state.check_writable()
         self.sources = LedgerSources(setting(config, "STORE_URI"))
         self.log = TransparencyLog(self.sources, self.state, signing_key(config))
         self.index = VillageIndex(IndexContext(self.views))

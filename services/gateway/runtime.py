@@ -18,6 +18,7 @@ from eventlet import tpool
 from nameko.exceptions import ConfigurationError
 from nameko.extensions import DependencyProvider
 
+from shared.chassis.starting import starting
 from shared.config import number_setting, setting
 from shared.ledger import Actor, Metadata
 
@@ -66,7 +67,8 @@ class GatewayRuntime(DependencyProvider):
         self.routes = routes
 
     def setup(self):
-        self.settings = read_settings(self.container.config)
+        with starting(self.container.service_name):
+            self.settings = read_settings(self.container.config)
         self.locks = KeyedLocks()
         self._secret = self.settings.secret
         self._health = self._openapi = None

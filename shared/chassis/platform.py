@@ -20,15 +20,16 @@ from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
 from ..config import number_setting, setting
-from ..ledger import SYSTEM, LedgerError, Metadata, open_ledger
+from ..ledger import SYSTEM, Metadata, open_ledger
 from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
 from ..messaging.subscription import Subscription
-from ..views import ViewStoreError, open_view_store
+from ..views import open_view_store
 from . import commands
 from .access import actor_of
-from .errors import CannotStart, StoreUnavailable
+from .errors import StoreUnavailable
+from .starting import starting
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +115,13 @@ class Platform(DependencyProvider):
         config, self.service_name = self.container.config, self.container.service_name
         self.store_uri = setting(config, "STORE_URI")
         self.amqp_uri = setting(config, "AMQP_URI")
-        self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
-        try:   # a store that cannot be opened or written: one line, and no service
+        with starting(self.service_name):   # a setting or store it cannot use: no service
+            self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
             self.ledger = open_ledger(self.store_uri, self.service_name, self.upcasters)
             self.ledger.check_writable()
             self.state = open_view_store(setting(config, "STATE_URI"), self.service_name)
             self.state.check_writable()
             self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name)
-        except (LedgerError, ViewStoreError) as exc:
-            raise CannotStart(f"the {self.service_name} service cannot start: {exc}") \
-                from None
         self._sources = {self.service_name: self.ledger}
         self.context = ServiceContext(self)
         self.subscribers, self.subscriptions = [], []

@@ -45,9 +45,9 @@ def users_create(store, state):
                 "--role", "ministry", "--password-stdin"], store, state)
 
 
-def start_consumer(store, state):
-    return run([os.path.join(BIN, "nameko"), "run", "--config", "config.yml",
-                "tests.integration.ticking:Consumer"], store, state, timeout=30)
+def start_consumer(store, state, service="tests.integration.ticking:Consumer"):
+    return run([os.path.join(BIN, "nameko"), "run", "--config", "config.yml", service],
+               store, state, timeout=30)
 
 
 @pytest.fixture
@@ -120,3 +120,22 @@ def test_a_user_is_not_recorded_when_its_password_cannot_be_kept(folder):
     ledger = open_ledger(f"sqlite:///{folder}/ledgers", "gateway", read_only=True)
     assert list(ledger.iter_records()) == []   # was: UserCreated, and no password
     ledger.close()
+
+
+@pytest.mark.parametrize("setting, value", [("MAX_WORKERS", "abc"), ("MAX_WORKERS", "0"),
+                                            ("CATCH_UP_INTERVAL", "abc")])
+@pytest.mark.parametrize("service", ["tests.integration.ticking:Consumer",
+                                     "services.audit.service:AuditService"])
+def test_a_service_with_a_bad_setting_does_not_start_and_says_which(folder, service, setting,
+                                                                    value):
+    # nameko exited 0 after its own 'Error:' (CATCH_UP_INTERVAL), with tracebacks before
+    # it, and handed MAX_WORKERS to eventlet unchecked (a traceback)
+    os.environ[setting] = value
+    try:
+        done = start_consumer(f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state",
+                              service)
+    finally:
+        del os.environ[setting]
+    assert done.returncode == 1
+    assert done.lines[-1].startswith("error: the ")
+    assert f"{setting}='{value}'" in done.lines[-1] or f"{setting}={value}" in done.lines[-1]
