@@ -8,8 +8,10 @@ temporary folder, the repository's config.yml. Users and keys are made with the 
         platform.create_user("siti", "district", "52.01")
         token = platform.login("siti")
 """
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -89,7 +91,10 @@ class RunningPlatform:
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                # each child runs in a session of its own: plpbk run's group is not theirs
+                for pid in [self.process.pid, *self.children().values()]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
         try:
@@ -105,9 +110,16 @@ class RunningPlatform:
         os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(timeout=timeout)
 
+    def children(self):
+        """process name -> pid, from the lines plpbk run prints as it starts them."""
+        started = re.findall(r"^(\w+) +http://\S+ +\(pid (\d+)\)$", self.logs(tail=None),
+                             re.M)
+        return {name: int(pid) for name, pid in started}
+
     def logs(self, tail=200):
         with open(os.path.join(self.folder, "platform.log")) as handle:
-            return "".join(handle.readlines()[-tail:])
+            lines = handle.readlines()
+        return "".join(lines[-tail:] if tail else lines)
 
     def wait_until_up(self, timeout=90):
         """The gateway is healthy and every backend answers an RPC through it."""

@@ -2,7 +2,6 @@
 itself, during start-up or later, however it exits, stops the platform; plpbk run names
 it and why in one line and exits 1. Ctrl-C still stops everything with exit 0."""
 import os
-import re
 import signal
 import time
 import urllib.request
@@ -21,12 +20,6 @@ def platform(request):
     running = RunningPlatform(extra_env=dict(COLUMNS="500", **getattr(request, "param", {})))
     yield running
     running.__exit__(None, None, None)
-
-
-def pids(platform):
-    """process name -> pid, from the lines plpbk run prints as it starts them."""
-    return {name: int(pid) for name, pid in
-            re.findall(r"^(\w+) +http://\S+ +\(pid (\d+)\)$", platform.logs(), re.M)}
 
 
 def gone(pid):
@@ -57,13 +50,13 @@ def test_a_service_that_stops_at_start_up_stops_the_platform_and_is_named(platfo
         "error: audit stopped by itself (exit code 1): the audit service cannot start: "
         "CATCH_UP_INTERVAL='abc': must be a number written in 0-9; the platform was stopped")
     assert "Traceback" not in platform.logs()
-    assert all(gone(pid) for pid in pids(platform).values())   # the relay too
+    assert all(gone(pid) for pid in platform.children().values())   # the relay too
 
 
 def test_a_service_that_dies_while_running_stops_the_platform_and_is_named(platform):
     platform.start("--only", "audit")
     wait_until_audit_answers(platform)
-    started = pids(platform)
+    started = platform.children()
     assert set(started) == {"relay", "audit"}
     os.kill(started["audit"], signal.SIGKILL)   # as the kernel's OOM killer would
     assert platform.process.wait(timeout=60) == 1, platform.logs()
@@ -76,5 +69,5 @@ def test_ctrl_c_stops_one_service_and_the_relay_with_exit_0(platform):
     platform.start("--only", "audit")
     wait_until_audit_answers(platform)
     assert platform.interrupt() == 0, platform.logs()
-    assert all(gone(pid) for pid in pids(platform).values())
+    assert all(gone(pid) for pid in platform.children().values())
     assert f":{RELAY_METRICS_PORT}/metrics" in platform.logs()
