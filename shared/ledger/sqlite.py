@@ -235,7 +235,7 @@ def _make_folder(name, path):
 _TROUBLE = {"SQLITE_FULL": "its disk is full", "SQLITE_READONLY": "it is read-only",
             "SQLITE_IOERR": "the disk failed to read or write it",
             "SQLITE_CANTOPEN": "its file cannot be opened",
-            "SQLITE_BUSY": "another process holds its write lock",
+            "SQLITE_BUSY": "another process holds a lock on it",
             "SQLITE_NOMEM": "the process is out of memory"}
 
 

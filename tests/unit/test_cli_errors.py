@@ -92,7 +92,7 @@ def test_a_state_file_another_process_has_locked_is_exit_3_not_damaged(tmp_path)
         holder.close()
     assert result.exit_code == 3, result.output   # was 1, "a store's file is damaged"
     assert " ".join(result.output.split()) == (
-        "error: a store cannot be used now: another process holds its write lock "
+        "error: a store cannot be used now: another process holds a lock on it "
         "(database is locked)")
 
 
