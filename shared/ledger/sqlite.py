@@ -59,7 +59,7 @@ class SqliteLedger(Ledger):
                 self._reader.execute("SELECT position, body, hash, stream_id, stream_version,"
                                      " type, recorded_at FROM records LIMIT 0")
             else:
-                _make_folder(name, path)
+                make_folder(path, f"ledger {name!r}")
                 self._writer = self._connect(synchronous)
                 # CREATE ... IF NOT EXISTS in one transaction: several processes may open
                 self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
@@ -222,13 +222,14 @@ def _is_damage(exc):
         "no such column" in text or "malformed" in text
 
 
-def _make_folder(name, path):
+def make_folder(path, what, unavailable=LedgerUnavailable):
+    """The folder of a store's file (what: "ledger 'x'"), or `unavailable` naming it."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise LedgerUnavailable(f"cannot create the folder {folder} of ledger {name!r}: "
-                                f"{exc.strerror or exc}") from None
+        raise unavailable(f"cannot create the folder {folder} of {what}: "
+                          f"{exc.strerror or exc}") from None
 
 
 # What the environment refused, in words for the operator (SQLite's primary codes)

@@ -4,7 +4,6 @@ Used for operator state that must survive a restart (relay positions, subscriber
 tracking, parked events) and usable for any view. One file per service; one table per
 collection; filters become SQL over json_extract.
 """
-import os
 import re
 import sqlite3
 import threading
@@ -12,7 +11,7 @@ from contextlib import contextmanager
 
 import orjson
 
-from ..ledger.sqlite import trouble
+from ..ledger.sqlite import make_folder, trouble
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
                    check_field, check_filter, check_key, check_new_key, check_query,
                    prefix_end)
@@ -155,12 +154,7 @@ class SqliteViewStore(ViewStore):
     def __init__(self, path, name):
         super().__init__(name)
         self.path = path
-        folder = os.path.dirname(os.path.abspath(path))
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise ViewStoreUnavailable(f"cannot create the folder {folder} of store "
-                                       f"{name!r}: {exc.strerror or exc}") from None
+        make_folder(path, f"store {name!r}", ViewStoreUnavailable)
         with self._unavailable_on_trouble():
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                        timeout=60)
