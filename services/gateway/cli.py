@@ -44,9 +44,11 @@ def operator_option(function):
                         help="Who is granting (recorded in every event).")(function)
 
 
-def _accounts(store_uri, state_uri, actor):
-    ledger = open_ledger(store_uri, LEDGER)
+def _accounts(store_uri, state_uri, actor, creating=False):
     state = open_view_store(state_uri, LEDGER)
+    if creating:   # a password or key the state store cannot keep: no new ledger either
+        state.check_writable()
+    ledger = open_ledger(store_uri, LEDGER)
     metadata = Metadata(Actor(actor, "ministry", ""), f"cli-{uuid.uuid4()}")
     return Accounts(ledger, partial(commands.execute, ledger), state, metadata)
 
@@ -61,7 +63,7 @@ def _run(store_uri, state_uri, actor, operation, existing=True):
         _must_have_ledger(store_uri)
     try:
         with unreachable_is_an_error():
-            accounts = _accounts(store_uri, state_uri, actor)
+            accounts = _accounts(store_uri, state_uri, actor, creating=not existing)
             try:
                 return operation(accounts)
             finally:
