@@ -60,6 +60,8 @@ class SqliteLedger(Ledger):
                                      " type, recorded_at FROM records LIMIT 0")
             else:
                 make_folder(path, f"ledger {name!r}")
+                if not os.path.exists(path):
+                    _create_whole(path)
                 self._writer = self._connect(synchronous)
                 # CREATE ... IF NOT EXISTS in one transaction: several processes may open
                 self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
@@ -220,6 +222,26 @@ def _is_damage(exc):
     text = str(exc)
     return type(exc) is sqlite3.DatabaseError or "no such table" in text or \
         "no such column" in text or "malformed" in text
+
+
+def _create_whole(path):
+    """A new ledger file appears with its tables, never half made: a reader listing the
+    folder (a subscription, the audit, verify --all) would take a file without them for
+    a damaged ledger. Built under a name no ledger has, then linked into place; the
+    link fails if another process made the ledger first, with the same schema."""
+    temporary = f"{path}.{os.getpid()}-{threading.get_ident()}.new"
+    db = sqlite3.connect(temporary, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")   # kept in the file's header
+        db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+    finally:
+        db.close()   # the last connection: its WAL is written into the file and removed
+    try:
+        os.link(temporary, path)
+    except OSError:   # made first by another process; or no hard links here: made in place
+        pass
+    finally:
+        os.unlink(temporary)
 
 
 def make_folder(path, what, unavailable=LedgerUnavailable):
