@@ -1,7 +1,7 @@
 """plpbk: operator commands for the PLPBK platform. `plpbk --help` lists them."""
 import click
 
-from . import ledger_commands, parked_commands
+from . import backup, ledger_commands, parked_commands
 from .common import PlatformGroup
 
 
@@ -11,7 +11,8 @@ def cli():
 
 
 for command in (ledger_commands.ledgers, ledger_commands.verify, ledger_commands.checkpoint,
-                ledger_commands.keygen, ledger_commands.relay, parked_commands.parked):
+                ledger_commands.keygen, ledger_commands.relay, parked_commands.parked,
+                backup.backup):
     cli.add_command(command)
 
 

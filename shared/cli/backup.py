@@ -1,0 +1,243 @@
+"""plpbk backup: a consistent copy of the embedded default while the platform runs.
+
+Order (docs/decisions/0016-backup-order.md): snapshots of the state, then of the ledgers,
+then the attachments. SQLite files are copied with the online backup API inside a read
+transaction taken beforehand, so each copy is one instant of its file however much is
+written meanwhile; a plain file copy of a WAL database can be torn.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import urllib.parse
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..config import DEFAULTS
+from ..ledger import ledger_names, open_ledger
+from ..ledger.envelope import now_iso
+from ..views import store_names
+from .common import (EXIT_PROBLEM, console, errors, fail, must_exist, progress_bar,
+                     state_option, store_option, unreachable_is_an_error)
+from .files import write_new
+from .ledger_commands import MAX_WORKERS, _verify_one
+from .state import refuse_ledgers
+from .uris import MONGO, _checked
+
+FORMAT = "plpbk-backup/1"
+STEP_PAGES = 1024          # pages copied between progress updates (4 MiB of 4 KiB pages)
+ATTACHMENT = re.compile(r"[0-9a-f]{64}")   # services/planning/attachments.py: <2 hex>/<sha256>
+
+
+def attachment_uri(_context, _parameter, value):
+    return _checked(value, ("file:///",) + MONGO,
+                    "file:///<folder> or mongodb://<host>/<database>")
+
+
+def attachments_option(function):
+    return click.option("--attachments", "attachment_uri", envvar="ATTACHMENT_URI",
+                        default=DEFAULTS["ATTACHMENT_URI"], show_default=True,
+                        callback=attachment_uri,
+                        help="Where uploaded files are (file:///folder or mongodb://host/db).")(
+        function)
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the backup to: new, or empty.")
+@store_option
+@state_option
+@attachments_option
+def backup(out, store_uri, state_uri, attachment_uri):
+    """Copy ledgers, state and attachments to OUT while the platform runs; verify the copy.
+
+    Writes OUT/ledgers, OUT/state, OUT/attachments and OUT/manifest.json (last: a backup
+    without it is incomplete). Exit code 0 when every copied ledger verifies, 1 when one
+    does not or an attachment does not match its hash.
+    """
+    for option, setting, uri in (("--store", "STORE_URI", store_uri),
+                                 ("--state", "STATE_URI", state_uri),
+                                 ("--attachments", "ATTACHMENT_URI", attachment_uri)):
+        if uri.startswith(MONGO):
+            fail(f"{option} ({setting}) is a MongoDB database: plpbk backup copies the "
+                 "embedded SQLite and folder stores only; back up a MongoDB deployment with "
+                 "its own tooling (mongodump, or the replica set's snapshots)")
+    must_exist(store_uri, "--store")
+    must_exist(state_uri, "--state")
+    sources = [_folder(store_uri), _folder(state_uri), _folder(attachment_uri)]
+    _check_out(out, [folder for folder in sources if folder])
+    with unreachable_is_an_error():
+        names, states = ledger_names(store_uri), store_names(state_uri)
+        if not names:
+            fail(f"no ledgers at {store_uri}: nothing to back up")
+        refuse_ledgers(state_uri, states, store_uri)
+        # every state snapshot is taken before any ledger's: state positions are then at
+        # or behind the heads of the ledgers copied
+        held = [("state", name, f"{sources[1]}/{name}.db", _snapshot(f"{sources[1]}/{name}.db"))
+                for name in states]
+        held += [("ledgers", name, f"{sources[0]}/{name}.db",
+                  _snapshot(f"{sources[0]}/{name}.db")) for name in names]
+        os.makedirs(out, exist_ok=True)
+        copied = {"state": {}, "ledgers": {}}
+        for part, name, _path, snapshot in held:
+            relative = f"{part}/{name}.db"
+            _copy_snapshot(snapshot, os.path.join(out, relative), f"copying {part} {name}")
+            copied[part][name] = {"file": relative}
+        attachments, mismatched = _copy_attachments(sources[2], out)
+        ledgers = {name: _verified(out, name, entry) for name, entry in copied["ledgers"].items()}
+        for entry in copied["state"].values():
+            entry["sha256"] = _sha256(os.path.join(out, entry["file"]))
+    broken = [name for name, entry in ledgers.items() if not entry["verified"]]
+    manifest = {"format": FORMAT, "created_at": now_iso(), "ok": not broken and not mismatched,
+                "sources": {"store": store_uri, "state": state_uri,
+                            "attachments": attachment_uri},
+                "ledgers": ledgers, "state": copied["state"], "attachments": attachments,
+                "mismatched_attachments": mismatched}
+    write_new(os.path.join(out, "manifest.json"), json.dumps(manifest, indent=2) + "\n",
+              "--out", "a backup manifest")
+    _summary(out, manifest, state_uri, sources[2])
+    for name in broken:
+        errors.print(f"[bold red]error:[/] the copy of ledger {escape(name)} does not verify: "
+                     f"{escape(ledgers[name]['problem'])} (check the live one with `plpbk "
+                     f"verify {escape(name)}`)", highlight=False)
+    for sha256 in mismatched:
+        errors.print(f"[bold red]error:[/] attachment {sha256} does not match its hash; it "
+                     "was not copied (a new upload of the file repairs it)", highlight=False)
+    if not manifest["ok"]:
+        raise SystemExit(EXIT_PROBLEM)
+
+
+def _folder(uri):
+    for scheme in ("sqlite:///", "file:///"):
+        if uri.startswith(scheme):
+            return uri[len(scheme):].rstrip("/") or "."
+    return None   # memory://: nothing durable
+
+
+def _check_out(out, sources):
+    """OUT new or empty, in a folder that is there, outside every store: checked before
+    a byte is written, so a refusal leaves everything as it was."""
+    if out == "":
+        fail("--out: give a folder name ('' names no folder)")
+    if os.path.lexists(out):
+        if not os.path.isdir(out):
+            fail(f"--out {out}: it exists and is not a folder")
+        if os.listdir(out):
+            fail(f"--out {out}: the folder is not empty; refusing to write a backup over "
+                 "anything (choose a new or empty folder)")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        fail(f"--out {out}: there is no folder {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"--out {out}: the folder {parent} is not writable")
+    target = os.path.realpath(out)
+    for source in sources:
+        real = os.path.realpath(source)
+        if target == real or target.startswith(real + os.sep):
+            fail(f"--out {out}: it is inside the store folder {source}; keep a backup apart "
+                 "from what it copies")
+
+
+def _snapshot(path):
+    """A read-only connection holding a read transaction: one instant of the file that
+    later writes (WAL) do not change, and that the backup API copies without restarting."""
+    db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
+                         uri=True, isolation_level=None, timeout=10)
+    db.execute("BEGIN")
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the transaction starts
+    return db
+
+
+def _copy_snapshot(snapshot, target, description):
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    copy = sqlite3.connect(target)
+    try:
+        pages = snapshot.execute("PRAGMA page_count").fetchone()[0]
+        with progress_bar(description, pages) as show:
+            snapshot.backup(copy, pages=STEP_PAGES,
+                            progress=lambda _status, left, total: show(total - left))
+        # one self-contained file: no -wal or -shm beside it (the platform sets WAL again)
+        copy.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        copy.close()
+        snapshot.execute("COMMIT")
+        snapshot.close()
+
+
+def _copy_attachments(root, out):
+    """Copy every <2 hex>/<sha256> file and check the copy hashes to its name. Returns
+    ({sha256: {file, size}}, [sha256 of files that do not match, not copied])."""
+    if root is None or not os.path.isdir(root):
+        return {}, []   # the folder appears with the first upload
+    found = sorted((folder, name) for folder in os.listdir(root)
+                   if re.fullmatch(r"[0-9a-f]{2}", folder)
+                   and os.path.isdir(os.path.join(root, folder))
+                   for name in os.listdir(os.path.join(root, folder))
+                   if ATTACHMENT.fullmatch(name) and name[:2] == folder)
+    copied, mismatched = {}, []
+    with progress_bar("copying attachments", len(found)) as show:
+        for done, (folder, name) in enumerate(found, 1):
+            relative = f"attachments/{folder}/{name}"
+            target = os.path.join(out, relative)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(os.path.join(root, folder, name), target)
+            if _sha256(target) == name:
+                copied[name] = {"file": relative, "size": os.path.getsize(target)}
+            else:
+                os.unlink(target)
+                mismatched.append(name)
+            show(done)
+    return copied, mismatched
+
+
+def _verified(out, name, entry):
+    """The copy's head and file hash, and whether it verifies (as `plpbk verify`)."""
+    store = f"sqlite:///{os.path.abspath(os.path.join(out, 'ledgers'))}"
+    report = _verify_one(store, name, None, None, min(os.cpu_count() or 1, MAX_WORKERS))
+    if report.ok:
+        ledger = open_ledger(store, name, read_only=True)
+        try:
+            head = ledger.head()
+        finally:
+            ledger.close()
+        position, head_hash = head.position, head.hash
+    else:
+        position, head_hash = report.head_position, report.head_hash
+    return {**entry, "head_position": position, "head_hash": head_hash,
+            "sha256": _sha256(os.path.join(out, entry["file"])), "verified": report.ok,
+            "problem": report.problem}
+
+
+def _sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _summary(out, manifest, state_uri, attachments_root):
+    table = Table("part", "name", "copied head", "sha256", "result")
+    for name, entry in manifest["ledgers"].items():
+        result = "[green]verified[/]" if entry["verified"] else \
+            f"[red]BROKEN: {escape(entry['problem'])}[/]"
+        table.add_row("ledger", name, f"#{entry['head_position']} {entry['head_hash'][:16]}…",
+                      entry["sha256"][:16] + "…", result)
+    for name, entry in manifest["state"].items():
+        table.add_row("state", name, "", entry["sha256"][:16] + "…", "[green]copied[/]")
+    files, bad = manifest["attachments"], manifest["mismatched_attachments"]
+    size = sum(entry["size"] for entry in files.values())
+    table.add_row("attachments", f"{len(files)} files, {size} bytes", "", "by name",
+                  f"[red]{len(bad)} did not match their hash[/]" if bad else
+                  "[green]each matches its hash[/]")
+    console.print(table)
+    if not manifest["state"]:
+        console.print(f"note: no operator state at {escape(state_uri)}"
+                      + (" (memory://: nothing durable)" if state_uri.startswith("memory://")
+                         else ""), highlight=False)
+    if not files and not bad:
+        console.print(f"note: no attachments under {escape(str(attachments_root))}",
+                      highlight=False)
+    console.print(f"backup written to {escape(out)}; its manifest: "
+                  f"{escape(os.path.join(out, 'manifest.json'))}", highlight=False)

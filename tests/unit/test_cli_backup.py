@@ -1,0 +1,158 @@
+"""plpbk backup copies the embedded default (ledgers, state, attachments) into a folder
+whose ledgers verify and whose manifest says what was copied, also while others write."""
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import threading
+
+import pytest
+
+from services.planning.attachments import FolderStore
+from shared.ledger import NewEvent, open_ledger
+from shared.views import open_view_store
+from tests.unit.cli_support import ledgers, run
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def platform(tmp_path):
+    """A stopped embedded default: two ledgers, two services' state, two attachments."""
+    store = ledgers(tmp_path / "ledgers", "registration", "cycle")
+    state = f"sqlite:///{tmp_path / 'state'}"
+    for name in ("registration", "gateway"):
+        kept = open_view_store(state, name)
+        kept.collection("positions").put("registration", {"position": 1})
+        kept.close()
+    files = FolderStore(str(tmp_path / "attachments"))
+    uploaded = [files.put(b"a map of the village"), files.put(b"minutes of the meeting")]
+    return {"args": ["--store", store, "--state", state,
+                     "--attachments", f"file:///{tmp_path / 'attachments'}"],
+            "store": store, "uploaded": uploaded, "root": tmp_path}
+
+
+def test_a_backup_holds_copies_that_verify_and_a_manifest_that_names_them(platform, tmp_path):
+    out = tmp_path / "backup"
+    result = run("backup", "--out", str(out), *platform["args"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["ok"] and manifest["created_at"].endswith("Z")
+    assert sorted(manifest["ledgers"]) == ["cycle", "registration"]
+    for name, entry in manifest["ledgers"].items():
+        copy = out / "ledgers" / f"{name}.db"
+        live = open_ledger(platform["store"], name, read_only=True)
+        assert (entry["head_position"], entry["head_hash"]) == \
+            (live.head().position, live.head().hash) == (1, entry["head_hash"])
+        live.close()
+        assert entry["verified"] and entry["sha256"] == sha256(copy)
+    assert sorted(manifest["state"]) == ["gateway", "registration"]
+    for name, entry in manifest["state"].items():
+        copy = out / "state" / f"{name}.db"
+        assert entry["sha256"] == sha256(copy)
+        kept = open_view_store(f"sqlite:///{out / 'state'}", name)
+        assert kept.collection("positions").get("registration")["position"] == 1
+        kept.close()
+    assert sorted(manifest["attachments"]) == sorted(platform["uploaded"])
+    for digest, entry in manifest["attachments"].items():
+        assert entry["file"] == f"attachments/{digest[:2]}/{digest}"
+        assert sha256(out / entry["file"]) == digest
+    # each copy is one file: nothing half-checkpointed beside it
+    assert not [name for name in os.listdir(out / "ledgers") if not name.endswith(".db")]
+    assert run("verify", "--all", "--store", f"sqlite:///{out / 'ledgers'}").exit_code == 0
+    assert "registration" in result.text and "verified" in result.text
+
+
+def test_a_backup_taken_while_a_ledger_grows_verifies(tmp_path):
+    store = ledgers(tmp_path / "ledgers", "registration")
+    writer = open_ledger(store, "registration")
+    big = {"note": "x" * 2000}   # enough pages that the copy takes many steps
+    for batch in range(30):
+        writer.append(f"bulk-{batch}", 0,
+                      [NewEvent("VillageRegistered", big) for _ in range(100)])
+    before = writer.head().position
+    stop, failures = threading.Event(), []
+
+    def keep_appending():
+        stream = 0
+        try:
+            while not stop.is_set():
+                stream += 1
+                writer.append(f"busy-{stream}", 0,
+                              [NewEvent("VillageRegistered", big) for _ in range(5)])
+        except Exception as exc:  # noqa: BLE001 - said by the assertion below
+            failures.append(exc)
+
+    thread = threading.Thread(target=keep_appending)
+    thread.start()
+    try:
+        result = run("backup", "--out", str(tmp_path / "backup"), "--store", store,
+                     "--state", "memory://")
+    finally:
+        stop.set()
+        thread.join()
+    after = writer.head().position
+    writer.close()
+    assert result.exit_code == 0, result.output
+    assert not failures and after > before   # the ledger grew while it was copied
+    entry = json.loads((tmp_path / "backup" / "manifest.json").read_text())["ledgers"][
+        "registration"]
+    assert before <= entry["head_position"] <= after and entry["verified"]
+    live = open_ledger(store, "registration", read_only=True)   # a prefix of the live one
+    assert live.read(entry["head_position"] - 1, limit=1)[0].hash == entry["head_hash"]
+    live.close()
+
+
+def test_a_folder_that_is_not_empty_is_refused_and_nothing_is_written(platform, tmp_path):
+    out = tmp_path / "kept"
+    out.mkdir()
+    (out / "last-week.txt").write_text("an older backup")
+    result = run("backup", "--out", str(out), *platform["args"])
+    assert result.exit_code == 2 and str(out) in result.text and "not empty" in result.text
+    assert os.listdir(out) == ["last-week.txt"]
+    inside = run("backup", "--out", str(tmp_path / "ledgers" / "bk"), *platform["args"])
+    assert inside.exit_code == 2 and not (tmp_path / "ledgers" / "bk").exists()
+
+
+@pytest.mark.parametrize("option, setting", [("--store", "STORE_URI"), ("--state", "STATE_URI"),
+                                             ("--attachments", "ATTACHMENT_URI")])
+def test_a_mongodb_store_is_pointed_to_its_own_tooling(platform, tmp_path, option, setting):
+    args = list(platform["args"])
+    args[args.index(option) + 1] = "mongodb://localhost/plpbk"
+    result = run("backup", "--out", str(tmp_path / "backup"), *args)
+    assert result.exit_code == 2 and "mongodump" in result.text and setting in result.text
+    assert result.text.count("error:") == 1   # one message (rich wraps it to the terminal)
+    assert not (tmp_path / "backup").exists()
+
+
+def test_a_copy_that_does_not_verify_is_a_problem_naming_the_ledger(platform, tmp_path):
+    with sqlite3.connect(platform["root"] / "ledgers" / "cycle.db") as db:   # an intruder
+        db.execute("DROP TRIGGER records_no_update")
+        db.execute("UPDATE records SET body = replace(body, '\"1\"', '\"2\"')")
+    result = run("backup", "--out", str(tmp_path / "backup"), *platform["args"])
+    assert result.exit_code == 1 and "the copy of ledger cycle does not verify" in result.text
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert not manifest["ok"] and not manifest["ledgers"]["cycle"]["verified"]
+    assert manifest["ledgers"]["registration"]["verified"]
+
+
+def test_a_restored_copy_opens_and_its_head_is_the_manifests(platform, tmp_path):
+    out = tmp_path / "backup"
+    assert run("backup", "--out", str(out), *platform["args"]).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    restored = tmp_path / "restored"
+    for part in ("ledgers", "state", "attachments"):   # the documented restore
+        shutil.copytree(out / part, restored / part)
+    store = f"sqlite:///{restored / 'ledgers'}"
+    assert run("verify", "--all", "--store", store).exit_code == 0
+    for name, entry in manifest["ledgers"].items():
+        ledger = open_ledger(store, name)   # as a service opens it: writable again
+        head = ledger.head()
+        assert (head.position, head.hash) == (entry["head_position"], entry["head_hash"])
+        ledger.append("village-2", 0, [NewEvent("VillageRegistered", {"code": "2"})])
+        ledger.close()
+    files = FolderStore(str(restored / "attachments"))
+    assert all(files.digest(digest) == digest for digest in platform["uploaded"])
