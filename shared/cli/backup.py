@@ -20,9 +20,10 @@ from rich.table import Table
 from ..config import DEFAULTS
 from ..ledger import ledger_names, open_ledger
 from ..ledger.envelope import now_iso
+from ..ledger.sqlite import trouble
 from ..views import store_names
-from .common import (EXIT_PROBLEM, console, errors, fail, must_exist, progress_bar,
-                     state_option, store_option, unreachable_is_an_error)
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, console, errors, fail, must_exist,
+                     progress_bar, state_option, store_option, unreachable_is_an_error)
 from .files import write_new
 from .ledger_commands import MAX_WORKERS, _verify_one
 from .state import refuse_ledgers
@@ -145,11 +146,17 @@ def _check_out(out, sources):
 def _snapshot(path):
     """A read-only connection holding a read transaction: one instant of the file that
     later writes (WAL) do not change, and that the backup API copies without restarting."""
-    db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
-                         uri=True, isolation_level=None, timeout=10)
-    db.execute("BEGIN")
-    db.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the transaction starts
-    return db
+    try:
+        db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
+                             uri=True, isolation_level=None, timeout=10)
+        db.execute("BEGIN")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the transaction starts
+        return db
+    except sqlite3.DatabaseError as exc:   # before the first copy: nothing is written yet
+        cause = trouble(exc)
+        fail(f"{path}: {cause} ({exc}); nothing was copied" if cause else
+             f"{path} is not a readable SQLite file ({exc}); nothing was copied",
+             EXIT_UNREACHABLE if cause else EXIT_PROBLEM)
 
 
 def _copy_snapshot(snapshot, target, description):

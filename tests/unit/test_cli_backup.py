@@ -156,3 +156,36 @@ def test_a_restored_copy_opens_and_its_head_is_the_manifests(platform, tmp_path)
         ledger.close()
     files = FolderStore(str(restored / "attachments"))
     assert all(files.digest(digest) == digest for digest in platform["uploaded"])
+
+
+def test_a_swapped_attachment_is_named_and_not_copied(platform, tmp_path):
+    good, swapped = platform["uploaded"]
+    (platform["root"] / "attachments" / swapped[:2] / swapped).write_bytes(b"other bytes")
+    result = run("backup", "--out", str(tmp_path / "backup"), *platform["args"])
+    assert result.exit_code == 1 and f"attachment {swapped} does not match" in result.text
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert list(manifest["attachments"]) == [good]
+    assert manifest["mismatched_attachments"] == [swapped] and not manifest["ok"]
+    assert not (tmp_path / "backup" / "attachments" / swapped[:2] / swapped).exists()
+
+
+def test_a_file_that_is_not_sqlite_is_named_and_nothing_is_written(platform, tmp_path):
+    (platform["root"] / "ledgers" / "audit.db").write_bytes(os.urandom(3000))
+    result = run("backup", "--out", str(tmp_path / "backup"), *platform["args"])
+    assert result.exit_code == 1 and "audit.db is not a readable SQLite file" in result.text
+    assert not (tmp_path / "backup").exists()
+
+
+def test_a_checkpoint_signed_after_the_backup_reports_what_a_restore_lost(platform, tmp_path):
+    out = tmp_path / "backup"
+    assert run("backup", "--out", str(out), *platform["args"]).exit_code == 0
+    live = open_ledger(platform["store"], "cycle")
+    live.append("village-9", 0, [NewEvent("VillageRegistered", {"code": "9"})])
+    live.close()
+    key, kept = tmp_path / "k.pem", tmp_path / "cycle.ckpt"
+    assert run("keygen", "--out", str(key)).exit_code == 0
+    assert run("checkpoint", "cycle", "--key", str(key), "--out", str(kept),
+               "--store", platform["store"]).exit_code == 0
+    restored = run("verify", "--checkpoint", str(kept), "--public-key", f"{key}.pub",
+                   "--store", f"sqlite:///{out / 'ledgers'}")
+    assert restored.exit_code == 1 and "BROKEN" in restored.text
