@@ -76,20 +76,19 @@ def backup(out, store_uri, state_uri, attachment_uri):
         if not names:
             fail(f"no ledgers at {store_uri}: nothing to back up")
         refuse_ledgers(state_uri, states, store_uri)
-        # every state snapshot is taken before any ledger's: state positions are then at
-        # or behind the heads of the ledgers copied
-        held = [("state", name, f"{sources[1]}/{name}.db", _snapshot(f"{sources[1]}/{name}.db"))
-                for name in states]
-        held += [("ledgers", name, f"{sources[0]}/{name}.db",
-                  _snapshot(f"{sources[0]}/{name}.db")) for name in names]
+        # every state snapshot before any ledger's, the attachments after the ledgers:
+        # whatever a copy refers to is in a later one (decision 16)
+        held = [("state", name, _snapshot(f"{sources[1]}/{name}.db")) for name in states]
+        held += [("ledgers", name, _snapshot(f"{sources[0]}/{name}.db")) for name in names]
         os.makedirs(out, exist_ok=True)
         copied = {"state": {}, "ledgers": {}}
-        for part, name, _path, snapshot in held:
+        for part, name, snapshot in held:
             relative = f"{part}/{name}.db"
             _copy_snapshot(snapshot, os.path.join(out, relative), f"copying {part} {name}")
             copied[part][name] = {"file": relative}
         attachments, mismatched = _copy_attachments(sources[2], out)
-        ledgers = {name: _verified(out, name, entry) for name, entry in copied["ledgers"].items()}
+        ledgers = {name: _verified(out, name, entry)
+                   for name, entry in copied["ledgers"].items()}
         for entry in copied["state"].values():
             entry["sha256"] = _sha256(os.path.join(out, entry["file"]))
     broken = [name for name, entry in ledgers.items() if not entry["verified"]]
