@@ -25,18 +25,13 @@ from ..views import store_names
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, console, errors, fail, must_exist,
                      progress_bar, state_option, store_option, unreachable_is_an_error)
 from .files import write_new
-from .ledger_commands import MAX_WORKERS, _verify_one
+from .ledger_commands import MAX_WORKERS, verify_one
 from .state import refuse_ledgers
-from .uris import MONGO, _checked
+from .uris import MONGO, attachment_uri
 
 FORMAT = "plpbk-backup/1"
 STEP_PAGES = 1024          # pages copied between progress updates (4 MiB of 4 KiB pages)
 ATTACHMENT = re.compile(r"[0-9a-f]{64}")   # services/planning/attachments.py: <2 hex>/<sha256>
-
-
-def attachment_uri(_context, _parameter, value):
-    return _checked(value, ("file:///",) + MONGO,
-                    "file:///<folder> or mongodb://<host>/<database>")
 
 
 def attachments_option(function):
@@ -203,7 +198,7 @@ def _copy_attachments(root, out):
 def _verified(out, name, entry):
     """The copy's head and file hash, and whether it verifies (as `plpbk verify`)."""
     store = f"sqlite:///{os.path.abspath(os.path.join(out, 'ledgers'))}"
-    report = _verify_one(store, name, None, None, min(os.cpu_count() or 1, MAX_WORKERS))
+    report = verify_one(store, name, None, None, min(os.cpu_count() or 1, MAX_WORKERS))
     if report.ok:
         ledger = open_ledger(store, name, read_only=True)
         try:

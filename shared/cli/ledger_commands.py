@@ -79,7 +79,7 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
         unknown = [name for name in chosen if name not in available and name not in kept]
         if unknown:
             fail(f"no ledger named {', '.join(sorted(set(unknown)))} at {store_uri}")
-        reports = [_verify_one(store_uri, name, kept.get(name), trusted, workers)
+        reports = [verify_one(store_uri, name, kept.get(name), trusted, workers)
                    if name in available else _missing(name, kept[name], trusted)
                    for name in chosen]
     if as_json:
@@ -112,7 +112,7 @@ def _missing(name, checkpoint, trusted):
                                     "hash": checkpoint.get("hash"), "ok": False})
 
 
-def _verify_one(store_uri, name, checkpoint, trusted, workers):
+def verify_one(store_uri, name, checkpoint, trusted, workers):
     try:
         ledger = open_ledger(store_uri, name, read_only=True)
     except LedgerDamaged as exc:

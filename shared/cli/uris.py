@@ -51,6 +51,11 @@ def view_store_uri(_context, _parameter, value):
                     "memory://, sqlite:///<folder> or mongodb://<host>/<database>")
 
 
+def attachment_uri(_context, _parameter, value):
+    return _checked(value, ("file:///",) + MONGO,
+                    "file:///<folder> or mongodb://<host>/<database>")
+
+
 def broker_uri(_context, _parameter, value):
     """An AMQP URI with a host; kombu would read "" as localhost and fail on other schemes
     only when it first connects."""
