@@ -110,11 +110,14 @@ class RegistrationService(OperatorEntrypoints):
         what stays open and why}}, the latter only for quotas left partly open (too few
         eligible villages).
         """
-        authorize(self.platform.actor, MINISTRY, kabupaten, "select villages")
+        actor = self.platform.actor
+        authorize(actor, MINISTRY, kabupaten, "select villages")
         quotas = self.platform.views.collection("quotas")
         if kabupaten is not None and quotas.get(kabupaten) is None:
             raise NotFound(f"no quota is set for {kabupaten}", "kabupaten")
-        chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()]
+        # "all" is every quota in the actor's region: a ministry account may be regional
+        chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()
+                                                if in_scope(actor, q["_id"])]
         rounds = {code: self._select_in(code) for code in chosen}
         selected = {code: codes for code, (codes, _open) in rounds.items()}
         unfilled = {code: open_ for code, (_codes, open_) in rounds.items() if open_}
