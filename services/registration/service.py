@@ -10,8 +10,8 @@ from shared import regions
 from shared.chassis.access import authorize, in_scope, scoped_prefix
 from shared.chassis.commands import Job, decide_all, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, CommandRejected, Conflict, InvalidInput, NotFound, \
-    flatten, load
+from shared.chassis.errors import EXPECTED, CommandRejected, Conflict, Forbidden, InvalidInput, \
+    NotFound, flatten, load
 from shared.chassis.platform import Platform
 from shared.ledger import SYSTEM, AppendRequest, ConcurrencyError, Metadata
 from shared.schemas import official_village, village_code
@@ -78,7 +78,11 @@ class RegistrationService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def publish_rule_set(self, data):
         """Publish a new version of an eligibility rule set; every village is re-decided."""
-        authorize(self.platform.actor, MINISTRY, None, "publish rule sets")
+        actor = self.platform.actor
+        authorize(actor, MINISTRY, None, "publish rule sets")
+        if actor.region:   # it re-decides every village, in every region
+            raise Forbidden(f"a rule set applies nationally, outside your region {actor.region}",
+                            "region")
         rule_set = load(schemas.RuleSetSchema(), data)
         outcome = self.platform.execute(domain.RULE_SET, domain.rule_set_stream(rule_set["id"]),
                                         domain.PublishRuleSet(rule_set), self.platform.metadata)
