@@ -7,10 +7,10 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
 from shared import regions
-from shared.chassis.access import authorize, in_scope, scoped_prefix
+from shared.chassis.access import authorize, authorize_national, in_scope, scoped_prefix
 from shared.chassis.commands import Job, decide_all, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, CommandRejected, Conflict, Forbidden, InvalidInput, \
+from shared.chassis.errors import EXPECTED, CommandRejected, Conflict, InvalidInput, \
     NotFound, flatten, load
 from shared.chassis.platform import Platform
 from shared.ledger import SYSTEM, AppendRequest, ConcurrencyError, Metadata
@@ -79,10 +79,7 @@ class RegistrationService(OperatorEntrypoints):
     def publish_rule_set(self, data):
         """Publish a new version of an eligibility rule set; every village is re-decided."""
         actor = self.platform.actor
-        authorize(actor, MINISTRY, None, "publish rule sets")
-        if actor.region:   # it re-decides every village, in every region
-            raise Forbidden(f"a rule set applies nationally, outside your region {actor.region}",
-                            "region")
+        authorize_national(actor, MINISTRY, "publish rule sets")   # it re-decides every village
         rule_set = load(schemas.RuleSetSchema(), data)
         outcome = self.platform.execute(domain.RULE_SET, domain.rule_set_stream(rule_set["id"]),
                                         domain.PublishRuleSet(rule_set), self.platform.metadata)

@@ -43,6 +43,14 @@ def authorize(actor, roles, code=None, action="do this"):
         raise Forbidden(f"{code} is outside your region {actor.region or '(national)'}", "code")
 
 
+def authorize_national(actor, roles, action):
+    """authorize, and the action covers every region: a national account only."""
+    authorize(actor, roles, None, action)
+    if actor.role != "system" and actor.region:
+        raise Forbidden(f"may not {action}: it covers every region, outside your region "
+                        f"{actor.region}", "region")
+
+
 def scoped_prefix(actor, requested: str) -> str:
     """The region prefix a listing may cover: the request, narrowed to the actor's scope."""
     _named(actor)

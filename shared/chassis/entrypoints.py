@@ -4,7 +4,7 @@ from nameko.web.handlers import http
 from nameko_prometheus import PrometheusMetrics
 from nameko_prometheus.utils import reset_prometheus_registry
 
-from .access import authorize
+from .access import authorize_national
 from .errors import EXPECTED, InvalidInput
 from .logging import Log
 
@@ -37,7 +37,7 @@ class OperatorEntrypoints:
     @rpc(expected_exceptions=EXPECTED)
     def parked(self):
         """Parked events of this service's subscribers."""
-        authorize(self.platform.actor, OPERATORS, None, "list parked events")
+        authorize_national(self.platform.actor, OPERATORS, "list parked events")
         return [entry for subscription in self.platform.subscriptions
                 for entry in subscription.parked_events()]
 
@@ -45,7 +45,7 @@ class OperatorEntrypoints:
     def replay_parked(self, positions=None):
         """Run parked events again; positions limits it to those source positions."""
         actor = self.platform.actor
-        authorize(actor, OPERATORS, None, "replay parked events")
+        authorize_national(actor, OPERATORS, "replay parked events")
         wanted = set(positions) if positions else None
         outcomes = [outcome for subscription in self.platform.subscriptions
                     for outcome in subscription.replay_parked(wanted)]
@@ -75,7 +75,7 @@ class OperatorEntrypoints:
         """One page of a view collection, in key order: in-memory views live only inside
         the service, so `plpbk rebuild --check` reads them this way. Whole documents of
         every region: the operators' alone."""
-        authorize(self.platform.actor, OPERATORS, None, "read whole view collections")
+        authorize_national(self.platform.actor, OPERATORS, "read whole view collections")
         if not isinstance(collection, str) or not collection:
             raise InvalidInput("must be a collection name", "collection")
         if type(skip) is not int or skip < 0:

@@ -463,9 +463,6 @@ def test_operator_calls_are_the_ministrys_alone(containers, facts):
     assert not failures, "operator entrypoints reachable by others:\n" + "\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="OperatorEntrypoints (shared/chassis/entrypoints.py) "
-                   "checks the role alone: a ministry account scoped to a region lists, "
-                   "replays and reads whole view collections of every region")
 def test_operator_calls_are_national(containers, facts):
     failures = []
     for service, name, entry in matrix("operator"):

@@ -28,7 +28,7 @@ class RankingPath(Schema):
 
 class SelectionSchema(Schema):
     kabupaten = fields.String(load_default=None, validate=KABUPATEN_CODE, metadata={
-        "description": "one kabupaten/kota; absent: every one with a quota"})
+        "description": "one kabupaten/kota; absent: every one with a quota in your region"})
 
 
 class SelectionResultSchema(Schema):
