@@ -3,7 +3,8 @@
 Order (docs/decisions/0016-backup-order.md): snapshots of the state, then of the ledgers,
 then the attachments. SQLite files are copied with the online backup API inside a read
 transaction taken beforehand, so each copy is one instant of its file however much is
-written meanwhile; a plain file copy of a WAL database can be torn.
+written meanwhile (a plain file copy of a WAL database can be torn), and the ledgers'
+transactions are opened while their writes are paused: one instant of them all.
 """
 import hashlib
 import json
@@ -12,6 +13,7 @@ import re
 import shutil
 import sqlite3
 import urllib.parse
+from contextlib import contextmanager
 
 import click
 from rich.markup import escape
@@ -30,6 +32,7 @@ from .state import refuse_ledgers
 from .uris import MONGO, attachment_uri
 
 FORMAT = "plpbk-backup/1"
+LOCK_WAIT = 10            # seconds to wait for a ledger's write lock (one commit's time)
 STEP_PAGES = 1024          # pages copied between progress updates (4 MiB of 4 KiB pages)
 ATTACHMENT = re.compile(r"[0-9a-f]{64}")   # services/planning/attachments.py: <2 hex>/<sha256>
 
@@ -74,7 +77,9 @@ def backup(out, store_uri, state_uri, attachment_uri):
         # every state snapshot before any ledger's, the attachments after the ledgers:
         # whatever a copy refers to is in a later one (decision 16)
         held = [("state", name, _snapshot(f"{sources[1]}/{name}.db")) for name in states]
-        held += [("ledgers", name, _snapshot(f"{sources[0]}/{name}.db")) for name in names]
+        paths = {name: f"{sources[0]}/{name}.db" for name in names}
+        with _writes_paused(paths.values()):   # the ledgers' snapshots: one instant
+            held += [("ledgers", name, _snapshot(path)) for name, path in paths.items()]
         os.makedirs(out, exist_ok=True)
         copied = {"state": {}, "ledgers": {}}
         for part, name, snapshot in held:
@@ -135,6 +140,32 @@ def _check_out(out, sources):
         if target == real or target.startswith(real + os.sep):
             fail(f"--out {out}: it is inside the store folder {source}; keep a backup apart "
                  "from what it copies")
+
+
+@contextmanager
+def _writes_paused(paths):
+    """Every ledger's write lock, taken in one order and held while their snapshots are
+    opened: the copies are then one instant of all the ledgers, so nothing in one copy
+    follows from a record past another's copied head (decision 16). Writers wait those
+    milliseconds (their busy timeout is a minute). Without write access to a ledger (a
+    read-only mount) the copies are each one instant of their own ledger, as said."""
+    locks = []
+    try:
+        for path in sorted(paths):
+            db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw",
+                                 uri=True, isolation_level=None, timeout=LOCK_WAIT)
+            locks.append(db)
+            db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        console.print(f"note: the ledgers' writes could not be paused ({escape(str(exc))}): "
+                      "each ledger's copy is one instant of that ledger alone", highlight=False)
+    try:
+        yield
+    finally:
+        for db in locks:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            db.close()
 
 
 def _snapshot(path):

@@ -2,14 +2,17 @@
 whose ledgers verify and whose manifest says what was copied, also while others write."""
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
 import threading
+import time
 
 import pytest
 
 from services.planning.attachments import FolderStore
+from shared.cli import backup as backup_module
 from shared.ledger import NewEvent, open_ledger
 from shared.views import open_view_store
 from tests.unit.cli_support import ledgers, run
@@ -189,3 +192,52 @@ def test_a_checkpoint_signed_after_the_backup_reports_what_a_restore_lost(platfo
     restored = run("verify", "--checkpoint", str(kept), "--public-key", f"{key}.pub",
                    "--store", f"sqlite:///{out / 'ledgers'}")
     assert restored.exit_code == 1 and "BROKEN" in restored.text
+
+
+
+def _cause_and_react(store, started, stop):
+    """cycle records a stage; planning then records what follows from it (another
+    process, as the services are)."""
+    causes, reactions = open_ledger(store, "cycle"), open_ledger(store, "planning")
+    number = 0
+    while not stop.is_set():
+        number += 1
+        cause = causes.append(f"cycle-{number}", 0, [NewEvent("StageCompleted", {"n": number})])
+        reactions.append(f"document-{number}", 0, [NewEvent(
+            "DocumentApproved", {"cause": cause.last_position})])
+        started.set()
+
+
+def test_the_ledgers_copies_are_one_instant_of_them_all(tmp_path, monkeypatch):
+    # in every backup a cause is copied whenever what follows from it is, as if both
+    # ledgers were copied at one instant (cycle is snapshotted first: names in order).
+    # Each snapshot takes 50 ms here, as many ledgers on a slow disk would.
+    snapshot = backup_module._snapshot
+
+    def slow_snapshot(path):
+        held = snapshot(path)
+        time.sleep(0.05)
+        return held
+    monkeypatch.setattr(backup_module, "_snapshot", slow_snapshot)
+    store = ledgers(tmp_path / "ledgers", "cycle", "planning")
+    context = multiprocessing.get_context("spawn")
+    started, stop = context.Event(), context.Event()
+    writer = context.Process(target=_cause_and_react, args=(store, started, stop))
+    writer.start()
+    try:
+        assert started.wait(timeout=60)
+        outs = [tmp_path / f"backup-{number}" for number in range(5)]
+        results = [run("backup", "--out", str(out), "--store", store, "--state", "memory://")
+                   for out in outs]
+        assert writer.is_alive()
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+    assert [result.exit_code for result in results] == [0] * len(outs)
+    for out in outs:
+        copied = f"sqlite:///{out / 'ledgers'}"
+        head = open_ledger(copied, "cycle", read_only=True).head().position
+        planning = open_ledger(copied, "planning", read_only=True)
+        late = [r.payload["cause"] for r in planning.iter_records()
+                if r.payload.get("cause", 0) > head]
+        assert late == [], f"{out.name}: records follow causes past the copied head {head}"
