@@ -156,9 +156,13 @@ def _writes_paused(paths):
                                  uri=True, isolation_level=None, timeout=LOCK_WAIT)
             locks.append(db)
             db.execute("BEGIN IMMEDIATE")
+            # a write-protected file opens read-only without a word: a write tells
+            db.execute("CREATE TABLE backup_pause_probe (x)")   # rolled back below
     except sqlite3.OperationalError as exc:
         console.print(f"note: the ledgers' writes could not be paused ({escape(str(exc))}): "
                       "each ledger's copy is one instant of that ledger alone", highlight=False)
+    except sqlite3.DatabaseError:
+        pass   # not a SQLite file: its snapshot, next, names it
     try:
         yield
     finally:

@@ -148,3 +148,16 @@ def test_a_user_can_be_disabled_while_the_state_store_is_read_only(folder):
     done = run([os.path.join(BIN, "plpbk"), "users", "disable", "ani", "--reason",
                 "laptop stolen"], store, state)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_backup_of_ledgers_it_may_not_write_says_their_copies_are_each_their_own_instant(
+        folder):
+    # the pause of the ledgers' writes needs their write lock; read-only, it is skipped
+    read_only_ledger(folder, "cycle")
+    store, state = f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state"
+    open_view_store(state, "cycle").close()
+    done = run([os.path.join(BIN, "plpbk"), "backup", "--out", str(folder / "backup"),
+                "--attachments", f"file:///{folder}/attachments"], store, state)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "each ledger's copy is one instant of that ledger alone" in " ".join(
+        done.stdout.split())
