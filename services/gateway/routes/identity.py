@@ -27,6 +27,9 @@ def change_password(call):
                call.request.remote_addr or "unknown")
     except Unauthorized:
         raise CommandRejected("the current password is wrong", "current_password") from None
+    if call.loaded["new_password"] == call.loaded["current_password"]:
+        raise CommandRejected("the new password must differ from the current one",
+                              "new_password")
     call.tools.accounts().set_password(username, call.loaded["new_password"], "changed")
     return log_in(call.tools, username, call.loaded["new_password"],
                   call.request.remote_addr or "unknown")

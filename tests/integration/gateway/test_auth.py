@@ -93,6 +93,10 @@ def test_changing_the_password_ends_older_tokens(gateway, operator):
     short = old.post("/api/v1/auth/password", json={
         "current_password": PASSWORD, "new_password": "short"})
     assert short.status_code == 400 and short.json()["field"] == "new_password"
+    same = old.post("/api/v1/auth/password", json={
+        "current_password": PASSWORD, "new_password": PASSWORD})
+    assert same.status_code == 422 and same.json()["field"] == "new_password"
+    assert old.get("/api/v1/auth/me").status_code == 200   # nothing changed
     changed = old.post("/api/v1/auth/password", json={
         "current_password": PASSWORD, "new_password": "a brand new passphrase"})
     assert changed.status_code == 200, changed.text
