@@ -4,13 +4,12 @@ Money is integer Rupiah. Quantities are decimal strings ("120.50" metres); an it
 total is quantity x unit cost rounded half up to a whole Rupiah (the convention of a
 RAB, the Indonesian bill of quantities), computed with Decimal, never float.
 """
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from shared.chassis.errors import InvalidInput
 from shared.ledger.canonical import MAX_SAFE_INTEGER
+from shared.money import whole_rupiah
 
-FUNDING_SOURCES = ("apbn", "apbd_provinsi", "apbd_kabupaten_kota", "swadaya", "swasta_csr",
-                   "lainnya")
 # The seven KOTAKU slum aspects, plus what a settlement plan adds around them.
 SECTORS = ("bangunan", "jalan_lingkungan", "air_minum", "drainase", "air_limbah",
            "persampahan", "proteksi_kebakaran", "ruang_terbuka_hijau", "ekonomi", "sosial",
@@ -20,7 +19,7 @@ PUBLISHED_FIELDS = ("item_id", "sector", "description", "quantity", "unit", "uni
 
 
 def item_total(quantity: str, unit_cost: int) -> int:
-    return int((Decimal(quantity) * unit_cost).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return whole_rupiah(Decimal(quantity) * unit_cost)
 
 
 def item_id(document_id, number):

@@ -9,24 +9,17 @@ from operator import itemgetter
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.money import FUNDING_SOURCES, PARTNER_CATEGORIES, Rupiah
 from shared.patterns import Pattern
 
-from .budget import FUNDING_SOURCES, SECTORS
+from .budget import SECTORS
 from .dates import DateString, Year
 
 PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
-MAX_RUPIAH = 10**13          # Rp 10 trillion: far above any single item or budget line
-PARTNER_CATEGORIES = ("pemerintah", "swasta_csr", "lsm", "donor", "perguruan_tinggi",
-                      "masyarakat", "lainnya")
 
 
 def Text(max_length=2000, **options):
     return fields.String(validate=validate.Length(min=1, max=max_length), **options)
-
-
-def Rupiah(**options):
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_RUPIAH),
-                          metadata={"description": "whole Rupiah"}, **options)
 
 
 def Items(schema, minimum=1, maximum=500, **options):
