@@ -19,30 +19,22 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..config import DEFAULTS
 from ..ledger import ledger_names, open_ledger
 from ..ledger.envelope import now_iso
 from ..ledger.sqlite import trouble
 from ..views import store_names
-from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, console, errors, fail, must_exist,
-                     progress_bar, state_option, store_option, unreachable_is_an_error)
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, attachments_option, console, errors, fail,
+                     must_exist, progress_bar, state_option, store_option,
+                     unreachable_is_an_error)
 from .files import write_new
 from .ledger_commands import MAX_WORKERS, verify_one
 from .state import refuse_ledgers
-from .uris import MONGO, attachment_uri
+from .uris import MONGO
 
 FORMAT = "plpbk-backup/1"
 LOCK_WAIT = 10            # seconds to wait for a ledger's write lock (one commit's time)
 STEP_PAGES = 1024          # pages copied between progress updates (4 MiB of 4 KiB pages)
 ATTACHMENT = re.compile(r"[0-9a-f]{64}")   # services/planning/attachments.py: <2 hex>/<sha256>
-
-
-def attachments_option(function):
-    return click.option("--attachments", "attachment_uri", envvar="ATTACHMENT_URI",
-                        default=DEFAULTS["ATTACHMENT_URI"], show_default=True,
-                        callback=attachment_uri,
-                        help="Where uploaded files are (file:///folder or mongodb://host/db).")(
-        function)
 
 
 @click.command()

@@ -19,7 +19,7 @@ from ..ledger import LedgerDamaged, LedgerError
 from ..ledger.sqlite import trouble
 from ..patterns import PLAIN_DECIMAL, whole_number
 from ..views.base import ViewStoreError
-from .uris import broker_uri, ledger_store_uri, view_store_uri
+from .uris import attachment_uri, broker_uri, ledger_store_uri, view_store_uri
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
@@ -76,26 +76,25 @@ class Seconds(click.FloatRange):
         return super().convert(value, param, ctx)
 
 
-def store_option(function):
-    return click.option("--store", "store_uri", envvar="STORE_URI",
-                        default=DEFAULTS["STORE_URI"], show_default=True,
-                        callback=ledger_store_uri,
-                        help="Where the ledgers are (sqlite:///folder or mongodb://host/db).")(
-        function)
+def _setting_option(flag, setting, check, help):
+    """An option that takes a setting's place: --flag, else the environment, else the
+    embedded default; the value reaches the command as setting.lower()."""
+    def option(function):
+        return click.option(flag, setting.lower(), envvar=setting, default=DEFAULTS[setting],
+                            show_default=True, callback=check, help=help)(function)
+    return option
 
 
-def state_option(function):
-    return click.option("--state", "state_uri", envvar="STATE_URI",
-                        default=DEFAULTS["STATE_URI"], show_default=True,
-                        callback=view_store_uri,
-                        help="Where operator state is (relay positions, parked events).")(
-        function)
-
-
-def amqp_option(function):
-    return click.option("--amqp", "amqp_uri", envvar="AMQP_URI",
-                        default=DEFAULTS["AMQP_URI"], show_default=True,
-                        callback=broker_uri, help="RabbitMQ URI.")(function)
+store_option = _setting_option(
+    "--store", "STORE_URI", ledger_store_uri,
+    "Where the ledgers are (sqlite:///folder or mongodb://host/db).")
+state_option = _setting_option(
+    "--state", "STATE_URI", view_store_uri,
+    "Where operator state is (relay positions, parked events).")
+attachments_option = _setting_option(
+    "--attachments", "ATTACHMENT_URI", attachment_uri,
+    "Where uploaded files are (file:///folder or mongodb://host/db).")
+amqp_option = _setting_option("--amqp", "AMQP_URI", broker_uri, "RabbitMQ URI.")
 
 
 def must_exist(store_uri, option=None):
