@@ -3,8 +3,8 @@
 The bundle holds the events' bodies exactly as stored, an inclusion proof of each
 against a freshly signed tree head of its ledger, the attachment hashes found in those
 events, and optionally consistency proofs from tree heads the auditor kept earlier.
-Other villages' events are never included: their existence shows only as hashes inside
-the proofs. The whole bundle is signed; docs/audit-bundle-format.md specifies it and
+Events about other villages or regions are never included: their existence shows only
+as hashes inside the proofs. The whole bundle is signed; docs/audit-bundle-format.md specifies it and
 services.audit.bundle_verify checks it.
 """
 import base64
@@ -73,8 +73,8 @@ def _selected_events(sources, views, scope):
         record = orjson.loads(body)
         if since and record["recorded_at"] < since or until and record["recorded_at"] > until:
             continue
-        if references.in_scope(references.village_codes(record["stream_id"],
-                                                        record["payload"]), prefix):
+        if references.in_scope(references.codes_about(record["stream_id"],
+                                                       record["payload"]), prefix):
             selected.append((name, position, body, record))
     if not selected:
         raise NotFound(f"no event about {prefix} was recorded in that period", "from")

@@ -236,7 +236,8 @@ def _chain_links(records, heads, report):
 
 
 def _scope(scope, records, report):
-    """Every event is about the scope and in its period; village streams have no holes."""
+    """Every event is about the scope and in its period; streams of villages and regions in
+    scope have no holes."""
     if not isinstance(scope, dict):
         report.add("scope", "is not an object")
         return
@@ -253,20 +254,21 @@ def _scope(scope, records, report):
     streams = {}
     for (name, position), (record, _) in sorted(records.items()):
         where = f"record {name} #{position}"
-        codes = references.village_codes(record["stream_id"], record["payload"])
+        codes = references.codes_about(record["stream_id"], record["payload"])
         if not references.in_scope(codes, prefix):
             report.add(where, f"is not about {prefix}: the bundle reveals an event outside "
                               "its scope")
         if (since and record["recorded_at"] < since) or (until and record["recorded_at"] > until):
             report.add(where, f"was recorded at {record['recorded_at']}, outside the period")
-        if references.in_scope(references.VILLAGE_CODE.findall(record["stream_id"]), prefix):
+        if references.in_scope(references.stream_codes(record["stream_id"]), prefix):
             streams.setdefault((name, record["stream_id"]), []).append(record["stream_version"])
     for (name, stream), versions in sorted(streams.items()):
         expected_first = versions[0] if since else 1
         missing = sorted(set(range(expected_first, max(versions) + 1)) - set(versions))
         if missing:
             report.add(f"stream {stream} of {name}", f"version(s) {missing[:10]} are missing: "
-                                                     "events of the village were left out")
+                                                     "events of its village or region were "
+                                                     "left out")
 
 
 def _attachments(listed, records, report):

@@ -1,4 +1,5 @@
-"""The audit index: a projection of every ledger that finds events by village and by id.
+"""The audit index: a projection of every ledger that finds events by village, by region
+and by id.
 
 One VillageIndex instance handles every event type ("*") of every ledger; the audit
 service gives it one subscription per ledger (tracking "audit.village_index:<ledger>"
@@ -6,6 +7,8 @@ in its view store), so a ledger that appears later is indexed from its first rec
 
 Collections (locations are [ledger, position]):
   villages  code -> {"events": [location, ...]}      events about the village
+  regions   region code -> {"events": [location, ...]}  events about a province, kabupaten
+            or kecamatan itself (quota-52.01), references.region_codes
   events    event id -> {"ledger", "position"}        find any event by its id
   effects   causation id -> {"events": [location, ...]}  what an event or command caused
 """
@@ -14,17 +17,18 @@ import sys
 
 from shared.chassis.subscribers import Projection, handles
 
-from .references import village_codes
+from .references import region_codes, village_codes
 
 
 class VillageIndex(Projection):
     name = "village_index"
     source = "*"   # every ledger at the store (see services.audit.registry)
-    collections = ("villages", "events", "effects")
+    collections = ("villages", "regions", "events", "effects")
 
     def __init__(self, context):
         super().__init__(context)
         self.villages = self.views.collection("villages")
+        self.regions = self.views.collection("regions")
         self.events = self.views.collection("events")
         self.effects = self.views.collection("effects")
 
@@ -35,6 +39,8 @@ class VillageIndex(Projection):
         self.events.put(record.event_id, {"ledger": location[0], "position": record.position})
         for code in village_codes(record.stream_id, record.payload):
             _add(self.villages, code, location)
+        for code in region_codes(record.stream_id, record.payload):
+            _add(self.regions, code, location)
         if record.causation_id:
             _add(self.effects, record.causation_id, location)
 
@@ -62,11 +68,12 @@ def village_locations(views, code) -> list:
 
 
 def region_locations(views, prefix) -> list:
-    """Locations of events about any village whose code starts with prefix."""
+    """Locations of events about any village or region whose code starts with prefix."""
     found = {}
-    for doc in views.collection("villages").find({"_id": {"$prefix": prefix}}):
-        for location in doc["events"]:
-            found[tuple(location)] = True
+    for collection in ("villages", "regions"):
+        for doc in views.collection(collection).find({"_id": {"$prefix": prefix}}):
+            for location in doc["events"]:
+                found[tuple(location)] = True
     return list(found)
 
 

@@ -16,7 +16,7 @@ from .asof import state_as_of as replay_state
 from .bundle import export_bundle as make_bundle
 from .history import village_history, why as explain_decision
 from .dependency import AuditPlatform
-from .references import in_scope, village_codes
+from .references import codes_about, in_scope
 
 READERS = ("ministry", "province", "district", "auditor")
 
@@ -57,7 +57,8 @@ class AuditService(OperatorEntrypoints):
         session = self.platform.catch_up()
         found = explain_decision(session.sources, session.views, event_id, self._visible)
         if found["event"] and not self._visible_entry(found["event"]):
-            raise Forbidden("that event is about villages outside your region", "event_id")
+            raise Forbidden("that event is about villages or regions outside your region",
+                            "event_id")
         return found
 
     # -- proofs --------------------------------------------------------------------------
@@ -87,7 +88,8 @@ class AuditService(OperatorEntrypoints):
                                       schemas.tree_size(tree_size))
         record = session.sources.get(ledger).read(position - 1, limit=1)[0]
         if not self._visible(record):
-            raise Forbidden("that record is about villages outside your region", "position")
+            raise Forbidden("that record is about villages or regions outside your region",
+                            "position")
         return proof
 
     @rpc(expected_exceptions=EXPECTED)
@@ -148,12 +150,14 @@ class AuditService(OperatorEntrypoints):
         return session
 
     def _visible(self, record):
-        return self._visible_codes(village_codes(record.stream_id, record.payload))
+        return self._visible_codes(codes_about(record.stream_id, record.payload))
 
     def _visible_entry(self, entry):
-        return self._visible_codes(village_codes(entry["stream_id"], entry["payload"]))
+        return self._visible_codes(codes_about(entry["stream_id"], entry["payload"]))
 
     def _visible_codes(self, codes):
+        """A regional reader sees events about a village or a region inside theirs (a
+        district of 52.01 sees quota-52.01: why villages were or were not selected)."""
         actor = self.platform.actor
         if actor.role == "system" or not actor.region:
             return True

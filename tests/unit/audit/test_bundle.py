@@ -15,7 +15,7 @@ from services.audit.treehead import sign_statement
 from shared.chassis.errors import Conflict, InvalidInput, NotConfigured, NotFound
 from shared.ledger.verify import generate_key, load_public_key, public_key_pem
 
-from .world import BAJUR, ELSEWHERE, NEIGHBOUR, PDF, build_world
+from .world import BAJUR, ELSEWHERE, NEIGHBOUR, PDF, build_world, record_quotas
 
 AUDITOR = {"id": "bpkp-1", "role": "auditor", "region": ""}
 
@@ -85,6 +85,46 @@ def test_a_region_and_period_bundle(world):
     with pytest.raises(NotFound) as unknown:
         export(world, {"village": "52.01.08.2003"})
     assert unknown.value.field == "village"
+
+
+def streams_of(bundle) -> list:
+    return [orjson.loads(base64.b64decode(e["body"]))["stream_id"] for e in bundle["events"]]
+
+
+def test_a_region_bundle_holds_the_quota_records_of_the_regions_inside_it(world):
+    """quota-52.01 is about kabupaten 52.01 (no village): a region bundle of 52 or 52.01
+    holds it, so a district can replay why villages were or were not selected; one of a
+    kecamatan, of a village or of another kabupaten does not. Before, no bundle held it."""
+    record_quotas(world, "52.01", "31.71")
+    for prefix in ("52", "52.01"):
+        bundle = export(world, {"region": prefix})
+        assert streams_of(bundle).count("quota-52.01") == 2
+        assert "quota-31.71" not in streams_of(bundle)
+        report = check(world, bundle_bytes(bundle))
+        assert report.ok, problems(report)
+    for scope in ({"region": "52.01.08"}, {"village": BAJUR}, {"region": "31.71"}):
+        assert "quota-52.01" not in streams_of(export(world, scope))
+    with pytest.raises(NotFound):
+        export(world, {"region": "52.02"})
+
+
+def test_a_bundle_smuggling_in_another_kabupatens_quota_is_refused(world):
+    record_quotas(world, "52.01", "52.02")
+    other = export(world, {"region": "52.02"})
+    assert set(streams_of(other)) == {"quota-52.02"} and check(world, bundle_bytes(other)).ok
+    ours = export(world, {"region": "52.01"})
+    quota = [e for e, stream in zip(ours["events"], streams_of(ours)) if stream == "quota-52.01"]
+    events = sorted(other["events"] + quota[:1], key=lambda e: (e["ledger"], e["position"]))
+    smuggled = resigned(world, {**other, "events": events})
+    report = check(world, bundle_bytes(smuggled))
+    assert f"registration #{quota[0]['position']}: is not about 52.02: the bundle reveals an " \
+           "event outside its scope" in problems(report)
+
+    # and a region's stream with a hole: its quota set left out of a 52.01 bundle
+    dropped = resigned(world, {**ours, "events": [e for e in ours["events"]
+                                                  if e is not quota[0]]})
+    assert "stream quota-52.01 of registration: version(s) [1] are missing" in problems(
+        check(world, bundle_bytes(dropped)))
 
 
 def flip(data: bytes, at: int) -> bytes:

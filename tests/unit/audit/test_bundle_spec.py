@@ -16,7 +16,7 @@ from services.audit.bundle import bundle_bytes, export_bundle
 from services.audit.bundle_verify import verify_bundle_bytes
 from shared.ledger import NewEvent, open_ledger
 
-from .world import BAJUR, DISTRICT, build_world
+from .world import BAJUR, DISTRICT, ELSEWHERE, MINISTRY, build_world, record_quotas
 
 AUDITOR = {"id": "bpkp-1", "role": "auditor", "region": ""}
 BUNDLE_MEMBERS = {"attachments", "consistency", "created_at", "created_by", "events",
@@ -102,10 +102,21 @@ def ledger_rows(world, name):
 
 
 def about(record, prefix) -> bool:
-    """Section 6 rule 7: payload `code`, or a code PP.KK.CC.DDDD inside the stream id."""
-    code = record["payload"].get("code")
-    codes = CODE.findall(record["stream_id"]) + (
+    """Section 6 rule 7: village codes (payload `code`, or a code PP.KK.CC.DDDD inside the
+    stream id) and region codes (a stream id `word-PP[.KK[.CC]]` whose word is not user,
+    apikey, ruleset or meeting; payload `kabupaten` PP.KK, or an object with that code)."""
+    payload, stream = record["payload"], record["stream_id"]
+    code = payload.get("code")
+    codes = CODE.findall(stream) + (
         [code] if isinstance(code, str) and CODE.fullmatch(code) else [])
+    named = re.fullmatch(r"([a-z][a-z0-9_]*)-([0-9]{2}(\.[0-9]{2}){0,2})", stream)
+    if named and named.group(1) not in ("user", "apikey", "ruleset", "meeting"):
+        codes.append(named.group(2))
+    kabupaten = payload.get("kabupaten")
+    if isinstance(kabupaten, dict):
+        kabupaten = kabupaten.get("code")
+    if isinstance(kabupaten, str) and re.fullmatch(r"[0-9]{2}\.[0-9]{2}", kabupaten):
+        codes.append(kabupaten)
     return any(c.startswith(prefix) for c in codes)
 
 
@@ -226,3 +237,30 @@ def test_consistency_proofs_are_rfc_6962_proofs_of_the_kept_sizes(world):
         assert head["root_hash"] == mth(leaves[:head["tree_size"]]).hex()
     assert [len(e["proof"]) > 0 for e in bundle["consistency"]] == [False, True]
     assert verify_bundle_bytes(data, world.public_key, kept).ok
+
+
+def test_a_region_bundle_holds_what_rule_7_says_is_about_the_region(world):
+    """Region codes as rule 7 words them: quota-52.01 and a kecamatan's stream are about
+    their regions; streams named by chosen names (a username or rule-set id a-52.01, a
+    meeting id 52.01) never are, nor is anything outside the prefix."""
+    record_quotas(world, "52.01", "31.71")
+    other = open_ledger(world.store_uri, "gateway")
+    for stream, payload in (("survey-52.01.08", {"round": 1}),
+                            ("report-x", {"kabupaten": "52.01"}),
+                            ("user-a-52.01", {"username": "a-52.01", "region": "52.01"}),
+                            ("ruleset-a-52", {"note": "national"}),
+                            ("meeting-52.01", {"code": ELSEWHERE}),
+                            ("survey-52.02", {"kabupaten": {"code": "52.02"}})):
+        other.append(stream, 0, [NewEvent("Recorded", payload)], MINISTRY)
+    other.close()
+    world.index()
+    for prefix in ("52", "52.01"):
+        data = bundle_bytes(export(world, {"region": prefix}))
+        bundle = check_against_the_words(world, data, prefix)
+        streams = {json.loads(base64.b64decode(e["body"]))["stream_id"]
+                   for e in bundle["events"]}
+        assert {"quota-52.01", "survey-52.01.08", "report-x"} <= streams
+        assert not {"user-a-52.01", "ruleset-a-52", "meeting-52.01", "quota-31.71"} & streams
+        assert ("survey-52.02" in streams) is (prefix == "52")
+        report = verify_bundle_bytes(data, world.public_key)
+        assert report.ok, report.problems

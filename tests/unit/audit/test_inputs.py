@@ -1,4 +1,6 @@
 """What the audit reads from payloads, and its input validation (errors name the field)."""
+import re
+
 import pytest
 
 from services.audit import references, schemas
@@ -16,6 +18,46 @@ def test_village_codes_come_from_the_payload_and_the_stream_id():
         "31.71.01.1001"]
     assert references.village_codes("quota-52.01", {"kabupaten": {"code": "52.01"}}) == []
     assert references.village_codes("ruleset-plpbk-seed", {"code": 7}) == []
+
+
+QUOTA = {"kabupaten": {"code": "52.01", "name": "Lombok Barat"}, "quota": 2}
+
+
+def test_region_codes_come_from_a_kind_region_stream_id_and_payload_kabupaten():
+    assert references.codes_about("quota-52.01", QUOTA) == ["52.01"]
+    assert references.codes_about("quota-52.01", {}) == ["52.01"]
+    assert references.codes_about("survey-52", {}) == ["52"]              # any word
+    assert references.codes_about("survey_round-52.01.08", {}) == ["52.01.08"]
+    assert references.codes_about("report-x", {"kabupaten": "52.01"}) == ["52.01"]
+    assert references.codes_about("village-52.01.08.2006", {
+        "code": "52.01.08.2006", "kabupaten": {"code": "52.01"}}) == ["52.01.08.2006", "52.01"]
+    # a meeting whose id looked like a region is about its village, not about 52.02
+    assert references.codes_about("meeting-52.02", {"code": "52.01.08.2001"}) == [
+        "52.01.08.2001"]
+
+
+def test_names_people_choose_are_never_read_as_region_codes():
+    """Usernames and rule-set ids admit a-52 (so user-a-52 ends in "52"); a stream of a
+    chosen name is about no region whatever its name looks like."""
+    from services.gateway.schemas import USERNAME
+    from services.registration.schemas import RuleSetSchema
+    assert re.fullmatch(USERNAME, "a-52.01")
+    assert RuleSetSchema().validate({"id": "a-52"}).get("id") is None
+    for stream in ("user-a-52", "user-a-52.01", "user-52", "apikey-52", "ruleset-a-52",
+                   "ruleset-52", "meeting-52.02", "quota-52.01-x", "x-quota-52.01",
+                   "quota-52.1", "quota-52.01.0", "quota-520", "Quota-52.01", "quota-٥٢.01",
+                   "quota-52.01\n", "quota-52.01.08.2006"):
+        assert references.region_codes(stream, {}) == [], stream
+    for kabupaten in ("52", "52.01.08", "52.01 ", {"code": "52.01.08"}, {"name": "52.01"},
+                      52.01, ["52.01"], None):
+        assert references.region_codes("report-x", {"kabupaten": kabupaten}) == [], kabupaten
+
+
+@pytest.mark.parametrize("prefix, sees", [
+    ("52", True), ("52.01", True), ("52.02", False), ("52.01.08", False),
+    ("52.01.08.2001", False), ("31", False)])
+def test_a_region_is_in_the_scope_of_the_regions_that_contain_it(prefix, sees):
+    assert references.in_scope(references.codes_about("quota-52.01", QUOTA), prefix) is sees
 
 
 def test_references_rules_results_and_attachments():

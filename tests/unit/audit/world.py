@@ -58,6 +58,21 @@ def decide(ledger, code, command, metadata):
     return execute(ledger, domain.VILLAGE, domain.village_stream(code), command, metadata)
 
 
+def record_quotas(world, *kabupaten_codes, selecting=BAJUR):
+    """Registration's own quota decisions (stream quota-<kabupaten>, events about the
+    kabupaten, no village): a quota for each, then a selection round of `selecting` under
+    the first."""
+    registration = open_ledger(world.store_uri, "registration")
+    for code in kabupaten_codes:
+        execute(registration, domain.QUOTA, domain.quota_stream(code), domain.SetQuota(
+            {"code": code, "name": f"Kabupaten {code}"}, 2, "KepMen 7"), MINISTRY)
+    execute(registration, domain.QUOTA, domain.quota_stream(kabupaten_codes[0]),
+            domain.RecordSelectionRound([{"code": selecting, "rank": 1, "score": "80"}]),
+            MINISTRY)
+    registration.close()
+    return world.index()
+
+
 def build_world(tmp_path) -> World:
     store_uri = f"sqlite:///{tmp_path}/ledgers"
     registration = open_ledger(store_uri, "registration")
