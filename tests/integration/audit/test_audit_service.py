@@ -149,3 +149,41 @@ def test_a_ledger_that_appears_later_is_indexed_and_nothing_is_written(registrat
         assert {row["ledger"] for row in auditor.ledgers()} == {"registration", "construction"}
     assert "audit" not in ledger_names(store)
     assert not os.path.exists(store[len("sqlite:///"):] + "/audit.db")
+
+
+def test_a_district_sees_its_kabupatens_quota_records_and_no_other_region_does(
+        registration, audit, keys, tmp_path):
+    """quota-52.01 is about kabupaten 52.01, not a village: its district replays why
+    villages were or were not selected (why, proofs, a --prefix 52.01 bundle); 52.02
+    does not see it. Before, every regional reader was refused it."""
+    run_registration_flows(registration)
+    ledger = open_ledger(audit["STORE_URI"], "registration")
+    quota = ledger.read_stream("quota-52.01")
+    ledger.close()
+    assert [r.type for r in quota] == ["QuotaSet", "SelectionRoundRecorded"]
+    with proxy(audit, "audit", DISTRICT) as district:
+        why = district.why(quota[-1].event_id)
+        assert why["event"]["payload"]["kabupaten"]["code"] == "52.01"
+        assert district.event_proof(quota[0].event_id)["position"] == quota[0].position
+        assert district.inclusion_proof("registration", quota[-1].position)
+    neighbour = {"id": "dinas-2", "role": "district", "region": "52.02"}
+    with proxy(audit, "audit", neighbour) as outsider:
+        for call in (lambda: outsider.why(quota[-1].event_id),
+                     lambda: outsider.event_proof(quota[0].event_id),
+                     lambda: outsider.inclusion_proof("registration", quota[-1].position)):
+            with pytest.raises(Forbidden):
+                call()
+        with pytest.raises(NotFound):   # nothing is about 52.02
+            outsider.export_bundle({"region": "52.02"})
+
+    out = tmp_path / "52.01.json"
+    result = CliRunner().invoke(cli, [
+        "audit", "export", "--prefix", "52.01", "--out", str(out), "--amqp",
+        audit["AMQP_URI"], "--role", "auditor", "--region", "52.01"])
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(out.read_text())
+    positions = {e["position"] for e in bundle["events"] if e["ledger"] == "registration"}
+    assert {r.position for r in quota} <= positions
+    checked = CliRunner().invoke(cli, ["verify-bundle", str(out), "--public-key",
+                                       keys["public"]])
+    assert checked.exit_code == 0, checked.output

@@ -1,0 +1,38 @@
+"""The audit over HTTP for regional readers: records about their region itself (the
+kabupaten's quota and selection rounds, stream quota-<kabupaten>) are theirs to see."""
+import base64
+import json
+
+from tests.samples import BAJUR, ELIGIBLE
+
+
+def test_a_district_auditor_sees_its_kabupatens_quota_records(gateway, as_user):
+    """A district auditor of 52.01 finds quota-52.01 in its region bundle and may ask why
+    and for the proofs of its records; an auditor of 52.02 is refused them, and its own
+    bundle finds nothing. Before, quota records were hidden from every regional reader."""
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    district.post("/api/v1/villages", json={"code": BAJUR})
+    district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)
+    ministry.post("/api/v1/quotas", json={"kabupaten": "52.01", "quota": 1,
+                                          "decree_reference": "KepMen 7"})
+    assert ministry.post("/api/v1/selections", json={"kabupaten": "52.01"}).status_code == 200
+
+    auditor, outsider = as_user("auditor", "52.01"), as_user("auditor", "52.02")
+    answer = auditor.post("/api/v1/audit/bundles", json={"region": "52.01"})
+    assert answer.status_code == 200, answer.text
+    quota = [(event["position"], record) for event in answer.json()["events"]
+             for record in [json.loads(base64.b64decode(event["body"]))]
+             if record["stream_id"] == "quota-52.01"]
+    assert [record["type"] for _, record in quota] == ["QuotaSet", "SelectionRoundRecorded"]
+    position, selection = quota[-1]
+    paths = (f"/api/v1/audit/events/{selection['event_id']}",
+             f"/api/v1/audit/events/{selection['event_id']}/proof",
+             f"/api/v1/audit/ledgers/registration/records/{position}/proof")
+    for path in paths:
+        assert auditor.get(path).status_code == 200, path
+        refused = outsider.get(path)
+        assert refused.status_code == 403 and "outside your region" in \
+            refused.json()["message"], path
+    why = auditor.get(paths[0]).json()
+    assert why["event"]["payload"]["selected"][0]["code"] == BAJUR
+    assert outsider.post("/api/v1/audit/bundles", json={"region": "52.02"}).status_code == 404
