@@ -7,6 +7,7 @@ abort every UPDATE and DELETE: the file can only grow through this adapter.
 Two connections: the group-commit leader alone writes on one; readers share the
 other, so no reader ever sees rows of a transaction that has not committed.
 """
+import contextlib
 import os
 import sqlite3
 import threading
@@ -241,7 +242,9 @@ def _create_whole(path):
     except OSError:   # made first by another process; or no hard links here: made in place
         pass
     finally:
-        os.unlink(temporary)
+        for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
 
 
 def make_folder(path, what, unavailable=LedgerUnavailable):
