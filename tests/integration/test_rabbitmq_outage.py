@@ -58,10 +58,7 @@ class Forwarder:
         except OSError:
             pass
         for end in (source, sink):   # one side gone: the whole connection is
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut(end)
 
     def cut(self):
         self.up = False
@@ -69,10 +66,7 @@ class Forwarder:
             pairs, self.pairs = self.pairs, []
         for pair in pairs:
             for end in pair:
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                _shut(end)
 
     def restore(self):
         self.up = True
@@ -153,3 +147,11 @@ def test_the_relay_says_once_that_rabbitmq_is_away_and_once_that_it_is_back(
         [(logging.WARNING, None), (logging.INFO, None)]   # was: a warning every round
     assert lines[0][1].startswith("relay of producer stopped: ")
     assert lines[1][1] == "relay of producer resumed after an outage"
+
+
+def _shut(end):
+    """Close a socket both ways; already closed is fine."""
+    try:
+        end.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
