@@ -273,6 +273,12 @@ def _revise(state, command):
     if command.drafted_on < latest["drafted_on"]:
         raise CommandRejected(f"{command.drafted_on} is before version {state.latest} was "
                               f"drafted ({latest['drafted_on']})", "drafted_on")
+    if latest["approval"] and command.drafted_on < latest["approval"]["approved_on"]:
+        # the approving meeting approved the current version: none newer existed that day
+        raise CommandRejected(f"{command.drafted_on} is before version {state.latest} was "
+                              f"approved ({latest['approval']['approved_on']}, meeting "
+                              f"{latest['approval']['meeting_id']}); a revision of it is "
+                              "drafted on or after that day", "drafted_on")
     payload = _version_payload(state.code, state.kind, state.latest + 1, state.latest, command,
                                state.item_ids)
     if payload["content"] == latest["content"]:

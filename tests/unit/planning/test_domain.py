@@ -114,6 +114,23 @@ def test_revision_must_start_from_the_latest_version_and_change_something():
         Stream(domain.DOCUMENT).do(revise("rplp", 1, samples.rplp(MAP)))
 
 
+def test_a_revision_of_an_approved_version_is_not_dated_before_its_approval():
+    """Only the current version is approved: a revision dated before the meeting that
+    approved version 1 would say the meeting approved a version already superseded that
+    day, and let version 2's approval (and what it replaces) predate version 1's."""
+    document = approved("rplp")                       # version 1 approved on 2024-08-10
+    revised = samples.rplp(MAP)
+    revised["vision"] = "Versi dua"
+    recorded = len(document.events)
+    with pytest.raises(CommandRejected) as early:
+        document.do(revise("rplp", 1, revised, "2024-08-09"))
+    assert early.value.field == "drafted_on"
+    assert "2024-08-09 is before version 1 was approved (2024-08-10" in str(early.value)
+    assert len(document.events) == recorded
+    [same_day] = document.do(revise("rplp", 1, revised, "2024-08-10"))
+    assert same_day.payload["version"] == 2
+
+
 def test_a_reference_to_a_file_never_uploaded_is_refused_by_path():
     unknown = "d" * 64
     with pytest.raises(CommandRejected, match="never uploaded") as refused:
@@ -377,10 +394,11 @@ def test_a_version_replaced_by_a_newer_approval_is_not_signed_consulted_or_submi
     document.do(sign("submitted", "bkm", "bkm"))
     revised = samples.rplp(MAP)
     revised["vision"] = "Versi dua"
-    document.do(revise("rplp", 1, revised))
+    document.do(revise("rplp", 1, revised, "2024-08-20"))
     # a draft does not replace the approved version: its sign-off goes on meanwhile
     document.do(sign("acknowledged", "lurah", "district", "2024-08-21"))
-    document.do(approve(2, meeting((("rplp", 2),), held_on="2024-08-22")))
+    document.do(approve(2, meeting((("rplp", 2),), held_on="2024-08-22",
+                                   drafted={"rplp": {1: "2024-08-01", 2: "2024-08-20"}})))
     recorded = len(document.events)
     refusals = [sign("verified", "facilitator", "facilitator", "2024-08-23"),
                 domain.RecordBappedaConsultation(1, "2024-08-25", "Bappeda 050/123",
