@@ -92,13 +92,6 @@ def _plain_number(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _number_not_plainly_written(value):
-    """Text Decimal() reads as a number although it is not written plainly ("٠", " 0",
-    "+0", "0_0", "0e0"): as an `==` threshold it would be compared as that number."""
-    return isinstance(value, str) and _is_number(value) and \
-        PLAIN_DECIMAL.fullmatch(value) is None
-
-
 def _is_number(value):
     return not isinstance(value, bool) and _number(value) is not None
 
@@ -128,28 +121,41 @@ def check_rule_set(rule_set):
             problems.append((f"{where}.criterion",
                              f"{criterion.get('criterion')!r} appears twice"))
         seen.add(criterion.get("criterion"))
-        if criterion.get("indicator") not in INDICATOR_UNITS:
-            problems.append((f"{where}.indicator",
-                             f"unknown indicator {criterion.get('indicator')!r}"))
-        elif criterion.get("field") not in INDICATOR_FIELDS.get(criterion["indicator"], (None,)):
-            fields = INDICATOR_FIELDS.get(criterion["indicator"])
-            problems.append((f"{where}.field", (
-                f"must be one of {', '.join(fields)}" if fields else
-                f"{criterion['indicator']} is a single value, with no fields")))
-        if criterion.get("operator") not in OPERATORS:
-            problems.append((f"{where}.operator", f"must be one of {', '.join(OPERATORS)}"))
-        elif criterion["operator"] == "at_least" and \
-                criterion.get("threshold") not in criterion.get("scale", RATINGS):
-            problems.append((f"{where}.threshold", "not on the scale"))
-        elif criterion["operator"] in (">=", "<=") and not _plain_number(criterion.get("threshold")):
-            problems.append((f"{where}.threshold", f"must be a number for "
-                             f"{criterion['operator']} (an integer, or a decimal string "
-                             "written with the digits 0-9, such as \"25\" or \"25.5\")"))
-        elif criterion["operator"] == "==" and \
-                _number_not_plainly_written(criterion.get("threshold")):
-            problems.append((f"{where}.threshold", "a number for == is an integer or a decimal "
-                             "string written with the digits 0-9, such as \"0\" or \"25.5\""))
+        problems += [(f"{where}.{field}", problem)
+                     for field, problem in _criterion_problems(criterion)]
     return problems
+
+
+def _criterion_problems(criterion):
+    """What is wrong with one criterion: its indicator and field, then its operator and
+    threshold against the kind of value they read (VALUE_KINDS)."""
+    indicator = criterion.get("indicator")
+    if indicator not in INDICATOR_UNITS:
+        return [("indicator", f"unknown indicator {indicator!r}")]
+    if criterion.get("field") not in INDICATOR_FIELDS.get(indicator, (None,)):
+        fields = INDICATOR_FIELDS.get(indicator)
+        return [("field", f"must be one of {', '.join(fields)}" if fields else
+                 f"{indicator} is a single value, with no fields")]
+    operator, threshold = criterion.get("operator"), criterion.get("threshold")
+    if operator not in OPERATORS:
+        return [("operator", f"must be one of {', '.join(OPERATORS)}")]
+    kind = VALUE_KINDS[(indicator, criterion.get("field"))]
+    if operator not in KIND_OPERATORS[kind]:
+        read = ".".join(filter(None, (indicator, criterion.get("field"))))
+        return [("operator", f"{read} compares with {' or '.join(KIND_OPERATORS[kind])}")]
+    if kind == "rating":
+        return [] if threshold in criterion.get("scale", RATINGS) else \
+            [("threshold", "not on the scale")]
+    if kind == "yes_no":
+        return [] if isinstance(threshold, bool) else \
+            [("threshold", "must be true or false (a JSON boolean, not text or a number)")]
+    if kind == "level":
+        return [] if threshold in KOTAKU_LEVELS else \
+            [("threshold", f"must be a KOTAKU level: {', '.join(KOTAKU_LEVELS)}")]
+    if not _plain_number(threshold):
+        return [("threshold", f"must be a number for {operator} (an integer, or a decimal "
+                 "string written with the digits 0-9, such as \"25\" or \"25.5\")")]
+    return []
 
 
 # Priority score (documented in docs/registration.md), 0..100, two decimals:
@@ -182,6 +188,17 @@ INDICATOR_UNITS = {"poverty_rate": "%", "slum_area": "ha", "bookkeeping_rating":
 INDICATOR_FIELDS = {"slum_area": ("present", "hectares"),
                     "pemda_priority": ("prioritised",),
                     "kotaku_slum_score": ("total", "level")}
+# The kind of value a criterion reads (an indicator, or a field of it), and the operators
+# each kind compares with. A threshold of another kind (the text "true" for a yes/no, a
+# rating for a percentage) would pass no village: publishing the active rule set then
+# re-decides every village in the country as failing that criterion.
+VALUE_KINDS = {("poverty_rate", None): "number", ("voter_turnout", None): "number",
+               ("fund_misuse_cases", None): "number", ("slum_area", "hectares"): "number",
+               ("kotaku_slum_score", "total"): "number", ("bookkeeping_rating", None): "rating",
+               ("slum_area", "present"): "yes_no", ("pemda_priority", "prioritised"): "yes_no",
+               ("kotaku_slum_score", "level"): "level"}
+KIND_OPERATORS = {"number": (">=", "<=", "=="), "rating": ("at_least", "=="),
+                  "yes_no": ("==",), "level": ("==",)}
 
 # KOTAKU slum assessment: 7 aspects, 16 sub-criteria, each scored 0/1/3/5 by the share of
 # the area affected (<25%, 25-50%, 51-75%, 76-100%).
@@ -197,13 +214,14 @@ KOTAKU_ASPECTS = {
 }
 KOTAKU_SUBCRITERIA = [name for names in KOTAKU_ASPECTS.values() for name in names]
 KOTAKU_SCORES = (0, 1, 3, 5)
+KOTAKU_LEVELS = ("bukan_kumuh", "ringan", "sedang", "berat")   # by total, lightest first
 
 
 def kotaku_level(total: int) -> str:
     if total >= 60:
-        return "berat"
+        return KOTAKU_LEVELS[3]
     if total >= 38:
-        return "sedang"
+        return KOTAKU_LEVELS[2]
     if total >= 16:
-        return "ringan"
-    return "bukan_kumuh"
+        return KOTAKU_LEVELS[1]
+    return KOTAKU_LEVELS[0]

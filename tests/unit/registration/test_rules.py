@@ -272,8 +272,8 @@ def test_check_rule_set_names_an_equality_threshold_that_is_a_number_in_other_di
     # number would be compared as that number: '٠' would pass villages with 0 cases
     [(field, problem)] = rules.check_rule_set(seed_with(4, threshold=threshold))
     assert field == "criteria.4.threshold"
-    assert problem == ('a number for == is an integer or a decimal string written with the '
-                       'digits 0-9, such as "0" or "25.5"')
+    assert problem == ('must be a number for == (an integer, or a decimal string written '
+                       'with the digits 0-9, such as "25" or "25.5")')
 
 
 @pytest.mark.parametrize("threshold", ["25", "0", "-5", "25.5", "007", "25.123456",
@@ -370,3 +370,60 @@ def test_a_not_a_number_value_or_threshold_fails_without_crashing():
                  "threshold": "NaN"}
     for value, threshold in [("NaN", "25"), ("31.5", "NaN"), ("Infinity", "25")]:
         assert not rules._holds({**criterion, "threshold": threshold}, value)
+
+
+# -- a criterion compares like with like -------------------------------------------------------
+# A threshold of another kind than the value it is compared with passes no village: every
+# village with that evidence fails the criterion, and publishing the active rule set
+# re-decides every village in the country.
+
+@pytest.mark.parametrize("index, threshold", [
+    (1, "true"), (1, 1), (1, "ya"),            # slum_area.present is yes/no
+    (5, "true"), (5, 1), (5, "1"),             # pemda_priority.prioritised is yes/no
+    (4, "nol"), (4, True),                     # fund_misuse_cases is a count
+    (0, "memadai"), (0, False),                # poverty_rate is a percentage
+])
+def test_check_rule_set_names_a_threshold_of_another_kind_than_its_value(index, threshold):
+    [(field, problem)] = rules.check_rule_set(seed_with(index, threshold=threshold))
+    assert field == f"criteria.{index}.threshold"
+    kind = {0: "a number", 4: "a number", 1: "true or false", 5: "true or false"}[index]
+    assert problem.startswith(f"must be {kind}")
+
+
+@pytest.mark.parametrize("index, operator", [
+    (1, ">="), (5, "<="), (1, "at_least"),     # yes/no: only ==
+    (2, ">="),                                 # a rating: at_least or ==
+    (0, "at_least"),                           # a number: >=, <= or ==
+])
+def test_check_rule_set_names_an_operator_the_value_cannot_take(index, operator):
+    threshold = rules.SEED_RULE_SET["criteria"][index]["threshold"]
+    problems = rules.check_rule_set(seed_with(index, operator=operator, threshold=threshold))
+    assert problems[0][0] == f"criteria.{index}.operator"
+    assert "compares with" in problems[0][1]
+
+
+def test_check_rule_set_names_a_kotaku_level_that_is_not_one():
+    rule_set = {"id": "x", "criteria": [
+        {"criterion": "heavy", "indicator": "kotaku_slum_score", "field": "level",
+         "operator": "==", "threshold": "heavy"},
+        {"criterion": "total", "indicator": "kotaku_slum_score", "field": "total",
+         "operator": ">=", "threshold": "berat"}]}
+    assert rules.check_rule_set(rule_set) == [
+        ("criteria.0.threshold", "must be a KOTAKU level: bukan_kumuh, ringan, sedang, berat"),
+        ("criteria.1.threshold", 'must be a number for >= (an integer, or a decimal string '
+                                 'written with the digits 0-9, such as "25" or "25.5")')]
+
+
+def test_check_rule_set_takes_every_kind_compared_with_its_own_kind():
+    rule_set = {"id": "x", "criteria": [
+        {"criterion": "no_slum", "indicator": "slum_area", "field": "present",
+         "operator": "==", "threshold": False},
+        {"criterion": "big", "indicator": "slum_area", "field": "hectares",
+         "operator": ">=", "threshold": "2.5"},
+        {"criterion": "sedang", "indicator": "kotaku_slum_score", "field": "level",
+         "operator": "==", "threshold": "sedang"},
+        {"criterion": "total", "indicator": "kotaku_slum_score", "field": "total",
+         "operator": ">=", "threshold": 38},
+        {"criterion": "cases", "indicator": "fund_misuse_cases", "operator": "<=",
+         "threshold": "1"}]}
+    assert rules.check_rule_set(rule_set) == []
