@@ -61,6 +61,24 @@ def past_moment(value, now: datetime | None = None) -> date | datetime:
     return read
 
 
+class Written(validate.Length):
+    """The length of text a person writes (a name, a reference, a justification), whose
+    minimum counts the characters besides spaces and line breaks. The text is kept as
+    sent (decision 0013); only text that is blank, or too short once spaces are set
+    aside, is refused: "   " names nobody, and 20 spaces justify nothing. A Length, so
+    OpenAPI shows its minLength and maxLength."""
+
+    def __init__(self, max, at_least=1):
+        super().__init__(min=at_least, max=max)
+
+    def __call__(self, value):
+        super().__call__(value)
+        if len(value.strip()) < self.min:
+            raise ValidationError("must not be only spaces" if self.min == 1 else
+                                  f"write at least {self.min} characters (spaces aside)")
+        return value
+
+
 def region_prefix(value):
     if not is_region_prefix(value):
         raise ValidationError("must be a region code prefix such as 52 or 52.01")
@@ -137,10 +155,10 @@ class AttendanceSchema(Schema):
 
 class MemberSchema(Schema):
     """A member of a community body (BKM, TIPP, KSM)."""
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=Written(200))
     sex = fields.String(required=True, validate=validate.OneOf(["L", "P"]),
                         metadata={"description": "L = laki-laki, P = perempuan"})
-    role = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    role = fields.String(required=True, validate=Written(100))
 
 
 def village_code(code, field="code"):

@@ -2,12 +2,12 @@
 from datetime import datetime
 from typing import NamedTuple
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
 
 from shared import moments
 from shared import schemas as common
 from shared.schemas import (AttendanceSchema, MemberSchema, PagingSchema, RegionPrefix,
-                            not_in_future)
+                            Written, not_in_future)
 
 from . import template as templates
 
@@ -19,10 +19,10 @@ class ActivitySchema(Schema):
                              metadata={"description": "an activity key of the current stage "
                                                       "(see the template)"})
     held_on = fields.Date(required=True, validate=not_in_future)
-    place = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    place = fields.String(required=True, validate=Written(300))
     attendance = fields.Nested(AttendanceSchema, required=True)
-    facilitator = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    evidence = fields.List(fields.String(validate=validate.Length(min=1, max=500)),
+    facilitator = fields.String(required=True, validate=Written(200))
+    evidence = fields.List(fields.String(validate=Written(500)),
                            required=True, validate=validate.Length(min=1, max=50),
                            metadata={"description": "references: minutes, photos, "
                                                     "attachment hashes"})
@@ -31,7 +31,7 @@ class ActivitySchema(Schema):
                           metadata={"description": "the TIPP's members: required with "
                                                    "pengukuhan_tipp, refused with any other "
                                                    "activity"})
-    notes = fields.String(load_default=None, validate=validate.Length(max=5000))
+    notes = fields.String(load_default=None, validate=Written(5000))
 
     @post_load
     def dates_as_text(self, data, **kwargs):
@@ -46,17 +46,11 @@ class CompleteStageSchema(Schema):
         return {"completed_on": data["completed_on"].isoformat()}
 
 
-def _written(text, at_least):
-    """Spaces are not a justification: at least this many characters besides them."""
-    if len(text.strip()) < at_least:
-        raise ValidationError(f"write at least {at_least} characters (spaces aside)")
-
-
 class WaiverSchema(Schema):
     output = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    justification = fields.String(required=True, validate=[
-        validate.Length(max=5000), lambda text: _written(text, 20)], metadata={
-            "description": "why the output is not needed (at least 20 characters)"})
+    justification = fields.String(
+        required=True, validate=Written(5000, at_least=20),
+        metadata={"description": "why the output is not needed (at least 20 characters)"})
 
 
 class AsOf(NamedTuple):

@@ -9,7 +9,7 @@ from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, v
 
 from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPrefix, VillageCode,
-                            not_in_future)
+                            Written, not_in_future)
 
 from . import rules
 
@@ -18,7 +18,7 @@ MISUSE_CASES = validate.Range(min=0, max=10000)  # both the form and the import
 
 
 class BkmSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=Written(200))
     formed_on = fields.Date(required=True, validate=not_in_future)
     members = fields.List(fields.Nested(MemberSchema), required=True,
                           validate=validate.Length(min=1, max=200))
@@ -41,7 +41,7 @@ class SlumAreaSchema(Schema):
 
 class PemdaPrioritySchema(Schema):
     prioritised = fields.Boolean(required=True)
-    decree_reference = fields.String(load_default=None, validate=validate.Length(max=300))
+    decree_reference = fields.String(load_default=None, validate=Written(300))
 
     @validates_schema
     def decree_when_prioritised(self, data, **kwargs):
@@ -90,9 +90,9 @@ class IndicatorValuesSchema(Schema):
 
 class RecordIndicatorsSchema(Schema):
     indicators = fields.Nested(IndicatorValuesSchema, required=True)
-    source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    source_document = fields.String(required=True, validate=Written(300))
     observed_on = fields.Date(required=True, validate=not_in_future)
-    correction_reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+    correction_reason = fields.String(load_default=None, validate=Written(1000))
 
     @validates("indicators")
     def at_least_one(self, value, **kwargs):
@@ -110,13 +110,13 @@ class RecordIndicatorsSchema(Schema):
 
 class OverrideSchema(Schema):
     eligible = fields.Boolean(required=True)
-    justification = fields.String(required=True, validate=validate.Length(min=20, max=5000))
+    justification = fields.String(required=True, validate=Written(5000, at_least=20))
 
 
 class QuotaSchema(Schema):
     kabupaten = fields.String(required=True, validate=KABUPATEN_CODE)
     quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
-    decree_reference = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    decree_reference = fields.String(required=True, validate=Written(300))
 
 
 class CriterionSchema(Schema):
@@ -200,7 +200,7 @@ KotakuColumns = type("KotakuColumns", (Schema,), {
 class ImportRowSchema(KotakuColumns):
     """One CSV row of `plpbk import villages`: a village and its evidence."""
     code = VillageCode(required=True)
-    source_document = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    source_document = fields.String(required=True, validate=Written(300))
     observed_on = fields.Date(required=True, validate=not_in_future)
     poverty_rate = DecimalString(**PERCENT, load_default=None)
     slum_area = YesNo(load_default=None)
@@ -210,7 +210,7 @@ class ImportRowSchema(KotakuColumns):
     voter_turnout = DecimalString(**PERCENT, load_default=None)
     fund_misuse_cases = WholeNumber(load_default=None, validate=MISUSE_CASES)
     pemda_priority = YesNo(load_default=None)
-    pemda_decree = fields.String(load_default=None, validate=validate.Length(max=300))
+    pemda_decree = fields.String(load_default=None, validate=Written(300))
 
     @pre_load
     def blank_is_missing(self, data, **kwargs):

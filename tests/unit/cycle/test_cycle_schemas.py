@@ -163,3 +163,20 @@ def test_only_the_reports_look_ahead():
     assert refused_field(schemas.AsOfSchema(), {"as_of": later}) == "as_of"
     for schema in (schemas.DaySchema, schemas.CycleQuerySchema, schemas.OnTimeShareSchema):
         assert load(schema(), {"as_of": later})["as_of"].day == later
+
+
+@pytest.mark.parametrize("blank", [" ", "   ", "\t", " \n "])
+@pytest.mark.parametrize("change, field", [
+    (lambda b: {"place": b}, "place"),
+    (lambda b: {"facilitator": b}, "facilitator"),
+    (lambda b: {"evidence": ["BA/2026/001", b]}, "evidence.1"),
+    (lambda b: {"notes": b}, "notes"),
+    (lambda b: {"activity": "pengukuhan_tipp",
+                "members": [{"name": b, "sex": "P", "role": "ketua"}]}, "members.0.name"),
+    (lambda b: {"activity": "pengukuhan_tipp",
+                "members": [{"name": "Siti", "sex": "P", "role": b}]}, "members.0.role"),
+])
+def test_an_activity_text_of_nothing_but_spaces_is_refused_naming_it(blank, change, field):
+    # a place, facilitator, evidence reference or member of spaces names nothing: the
+    # ledger would hold an activity nobody can trace back
+    assert refused_field(schemas.ActivitySchema(), {**GOOD, **change(blank)}) == field

@@ -470,3 +470,59 @@ def test_a_kabupaten_is_pp_kk_in_ascii_digits_only(kabupaten):
     with pytest.raises(ValidationError) as refused:
         schemas.QuotaSchema().load({**QUOTA, "kabupaten": kabupaten})
     assert refused.value.messages == {"kabupaten": ["must be a kabupaten/kota code PP.KK"]}
+
+
+# -- text a person writes is not blank -----------------------------------------------------------
+# Taken exactly (decision 0013), never trimmed; but a name, reference or justification of
+# nothing but spaces names nobody and nothing: refused, naming the field.
+
+BLANKS = [" ", "   ", "\t", " \n "]
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_a_bkm_name_or_a_members_name_or_role_of_spaces_is_refused(blank):
+    assert set(bkm_errors(name=blank)) == {"name"}
+    member = BKM["members"][0]
+    assert bkm_errors(members=[{**member, "name": blank}]) == {
+        "members": {0: {"name": ["must not be only spaces"]}}}
+    assert bkm_errors(members=[{**member, "role": blank}]) == {
+        "members": {0: {"role": ["must not be only spaces"]}}}
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_evidence_whose_source_decree_or_correction_reason_is_spaces_is_refused(blank):
+    assert set(evidence_errors({"poverty_rate": "30"}, source_document=blank)) == {
+        "source_document"}
+    assert set(evidence_errors({"poverty_rate": "30"}, correction_reason=blank)) == {
+        "correction_reason"}
+    assert evidence_errors({"pemda_priority": {"prioritised": True,
+                                               "decree_reference": blank}}) == {
+        "indicators": {"pemda_priority": {
+            "decree_reference": ["must not be only spaces"]}}}
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_an_import_row_whose_source_or_decree_is_spaces_is_refused(blank):
+    assert set(row_errors(source_document=blank)) == {"source_document"}
+    assert set(row_errors(pemda_priority="ya", pemda_decree=blank)) == {"pemda_decree"}
+
+
+def test_an_override_justification_of_spaces_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        schemas.OverrideSchema().load({"eligible": True, "justification": " " * 25})
+    assert refused.value.messages == {
+        "justification": ["write at least 20 characters (spaces aside)"]}
+    with pytest.raises(ValidationError):
+        schemas.OverrideSchema().load({"eligible": True, "justification": "too short" + " " * 15})
+    assert schemas.OverrideSchema().load({"eligible": True, "justification": "x" * 20})
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_a_quota_decree_of_spaces_is_refused(blank):
+    with pytest.raises(ValidationError) as refused:
+        schemas.QuotaSchema().load({**QUOTA, "decree_reference": blank})
+    assert refused.value.messages == {"decree_reference": ["must not be only spaces"]}
+
+
+def test_text_with_spaces_around_it_is_taken_exactly():
+    assert schemas.BkmSchema().load({**BKM, "name": " BKM Bajur "})["name"] == " BKM Bajur "
