@@ -97,6 +97,30 @@ def _results(entry):
         for item in items) + "</ul>" if items else ""
 
 
+FACT_LENGTH = 200  # a long text (a reason, notes) is cut here; the JSON history has it whole
+
+
+def _facts(entry):
+    """What the event itself states: its top-level values and flat objects of values
+    (signer: name, position), without the village code the page is about. A decision is
+    recorded by an account at recorded_at; the day it was taken (signed_on, approved_on)
+    and the person who took it are in the payload, and the page must not show the one as
+    the other."""
+    shown = []
+    for key, value in entry["payload"].items():
+        if key == "code" or isinstance(value, list):
+            continue
+        if isinstance(value, dict):
+            if not value or any(isinstance(v, (dict, list)) for v in value.values()):
+                continue
+            value = ", ".join(str(v) for v in value.values())
+        text = str(value)
+        if len(text) > FACT_LENGTH:
+            text = text[:FACT_LENGTH] + "\u2026"
+        shown.append(f"{escape(key)}: {escape(text)}")
+    return "<br>".join(shown)
+
+
 def _evidence(entry):
     return "<br>".join(f"{escape(', '.join(e['paths']))} &rarr; {escape(e['type'])} "
                        f"<span class=\"mono\">{escape(e['ledger'])} #{e['position']}</span>"
@@ -104,13 +128,14 @@ def _evidence(entry):
 
 
 def _decisions(entries):
-    rows = [[escape(e["recorded_at"]), escape(e["type"]), _who(e["actor"]), _rules(e),
-             _results(e), _evidence(e),
+    rows = [[escape(e["recorded_at"]), escape(e["type"]), _facts(e), _who(e["actor"]),
+             _rules(e), _results(e), _evidence(e),
              escape(e["caused_by"]["type"]) if e["caused_by"] else "",
              "<br>".join(escape(c["type"]) for c in e["caused"])]
             for e in entries if is_decision(e)]
-    return _table(["recorded", "decision", "by", "rule version", "rule results", "evidence",
-                   "caused by", "caused"], rows, "No decision about this village is recorded.")
+    return _table(["recorded", "decision", "as stated", "recorded by", "rule version",
+                   "rule results", "evidence", "caused by", "caused"], rows,
+                  "No decision about this village is recorded.")
 
 
 def _signers(entries):

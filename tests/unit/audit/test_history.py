@@ -112,3 +112,25 @@ def test_the_html_page_has_timeline_decisions_and_signers(world):
         assert text in page, text
     tricky = [dict(entries[0], type="<script>alert(1)</script>")]
     assert "<script>alert" not in report.history_page(BAJUR, tricky, "now", "me")
+
+
+def test_the_html_page_says_what_was_signed_by_whom_in_person_and_on_which_day(world):
+    """A sign-off recorded weeks after it was signed: the page must show the day signed,
+    the step, the document and the person (name and position), not only the account that
+    recorded it and when; the Lurah signs two steps of each plan, which would otherwise
+    read as two identical rows."""
+    entries = history.village_history(world.sources, world.views, BAJUR)
+    signed = dict(entries[0], type="DocumentSigned", recorded_at="2024-09-15T02:00:00.000000Z",
+                  rule_versions=[], evidence=[], payload={
+                      "code": BAJUR, "kind": "rplp", "document_id": f"{BAJUR}-rplp",
+                      "version": 2, "step": "acknowledged", "capacity": "lurah",
+                      "signer": {"name": "Lalu Sahnan", "position": "Kepala Desa Bajur"},
+                      "role": "district", "signed_on": "2024-08-20",
+                      "content": {"vision": "not a fact to list",
+                                  "horizon": {"start_year": 2025, "end_year": 2029}}})
+    page = report.history_page(BAJUR, [signed], "now", "me")
+    decisions = page[page.index("<h2>Decisions</h2>"):page.index("<h2>Who signed")]
+    for fact in ("signed_on: 2024-08-20", "step: acknowledged", f"document_id: {BAJUR}-rplp",
+                 "version: 2", "signer: Lalu Sahnan, Kepala Desa Bajur"):
+        assert fact in decisions, fact
+    assert "not a fact to list" not in page and f"code: {BAJUR}" not in decisions
