@@ -221,6 +221,10 @@ class ImportRowSchema(KotakuColumns):
     def consistent(self, data, **kwargs):
         if data.get("pemda_priority") and not data.get("pemda_decree"):
             raise ValidationError("a Pemda priority needs its decree reference", "pemda_decree")
+        # a cell read only with its ya/tidak column would be dropped without it
+        for cell, column in (("slum_hectares", "slum_area"), ("pemda_decree", "pemda_priority")):
+            if data.get(cell) is not None and data.get(column) is None:
+                raise ValidationError(f"needs {column} (ya/tidak) in the same row", cell)
         given = [c for c in KOTAKU_COLUMNS if data.get(c) is not None]
         if given and len(given) < len(KOTAKU_COLUMNS):
             missing = [c for c in KOTAKU_COLUMNS if data.get(c) is None]

@@ -526,3 +526,13 @@ def test_a_quota_decree_of_spaces_is_refused(blank):
 
 def test_text_with_spaces_around_it_is_taken_exactly():
     assert schemas.BkmSchema().load({**BKM, "name": " BKM Bajur "})["name"] == " BKM Bajur "
+
+
+# -- what a row says is recorded, or refused: never dropped ---------------------------------
+
+def test_an_import_cell_that_needs_its_yes_no_column_is_refused_without_it():
+    # the hectares or the decree were silently dropped when their ya/tidak cell was blank
+    assert row_errors(slum_hectares="12.5") == {
+        "slum_hectares": ["needs slum_area (ya/tidak) in the same row"]}
+    assert row_errors(pemda_decree="SK Bupati 050/12/2024") == {
+        "pemda_decree": ["needs pemda_priority (ya/tidak) in the same row"]}
