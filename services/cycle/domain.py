@@ -199,6 +199,9 @@ def _record_activity(state, command):
         payload["members"] = command.members
     if command.notes:
         payload["notes"] = command.notes
+    if any({k: v for k, v in done.items() if k != "event_id"} == payload
+           for done in state.activities):
+        return []  # the same activity sent again: one meeting, recorded once
     return [NewEvent("ActivityRecorded", payload)]
 
 

@@ -128,7 +128,9 @@ def decide_village(state: Village, command):
         raise NotFound("village is not registered; register it first", "code")
     code = state.official["code"]
     if isinstance(command, RecordBkm):
-        return [_bkm_event(code, command.bkm)]
+        recorded = _bkm_event(code, command.bkm)
+        # the same BKM sent again (PUT twice): nothing new to record
+        return [] if recorded.payload == state.bkm else [recorded]
     if isinstance(command, RecordIndicators):
         return _record_indicators(state, code, command)
     if isinstance(command, Evaluate):

@@ -57,6 +57,21 @@ def test_an_activity_must_belong_to_the_current_stage():
     assert all(key in str(refused.value) for key in PERSIAPAN)
 
 
+def test_the_same_activity_sent_again_records_nothing():
+    # a double submission (no idempotency key) put one meeting on the timeline twice:
+    # twice its attendance in every count, twice the TIPP confirmed
+    stream = opened()
+    [first] = stream.do(activity("pengukuhan_tipp"))
+    assert stream.do(activity("pengukuhan_tipp")) == []
+    assert len(stream.state.activities) == 1
+    # another meeting of the same kind (another day, other minutes) is its own record
+    [second] = stream.do(activity("lokakarya_kota", "2026-01-10"))
+    [third] = stream.do(domain.RecordActivity(
+        "lokakarya_kota", "2026-01-10", "Balai desa", {"men": 20, "women": 15, "poor": 10},
+        "Faskel Ani", ["BA-002"]))
+    assert third.payload["evidence"] == ["BA-002"] and len(stream.state.activities) == 3
+
+
 def test_an_activity_cannot_predate_its_stage_and_the_tipp_needs_members():
     stream = opened("2026-01-05")
     with pytest.raises(InvalidInput, match="before stage 1 started") as early:

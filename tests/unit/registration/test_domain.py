@@ -145,6 +145,17 @@ def test_a_bkm_below_the_women_quota_is_flagged_not_refused(village):
     assert village.state.bkm["name"] == "BKM"
 
 
+def test_the_same_bkm_sent_again_records_nothing(village):
+    # PUT /bkm sent twice (a double click, a retry without a key) recorded the BKM twice
+    bkm = {"name": "BKM Bajur", "formed_on": "2019-03-01", "members": members(2, 3)}
+    [recorded] = village.do(domain.RecordBkm(bkm))
+    assert village.do(domain.RecordBkm(copy.deepcopy(bkm))) == []
+    changed = {**bkm, "members": members(3, 3)}
+    [again] = village.do(domain.RecordBkm(changed))
+    assert again.payload["member_count"] == 6 and village.state.bkm == again.payload
+    assert village.do(domain.RecordBkm(bkm))[0].payload == recorded.payload  # back is new
+
+
 # -- evidence ----------------------------------------------------------------------------------
 
 def test_first_evidence_is_recorded_with_units_and_decides(village):
