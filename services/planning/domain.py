@@ -87,6 +87,23 @@ def check_references(value, known, where):
                                   "upload it first", path)
 
 
+# What a scan of a signed paper (attendance list, berita acara, Bappeda's minutes) is
+# uploaded as: a GeoJSON map or a CAD drawing picked by mistake is none.
+SCAN_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/tiff")
+
+
+def check_scan(reference, known, where):
+    """Refuse a reference to a file never uploaded, or to one that is no scanned paper."""
+    check_references(reference, known, where)
+    stored = known[reference["sha256"]]
+    if stored["media_type"] not in SCAN_MEDIA_TYPES:
+        raise CommandRejected(
+            f"attachment {reference['sha256']} ({stored['filename']}, "
+            f"{stored['media_type']}) is not a scan of a signed paper: give the scanned "
+            f"document ({', '.join(SCAN_MEDIA_TYPES[:-1])} or {SCAN_MEDIA_TYPES[-1]})",
+            f"{where}.sha256")
+
+
 def described(reference, known):
     """An attachment reference with what the upload recorded about the file."""
     stored = known[reference["sha256"]]
@@ -444,7 +461,7 @@ def _consult_bappeda(state, version, command):
                                        "the approving meeting"), "consulted_on")
     minutes = None
     if command.minutes is not None:
-        check_references(command.minutes, command.attachments, "minutes")
+        check_scan(command.minutes, command.attachments, "minutes")
         minutes = described(command.minutes, command.attachments)
     return [NewEvent("BappedaConsulted", {
         "code": state.code, "kind": state.kind,

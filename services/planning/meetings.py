@@ -8,7 +8,7 @@ from shared.chassis.commands import Decider
 from shared.chassis.errors import CommandRejected, Conflict, InvalidInput
 from shared.ledger import NewEvent
 
-from .domain import check_references, described
+from .domain import check_scan, described
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def decide_meeting(state, command: RecordMeeting):
     details = command.details
     for name in ("attendance_list", "minutes"):
         if details.get(name) is not None:
-            check_references(details[name], command.attachments, name)
+            check_scan(details[name], command.attachments, name)
     for index, decision in enumerate(details["decisions"]):
         if decision["approves"] is not None:
             _check_decided_version(decision["approves"], command, f"decisions.{index}.approves")

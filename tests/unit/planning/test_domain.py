@@ -506,3 +506,33 @@ def test_an_approval_does_not_rest_on_a_meeting_recorded_without_minutes():
         document.do(approve(1, old_meeting))
     assert refused.value.field == "meeting_id"
     assert [e.type for e in document.events] == ["DocumentDrafted"]
+
+
+def test_the_attendance_list_and_minutes_are_scans_not_maps_or_drawings():
+    """DOMAIN.md: a meeting record holds a scanned attendance list and minutes (berita
+    acara). A GeoJSON map or a CAD drawing picked by mistake is no scan of a signed paper:
+    refused naming the reference, so an approval never rests on a map as its minutes.
+    Bappeda's minutes, also a scanned paper, likewise."""
+    geojson, dwg = "e" * 64, "f" * 64
+    known = {**KNOWN,
+             geojson: {**KNOWN[MAP], "sha256": geojson, "media_type": "application/geo+json",
+                       "filename": "peta.geojson", "kind": "map"},
+             dwg: {**KNOWN[MAP], "sha256": dwg, "media_type": "image/vnd.dwg",
+                   "filename": "ded.dwg", "kind": "ded_drawing"}}
+    for name, wrong in (("attendance_list", geojson), ("minutes", dwg)):
+        data = samples.meeting(LIST, [("rplp", 1)], minutes_sha256=LIST)
+        data[name]["sha256"] = wrong
+        stream = Stream(meetings.MEETING)
+        with pytest.raises(CommandRejected, match="not a scan") as refused:
+            stream.do(meetings.RecordMeeting(f"{BAJUR}-m1", BAJUR,
+                                             schemas.MeetingSchema().load(data), known,
+                                             {"rplp": {1: "2024-08-01"}}))
+        assert refused.value.field == f"{name}.sha256" and stream.events == []
+        assert "application/pdf, image/png, image/jpeg or image/tiff" in str(refused.value)
+    document = approved("rplp")
+    recorded = len(document.events)
+    with pytest.raises(CommandRejected, match="not a scan") as bappeda:
+        document.do(domain.RecordBappedaConsultation(
+            1, "2024-08-25", "Bappeda 050/123", {"name": "Ir. Made", "position": "Kabid"},
+            minutes={"sha256": geojson, "title": "Notulen"}, attachments=known))
+    assert bappeda.value.field == "minutes.sha256" and len(document.events) == recorded
