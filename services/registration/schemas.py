@@ -119,6 +119,13 @@ class QuotaSchema(Schema):
     decree_reference = fields.String(required=True, validate=Written(300))
 
 
+class SelectionSchema(Schema):
+    """select_villages' one argument, as an RPC caller sends it (the gateway checks its
+    body the same way)."""
+    kabupaten = fields.String(load_default=None, validate=KABUPATEN_CODE, error_messages={
+        "invalid": "must be a kabupaten/kota code PP.KK"})
+
+
 class CriterionSchema(Schema):
     criterion = fields.String(required=True, validate=Pattern(r"^[a-z][a-z0-9_]{1,60}$"))
     indicator = fields.String(required=True, validate=validate.OneOf(list(rules.INDICATOR_UNITS)))

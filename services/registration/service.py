@@ -111,6 +111,7 @@ class RegistrationService(OperatorEntrypoints):
         what stays open and why}}, the latter only for quotas left partly open (too few
         eligible villages).
         """
+        kabupaten = load(schemas.SelectionSchema(), {"kabupaten": kabupaten})["kabupaten"]
         actor = self.platform.actor
         authorize(actor, MINISTRY, kabupaten, "select villages")
         quotas = self.platform.views.collection("quotas")

@@ -309,6 +309,22 @@ def test_a_quota_for_a_kabupaten_in_other_digits_is_bad_input_and_records_nothin
         assert ministry.status()["ledger_head"] == head
 
 
+@pytest.mark.parametrize("kabupaten", [5201, ["52.01"], "", "52.01 ", "52", "52.01.08",
+                                       "٥٢.٠١"])
+def test_a_selection_for_what_is_no_kabupaten_code_is_bad_input_naming_it(registration,
+                                                                          kabupaten):
+    # an RPC caller's 5201 was a traceback (AttributeError in the scope check), and "" or
+    # "52.01 " was answered "no quota is set for ..." as if it were a kabupaten
+    with proxy(registration) as ministry:
+        ministry.set_quota({"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"})
+        head = ministry.status()["ledger_head"]
+        with pytest.raises(InvalidInput) as refused:
+            ministry.select_villages(kabupaten)
+        assert refused.value.field == "kabupaten"
+        assert "PP.KK" in refused.value.message
+        assert ministry.status()["ledger_head"] == head
+
+
 @pytest.mark.parametrize("threshold", ["٢٥", "２٥", " 25"])
 def test_a_rule_set_threshold_in_other_digits_is_bad_input_and_records_nothing(
         registration, threshold):
