@@ -32,6 +32,11 @@ class PayloadTooLarge(CommandRejected):
     status = 413
 
 
+class RequestTimeout(CommandRejected):
+    """The client stopped sending in the middle of its request."""
+    status = 408
+
+
 class UriTooLong(CommandRejected):
     status = 414
 

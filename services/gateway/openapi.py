@@ -23,6 +23,8 @@ ERRORS = {
     401: "No credentials, or credentials that are not valid (any more)",
     403: "Outside the caller's role or region scope",
     404: "No such resource (unknown village code, ...)",
+    408: "The body stopped arriving (nothing for GATEWAY_CLIENT_TIMEOUT seconds); the "
+         "connection is closed: send the request again",
     409: "The state changed meanwhile (version conflict), or it already exists",
     413: "The body is larger than the operation allows (1 MiB; attachments 28 MiB)",
     414: "The path and query string are longer than 8,192 characters (`field`: url)",
@@ -126,7 +128,7 @@ def _responses(route) -> dict:
         responses[str(status)] = extra
     statuses = [400, 401, 403, 404, 409, 414, 422, 431, 502, 503]  # services refuse reads too
     if route.body is not None:
-        statuses += [413, 415]
+        statuses += [408, 413, 415]
     statuses += list(route.errors)
     for status in sorted(set(statuses)):
         responses.setdefault(str(status), {"$ref": f"#/components/responses/{status}"})

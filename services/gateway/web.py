@@ -12,6 +12,7 @@ import http.client
 import io
 import logging
 import re
+import socket
 import uuid
 
 import eventlet.wsgi
@@ -20,19 +21,20 @@ import structlog
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from shared.chassis.errors import CommandRejected, InvalidInput
+from shared.config import number_setting
 from shared.patterns import whole_number
 
 from . import metrics
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
-                     PayloadTooLarge, RouteNotFound, ServiceUnavailable, UriTooLong,
-                     error_body, error_headers)
+                     PayloadTooLarge, RequestTimeout, RouteNotFound, ServiceUnavailable,
+                     UriTooLong, error_body, error_headers)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ MAX_HEADER = 8192               # characters of one header line, the same for th
 HEADER_LINE_READ = 64 * 1024
 MAX_HEADERS_TOTAL = 64 * 1024   # bytes of all header lines (eventlet's limit, stated here)
 MAX_HEADER_LINES = http.client._MAXHEADERS   # the header parser's own count (100)
+# seconds a client may send nothing while the gateway waits for its request (or the
+# next one on a kept-alive connection); a slow but steady upload is never cut off
+CLIENT_TIMEOUT = 60.0
+CLOSE_CONNECTION = "plpbk.close_connection"   # environ: a call that ends the connection
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Headers read as one value: eventlet would join a second Authorization or Idempotency-Key
@@ -111,15 +117,40 @@ class JsonWsgiApp(WsgiApp):
             metrics.UNROUTED.labels("404").inc()
             return error_response(RouteNotFound())
         limit = getattr(provider, "max_body", MAX_BODY_BYTES)
-        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            _buffer_chunked_body(environ, limit)
-        if (request.content_length or 0) > limit:
-            metrics.UNROUTED.labels("413").inc()
-            return error_response(PayloadTooLarge(f"the body may be at most {limit} bytes",
-                                                  "body"))
-        request.max_content_length = limit
+        try:
+            if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+                _buffer_chunked_body(environ, limit)
+            if (request.content_length or 0) > limit:
+                metrics.UNROUTED.labels("413").inc()
+                return error_response(PayloadTooLarge(
+                    f"the body may be at most {limit} bytes", "body"))
+            request.max_content_length = limit
+            _read_body(request)
+        except (socket.timeout, ClientDisconnected):
+            return self._unread(environ, RequestTimeout(
+                f"the body stopped arriving (nothing for {self.server.client_timeout:g} s, "
+                "or the connection broke); send the request again", "body"))
+        except eventlet.wsgi.ChunkReadError as exc:
+            return self._unread(environ, InvalidInput(
+                f"the chunked body is malformed ({exc})", "body"))
         request.path_values = values
         return provider.handle_request(request)
+
+    @staticmethod
+    def _unread(environ, error):
+        """Where the body ends is unknown: answered, then the connection is closed (what
+        follows could otherwise be read as the next request)."""
+        environ[CLOSE_CONNECTION]()
+        metrics.UNROUTED.labels(str(error.status)).inc()
+        return error_response(error)
+
+
+def _read_body(request):
+    """The whole body, read here, in this connection's own green thread: read in the
+    nameko worker, a client slow to send it held one of the MAX_WORKERS workers, and
+    that many stalled uploads froze the gateway for every other client."""
+    request.shallow = False
+    request.get_data(cache=True)
 
 
 def _buffer_chunked_body(environ, limit):
@@ -142,6 +173,15 @@ class JsonProtocol(HttpOnlyProtocol):
     Here all of them get the gateway's error body, and close the connection (the rest of
     the request is not read).
     """
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ[CLOSE_CONNECTION] = self._close_after_answer
+        return environ
+
+    def _close_after_answer(self):
+        """Answer with Connection: close, and read nothing more from this connection."""
+        self.close_connection = 1
 
     def _read_request_line(self):
         """eventlet answers a request line of url_length_limit or more with an empty 414."""
@@ -265,8 +305,15 @@ class JsonWebServer(WebServer):
             url_map.add(rule)
         return url_map
 
+    @property
+    def client_timeout(self):
+        return number_setting(self.container.config, "GATEWAY_CLIENT_TIMEOUT",
+                              CLIENT_TIMEOUT, whole=False)
+
     def get_wsgi_server(self, sock, wsgi_app, protocol=JsonProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)
+        # without one, a client that stops sending holds its connection for ever
+        server.socket_timeout = self.client_timeout
         server.url_length_limit = REQUEST_LINE_READ
         # eventlet reads these at each request, not at import
         eventlet.wsgi.MAX_HEADER_LINE = HEADER_LINE_READ

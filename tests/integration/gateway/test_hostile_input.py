@@ -174,3 +174,19 @@ def test_a_body_in_another_charset_is_415(gateway, district, gateway_config):
     taken = district.post("/api/v1/villages", data=REGISTER,
                           headers={"Content-Type": "application/json; charset=UTF-8"})
     assert taken.status_code == 201, taken.text
+
+
+@pytest.mark.parametrize("chunks", [b"zz\r\n{}\r\n0\r\n\r\n", b"5\r\n{}\r\n0\r\n\r\n",
+                                    b"-1\r\n{}\r\n0\r\n\r\n"])
+def test_a_malformed_chunked_body_is_400_and_the_connection_closed(gateway, district,
+                                                                   gateway_config, chunks):
+    """A chunk size that is no hex number, or a chunk longer than it says, was a 503
+    'the gateway could not answer' (and a traceback in the log)."""
+    district.get("/api/v1/eligibility/rule-set")
+    recorded = registration_records(gateway_config)
+    answer = raw_request(gateway, register_head(
+        district, b"Content-Type: application/json", b"Transfer-Encoding: chunked") +
+        chunks + SMUGGLED)
+    expect_raw(answer, 400, "InvalidInput", "body")
+    assert answer[1]["connection"] == "close"
+    assert registration_records(gateway_config) == recorded
