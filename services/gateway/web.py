@@ -107,6 +107,13 @@ class JsonWsgiApp(WsgiApp):
                 return error_response(HeaderTooLarge(
                     f"the header {name} is {len(value)} characters long; a header line may "
                     f"have at most {MAX_HEADER}", name))
+        if "%2f" in environ.get("RAW_PATH_INFO", "").lower():
+            # the server decodes it into PATH_INFO, where it would route as a separator;
+            # taken exactly it is part of a segment, and no route has such a segment
+            metrics.UNROUTED.labels("404").inc()
+            return error_response(RouteNotFound(
+                "no such resource: an encoded slash (%2F) is no path separator; see "
+                "/openapi.json"))
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()

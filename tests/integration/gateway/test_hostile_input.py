@@ -190,3 +190,17 @@ def test_a_malformed_chunked_body_is_400_and_the_connection_closed(gateway, dist
     expect_raw(answer, 400, "InvalidInput", "body")
     assert answer[1]["connection"] == "close"
     assert registration_records(gateway_config) == recorded
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/villages/{BAJUR}%2Fattachments",
+                                  f"/api/v1/villages/{BAJUR}%2fcycle",
+                                  f"/api/v1/villages%2F{BAJUR}",
+                                  f"/api/v1/villages/{BAJUR}/documents%2Frplp"])
+def test_an_encoded_slash_is_no_path_separator(gateway, district, path):
+    """'%2F' was decoded before routing, so /villages/{code}%2Fattachments was served as
+    the attachments list: a proxy or firewall in front that reads the path as sent sees
+    one resource, the gateway served another. A path taken exactly has no such route."""
+    assert district.post("/api/v1/villages", json={"code": BAJUR}).status_code == 201
+    expect(district.get(path), 404, "path", "RouteNotFound")
+    expect(district.post(path, json={"completed_on": "2024-01-01"}), 404, "path",
+           "RouteNotFound")
