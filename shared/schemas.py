@@ -125,7 +125,9 @@ class DecimalString(fields.Decimal):
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         result = super().deserialize(value, attr, data, **kwargs)  # validated as a Decimal
-        return result if result is None or result is missing else str(result)
+        if result is None or result is missing:
+            return result
+        return str(result.copy_abs() if result.is_zero() else result)  # no "-0.00"
 
 
 class PagingSchema(Schema):

@@ -115,6 +115,14 @@ def test_plain_decimals_and_json_numbers_are_taken(given, recorded):
     assert DecimalString(places=2).deserialize(given) == recorded
 
 
+@pytest.mark.parametrize("given", ["-0", "-0.0", "-0.00", -0.0])
+def test_negative_zero_is_recorded_as_zero(given):
+    """Decimal keeps the sign of zero: '-0.00' would be a percentage no form has, and it
+    compares equal to '0.00' while its stored bytes differ."""
+    from shared.schemas import DecimalString
+    assert DecimalString(places=2).deserialize(given) == "0.00"
+
+
 @pytest.mark.parametrize("text", ["٢", "２", "२", "1٠", "²", " 2", "2 ", "2\n", "+2", "2_0", "0x2",
                                   "2.0", "1e1", "", "-", "--2", "9" * 16, "9" * 5000])
 def test_a_whole_number_in_text_is_plain_ascii_digits(text):
