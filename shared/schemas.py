@@ -127,7 +127,8 @@ class DecimalString(fields.Decimal):
         result = super().deserialize(value, attr, data, **kwargs)  # validated as a Decimal
         if result is None or result is missing:
             return result
-        return str(result.copy_abs() if result.is_zero() else result)  # no "-0.00"
+        exact = Decimal(result)   # a Decimal, or its text where as_string is set
+        return str(exact.copy_abs() if exact.is_zero() else exact)  # no "-0.00"
 
 
 class PagingSchema(Schema):
