@@ -76,6 +76,40 @@ class Seconds(click.FloatRange):
         return super().convert(value, param, ctx)
 
 
+class Utf8Text(click.types.StringParamType):
+    """Text an operator types: UTF-8, as everything it reaches (a ledger, an RPC) is.
+
+    Python hands over argument bytes that are not UTF-8 (a Latin-1 terminal, a file in
+    another encoding) as lone surrogates; the ledger's encoder then refused them and the
+    command stopped as if a store were unreachable. Paths (click.Path) stay bytes-safe.
+    """
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(value[exc.start]) & 0xff   # the surrogate U+DCxx stands for byte xx
+            self.fail(f"{value!r} is not UTF-8 text (byte 0x{byte:02x} at character "
+                      f"{exc.start + 1}): type it in a UTF-8 terminal or file", param, ctx)
+        return value
+
+
+UTF8_TEXT = Utf8Text()
+
+
+def text_in_utf8(command):
+    """Every plain text option and argument of COMMAND and its subcommands takes UTF8_TEXT:
+    one rule for all of them, new ones included."""
+    for param in command.params:
+        if param.type is click.STRING:
+            param.type = UTF8_TEXT
+    for sub in getattr(command, "commands", {}).values():
+        text_in_utf8(sub)
+
+
 def _setting_option(flag, setting, check, help):
     """An option that takes a setting's place: --flag, else the environment, else the
     embedded default; the value reaches the command as setting.lower()."""
@@ -180,6 +214,7 @@ class PlatformGroup(click.Group):
         # py-amqp warns on stderr about frames that arrive while nameko closes a channel
         # (after "service not running"): noise around the one line that matters.
         logging.getLogger("amqp").setLevel(logging.ERROR)
+        text_in_utf8(self)
         try:
             with nothing_unforeseen(), unreachable_is_an_error():
                 return super().invoke(ctx)

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import click
 from kombu.utils.url import sanitize_url
 
+from ..chassis.access import ROLES
 from ..regions import is_region_prefix
 from .common import EXIT_UNREACHABLE, fail
 
@@ -14,8 +15,10 @@ def actor_options(function):
     for option in reversed([
         click.option("--actor", envvar="PLPBK_ACTOR", default=lambda: f"operator:{getpass.getuser()}",
                      show_default="operator:<user>", help="Who is acting (recorded in every event)."),
+        # a choice: a typo is named before anything is sent, and no operator's command
+        # acts as the platform's own role "system"
         click.option("--role", envvar="PLPBK_ROLE", default="ministry", show_default=True,
-                     help="The actor's role."),
+                     type=click.Choice(ROLES), help="The actor's role."),
         click.option("--region", envvar="PLPBK_REGION", default="", show_default="national",
                      callback=_a_region, help="The actor's region scope (code prefix)."),
     ]):
