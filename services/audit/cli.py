@@ -15,7 +15,7 @@ from rich.table import Table
 from shared.chassis.errors import CommandRejected, Conflict, NotConfigured
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
                                must_exist, progress_bar, store_option, unreachable_is_an_error)
-from shared.cli.files import new_file, read_json_object, write_new
+from shared.cli.files import new_file, not_a_device, read_json_object, write_new
 from shared.cli.files import public_key as read_public_key
 from shared.cli.rpc import actor_options, service_proxy
 from shared.cli.uris import view_store_uri
@@ -327,6 +327,7 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
     from .bundle_verify import verify_bundle as verify
     key = read_public_key(public_key)
     heads = [read_json_object(path, "--tree-head", "a tree head") for path in kept]
+    not_a_device(bundle_path)
     try:
         with open(bundle_path, "rb") as handle:
             data = handle.read()

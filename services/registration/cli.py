@@ -8,6 +8,7 @@ from nameko.exceptions import UnknownService
 from shared.chassis.errors import CommandRejected
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console,
                                fail, progress_bar)
+from shared.cli.files import not_a_device
 from shared.cli.rpc import actor_options, service_proxy
 
 from .schemas import IMPORT_COLUMNS
@@ -58,6 +59,7 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
 
 
 def _read(path):
+    not_a_device(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

@@ -6,6 +6,7 @@ No command writes over an existing file.
 """
 import json
 import os
+import stat
 
 from .common import fail
 
@@ -27,6 +28,18 @@ def new_file(path, option, what):
     if not os.access(folder, os.W_OK | os.X_OK):
         fail(f"{option} {path}: the folder {folder} is not writable")
     return path
+
+
+def not_a_device(path, option=None):
+    """Refuse a device given for a file (/dev/zero, /dev/urandom, a disk): read to its end
+    it never ends, and the command hung or ran out of memory. Pipes (`<(...)`) end: kept."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return   # not there or not readable: the reading names it
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        named = f"{option} {path}" if option else path
+        fail(f"{named}: a device, not a file (give the file itself)")
 
 
 def write_new(path, data, option, what, mode=0o644):

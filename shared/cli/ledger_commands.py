@@ -9,7 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..ledger import LedgerDamaged, ledger_names, open_ledger
-from ..ledger.verify import (VerifyReport, checkpoint_signature_problem, generate_key,
+from ..ledger.verify import (CHECKPOINT_FORMAT, VerifyReport, checkpoint_signature_problem,
+                             generate_key,
                              make_checkpoint, public_key_pem, verify_ledger)
 from ..messaging.relay import PublishFailed, Relay
 from ..views import open_view_store
@@ -60,6 +61,10 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
     kept = {}
     for path in checkpoints:
         kept_one = read_json_object(path, "--checkpoint", "a checkpoint")
+        if kept_one.get("format") != CHECKPOINT_FORMAT:   # another file, not a broken ledger
+            fail(f"--checkpoint {path}: not a checkpoint (its format is "
+                 f"{kept_one.get('format')!r}, not {CHECKPOINT_FORMAT}; `plpbk checkpoint` "
+                 "writes them, and a tree head is checked by `plpbk audit consistency`)")
         name = kept_one.get("ledger")
         if not isinstance(name, str):
             fail(f"--checkpoint {path}: the checkpoint names no ledger")
@@ -139,6 +144,7 @@ def checkpoint(name, key_path, out, store_uri):
     new_file(out, "--out", "a kept checkpoint")
     key = read_key(key_path, "--key", private=True)
     with unreachable_is_an_error():
+        must_exist(store_uri, "--store")
         if name not in ledger_names(store_uri):
             fail(f"no ledger named {name} at {store_uri}")
         ledger = open_ledger(store_uri, name, read_only=True)
@@ -202,6 +208,8 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
 
     names_or_all(names, all_)
     with unreachable_is_an_error():
+        if once:   # a running relay waits for the first ledger; one pass has nothing to wait for
+            must_exist(store_uri, "--store")
         available = ledger_names(store_uri)
         unknown = [name for name in names if name not in available]
         if unknown:
@@ -213,6 +221,9 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
         relays = {name: Relay(open_ledger(store_uri, name), amqp_uri,
                               open_view_store(state_uri, name)) for name in chosen}
     if once:
+        if not relays:
+            console.print(f"no ledgers at {escape(store_uri)}: nothing to publish",
+                          highlight=False)
         for name, runner in relays.items():
             try:
                 published = runner.publish_pending()

@@ -2,6 +2,7 @@
 UTF-8, a mistyped role, a file that is not what the option takes, a mistyped store
 folder. Each is one line naming what was wrong and bad usage (exit 2), never a hang, a
 store "unreachable" (exit 3) or a ledger called broken (exit 1); nothing is recorded."""
+import json
 import os
 import subprocess
 import sys
@@ -9,10 +10,28 @@ import sys
 import pytest
 
 from shared.ledger import open_ledger
-from tests.unit.cli_support import UNREACHABLE, run
+from tests.unit.cli_support import UNREACHABLE, ledgers, run
 
 PLPBK = os.path.join(os.path.dirname(sys.executable), "plpbk")
 NOT_UTF8 = "op\udcff"   # how Python hands over the argument bytes b"op\xff"
+
+
+def key_pair(folder):
+    assert run("keygen", "--out", str(folder / "k.pem")).exit_code == 0
+    return str(folder / "k.pem")
+
+
+@pytest.mark.parametrize("command", [
+    ["verify-bundle", "/dev/zero", "--public-key", "{pub}"],
+    ["import", "villages", "/dev/zero", "--amqp", UNREACHABLE],
+])
+def test_a_device_given_for_a_file_is_refused_at_once(tmp_path, command):
+    # /dev/zero never ends: verify-bundle read it until the kernel killed it, import
+    # hung reading one endless line
+    public = key_pair(tmp_path) + ".pub"
+    result = run(*(part.format(pub=public) for part in command))
+    assert result.exit_code == 2, result.output
+    assert "/dev/zero" in result.text and "not a file" in result.text
 
 
 def gateway_store(folder):
@@ -70,3 +89,42 @@ def test_an_actor_role_that_is_no_role_is_bad_usage_before_anything_is_sent(tmp_
     result = run("audit", "history", "52.01.08.2006", "--role", role, "--amqp", UNREACHABLE)
     assert result.exit_code == 2, result.output
     assert "--role" in result.text and role in result.text
+
+
+def test_a_kept_file_that_is_not_a_checkpoint_is_bad_usage_not_a_broken_ledger(tmp_path):
+    store = ledgers(tmp_path / "ledgers", "cycle")
+    tree_head = tmp_path / "cycle.head"   # `audit tree-head --out`, given by mistake
+    tree_head.write_text(json.dumps({"format": "plpbk-tree-head/1", "ledger": "cycle",
+                                     "tree_size": 1, "root_hash": "00" * 32}))
+    result = run("verify", "--checkpoint", str(tree_head), "--store", store)
+    assert result.exit_code == 2, result.output   # was 1, "cycle BROKEN at 0"
+    assert "--checkpoint" in result.text and "not a checkpoint" in result.text
+    assert "BROKEN" not in result.text
+
+
+def test_an_altered_checkpoint_is_still_a_problem_found(tmp_path):
+    store = ledgers(tmp_path / "ledgers", "cycle")
+    kept = tmp_path / "cycle.ckpt"
+    assert run("checkpoint", "cycle", "--key", key_pair(tmp_path), "--store", store,
+               "--out", str(kept)).exit_code == 0
+    checkpoint = json.loads(kept.read_text())
+    kept.write_text(json.dumps({**checkpoint, "position": 0}))
+    result = run("verify", "--checkpoint", str(kept), "--store", store, "--json")
+    assert result.exit_code == 1, result.output
+    assert "altered or forged" in result.text
+
+
+def test_a_checkpoint_of_a_store_folder_that_is_not_there_names_the_folder(tmp_path):
+    result = run("checkpoint", "cycle", "--key", key_pair(tmp_path),
+                 "--store", f"sqlite:///{tmp_path}/legders")
+    assert result.exit_code == 2, result.output
+    assert "there is no folder" in result.text   # not "no ledger named cycle"
+
+
+def test_relay_once_of_a_store_folder_that_is_not_there_is_an_error_not_silence(tmp_path):
+    (tmp_path / "state").mkdir()
+    result = run("relay", "--all", "--once", "--store", f"sqlite:///{tmp_path}/legders",
+                 "--state", f"sqlite:///{tmp_path}/state", "--amqp", UNREACHABLE)
+    assert result.exit_code == 2, result.output   # was exit 0 and not a word
+    assert "there is no folder" in result.text
+    assert not os.listdir(tmp_path / "state")

@@ -93,7 +93,10 @@ def test_ledgers_without_a_kept_checkpoint_say_so(kept):
 
 
 def test_bad_checkpoint_files_are_usage_errors(kept, tmp_path):
-    (tmp_path / "nameless.ckpt").write_text("{}")
+    (tmp_path / "empty.ckpt").write_text("{}")
+    result = verify_all(kept, checkpoints=[str(tmp_path / "empty.ckpt")])
+    assert result.exit_code == 2 and "not a checkpoint" in " ".join(result.output.split())
+    (tmp_path / "nameless.ckpt").write_text('{"format": "plpbk-checkpoint/1"}')
     result = verify_all(kept, checkpoints=[str(tmp_path / "nameless.ckpt")])
     assert result.exit_code == 2 and "names no ledger" in result.output
     result = verify_all(kept, checkpoints=kept["checkpoints"][:1] * 2)
