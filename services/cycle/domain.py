@@ -62,6 +62,7 @@ class WaiveOutput:
 @dataclass(frozen=True)
 class CompleteStage:
     completed_on: str
+    stage: int | None = None   # given: only that stage may complete
 
 
 # -- state --------------------------------------------------------------------------------
@@ -245,6 +246,10 @@ def missing_outputs(state):
 
 
 def _complete(state, command):
+    if command.stage is not None and command.stage != state.stage:
+        done = f"stage {command.stage} is already complete; " if command.stage < state.stage \
+            else ""
+        raise Conflict(f"{done}the cycle is at stage {state.stage}", "stage")
     spec = templates.stage(state.spec(), state.stage)
     missing = missing_outputs(state)
     if missing:

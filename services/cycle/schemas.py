@@ -40,10 +40,14 @@ class ActivitySchema(Schema):
 
 class CompleteStageSchema(Schema):
     completed_on = fields.Date(required=True, validate=not_in_future)
+    # the stage the form completes: sent twice, the second is refused, not the next stage
+    # (the cycle's own template bounds it; 99 only keeps absurd numbers out)
+    stage = fields.Integer(load_default=None, strict=True,
+                           validate=validate.Range(min=1, max=99))
 
     @post_load
     def dates_as_text(self, data, **kwargs):
-        return {"completed_on": data["completed_on"].isoformat()}
+        return {"completed_on": data["completed_on"].isoformat(), "stage": data["stage"]}
 
 
 class WaiverSchema(Schema):

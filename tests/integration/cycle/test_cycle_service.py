@@ -106,9 +106,14 @@ def test_activities_and_the_gate(platform):
             "missing outputs: lokakarya_kelurahan, sosialisasi_massal, tipp_dikukuhkan")
         for key in ("lokakarya_kelurahan", "sosialisasi_massal", "pengukuhan_tipp"):
             cycle.record_activity(BAJUR, activity(key))
-        done = cycle.complete_stage(BAJUR, {"completed_on": indonesia_today().isoformat()})
+        done = cycle.complete_stage(BAJUR, {"completed_on": indonesia_today().isoformat(),
+                                            "stage": 1})
         assert (done["stage"], done["missing_outputs"]) == (2, ["laporan_rpk"])
         assert done["stages"]["1"]["on_time"] is True
+        with pytest.raises(Conflict, match="stage 1 is already complete") as again:
+            cycle.complete_stage(BAJUR, {"completed_on": indonesia_today().isoformat(),
+                                         "stage": 1})   # the same form sent twice
+        assert again.value.field == "stage"
         with pytest.raises(InvalidInput, match="not an activity of stage 2"):
             cycle.record_activity(BAJUR, activity("lokakarya_kota"))
     assert [r.type for r in stream(platform)] == ["CycleOpened"] + ["ActivityRecorded"] * 4 + [

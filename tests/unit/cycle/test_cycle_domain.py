@@ -122,6 +122,22 @@ def test_the_gate_refuses_with_exactly_the_one_missing_output(left_out):
     assert completed.payload["outputs"][output] == "activity"
 
 
+def test_a_completion_naming_its_stage_is_refused_once_the_cycle_moved_past_it():
+    """A form sent twice (a double click, a retry without an idempotency key) must not
+    complete the next stage too: naming the stage makes the second one a 409."""
+    stream = opened("2026-01-05")
+    persiapan_done(stream)
+    with pytest.raises(Conflict, match="the cycle is at stage 1") as refused:
+        stream.do(domain.CompleteStage("2026-02-01", stage=2))
+    assert refused.value.field == "stage"
+    stream.do(domain.CompleteStage("2026-02-01", stage=1))
+    recorded = len(stream.events)
+    with pytest.raises(Conflict, match="stage 1 is already complete; the cycle is at "
+                                       "stage 2") as again:
+        stream.do(domain.CompleteStage("2026-02-01", stage=1))
+    assert again.value.field == "stage" and len(stream.events) == recorded
+
+
 def test_completing_moves_to_the_next_stage_with_its_due_date():
     stream = opened("2026-01-05")
     persiapan_done(stream)

@@ -60,6 +60,20 @@ def test_missing_fields_and_non_objects_are_named():
     assert refused_field(schemas.ActivitySchema(), ["not", "an", "object"]) == "body"
 
 
+@pytest.mark.parametrize("stage", [0, -1, "2", 2.0, True, 100])
+def test_a_completion_may_name_its_stage_as_a_whole_number_of_the_template(stage):
+    assert refused_field(schemas.CompleteStageSchema(),
+                         {"completed_on": TODAY.isoformat(), "stage": stage}) == "stage"
+
+
+def test_a_completion_without_a_stage_completes_the_current_one():
+    day = TODAY.isoformat()
+    assert load(schemas.CompleteStageSchema(), {"completed_on": day}) == \
+        {"completed_on": day, "stage": None}
+    assert load(schemas.CompleteStageSchema(), {"completed_on": day, "stage": 3}) == \
+        {"completed_on": day, "stage": 3}
+
+
 def test_completion_dates_and_waiver_reasons():
     assert refused_field(schemas.CompleteStageSchema(), {"completed_on": tomorrow()}) == \
         "completed_on"
