@@ -152,7 +152,7 @@ def drive_cycle(who):
             faskel("POST", f"/api/v1/villages/{BAJUR}/cycle/activities", record,
                    **{"Idempotency-Key": f"e2e-{activity}"})
         cycle = faskel("POST", f"/api/v1/villages/{BAJUR}/cycle/stage-completions",
-                       {"completed_on": today})
+                       {"completed_on": today, "stage": stage})
         assert cycle["stage"] == stage + 1, cycle
     assert "rplp_disetujui" in {o["key"] if isinstance(o, dict) else o
                                for o in cycle["missing_outputs"]}
