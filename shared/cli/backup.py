@@ -6,6 +6,7 @@ transaction taken beforehand, so each copy is one instant of its file however mu
 written meanwhile (a plain file copy of a WAL database can be torn), and the ledgers'
 transactions are opened while their writes are paused: one instant of them all.
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -60,8 +61,10 @@ def backup(out, store_uri, state_uri, attachment_uri):
     must_exist(store_uri, "--store")
     must_exist(state_uri, "--state")
     sources = [_folder(store_uri), _folder(state_uri), _folder(attachment_uri)]
+    if sources[2] and os.path.exists(sources[2]) and not os.path.isdir(sources[2]):
+        fail(f"--attachments {attachment_uri}: {sources[2]} is not a folder")
     _check_out(out, [folder for folder in sources if folder])
-    with unreachable_is_an_error():
+    with _claimed(out), unreachable_is_an_error():
         names, states = ledger_names(store_uri), store_names(state_uri)
         if not names:
             fail(f"no ledgers at {store_uri}: nothing to back up")
@@ -72,7 +75,6 @@ def backup(out, store_uri, state_uri, attachment_uri):
         paths = {name: f"{sources[0]}/{name}.db" for name in names}
         with _writes_paused(paths.values()):   # the ledgers' snapshots: one instant
             held += [("ledgers", name, _snapshot(path)) for name, path in paths.items()]
-        os.makedirs(out, exist_ok=True)
         copied = {"state": {}, "ledgers": {}}
         for part, name, snapshot in held:
             relative = f"{part}/{name}.db"
@@ -83,14 +85,15 @@ def backup(out, store_uri, state_uri, attachment_uri):
                    for name, entry in copied["ledgers"].items()}
         for entry in copied["state"].values():
             entry["sha256"] = _sha256(os.path.join(out, entry["file"]))
-    broken = [name for name, entry in ledgers.items() if not entry["verified"]]
-    manifest = {"format": FORMAT, "created_at": now_iso(), "ok": not broken and not mismatched,
-                "sources": {"store": store_uri, "state": state_uri,
-                            "attachments": attachment_uri},
-                "ledgers": ledgers, "state": copied["state"], "attachments": attachments,
-                "mismatched_attachments": mismatched}
-    write_new(os.path.join(out, "manifest.json"), json.dumps(manifest, indent=2) + "\n",
-              "--out", "a backup manifest")
+        broken = [name for name, entry in ledgers.items() if not entry["verified"]]
+        manifest = {"format": FORMAT, "created_at": now_iso(),
+                    "ok": not broken and not mismatched,
+                    "sources": {"store": store_uri, "state": state_uri,
+                                "attachments": attachment_uri},
+                    "ledgers": ledgers, "state": copied["state"], "attachments": attachments,
+                    "mismatched_attachments": mismatched}
+        write_new(os.path.join(out, "manifest.json"), json.dumps(manifest, indent=2) + "\n",
+                  "--out", "a backup manifest")
     _summary(out, manifest, state_uri, sources[2])
     for name in broken:
         errors.print(f"[bold red]error:[/] the copy of ledger {escape(name)} does not verify: "
@@ -132,6 +135,46 @@ def _check_out(out, sources):
         if target == real or target.startswith(real + os.sep):
             fail(f"--out {out}: it is inside the store folder {source}; keep a backup apart "
                  "from what it copies")
+
+
+@contextmanager
+def _claimed(out):
+    """OUT for this backup alone until its manifest is written, and nothing of it left if
+    the backup stops before (Ctrl-C, a full disk, a refusal): a half backup without a
+    manifest looked like a backup to keep and made the next `--out OUT` refuse a folder
+    that is not empty. A second backup into OUT at once is refused (its lock)."""
+    created = not os.path.lexists(out)
+    if created:
+        os.mkdir(out)
+    folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fail(f"--out {out}: another plpbk backup is writing there now; wait for it or "
+                 "choose another folder", EXIT_UNREACHABLE)
+        if os.listdir(out):   # the backup that held it finished first
+            fail(f"--out {out}: the folder is not empty; refusing to write a backup over "
+                 "anything (choose a new or empty folder)")
+        try:
+            yield
+        except BaseException:
+            _remove_incomplete(out, created)
+            raise
+    finally:
+        os.close(folder)
+
+
+def _remove_incomplete(out, created):
+    written = os.listdir(out)
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+    for name in [] if created else written:   # OUT was empty when claimed: all ours
+        path = os.path.join(out, name)
+        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+    if written:
+        errors.print(f"note: the incomplete backup in {escape(out)} was removed",
+                     highlight=False)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """plpbk backup copies the embedded default (ledgers, state, attachments) into a folder
 whose ledgers verify and whose manifest says what was copied, also while others write."""
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -241,3 +242,46 @@ def test_the_ledgers_copies_are_one_instant_of_them_all(tmp_path, monkeypatch):
         late = [r.payload["cause"] for r in planning.iter_records()
                 if r.payload.get("cause", 0) > head]
         assert late == [], f"{out.name}: records follow causes past the copied head {head}"
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["new folder", "empty folder"])
+def test_a_backup_stopped_half_way_leaves_no_half_backup(platform, tmp_path, monkeypatch, made):
+    # Ctrl-C while the attachments are copied, the ledgers and state already written: the
+    # folder kept a ledger copy and no manifest, and the next backup into it was refused
+    def interrupted(root, out):
+        assert os.listdir(os.path.join(out, "ledgers"))   # half-way indeed
+        raise KeyboardInterrupt
+    monkeypatch.setattr(backup_module, "_copy_attachments", interrupted)
+    out = tmp_path / "backup"
+    if made:
+        out.mkdir()
+    result = run("backup", "--out", str(out), *platform["args"])
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.text and "removed" in result.text
+    assert (os.listdir(out) == []) if made else not out.exists()
+    monkeypatch.undo()
+    again = run("backup", "--out", str(out), *platform["args"])
+    assert again.exit_code == 0, again.output
+
+
+def test_a_second_backup_into_the_same_folder_at_once_is_refused(platform, tmp_path):
+    out = tmp_path / "backup"
+    out.mkdir()
+    first = os.open(out, os.O_RDONLY | os.O_DIRECTORY)   # as a running backup holds it
+    try:
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = run("backup", "--out", str(out), *platform["args"])
+    finally:
+        os.close(first)
+    assert result.exit_code == 3, result.output
+    assert "another plpbk backup" in result.text and str(out) in result.text
+    assert os.listdir(out) == []
+
+
+def test_attachments_that_name_a_file_are_bad_usage(platform, tmp_path):
+    args = list(platform["args"])
+    args[args.index("--attachments") + 1] = f"file:///{tmp_path / 'ledgers' / 'cycle.db'}"
+    result = run("backup", "--out", str(tmp_path / "backup"), *args)
+    assert result.exit_code == 2, result.output   # was 0: "no attachments under …"
+    assert "--attachments" in result.text and "not a folder" in result.text
+    assert not (tmp_path / "backup").exists()
