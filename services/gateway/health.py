@@ -1,10 +1,12 @@
-"""GET /health: can the platform work? RabbitMQ answers and every ledger can be read.
+"""GET /health: can the platform work? RabbitMQ answers, a process of every service takes
+its calls, and every ledger can be read.
 
 Checked at most once a second per gateway process (a busy monitor costs nothing), each
 check bounded in time; 200 when all are fine, 503 naming what is not.
 """
 import time
 
+import amqp
 import eventlet
 import kombu
 from eventlet.semaphore import Semaphore
@@ -25,6 +27,35 @@ def rabbitmq(amqp_uri) -> dict:
             raise
         return {"ok": False, "error": f"RabbitMQ unreachable: {exc or type(exc).__name__}"}
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def services(amqp_uri, names) -> dict:
+    """How many processes take each service's RPC calls (consumers of its queue). A
+    service that stopped keeps its queue: only the count says no one is there."""
+    try:
+        with eventlet.Timeout(CHECK_TIMEOUT):
+            with kombu.Connection(amqp_uri, connect_timeout=CHECK_TIMEOUT) as connection:
+                processes = {name: _consumers(connection, name) for name in names}
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return {"ok": False, "error": f"RabbitMQ unreachable: {exc or type(exc).__name__}"}
+    missing = [name for name, count in processes.items() if count == 0]
+    if missing:
+        return {"ok": False, "processes": processes,
+                "error": f"not running (no process takes its calls): {', '.join(missing)}"}
+    return {"ok": True, "processes": processes}
+
+
+def _consumers(connection, name) -> int:
+    channel = connection.channel()   # a refused passive declare closes its channel
+    try:
+        return channel.queue_declare(f"rpc-{name}", passive=True)[2]
+    except amqp.exceptions.NotFound:   # the service never ran here
+        return 0
+    finally:
+        if channel.is_open:
+            channel.close()
 
 
 def ledgers(store_uri, open_source) -> dict:

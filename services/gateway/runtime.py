@@ -30,7 +30,7 @@ from .idempotency import StoredResponses
 from .locks import KeyedLocks
 from .throttle import Policy
 from .tokens import MIN_SECRET_BYTES
-from .upstream import Upstream
+from .upstream import Upstream, rpc_timeout
 
 SERVICES = ("registration", "cycle", "planning", "audit")   # RpcProxy attributes
 
@@ -55,7 +55,7 @@ def read_settings(config) -> Settings:
                                  "characters")
     return Settings(
         secret=secret, token_ttl=number_setting(config, "GATEWAY_TOKEN_TTL", 900),
-        rpc_timeout=number_setting(config, "GATEWAY_RPC_TIMEOUT", 60.0, whole=False),
+        rpc_timeout=rpc_timeout(config),
         login_policies={
             "user": Policy(number_setting(config, "LOGIN_USER_FREE_FAILURES", 3)),
             "address": Policy(number_setting(config, "LOGIN_ADDRESS_FREE_FAILURES", 20))},
@@ -91,6 +91,7 @@ class GatewayRuntime(DependencyProvider):
         if self._health is None:
             self._health = health.HealthCache({
                 "rabbitmq": lambda: health.rabbitmq(self.settings.amqp_uri),
+                "services": lambda: health.services(self.settings.amqp_uri, SERVICES),
                 "ledgers": lambda: health.ledgers(self.settings.store_uri, session.source)})
         return self._health.current()
 

@@ -6,14 +6,13 @@ nameko-prometheus counts and times each one, and every entrypoint runs the same
 pipeline (pipeline.py). The services are called over nameko RPC as the authenticated
 principal. Users and API keys are event-sourced in the gateway's own ledger.
 """
-from nameko.rpc import RpcProxy
-
 from shared.chassis.entrypoints import OperatorEntrypoints, metrics_page
 from shared.chassis.platform import doorbell
 
 from .platform import GatewayPlatform
 from .routes import ROUTES
 from .runtime import GatewayRuntime
+from .upstream import ExpiringRpcProxy
 from .views import IdentityBoard
 from .web import api
 
@@ -31,11 +30,12 @@ class GatewayService(OperatorEntrypoints):
     # RPC requests are transient (delivery_mode 1): one is worth something only while
     # its caller waits, so RabbitMQ need not write it to disk (bench_gateway: read p99
     # at 200/s fell from ~80 ms to ~8 ms). Publisher confirms stay on, so a call to a
-    # service that is not running fails at once.
-    registration = RpcProxy("registration", delivery_mode=1)
-    cycle = RpcProxy("cycle", delivery_mode=1)
-    planning = RpcProxy("planning", delivery_mode=1)
-    audit = RpcProxy("audit", delivery_mode=1)
+    # service that is not running fails at once. A request no process took within
+    # GATEWAY_RPC_TIMEOUT expires, so a service that comes back never runs it.
+    registration = ExpiringRpcProxy("registration", delivery_mode=1)
+    cycle = ExpiringRpcProxy("cycle", delivery_mode=1)
+    planning = ExpiringRpcProxy("planning", delivery_mode=1)
+    audit = ExpiringRpcProxy("audit", delivery_mode=1)
 
     @api("GET", "/metrics")
     def expose_metrics(self, request):

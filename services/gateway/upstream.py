@@ -12,13 +12,31 @@ import time
 import eventlet
 from kombu.exceptions import OperationalError
 from nameko.exceptions import BadRequest, RemoteError, UnknownService
+from nameko.rpc import RpcProxy
 
 from shared.chassis.errors import CommandRejected, InvalidInput
+from shared.config import number_setting
 
 from .errors import BadGateway, ServiceUnavailable
 from .metrics import UPSTREAM_FAILURES, UPSTREAM_SECONDS
 
 log = logging.getLogger(__name__)
+
+
+def rpc_timeout(config) -> float:
+    """GATEWAY_RPC_TIMEOUT: seconds the gateway waits for a service (60)."""
+    return number_setting(config, "GATEWAY_RPC_TIMEOUT", 60.0, whole=False)
+
+
+class ExpiringRpcProxy(RpcProxy):
+    """nameko's RpcProxy whose requests RabbitMQ drops when no service process took them
+    within GATEWAY_RPC_TIMEOUT. A service that ran once keeps its durable queue when it
+    stops: a request waited there, the caller got 503 "try again", and the service ran
+    it when it came back (a write done behind the caller's back, then again on retry)."""
+
+    def setup(self):
+        super().setup()
+        self.options["expiration"] = rpc_timeout(self.container.config)
 
 
 class Upstream:

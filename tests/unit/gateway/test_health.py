@@ -5,6 +5,8 @@ from services.gateway import health
 def test_an_unreachable_rabbitmq_is_reported_not_raised():
     result = health.rabbitmq("amqp://guest:guest@127.0.0.1:1/")
     assert result["ok"] is False and "RabbitMQ unreachable" in result["error"]
+    result = health.services("amqp://guest:guest@127.0.0.1:1/", ("registration",))
+    assert result["ok"] is False and "RabbitMQ unreachable" in result["error"]
 
 
 def test_ledgers_report_their_heads_or_the_error(tmp_path):

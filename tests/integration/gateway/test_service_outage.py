@@ -1,0 +1,53 @@
+"""A service that ran and stopped (crashed, redeployed): its RPC queue stays in RabbitMQ
+with no one taking from it. The gateway says so, and a request it gave up on is not run
+later behind the caller's back."""
+import time
+
+import requests
+
+from services.registration.service import RegistrationService
+
+from .conftest import backend_classes, login, start_gateway
+
+BAJUR = "52.01.08.2006"
+
+
+def test_health_names_a_service_that_is_not_running(container_factory, gateway_config,
+                                                    operator):
+    """/health said "ok" while every registration route answered 503."""
+    running = {cls: container_factory(cls, gateway_config) for cls in backend_classes()}
+    for container in running.values():
+        container.start()
+    registration = running[RegistrationService]
+    base = start_gateway(container_factory, gateway_config)
+    fine = requests.get(f"{base}/health", timeout=30)
+    assert fine.status_code == 200, fine.text
+    assert fine.json()["checks"]["services"]["ok"]
+    registration.stop()
+    time.sleep(1.1)   # past the one-second cache
+    down = requests.get(f"{base}/health", timeout=30)
+    assert down.status_code == 503, down.text
+    services = down.json()["checks"]["services"]
+    assert not services["ok"] and "registration" in services["error"], services
+    assert services["processes"]["registration"] == 0
+
+
+def test_a_request_given_up_on_is_not_run_when_the_service_returns(container_factory,
+                                                                   gateway_config,
+                                                                   operator):
+    """The request waited in the service's durable queue: the caller got 503 "try
+    again", and the village was registered when the service came back all the same."""
+    config = {**gateway_config, "GATEWAY_RPC_TIMEOUT": 1}
+    registration = container_factory(RegistrationService, config)
+    registration.start()
+    registration.stop()           # it ran once: its queue is there, no one takes from it
+    base = start_gateway(container_factory, config)
+    operator.user("siti", "district", "52.01")
+    system = login(base, "siti")
+    answer = system.post("/api/v1/villages", json={"code": BAJUR})
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "ServiceUnavailable"
+    time.sleep(1.5)
+    container_factory(RegistrationService, config).start()
+    time.sleep(1.0)
+    assert system.get(f"/api/v1/villages/{BAJUR}").status_code == 404
