@@ -26,9 +26,13 @@ def issue(secret: str, user: dict, ttl_seconds: int, now: float | None = None) -
 def read(secret: str, token: str) -> dict:
     """The verified claims, or Unauthorized saying why (expired, bad signature, ...)."""
     try:
-        return jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                          issuer=ISSUER, options={"require": ["exp", "iat", "sub", "ver"]})
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
+                            issuer=ISSUER, options={"require": ["exp", "iat", "sub", "ver"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("the token has expired; log in again", "Authorization") from None
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"the token is not valid ({exc})", "Authorization") from None
+    if type(claims["ver"]) is not int:   # compared with the user's: a "2" is no version
+        raise Unauthorized("the token is not valid (its password version is no whole "
+                           "number)", "Authorization")
+    return claims

@@ -34,3 +34,15 @@ def test_expired_forged_and_foreign_tokens_are_refused():
         tokens.read(SECRET, foreign)
     with pytest.raises(Unauthorized):
         tokens.read(SECRET, "not.a.token")
+
+
+@pytest.mark.parametrize("version", ["2", 2.0, True, [2]])
+def test_a_signed_token_whose_password_version_is_no_whole_number_is_refused(version):
+    """Compared with the user's version as it was, a "2" was a TypeError: 503 instead of
+    401 (a token signed with the secret by another tool or an older gateway)."""
+    now = int(time.time())
+    odd = jwt.encode({"sub": "siti", "ver": version, "iat": now, "exp": now + 60,
+                      "iss": tokens.ISSUER, "aud": tokens.AUDIENCE}, SECRET,
+                     algorithm="HS256")
+    with pytest.raises(Unauthorized, match="password version"):
+        tokens.read(SECRET, odd)
