@@ -13,8 +13,9 @@ import click
 from rich.table import Table
 
 from shared.chassis.errors import CommandRejected, Conflict, NotConfigured
-from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
-                               must_exist, progress_bar, store_option, unreachable_is_an_error)
+from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console,
+                               ctrl_c_deferred, fail, must_exist, progress_bar, store_option,
+                               unreachable_is_an_error)
 from shared.cli.files import new_file, not_a_device, read_json_object, write_new
 from shared.cli.files import public_key as read_public_key
 from shared.cli.rpc import actor_options, service_proxy
@@ -407,7 +408,9 @@ def _rebuild(specs, sources, registry, view_uri, as_json, rebuilding):
     with unreachable_is_an_error():
         with progress_bar(f"rebuilding {len(specs)} view(s)",
                           rebuilding.total_records(specs, sources)) as show:
-            results = rebuilding.rebuild_views(specs, sources, registry, view_uri, show)
+            results = rebuilding.rebuild_views(
+                specs, sources, registry, view_uri, show,
+                replacing=lambda key: ctrl_c_deferred(f"replacing the view {key}"))
     if as_json:
         _print_json(results)
     else:

@@ -13,6 +13,7 @@ ledgers into a scratch in-memory store (fast at any size, whatever the live stor
   (shared.chassis.entrypoints: view_positions, view_documents). If the live view moves during the check, the check is
   repeated a few times before reporting it as moving.
 """
+from contextlib import nullcontext
 from itertools import islice
 
 from shared.collector import quiet_collector
@@ -74,21 +75,24 @@ def total_records(specs, sources) -> int:
     return sum(sources.get(name).head().position for name in names)
 
 
-def rebuild_views(specs, sources, registry, view_uri, progress=None) -> list:
-    """Replace durable views with ones folded from the ledgers now."""
+def rebuild_views(specs, sources, registry, view_uri, progress=None,
+                  replacing=lambda key: nullcontext()) -> list:
+    """Replace durable views with ones folded from the ledgers now. Each view is replaced
+    inside replacing(key): the CLI keeps Ctrl-C from leaving one half-written."""
     results = []
     for key, (store, replay, positions) in fold_views(specs, sources, registry,
                                                       progress=progress).items():
         spec = replay.spec
         live = open_view_store(view_uri, spec.service)
         try:
-            documents = 0
-            for name in collection_names(spec, store):
-                documents += _replace(store.collection(name), live.collection(name))
-            tracking = live.collection(TRACKING)
-            for source, position in positions.items():
-                tracking.put(f"{key}:{source}", {"position": position, "source": source,
-                                                 "subscriber": key})
+            with replacing(key):
+                documents = 0
+                for name in collection_names(spec, store):
+                    documents += _replace(store.collection(name), live.collection(name))
+                tracking = live.collection(TRACKING)
+                for source, position in positions.items():
+                    tracking.put(f"{key}:{source}", {"position": position, "source": source,
+                                                     "subscriber": key})
         finally:
             live.close()
         results.append({"view": key, "documents": documents, "positions": positions,

@@ -1,6 +1,7 @@
 """What every plpbk command shares: configuration options, errors, progress output."""
 import logging
 import os
+import signal
 import sqlite3
 import sys
 from contextlib import contextmanager
@@ -220,6 +221,26 @@ class PlatformGroup(click.Group):
                 return super().invoke(ctx)
         except KeyboardInterrupt:
             fail("interrupted (Ctrl-C) before the command finished", EXIT_INTERRUPTED)
+
+
+@contextmanager
+def ctrl_c_deferred(what):
+    """Ctrl-C waits until WHAT is done, then stops the command (exit 130): for work that
+    stopped half-way would leave half-written (a durable view emptied and refilled)."""
+    pressed = []
+
+    def later(*_):
+        if not pressed:
+            errors.print(f"note: finishing {escape(what)} first, then stopping",
+                         highlight=False)
+        pressed.append(True)
+    previous = signal.signal(signal.SIGINT, later)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 @contextmanager

@@ -1,5 +1,7 @@
 """plpbk rebuild: durable read models rebuilt from the ledgers, and checked against them."""
 import json
+import os
+import signal
 
 import pytest
 from click.testing import CliRunner
@@ -97,3 +99,22 @@ def test_the_cli_explains_in_memory_views_and_unknown_names(world):
 def test_changed_paths_reach_nested_fields():
     assert changed_paths({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 1, "c": 3}, "d": [2]}) \
         == ["a.c", "d"]
+
+
+def test_ctrl_c_while_a_durable_view_is_replaced_waits_until_it_is_whole(world, monkeypatch):
+    """A view is emptied, then written in batches: stopped between, it was left half
+    written under its old positions, and its service would carry on from those over
+    it. Ctrl-C then waits for the view to be whole, then stops (exit 130)."""
+    from services.audit import rebuild as rebuilding
+    replace = rebuilding._replace
+
+    def ctrl_c_after_emptying(scratch, target, batch=10000):
+        target.clear()
+        os.kill(os.getpid(), signal.SIGINT)   # the operator presses Ctrl-C here
+        return replace(scratch, target, batch)
+    monkeypatch.setattr(rebuilding, "_replace", ctrl_c_after_emptying)
+    stopped = run(world, "registration")
+    assert stopped.exit_code == 130, stopped.output
+    assert "finishing" in stopped.output
+    monkeypatch.undo()
+    assert run(world, "registration", "--check").exit_code == 0   # whole, not half
