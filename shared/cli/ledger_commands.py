@@ -31,12 +31,22 @@ def ledgers(store_uri):
     with unreachable_is_an_error():
         must_exist(store_uri)
         table = Table("ledger", "head position", "head hash", "last recorded")
+        damaged = []
         for name in ledger_names(store_uri):
-            ledger = open_ledger(store_uri, name, read_only=True)
-            head = ledger.head()
+            try:   # one damaged file is named; the others are still listed
+                ledger = open_ledger(store_uri, name, read_only=True)
+                try:
+                    head = ledger.head()
+                finally:
+                    ledger.close()
+            except LedgerDamaged as exc:
+                damaged.append(str(exc))
+                table.add_row(name, "-", "[red]damaged[/]", "")
+                continue
             table.add_row(name, str(head.position), head.hash[:16] + "…", head.recorded_at or "")
-            ledger.close()
         console.print(table)
+    if damaged:
+        fail("; ".join(damaged), EXIT_PROBLEM)
 
 
 @click.command()

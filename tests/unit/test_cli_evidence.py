@@ -38,6 +38,11 @@ def test_a_damaged_or_foreign_file_is_a_broken_ledger_and_the_others_are_verifie
     assert (tmp_path / "gateway.db").read_bytes() == b""   # not made into a ledger
     listed = run("ledgers", "--store", store)
     assert listed.exit_code == 1 and "not a readable PLPBK ledger" in listed.text
+    # the damaged ones are named and the healthy ones still listed with their heads
+    rows = {line.split("│")[1].strip(): line for line in listed.output.splitlines()
+            if line.count("│") >= 4}
+    assert {"registration", "cycle", "planning", "audit", "gateway"} <= set(rows)
+    assert "damaged" in rows["planning"] and "damaged" not in rows["cycle"]
 
 
 def test_a_mistyped_store_folder_is_an_error_and_nothing_is_created(tmp_path):
