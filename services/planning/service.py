@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 
 from shared import regions
 from shared.chassis.access import authorize, scoped_prefix
-from shared.chassis.commands import fold
+from shared.chassis.commands import checked_key, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound, load
 from shared.chassis.platform import Platform
@@ -158,6 +158,7 @@ class PlanningService(OperatorEntrypoints):
         details = load(schemas.MeetingSchema(), data)
         official_village(code)
         # a retried command (same key) lands on the same meeting stream
+        checked_key(idempotency_key)
         meeting_id = f"{code}-" + (hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
                                    if idempotency_key else uuid.uuid4().hex[:12])
         command = meetings.RecordMeeting(meeting_id, code, details, self._attachments(code),

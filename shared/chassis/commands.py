@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..ledger import AppendRequest, ConcurrencyError, LedgerError
-from .errors import CommandRejected, Conflict
+from ..ledger.envelope import MAX_KEY_LENGTH
+from .errors import CommandRejected, Conflict, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class Outcome:
     duplicate: bool = False  # the idempotency key had been used: nothing was recorded
 
 
+def checked_key(key):
+    """An RPC's idempotency key as the ledger records it (text, 1-300 characters), else
+    a 400 naming it: a direct RPC caller's 5 or [] must not get as far as the ledger."""
+    if key is None or (type(key) is str and 0 < len(key) <= MAX_KEY_LENGTH):
+        return key
+    raise InvalidInput(f"must be text of 1 to {MAX_KEY_LENGTH} characters", "idempotency_key")
+
+
 def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
             retries=3) -> Outcome:
     """Decide on the current state and record the events; bounded retry on conflicts.
@@ -53,6 +62,7 @@ def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
     command may be one command or a list decided in a row and recorded together.
     """
     commands = command if isinstance(command, list) else [command]
+    checked_key(idempotency_key)
     if idempotency_key is not None:
         done = ledger.recorded(idempotency_key)
         if done is not None:
@@ -91,6 +101,8 @@ def execute_many(ledger, jobs, retries=3) -> list:
     each decides on the state the earlier ones leave. A version conflict (someone else
     wrote meanwhile) re-decides the whole batch, a bounded number of times.
     """
+    for job in jobs:
+        checked_key(job.idempotency_key)
     for attempt in range(retries + 1):
         outcomes, requests, placed, streams = [], [], [], {}
         for job in jobs:

@@ -19,10 +19,11 @@ ROLES = ("ministry", "province", "district", "facilitator", "bkm", "auditor", "i
 REGION_PATTERN = REGION_PREFIX_TEXT
 EVENT_TYPE_PATTERN = r"^[A-Z][A-Za-z0-9]{1,79}$"
 STREAM_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}-[^\s]{1,200}$"
-# Times as the ledger writes them, so that they compare as text (docs/ledger-format.md)
 # Event ids as uuid4() writes them: one text per id, so ids compare as text everywhere
 EVENT_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _uuid = re.compile(EVENT_ID_PATTERN)
+MAX_KEY_LENGTH = 300   # an idempotency key, in characters
+# Times as the ledger writes them, so that they compare as text (docs/ledger-format.md)
 CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
@@ -166,7 +167,8 @@ class AppendSchema(Schema):
     expected_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     correlation_id = fields.String(load_default="", validate=validate.Length(max=200))
     causation_id = fields.String(allow_none=True, validate=validate.Length(max=200))
-    idempotency_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=300))
+    idempotency_key = fields.String(allow_none=True,
+                                    validate=validate.Length(min=1, max=MAX_KEY_LENGTH))
 
 
 class RecordSchema(Schema):

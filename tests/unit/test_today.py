@@ -64,7 +64,7 @@ def test_the_services_date_fields_judge_on_the_date_in_papua(papua_morning):
                 "evidence": ["minutes"]}
     assert ActivitySchema().load(activity)["held_on"] == "2026-11-30"
     assert CompleteStageSchema().load({"completed_on": "2026-11-30"}) == {
-        "completed_on": "2026-11-30"}
+        "completed_on": "2026-11-30", "stage": None}
     evidence = {"indicators": {"poverty_rate": "31.5"}, "source_document": "BPS 2024",
                 "observed_on": "2026-11-30"}
     assert RecordIndicatorsSchema().load(evidence)["observed_on"] == "2026-11-30"

@@ -152,6 +152,10 @@ def test_bad_input_names_the_field_and_records_nothing(platform):
         ("list_cycles", ({"region": "31"},), Forbidden, "region"),
         ("on_time_share", ({"as_of": "soon"},), InvalidInput, "as_of"),
         ("evaluation", (BAJUR, "2026-13-01"), InvalidInput, "as_of"),
+        ("complete_stage", (BAJUR, {"completed_on": "2026-01-01"}, 7), InvalidInput,
+         "idempotency_key"),
+        ("record_activity", (BAJUR, activity("lokakarya_kota"), "k" * 301), InvalidInput,
+         "idempotency_key"),
     ]
     with call(platform, actor=FASKEL) as cycle:
         for method, args, error, field in bad_calls:

@@ -103,6 +103,11 @@ def test_bad_input_names_the_field_and_records_nothing(planning):
         with pytest.raises(InvalidInput) as body:
             service.record_meeting(BAJUR, ["not", "an", "object"])
         assert body.value.field == "body"
+        for key in (5, ["k"], "", "k" * 301):   # a direct RPC caller's key, not the gateway's
+            with pytest.raises(InvalidInput) as bad_key:
+                service.record_meeting(BAJUR, samples.meeting("0" * 64),
+                                       idempotency_key=key)
+            assert bad_key.value.field == "idempotency_key"
         with pytest.raises(NotFound) as meeting:
             service.approve_document(BAJUR, "rplp", {"version": 1, "meeting_id": "nope"})
         assert meeting.value.field == "meeting_id"
