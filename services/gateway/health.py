@@ -6,12 +6,12 @@ check bounded in time; 200 when all are fine, 503 naming what is not.
 """
 import time
 
-import amqp
 import eventlet
 import kombu
 from eventlet.semaphore import Semaphore
 
 from shared.ledger import ledger_names
+from shared.messaging.presence import rpc_consumers
 
 CHECK_TIMEOUT = 3.0
 
@@ -35,7 +35,8 @@ def services(amqp_uri, names) -> dict:
     try:
         with eventlet.Timeout(CHECK_TIMEOUT):
             with kombu.Connection(amqp_uri, connect_timeout=CHECK_TIMEOUT) as connection:
-                processes = {name: _consumers(connection, name) for name in names}
+                # a queue that does not exist: the service never ran here
+                processes = {name: rpc_consumers(connection, name) or 0 for name in names}
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -45,17 +46,6 @@ def services(amqp_uri, names) -> dict:
         return {"ok": False, "processes": processes,
                 "error": f"not running (no process takes its calls): {', '.join(missing)}"}
     return {"ok": True, "processes": processes}
-
-
-def _consumers(connection, name) -> int:
-    channel = connection.channel()   # a refused passive declare closes its channel
-    try:
-        return channel.queue_declare(f"rpc-{name}", passive=True)[2]
-    except amqp.exceptions.NotFound:   # the service never ran here
-        return 0
-    finally:
-        if channel.is_open:
-            channel.close()
 
 
 def ledgers(store_uri, open_source) -> dict:
@@ -91,3 +81,22 @@ class HealthCache:
 
     def _stale(self):
         return self._result is None or self.clock() - self._at > self.max_age
+
+
+class Presence:
+    """Which services have a process taking their calls, checked at most every max_age
+    seconds and shared by /health and every request: a call to a service no process
+    serves is a 503 at once, instead of a wait of GATEWAY_RPC_TIMEOUT that holds one of
+    the gateway's workers (enough such waits and /health itself would hang)."""
+
+    def __init__(self, amqp_uri, names, max_age=1.0, clock=time.monotonic):
+        self._cache = HealthCache({"services": lambda: services(amqp_uri, names)}, max_age,
+                                  clock)
+
+    def check(self) -> dict:
+        return self._cache.current()["checks"]["services"]
+
+    def serving(self, name) -> bool:
+        """False only when RabbitMQ said no process consumes the service's queue; when
+        the check itself failed, the call goes ahead and meets the trouble itself."""
+        return self.check().get("processes", {}).get(name) != 0

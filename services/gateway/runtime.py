@@ -7,6 +7,8 @@ Configuration (nameko config, then the environment):
                            machine; set it when several gateway processes share work).
   GATEWAY_TOKEN_TTL        token lifetime in seconds (900)
   GATEWAY_RPC_TIMEOUT      seconds to wait for a service (60)
+  GATEWAY_HEALTH_MAX_AGE   seconds a check of /health and of which services run is
+                           reused (1)
   LOGIN_USER_FREE_FAILURES / LOGIN_ADDRESS_FREE_FAILURES
                            failed logins before lockouts start (3 / 20)
 """
@@ -40,6 +42,7 @@ class Settings:
     secret: str | None
     token_ttl: int
     rpc_timeout: float
+    health_max_age: float
     login_policies: dict
     amqp_uri: str
     store_uri: str
@@ -56,6 +59,7 @@ def read_settings(config) -> Settings:
     return Settings(
         secret=secret, token_ttl=number_setting(config, "GATEWAY_TOKEN_TTL", 900),
         rpc_timeout=rpc_timeout(config),
+        health_max_age=number_setting(config, "GATEWAY_HEALTH_MAX_AGE", 1.0, whole=False),
         login_policies={
             "user": Policy(number_setting(config, "LOGIN_USER_FREE_FAILURES", 3)),
             "address": Policy(number_setting(config, "LOGIN_ADDRESS_FREE_FAILURES", 20))},
@@ -72,6 +76,8 @@ class GatewayRuntime(DependencyProvider):
         self.locks = KeyedLocks()
         self._secret = self.settings.secret
         self._health = self._openapi = None
+        self.presence = health.Presence(self.settings.amqp_uri, SERVICES,
+                                        self.settings.health_max_age)
         self.identity_checked = [0.0]
 
     def get_dependency(self, worker_ctx):
@@ -91,8 +97,9 @@ class GatewayRuntime(DependencyProvider):
         if self._health is None:
             self._health = health.HealthCache({
                 "rabbitmq": lambda: health.rabbitmq(self.settings.amqp_uri),
-                "services": lambda: health.services(self.settings.amqp_uri, SERVICES),
-                "ledgers": lambda: health.ledgers(self.settings.store_uri, session.source)})
+                "services": self.presence.check,
+                "ledgers": lambda: health.ledgers(self.settings.store_uri, session.source)},
+                self.settings.health_max_age)
         return self._health.current()
 
     def openapi(self) -> dict:
@@ -136,7 +143,8 @@ class Tools:
     def upstream(self):
         service = self.worker_ctx.service
         return Upstream({name: getattr(service, name) for name in SERVICES
-                         if hasattr(service, name)}, self.settings.rpc_timeout)
+                         if hasattr(service, name)}, self.settings.rpc_timeout,
+                        self.runtime.presence.serving)
 
     def authenticate(self, headers):
         return Authenticator(self.directory, self.secret).authenticate(headers)

@@ -40,11 +40,16 @@ class ExpiringRpcProxy(RpcProxy):
 
 
 class Upstream:
-    def __init__(self, proxies, timeout: float):
-        """proxies: service name -> the worker's nameko ServiceProxy."""
-        self.proxies, self.timeout = proxies, timeout
+    def __init__(self, proxies, timeout: float, serving=lambda service: True):
+        """proxies: service name -> the worker's nameko ServiceProxy; serving(service):
+        False when no process takes the service's calls (health.Presence)."""
+        self.proxies, self.timeout, self.serving = proxies, timeout, serving
 
     def call(self, service, method, *args, **kwargs):
+        if not self.serving(service):   # nothing sent: it would only wait out the timeout
+            raise self._failed(service, "not_running", ServiceUnavailable(
+                f"the {service} service is not running (no process takes its calls); "
+                "nothing was sent, try again later", None))
         started = time.perf_counter()
         try:
             with eventlet.Timeout(self.timeout):

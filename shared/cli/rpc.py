@@ -73,11 +73,9 @@ class RunningServices:
 def _consumers(amqp_uri, service):
     """How many processes consume the service's RPC queue; None when it has none (a
     service that never ran: nameko itself answers UnknownService then)."""
-    import amqp
     import kombu
 
+    from ..messaging.presence import rpc_consumers
+
     with kombu.Connection(amqp_uri) as connection:
-        try:
-            return connection.channel().queue_declare(f"rpc-{service}", passive=True)[2]
-        except amqp.exceptions.NotFound:
-            return None
+        return rpc_consumers(connection, service)

@@ -153,7 +153,9 @@ def exposed(container_factory, gateway_config):
 
     servers = {GatewayService: JsonWebServer}
     pages = lambda: [page_of(c, servers.get(cls, WebServer)) for cls, c in containers.items()]
-    wait_for(lambda: "plpbk_parked_events{" in "".join(pages()), what="a parked event")
+    # the gauge is there from the start at 0: wait for the count of one parked event
+    wait_for(lambda: re.search(r"^plpbk_parked_events\{[^}]*\} [1-9]", "".join(pages()),
+                               re.MULTILINE), what="a parked event")
     return Exposed(pages())
 
 
