@@ -418,19 +418,29 @@ def test_an_over_long_header_gets_a_json_431_naming_it(gateway, district):
     assert district.get("/api/v1/villages", headers={"X-Note": "n" * 8000}).status_code == 200
 
 
-def raw_request(gateway, head):
-    """Send a request head over a plain socket; (status, headers, body) of the answer."""
-    host, port = gateway.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as raw:
-        raw.sendall(head)
-        answer = b""
-        while chunk := raw.recv(65536):
-            answer += chunk
+def connect(base):
+    """A plain socket to the gateway, for what an HTTP client library would not send."""
+    host, port = base.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def read_answer(connection):
+    """(status, headers, body) of one answer read to the end of the connection."""
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, _, value in
                (line.partition(":") for line in lines)}
     return int(status_line.split()[1]), headers, body
+
+
+def raw_request(gateway, head):
+    """Send a request head over a plain socket; (status, headers, body) of the answer."""
+    with connect(gateway) as raw:
+        raw.sendall(head)
+        return read_answer(raw)
 
 
 @pytest.mark.parametrize("count, size", [(100, 8000), (9, 8000), (101, 10), (300, 10),

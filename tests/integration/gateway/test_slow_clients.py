@@ -1,33 +1,16 @@
 """Clients on slow or broken links (a village's mobile network, a stuck integration)
 must not hold what every other client needs: the gateway's workers, or a connection
 for ever."""
-import socket
 import time
 
 import orjson
 import requests
 
 from .conftest import start_gateway
+from .test_errors import connect, read_answer
 
 HALF_A_BODY = (b"POST /api/v1/auth/login HTTP/1.1\r\nHost: gateway\r\n"
                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
-
-
-def connect(base):
-    host, port = base.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def read_answer(connection):
-    """(status, headers, body) of one answer read to the end of the connection."""
-    answer = b""
-    while chunk := connection.recv(65536):
-        answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {name.lower(): value.strip() for name, _, value in
-               (line.partition(":") for line in lines)}
-    return int(status_line.split()[1]), headers, body
 
 
 def test_clients_slow_to_send_their_body_hold_no_worker(container_factory, gateway_config,
