@@ -123,7 +123,8 @@ class SelectionSchema(Schema):
     """select_villages' one argument, as an RPC caller sends it (the gateway checks its
     body the same way)."""
     kabupaten = fields.String(load_default=None, validate=KABUPATEN_CODE, error_messages={
-        "invalid": "must be a kabupaten/kota code PP.KK"})
+        "invalid": "must be a kabupaten/kota code PP.KK"}, metadata={
+        "description": "one kabupaten/kota; absent: every one with a quota in your region"})
 
 
 class CriterionSchema(Schema):

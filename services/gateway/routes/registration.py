@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from services.registration import schemas as reg
 from shared.chassis.access import in_scope, scoped_prefix
 from shared.chassis.errors import Forbidden
-from shared.patterns import KABUPATEN_CODE, Pattern
+from shared.patterns import Pattern
 from shared.regions import is_village_code
 
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
@@ -24,11 +24,6 @@ class RankingPath(Schema):
     region = fields.String(required=True, validate=Pattern(
         r"^[0-9]{2}(\.[0-9]{2})?$", error="must be a province (PP) or kabupaten/kota (PP.KK) code"),
         metadata={"example": "52.01"})
-
-
-class SelectionSchema(Schema):
-    kabupaten = fields.String(load_default=None, validate=KABUPATEN_CODE, metadata={
-        "description": "one kabupaten/kota; absent: every one with a quota in your region"})
 
 
 class SelectionResultSchema(Schema):
@@ -169,7 +164,7 @@ ROUTES = [
     Route("POST", "/api/v1/selections", "select_villages",
           "Select the best-ranked eligible villages under the quotas (ministry)", TAG,
           rpc("registration", "select_villages", lambda call: (call.loaded["kabupaten"],)),
-          body=SelectionSchema, response=SelectionResultSchema, scope=from_body("kabupaten")),
+          body=reg.SelectionSchema, response=SelectionResultSchema, scope=from_body("kabupaten")),
     Route("GET", "/api/v1/rankings/{region}", "ranking",
           "Eligible villages of a province or kabupaten/kota by priority, paged", TAG,
           ranking, path_params=RankingPath, query=PageQuerySchema, response=PageSchema),
