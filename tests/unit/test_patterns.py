@@ -84,7 +84,8 @@ def test_every_code_pattern_of_the_gateway_is_ascii_only():
     """The gateway's own path and body patterns (ranking region, selection kabupaten,
     meeting id, user and key regions) refuse other scripts' digits too."""
     from services.gateway.routes.planning import MeetingPath
-    from services.gateway.routes.registration import RankingPath, SelectionSchema
+    from services.gateway.routes.registration import RankingPath
+    from services.registration.schemas import SelectionSchema   # the gateway's body too
     from services.gateway.schemas import NewUserSchema
     from services.audit.references import village_codes
     assert RankingPath().validate({"region": "٥٢.٠١"}) == {
