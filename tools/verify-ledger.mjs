@@ -30,9 +30,9 @@ const MAX_INTEGER = 2 ** 53 - 1;
 const MEMBERS = ['actor', 'causation_id', 'correlation_id', 'event_id', 'ledger', 'occurred_at',
   'payload', 'position', 'prev_hash', 'recorded_at', 'schema_version', 'stream_id',
   'stream_version', 'type'];
-const ACTOR_MEMBERS = ['id', 'region', 'role'];
 const LEDGER_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 const CHECKPOINT_FORMAT = 'plpbk-checkpoint/1';
+const VALUE_OPTIONS = ['--ledger', '--checkpoint', '--public-key', '--sqlite3'];
 
 class UsageError extends Error {}
 class StoreError extends Error {}
@@ -48,7 +48,8 @@ function canonical(value) {
   if (value === null || value === true || value === false) return String(value);
   if (typeof value === 'number') {
     // JSON.parse rounds big integers silently; only exact ones within +-(2^53-1) are admitted
-    if (!Number.isInteger(value) || Math.abs(value) > MAX_INTEGER || Object.is(value, -0)) {
+    if (Object.is(value, -0)) throw new NotCanonical('-0 is not admitted');
+    if (!Number.isInteger(value) || Math.abs(value) > MAX_INTEGER) {
       throw new NotCanonical(`${value} is not an integer within +-(2^53 - 1)`);
     }
     return String(value);
@@ -85,14 +86,16 @@ function parseBody(bytes) {
 function checkCanonical(record, text) {
   let again;
   try { again = canonical(record); } catch (error) {
-    if (error instanceof NotCanonical) throw new Broken(7, `body is not canonical: ${error.message}`);
+    if (error instanceof NotCanonical) {
+      throw new Broken(7, `body is not canonical: ${error.message}`);
+    }
     if (error instanceof RangeError) throw new Broken(7, 'body is nested too deeply');
     throw error;
   }
   if (again !== text) throw new Broken(7, 'body is not in canonical form (re-encoding differs)');
 }
 
-// ---- section 1: the members and their types ----
+// ---- section 1: the members (their names: section 3 checks no other types) ----
 
 const isString = (value) => typeof value === 'string';
 const isInteger = (value) => typeof value === 'number' && Number.isInteger(value);
@@ -105,23 +108,15 @@ function checkMembers(record) {
     throw new Broken(7, `body members differ from section 1 (missing: ${missing.join(', ') || '-'};`
       + ` extra: ${extra.join(', ') || '-'})`);
   }
-  const types = {
-    ledger: isString, position: isInteger, event_id: isString, stream_id: isString,
-    stream_version: isInteger, type: isString, schema_version: isInteger,
-    occurred_at: isString, recorded_at: isString, correlation_id: isString,
-    causation_id: (value) => value === null || isString(value),
-    payload: (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
-    prev_hash: isString,
-    actor: (value) => value !== null && typeof value === 'object' && !Array.isArray(value)
-      && Object.keys(value).sort().join() === ACTOR_MEMBERS.join()
-      && ACTOR_MEMBERS.every((key) => isString(value[key])),
-  };
-  for (const [key, test] of Object.entries(types)) {
-    if (!test(record[key])) throw new Broken(7, `member ${key} is not of the type section 1 gives`);
-  }
 }
 
 // ---- section 3: the chain ----
+
+// Strings compare by code point (as their UTF-8 bytes do), not by JS's UTF-16 code units.
+function earlier(one, other) {
+  if (!isString(one) || !isString(other)) return false; // the column copy check catches these
+  return Buffer.compare(Buffer.from(one, 'utf8'), Buffer.from(other, 'utf8')) < 0;
+}
 
 function sha256Hex(bytes) { return createHash('sha256').update(bytes).digest('hex'); }
 
@@ -164,12 +159,14 @@ class ChainWalker {
     if (record.prev_hash !== this.previousHash) {
       throw new Broken(3, `prev_hash of record ${n} is not the hash of record ${n - 1}`);
     }
-    if (record.position !== n) throw new Broken(4, `body of record ${n} says position ${record.position}`);
+    if (record.position !== n) {
+      throw new Broken(4, `body of record ${n} says position ${JSON.stringify(record.position)}`);
+    }
     if (record.ledger !== this.ledger) {
       throw new Broken(4, `body of record ${n} names ledger ${JSON.stringify(record.ledger)}`);
     }
     checkMembers(record);
-    if (this.previousRecordedAt !== null && record.recorded_at < this.previousRecordedAt) {
+    if (this.previousRecordedAt !== null && earlier(record.recorded_at, this.previousRecordedAt)) {
       throw new Broken(5, `recorded_at of record ${n} is earlier than that of record ${n - 1}`);
     }
     const last = this.streamVersions.get(record.stream_id) ?? 0;
@@ -216,9 +213,10 @@ async function* readRows(sqlite3, file) {
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
-  const spawned = new Promise((resolve, reject) => {
-    child.on('error', (error) => reject(new StoreError(`cannot run ${sqlite3}: ${error.message}`)));
-    child.on('close', resolve);
+  // settles on exit, or on a program that cannot be started (never rejects, never unhandled)
+  const exited = new Promise((resolve) => {
+    child.on('error', (error) => resolve({ error }));
+    child.on('close', (code) => resolve({ code }));
   });
   let finished = false;
   try {
@@ -230,11 +228,12 @@ async function* readRows(sqlite3, file) {
   } finally {
     if (!finished) child.kill();
   }
-  const code = await spawned;
+  const { error, code } = await exited;
+  if (error) throw new StoreError(`cannot run ${sqlite3}: ${error.message}`);
   if (code !== 0) {
-    const message = stderr.trim().replace(/\s+/g, ' ');
+    const message = stderr.trim().replace(/\s+/g, ' ').replace(/^Error: (in prepare, )?/, '');
     if (/locked|busy/i.test(message)) throw new StoreError(`${file}: ${message}`);
-    throw new Broken(0, `${file} cannot be read as a ledger: ${message}`);
+    throw new Broken('file', `${file} cannot be read as a ledger: ${message}`);
   }
 }
 
@@ -251,8 +250,8 @@ async function verifyChain(sqlite3, file, ledger, watch) {
     }
   } catch (error) {
     if (!(error instanceof Broken)) throw error;
-    Object.assign(report, { ok: false, first_bad_position: error.rule === 0 ? 0 : walker.expected,
-      rule: error.rule, problem: error.message });
+    Object.assign(report, { ok: false, first_bad_position: walker.expected, rule: error.rule,
+      problem: error.message });
   }
   return [report, walker];
 }
@@ -267,13 +266,38 @@ function strictBase64(text, length, what) {
   return bytes.length === length ? bytes : `${what} is not ${length} bytes`;
 }
 
+// JSON.parse reads 12.0 and 1.2e1 as the integer 12; section 5 wants a whole number, so
+// such numbers become a marker object that is neither an integer nor a string.
+function markFractions(text) {
+  let out = '';
+  for (let i = 0; i < text.length;) {
+    const char = text[i];
+    if (char === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      out += text.slice(i, end + 1);
+      i = end + 1;
+    } else if (char === '-' || (char >= '0' && char <= '9')) {
+      const [token] = text.slice(i).match(/^-?[0-9]*(\.[0-9]*)?([eE][-+]?[0-9]*)?/);
+      out += /[.eE]/.test(token) ? `{"not an integer":${JSON.stringify(token)}}` : token;
+      i += Math.max(token.length, 1);
+    } else { out += char; i += 1; }
+  }
+  return out;
+}
+
+function readError(error) {
+  const known = { ENOENT: 'no such file', EISDIR: 'a folder', EACCES: 'not readable' };
+  return known[error.code] ?? error.message;
+}
+
 function readCheckpoint(file) {
   let text;
   try { text = readFileSync(file, 'utf8'); } catch (error) {
-    throw new UsageError(`--checkpoint ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    throw new UsageError(`--checkpoint ${file}: ${readError(error)}`);
   }
   let checkpoint;
-  try { checkpoint = JSON.parse(text); } catch {
+  try { checkpoint = JSON.parse(markFractions(text)); } catch {
     throw new UsageError(`--checkpoint ${file}: not JSON`);
   }
   if (checkpoint === null || typeof checkpoint !== 'object' || Array.isArray(checkpoint)) {
@@ -284,47 +308,79 @@ function readCheckpoint(file) {
 
 function readPublicKey(file) {
   let key;
-  try { key = createPublicKey(readFileSync(file)); } catch (error) {
-    throw new UsageError(`--public-key ${file}: ${error.code === 'ENOENT' ? 'no such file' : 'not a PEM public key'}`);
+  let pem;
+  try { pem = readFileSync(file); } catch (error) {
+    throw new UsageError(`--public-key ${file}: ${readError(error)}`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new UsageError(`--public-key ${file}: not an Ed25519 key`);
+  try { key = createPublicKey(pem); } catch {
+    throw new UsageError(`--public-key ${file}: not a PEM public key`);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new UsageError(`--public-key ${file}: not an Ed25519 key`);
+  }
   return Buffer.from(key.export({ format: 'jwk' }).x, 'base64url');
 }
 
-// Why the checkpoint does not hold, or null; `position` is what a failure names.
+function ed25519Key(raw) {
+  return createPublicKey({ format: 'jwk',
+    key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') } });
+}
+
+// Why the checkpoint does not hold, or null. `lookupHash(position)` is the ledger's hash at
+// that position, undefined when the ledger is shorter, null when the chain broke before it.
 function checkpointProblem(checkpoint, pinnedKey, ledger, lookupHash) {
   const { signature, ...statement } = checkpoint;
-  if (statement.format !== CHECKPOINT_FORMAT) return [0, `checkpoint format is not ${CHECKPOINT_FORMAT}`];
   const publicKey = strictBase64(statement.public_key, 32, 'checkpoint public_key');
-  if (typeof publicKey === 'string') return [0, publicKey];
-  if (pinnedKey && !pinnedKey.equals(publicKey)) {
-    return [0, 'checkpoint is signed with a different key than the trusted public key'];
-  }
   const signatureBytes = strictBase64(signature, 64, 'checkpoint signature');
-  if (typeof signatureBytes === 'string') return [0, signatureBytes];
-  let signed;
+  let signed = null;
   try { signed = Buffer.from(canonical(statement), 'utf8'); } catch (error) {
     if (!(error instanceof NotCanonical)) throw error;
-    return [0, `checkpoint cannot be canonicalized: ${error.message}`];
   }
-  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: publicKey.toString('base64url') },
-    format: 'jwk' });
-  if (!verifySignature(null, signed, key, signatureBytes)) return [0, 'checkpoint signature does not verify'];
-  if (statement.ledger !== ledger) return [0, `checkpoint is for ledger ${JSON.stringify(statement.ledger)}`];
-  if (!isInteger(statement.position) || statement.position < 0) {
-    return [0, 'checkpoint position is not a whole number of 0 or more'];
+  if (typeof publicKey === 'string' || typeof signatureBytes === 'string' || signed === null
+      || !verifySignature(null, signed, ed25519Key(publicKey), signatureBytes)) {
+    return 'checkpoint signature does not verify with its public_key';
   }
-  if (!isString(statement.hash)) return [0, 'checkpoint hash is not a string'];
+  if (pinnedKey && !pinnedKey.equals(publicKey)) {
+    return 'checkpoint is signed with a different key than the trusted public key';
+  }
+  if (statement.format !== CHECKPOINT_FORMAT) {
+    return `checkpoint format is not ${CHECKPOINT_FORMAT}`;
+  }
+  if (statement.ledger !== ledger) {
+    return `checkpoint is for ledger ${JSON.stringify(statement.ledger)}`;
+  }
+  if (!isInteger(statement.position) || statement.position < 0 || !isString(statement.hash)) {
+    return 'checkpoint position is not a whole number of 0 or more, or its hash no string';
+  }
   if (statement.position === 0) return null;
   const hash = lookupHash(statement.position);
-  if (hash === null) return [statement.position, 'checkpoint not checked: the chain breaks before it'];
+  if (hash === null) return 'checkpoint not compared: the chain breaks before its position';
   if (hash === undefined) {
-    return [statement.position, `ledger truncated: the checkpoint has record ${statement.position}`];
+    return `ledger truncated: the checkpoint has record ${statement.position}`;
   }
   if (hash !== statement.hash) {
-    return [statement.position, `history rewritten: record ${statement.position}'s hash differs from the checkpoint`];
+    return `history rewritten: record ${statement.position}'s hash differs from the checkpoint`;
   }
   return null;
+}
+
+// The position a failing checkpoint names, as plpbk verify does: its position (0 when that
+// is no whole number), or the first missing record when the ledger is shorter than that.
+function checkpointPosition(checkpoint, report) {
+  const { position } = checkpoint;
+  if (!isInteger(position) || position < 0) return 0;
+  return Math.min(position, report.head_position + 1);
+}
+
+function addCheckpoint(report, walker, checkpoint, pinnedKey) {
+  const chainOk = report.ok;
+  const problem = checkpointProblem(checkpoint, pinnedKey, report.ledger, (position) => (
+    position <= report.head_position ? walker.watchedHash : (chainOk ? undefined : null)));
+  report.checkpoint = { position: checkpoint.position, ok: problem === null, problem };
+  if (problem && chainOk) {
+    Object.assign(report, { ok: false, first_bad_position: checkpointPosition(checkpoint, report),
+      rule: 'checkpoint', problem });
+  }
 }
 
 // ---- the command ----
@@ -332,43 +388,34 @@ function checkpointProblem(checkpoint, pinnedKey, ledger, lookupHash) {
 function parseArguments(argv) {
   const options = { json: false, sqlite3: 'sqlite3' };
   const files = [];
+  const seen = new Set();
   for (let i = 0; i < argv.length; i += 1) {
     const argument = argv[i];
-    const takesValue = ['--ledger', '--checkpoint', '--public-key', '--sqlite3'];
     if (argument === '-h' || argument === '--help') return { help: true };
     if (argument === '--json') options.json = true;
-    else if (takesValue.includes(argument)) {
+    else if (VALUE_OPTIONS.includes(argument)) {
       if (i + 1 >= argv.length) throw new UsageError(`${argument} needs a value`);
       const name = argument.slice(2).replace('-', '_');
-      if (options[name] !== undefined && name !== 'sqlite3') throw new UsageError(`${argument} given twice`);
+      if (seen.has(name)) throw new UsageError(`${argument} given twice`);
+      seen.add(name);
       options[name] = argv[++i];
-    } else if (argument.startsWith('-') && argument !== '-') throw new UsageError(`no such option: ${argument}`);
+    } else if (argument.startsWith('-')) throw new UsageError(`no such option: ${argument}`);
     else files.push(argument);
   }
   if (files.length !== 1) throw new UsageError('give exactly one ledger file (LEDGER.db)');
-  if (options.public_key && !options.checkpoint) throw new UsageError('--public-key needs --checkpoint');
+  if (options.public_key && !options.checkpoint) {
+    throw new UsageError('--public-key needs --checkpoint');
+  }
   [options.file] = files;
   if (!existsSync(options.file) || !statSync(options.file).isFile()) {
     throw new UsageError(`LEDGER.db: ${options.file}: no such file`);
   }
   options.ledger ??= basename(options.file).replace(/\.db$/, '');
   if (!LEDGER_NAME.test(options.ledger)) {
-    throw new UsageError(`--ledger: ${JSON.stringify(options.ledger)} is no ledger name (^[a-z][a-z0-9_]{0,39}$)`);
+    throw new UsageError(`--ledger: ${JSON.stringify(options.ledger)} is no ledger name`
+      + ' (^[a-z][a-z0-9_]{0,39}$); name it with --ledger');
   }
   return options;
-}
-
-function addCheckpoint(report, walker, checkpoint, pinnedKey) {
-  const problem = checkpointProblem(checkpoint, pinnedKey, report.ledger, (position) => {
-    if (position <= report.head_position) return walker.watchedHash;
-    return report.ok ? undefined : null; // a broken chain stops before it: nothing to compare
-  });
-  report.checkpoint = { position: checkpoint.position, ok: problem === null,
-    problem: problem ? problem[1] : null };
-  if (problem && report.ok) {
-    Object.assign(report, { ok: false, first_bad_position: problem[0], rule: 'checkpoint',
-      problem: problem[1] });
-  }
 }
 
 function print(report, json) {
@@ -378,8 +425,8 @@ function print(report, json) {
     + ` ${report.checkpoint.ok ? 'ok' : 'FAILS'}` : '';
   if (report.ok) process.stdout.write(`${report.ledger}: ok, ${head}${checkpoint}\n`);
   else {
-    process.stdout.write(`${report.ledger}: BROKEN at ${report.first_bad_position} (rule ${report.rule}):`
-      + ` ${report.problem}; verified ${head}${checkpoint}\n`);
+    process.stdout.write(`${report.ledger}: BROKEN at ${report.first_bad_position}`
+      + ` (rule ${report.rule}): ${report.problem}; verified ${head}${checkpoint}\n`);
   }
 }
 
@@ -390,8 +437,9 @@ async function main(argv) {
     if (options.help) { process.stdout.write(`${USAGE}\n`); return 0; }
     const checkpoint = options.checkpoint ? readCheckpoint(options.checkpoint) : null;
     const pinnedKey = options.public_key ? readPublicKey(options.public_key) : null;
-    const watch = checkpoint && Number.isSafeInteger(checkpoint.position) ? checkpoint.position : 0;
-    const [report, walker] = await verifyChain(options.sqlite3, options.file, options.ledger, watch);
+    const watch = isInteger(checkpoint?.position) ? checkpoint.position : 0;
+    const [report, walker] = await verifyChain(options.sqlite3, options.file, options.ledger,
+      watch);
     if (checkpoint) addCheckpoint(report, walker, checkpoint, pinnedKey);
     print(report, options.json);
     return report.ok ? 0 : 1;
@@ -400,7 +448,10 @@ async function main(argv) {
       process.stderr.write(`error: ${error.message}\n${argv.length ? '' : `${USAGE}\n`}`);
       return 2;
     }
-    if (error instanceof StoreError) { process.stderr.write(`error: ${error.message}\n`); return 3; }
+    if (error instanceof StoreError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 3;
+    }
     throw error;
   }
 }
