@@ -114,7 +114,6 @@ function checkMembers(record) {
 
 // Strings compare by code point (as their UTF-8 bytes do), not by JS's UTF-16 code units.
 function earlier(one, other) {
-  if (!isString(one) || !isString(other)) return false; // the column copy check catches these
   return Buffer.compare(Buffer.from(one, 'utf8'), Buffer.from(other, 'utf8')) < 0;
 }
 
@@ -166,8 +165,14 @@ class ChainWalker {
       throw new Broken(4, `body of record ${n} names ledger ${JSON.stringify(record.ledger)}`);
     }
     checkMembers(record);
+    if (!isString(record.recorded_at)) {
+      throw new Broken(5, `recorded_at of record ${n} is no string`);
+    }
     if (this.previousRecordedAt !== null && earlier(record.recorded_at, this.previousRecordedAt)) {
       throw new Broken(5, `recorded_at of record ${n} is earlier than that of record ${n - 1}`);
+    }
+    if (!isString(record.stream_id) || !isInteger(record.stream_version)) {
+      throw new Broken(6, `stream_id or stream_version of record ${n} is no string or no integer`);
     }
     const last = this.streamVersions.get(record.stream_id) ?? 0;
     if (record.stream_version !== last + 1) {

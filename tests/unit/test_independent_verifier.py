@@ -222,6 +222,9 @@ TAMPERINGS = {
         "UPDATE records SET hash = CAST(hash AS BLOB) WHERE position = 5"),
     "the body stored as text": lambda db: db.execute(
         "UPDATE records SET body = CAST(body AS TEXT) WHERE position = 2"),
+    "a record deleted, the next one's body stored as text": lambda db: (
+        db.execute("DELETE FROM records WHERE position = 6"),
+        db.execute("UPDATE records SET body = CAST(body AS TEXT) WHERE position = 7")),
     "the stream_id column changed": lambda db: db.execute(
         "UPDATE records SET stream_id = 'village-hidden' WHERE position = 5"),
     "the stream_version column changed": lambda db: db.execute(
@@ -323,9 +326,18 @@ LAXER = pytest.mark.xfail(strict=True, reason=(
     "a position, a key outside the BMP)"))
 
 
+# shared.ledger checks a body's storage type before the position, and names the stored
+# position: a missing record followed by a body stored as text is named one too late.
+NAMED_TOO_LATE = pytest.mark.xfail(strict=True, reason=(
+    "shared.ledger verify names the text-stored body at 7, not the missing record 6"))
+
+
 def tampering_cases():
-    return [pytest.param(tamper, id=name,
-                         marks=[LAXER] if name in NOT_ADMITTED_BUT_ACCEPTED else [])
+    def marks(name):
+        if name in NOT_ADMITTED_BUT_ACCEPTED:
+            return [LAXER]
+        return [NAMED_TOO_LATE] if name.startswith("a record deleted, the next one's") else []
+    return [pytest.param(tamper, id=name, marks=marks(name))
             for name, tamper in TAMPERINGS.items()]
 
 
