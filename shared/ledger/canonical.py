@@ -63,6 +63,19 @@ def _plain(value) -> bool:
     return kind is str or kind is bool or value is None
 
 
+def admitted(value, body: bytes) -> bool:
+    """Whether check_value would pass value, whose canonical bytes are body: the quick
+    walk, and check_value's own only where that doubts or a key outside the BMP could
+    hide (a non-ASCII body)."""
+    if body.isascii() and _plain(value):
+        return True
+    try:
+        check_value(value)
+    except (InvalidEvent, RecursionError):
+        return False
+    return True
+
+
 def canonical_record(record: dict) -> bytes:
     """JCS bytes of a record whose payload has not been checked yet.
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from ..collector import quiet_collector
-from .canonical import GENESIS_HASH
+from .canonical import GENESIS_HASH, admitted, check_value
+from .errors import InvalidEvent
 
 
 @dataclass
@@ -75,12 +76,12 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
             for batch in batches:
                 for row in batch:
                     position, body, stored_hash = row[0], row[1], row[2]
+                    if position != expected:   # first: a gap is named where it begins
+                        raise _Broken(expected, f"record {expected} is missing (next stored "
+                                                f"position is {position}): deleted or inserted")
                     if type(body) is not bytes:
                         raise _Broken(position, "body is not stored as bytes (changed "
                                                 "outside the ledger)")
-                    if position != expected:
-                        raise _Broken(expected, f"record {expected} is missing (next stored "
-                                                f"position is {position}): deleted or inserted")
                     if sha256(body).hexdigest() != stored_hash:
                         raise _Broken(position, "content does not match its stored hash "
                                                 "(changed after recording)")
@@ -98,9 +99,9 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
                     if record.get("prev_hash") != previous_hash:
                         raise _Broken(position, "prev_hash does not match the hash of record "
                                                 f"{position - 1}: removed, inserted or reordered")
-                    if record.get("position") != position:
-                        raise _Broken(position, f"body says position {record.get('position')}:"
-                                                " moved")
+                    said = record.get("position")
+                    if type(said) is not int or said != position:   # not 6.0, not true
+                        raise _Broken(position, f"body says position {said!r}: moved")
                     if record.get("ledger") != ledger_name:
                         raise _Broken(position,
                                       f"body belongs to ledger {record.get('ledger')!r}")
@@ -119,6 +120,8 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
                     versions[stream] = version
                     if dumps(record, option=sort_keys) != body:
                         raise _Broken(position, "bytes are not in canonical form")
+                    if not admitted(record, body):
+                        raise _Broken(position, _not_admitted(record))
                     if len(row) > 3 and (row[3] != stream or row[4] != version or
                                          row[5] != record.get("type") or
                                          row[6] != recorded_at):
@@ -133,6 +136,17 @@ def walk(ledger_name, batches, first=1, previous_hash=GENESIS_HASH, previous_tim
         stretch.last, stretch.last_hash = expected - 1, previous_hash
         stretch.broken = (broken.position, broken.problem)
     return stretch
+
+
+def _not_admitted(record):
+    """The words for a body holding a value that section 1 admits on no append (a
+    float, an integer beyond +-(2**53 - 1), a key outside the BMP): only a forger who
+    re-sealed the chain writes one, and orjson encodes it byte-identically."""
+    try:
+        check_value(record, "body")
+    except InvalidEvent as exc:
+        return f"holds a value the canonical form does not admit: {exc}"
+    return "holds a value the canonical form does not admit"
 
 
 def judge(ledger_name, stretches, ends=None) -> VerifyReport:

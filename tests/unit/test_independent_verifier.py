@@ -312,33 +312,8 @@ TYPES_NOT_CHECKED = {
 }
 
 
-# Re-sealed bodies holding a value section 1 does not admit: the document (and the JS
-# verifier) refuse them under rule 7, shared.ledger's verify accepts them. Expected to fail
-# until the platform's verify enforces section 1; strict, so a fix shows here.
-NOT_ADMITTED_BUT_ACCEPTED = {
-    "a position written 6.0", "a position of true at record 1", "a fraction in the payload",
-    "an integer beyond 2**53 - 1", "an integer far beyond 2**53",
-    "a payload number written 100.0", "a payload number written -0.0",
-    "a payload number with 17 digits", "an astral key"}
-LAXER = pytest.mark.xfail(strict=True, reason=(
-    "shared.ledger verify accepts a re-sealed body with a value section 1 of "
-    "docs/ledger-format.md does not admit (a float, an integer beyond +-(2**53 - 1), true as "
-    "a position, a key outside the BMP)"))
-
-
-# shared.ledger checks a body's storage type before the position, and names the stored
-# position: a missing record followed by a body stored as text is named one too late.
-NAMED_TOO_LATE = pytest.mark.xfail(strict=True, reason=(
-    "shared.ledger verify names the text-stored body at 7, not the missing record 6"))
-
-
 def tampering_cases():
-    def marks(name):
-        if name in NOT_ADMITTED_BUT_ACCEPTED:
-            return [LAXER]
-        return [NAMED_TOO_LATE] if name.startswith("a record deleted, the next one's") else []
-    return [pytest.param(tamper, id=name, marks=marks(name))
-            for name, tamper in TAMPERINGS.items()]
+    return [pytest.param(tamper, id=name) for name, tamper in TAMPERINGS.items()]
 
 
 @pytest.mark.parametrize("tamper", tampering_cases())
