@@ -27,7 +27,7 @@ from shared.ledger.verify import (
     public_key_pem,
     verify_ledger,
 )
-from tests.forgery import open_as_attacker, reseal_from
+from tests.forgery import reseal_from
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("node") and shutil.which("sqlite3")),
@@ -67,13 +67,6 @@ def ledger(tmp_path):
         cause = str(event.event_id)
     yield ledger
     ledger.close()
-
-
-@pytest.fixture
-def attacker(ledger):
-    db = open_as_attacker(ledger.path)
-    yield db
-    db.close()
 
 
 def independent(path, *options):

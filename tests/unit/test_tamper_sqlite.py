@@ -9,7 +9,6 @@ from shared.ledger import Actor, Metadata, NewEvent, open_ledger
 from shared.ledger.canonical import canonical_bytes
 from shared.ledger.verify import (generate_key, load_public_key, make_checkpoint,
                                   public_key_pem, verify_ledger)
-from tests.forgery import open_as_attacker
 
 META = Metadata(Actor("officer-1", "district", "52.01"), "corr")
 
@@ -22,14 +21,6 @@ def ledger(tmp_path):
                       [NewEvent("IndicatorRecorded", {"n": number, "value": "25.5"})], META)
     yield ledger
     ledger.close()
-
-
-@pytest.fixture
-def attacker(ledger):
-    """A raw connection that first removes the append-only triggers, as an attacker would."""
-    db = open_as_attacker(ledger.path)
-    yield db
-    db.close()
 
 
 def body_of(db, position):
