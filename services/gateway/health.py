@@ -68,8 +68,12 @@ class HealthCache:
         self._result, self._at = None, None
         self._refreshing = Semaphore(1)   # one refresh at a time; the others wait for it
 
-    def current(self) -> dict:
+    def current(self, wait=True) -> dict:
+        """The checks' result, refreshed when older than max_age. wait=False: while
+        another caller refreshes, the previous result (if any) at once."""
         if self._stale():
+            if not wait and self._result is not None and self._refreshing.locked():
+                return self._result
             with self._refreshing:
                 if self._stale():
                     results = {name: check() for name, check in self.checks.items()}
@@ -94,7 +98,8 @@ class Presence:
                                   clock)
 
     def check(self) -> dict:
-        return self._cache.current()["checks"]["services"]
+        # every request asks: none waits for another's refresh (a connection to RabbitMQ)
+        return self._cache.current(wait=False)["checks"]["services"]
 
     def serving(self, name) -> bool:
         """False only when RabbitMQ said no process consumes the service's queue; when

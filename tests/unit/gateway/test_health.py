@@ -30,3 +30,30 @@ def test_the_result_is_cached_and_any_failure_makes_it_unavailable():
     now[0] = 2.0
     assert cache.current()["checks"]["b"] == {"ok": False, "error": "down"}
     assert len(calls) == 2
+
+
+def test_requests_asking_which_services_run_never_wait_for_a_refresh():
+    """Every request asks; the refresh (a connection to RabbitMQ) is one request's to
+    wait for, the others take the previous answer meanwhile."""
+    import eventlet
+    from eventlet.event import Event
+
+    now, released, answers = [0.0], Event(), iter([{"registration": 1}, {"registration": 0}])
+
+    def counted():
+        processes = next(answers)
+        if processes["registration"] == 0:
+            released.wait()   # the refresh takes its time
+        return {"ok": True, "processes": processes}
+
+    presence = health.Presence("amqp://unused", ("registration",), clock=lambda: now[0])
+    presence._cache.checks["services"] = counted
+    assert presence.serving("registration")
+    now[0] = 2.0
+    refreshing = eventlet.spawn(presence.serving, "registration")
+    eventlet.sleep(0)              # it holds the refresh
+    with eventlet.Timeout(2):   # waiting would be for ever: the refresh waits for us
+        assert presence.serving("registration")   # the previous answer, at once
+    released.send()
+    assert refreshing.wait() is False
+    assert not presence.serving("registration")
