@@ -15,6 +15,7 @@ from nameko.exceptions import BadRequest, RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 
 from shared.chassis.errors import CommandRejected, InvalidInput
+from shared.chassis.starting import starting
 from shared.config import number_setting
 
 from .errors import BadGateway, ServiceUnavailable
@@ -36,7 +37,8 @@ class ExpiringRpcProxy(RpcProxy):
 
     def setup(self):
         super().setup()
-        self.options["expiration"] = rpc_timeout(self.container.config)
+        with starting(self.container.service_name):   # a bad setting: one line, exit 1
+            self.options["expiration"] = rpc_timeout(self.container.config)
 
 
 class Upstream:

@@ -27,6 +27,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 from shared.chassis.errors import CommandRejected, InvalidInput
+from shared.chassis.starting import starting
 from shared.config import number_setting
 from shared.patterns import whole_number
 
@@ -312,10 +313,14 @@ class JsonWebServer(WebServer):
             url_map.add(rule)
         return url_map
 
-    @property
-    def client_timeout(self):
-        return number_setting(self.container.config, "GATEWAY_CLIENT_TIMEOUT",
-                              CLIENT_TIMEOUT, whole=False)
+    def setup(self):
+        super().setup()
+        # read while the service sets up: a bad value is one line and exit 1 (once the
+        # server starts, nameko prints it and exits 0)
+        with starting(self.container.service_name):
+            self.client_timeout = number_setting(self.container.config,
+                                                 "GATEWAY_CLIENT_TIMEOUT", CLIENT_TIMEOUT,
+                                                 whole=False)
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=JsonProtocol, debug=False):
         server = super().get_wsgi_server(sock, wsgi_app, protocol, debug)

@@ -140,6 +140,20 @@ def test_a_service_with_a_bad_setting_does_not_start_and_says_which(folder, serv
     assert f"{setting}='{value}'" in done.lines[-1] or f"{setting}={value}" in done.lines[-1]
 
 
+@pytest.mark.parametrize("setting", ["GATEWAY_CLIENT_TIMEOUT", "GATEWAY_HEALTH_MAX_AGE",
+                                     "GATEWAY_RPC_TIMEOUT", "GATEWAY_TOKEN_TTL"])
+def test_the_gateway_with_a_bad_setting_does_not_start_and_says_which(folder, setting):
+    os.environ[setting] = "soon"
+    try:
+        done = start_consumer(f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state",
+                              "services.gateway.service:GatewayService")
+    finally:
+        del os.environ[setting]
+    assert done.returncode == 1, done.stderr
+    assert done.lines[-1].startswith("error: the ") and f"{setting}='soon'" in done.lines[-1]
+    assert "Traceback" not in done.stderr
+
+
 def test_a_user_can_be_disabled_while_the_state_store_is_read_only(folder):
     # locking someone out is a ledger record alone: it must not wait for the state disk
     store, state = f"sqlite:///{folder}/ledgers", f"sqlite:///{folder}/state"
