@@ -25,6 +25,7 @@ import threading
 import time
 import traceback
 
+import eventlet
 from structlog.contextvars import bound_contextvars
 
 from ..ledger.envelope import now_iso
@@ -32,6 +33,17 @@ from ..metrics import HANDLER_APPLIED, HANDLER_FAILURES, PARKED_EVENTS, SUBSCRIB
 from .outages import OUTAGES
 
 log = logging.getLogger(__name__)
+
+# A handler's failure: also its own eventlet.Timeout, a BaseException that would otherwise
+# end the catch-up thread (and the service) at every start. GreenletExit is not one: it is
+# nameko stopping the worker, and the event is run again at the next start.
+HANDLER_ERRORS = (Exception, eventlet.Timeout)
+
+
+class SourceRewound(Exception):
+    """The source ledger no longer holds the events this subscription applied (it was
+    restored from an older backup, its tracking was not): applying on would skip or
+    misapply the events written since, so nothing is applied until an operator acts."""
 
 
 class Subscription:
@@ -47,6 +59,7 @@ class Subscription:
         self._lock = threading.Lock()
         self._key = f"{name}:{source.name}"
         self._held = {}   # stream -> positions parked, while a catch-up or replay runs
+        self._source_checked = False   # once per start: a restore happens while stopped
         self._count_parked()   # events parked before a restart are still parked
 
     @property
@@ -66,20 +79,41 @@ class Subscription:
             return 0
         with self._lock:
             self._held = self._parked_by_stream()
-            applied, after = 0, self.position
+            tracked = self.tracking.get(self._key) or {"position": 0}
+            applied, after = 0, tracked["position"]
             head = self.source.head().position
+            self._check_source(tracked, head)
             types = None if "*" in self.handlers else list(self.handlers)
             while after < head:
                 records = self.source.read(after, upto=head, limit=self.batch, types=types)
                 self._apply_all(records)
                 applied += len(records)
                 after = records[-1].position if len(records) == self.batch else head
+                if records:   # the last event applied, to know it again after a restart
+                    tracked = {"last": records[-1].position, "hash": records[-1].hash}
                 self.tracking.put(self._key, {"position": after, "source": self.source.name,
-                                              "subscriber": self.name})
+                                              "subscriber": self.name, "last": tracked.get(
+                                                  "last"), "hash": tracked.get("hash")})
                 SUBSCRIBER_LAG.labels(self.name, self.source.name).set(head - after)
                 if progress:
                     progress(after, head)
             return applied
+
+    def _check_source(self, tracked, head):
+        """Refuse a source that lost what we applied: its head is behind our position, or
+        (checked once per start) the last event we applied is not there any more."""
+        where = f"subscriber {self.name}: ledger {self.source.name!r}"
+        todo = ("nothing is applied until the state copied with that ledger is restored "
+                "too, or the subscriber is rebuilt (plpbk rebuild)")
+        if head < tracked["position"]:
+            raise SourceRewound(f"{where}: tracked position {tracked['position']} is past "
+                                f"its head {head} (restored from an older backup?); {todo}")
+        if not self._source_checked and tracked.get("hash"):
+            found = self.source.read(tracked["last"] - 1, limit=1)
+            if not found or found[0].hash != tracked["hash"]:
+                raise SourceRewound(f"{where}: its event #{tracked['last']} is not the one "
+                                    f"applied (restored from an older backup?); {todo}")
+        self._source_checked = True
 
     def _apply_all(self, records):
         if self.batch_handler and records and not (
@@ -88,7 +122,7 @@ class Subscription:
                 self.batch_handler(records)
                 HANDLER_APPLIED.labels(self.name, self.source.name).inc(len(records))
                 return
-            except Exception as exc:  # handlers are idempotent: redo one by one, parking
+            except HANDLER_ERRORS as exc:  # handlers are idempotent: redo one by one, parking
                 log.warning("subscriber %s: batch of %d failed (%s); applying one by one",
                             self.name, len(records), exc)
         for record in records:
@@ -113,7 +147,7 @@ class Subscription:
                 if held:   # met again (a rebuild from the start): parked no more
                     self._mark_replayed(record)
                 return
-            except Exception as exc:  # retried, then parked: never lost, never silent
+            except HANDLER_ERRORS as exc:  # retried, then parked: never lost, never silent
                 HANDLER_FAILURES.labels(self.name, self.source.name).inc()
                 error = exc
                 if attempt < self.retries:
@@ -198,7 +232,7 @@ class Subscription:
         record = self.source.read(entry["position"] - 1, limit=1)[0]
         try:
             (self.handlers.get(record.type) or self.handlers["*"])(record)
-        except Exception as exc:
+        except HANDLER_ERRORS as exc:
             entry.update(attempts=entry["attempts"] + 1,
                          error=f"{type(exc).__name__}: {exc}", retried_at=now_iso())
             self.parked.put(entry["_id"], entry)

@@ -1,0 +1,78 @@
+"""What a subscription does with failures that are not plain Exceptions, and with a source
+ledger that no longer holds the events it tracked (restored from an older backup)."""
+import eventlet
+import pytest
+from greenlet import GreenletExit
+
+from shared.ledger import NewEvent, open_ledger
+from shared.messaging.subscription import SourceRewound, Subscription
+from shared.views import open_view_store
+
+
+def ledger_with(path, statuses):
+    source = open_ledger(f"sqlite:///{path}", "registration")
+    for version, status in enumerate(statuses):
+        source.append("village-1", version, [NewEvent("StatusSet", {"status": status})])
+    return source
+
+
+def subscribe(source, state, handle):
+    return Subscription("board", source, {"StatusSet": handle}, state.collection("tracking"),
+                        state.collection("parked"), retries=1, backoff=0)
+
+
+def test_a_handler_that_times_out_is_retried_then_parked_and_the_rest_applied(tmp_path):
+    seen = []
+
+    def handle(record):
+        if record.position == 2:
+            with eventlet.Timeout(0.01):   # the handler's own deadline, not caught
+                eventlet.sleep(1)
+        seen.append(record.position)
+
+    source = ledger_with(tmp_path, ["a", "b", "c"])
+    state = open_view_store("memory://", "svc")
+    subscription = subscribe(source, state, handle)
+    subscription.catch_up()
+    assert seen == [1] and subscription.position == 3
+    assert [(e["position"], e["error"].split(":")[0]) for e in subscription.parked_events()] \
+        == [(2, "Timeout"), (3, "held behind #2, parked earlier in the same stream")]
+
+
+def test_a_worker_killed_while_handling_parks_nothing_and_keeps_its_position(tmp_path):
+    def handle(record):
+        raise GreenletExit()   # what nameko throws into its threads when it stops
+
+    source = ledger_with(tmp_path, ["a"])
+    state = open_view_store("memory://", "svc")
+    subscription = subscribe(source, state, handle)
+    with pytest.raises(GreenletExit):
+        subscription.catch_up()
+    assert subscription.position == 0 and subscription.parked_events() == []
+
+
+def test_a_source_restored_behind_the_tracked_position_is_refused_not_skipped(tmp_path):
+    seen = []
+    state = open_view_store("memory://", "svc")
+    subscribe(ledger_with(tmp_path / "before", ["a", "b", "c", "d", "e"]), state,
+              lambda record: None).catch_up()
+    restored = ledger_with(tmp_path / "restored", ["a", "b", "c"])
+    subscription = subscribe(restored, state, lambda record: seen.append(record.position))
+    with pytest.raises(SourceRewound, match=r"position 5 .* head 3"):
+        subscription.catch_up()
+    for status in ["x", "y", "z"]:   # written after the restore: 4 and 5 are new events
+        restored.append("village-1", restored.stream_version("village-1"),
+                        [NewEvent("StatusSet", {"status": status})])
+    with pytest.raises(SourceRewound, match=r"event #5 .* not the one applied"):
+        subscription.catch_up()
+    assert seen == [] and subscription.position == 5
+
+
+def test_the_same_source_after_a_restart_is_caught_up_as_before(tmp_path):
+    seen = []
+    source = ledger_with(tmp_path, ["a", "b"])
+    state = open_view_store("memory://", "svc")
+    subscribe(source, state, lambda record: None).catch_up()
+    source.append("village-1", 2, [NewEvent("StatusSet", {"status": "c"})])
+    assert subscribe(source, state, lambda record: seen.append(record.position)).catch_up() == 1
+    assert seen == [3]
