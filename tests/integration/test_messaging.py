@@ -14,7 +14,7 @@ from shared.messaging.relay import PublishFailed, Relay, exchange_name
 from shared.views import open_view_store
 
 from .conftest import wait_for
-from .ticking import FAILING, Consumer
+from .ticking import FAILING, TIMING_OUT, Consumer
 
 META = Metadata(Actor("tester", "system"), "corr-int")
 OPERATOR = {"id": "operator:ani", "role": "ministry", "region": ""}
@@ -324,3 +324,26 @@ def test_a_wildcard_reaction_reacts_to_every_type_and_parks_nothing(tmp_path):
     assert subscription.catch_up() == 2
     assert list(subscription.parked_events()) == []
     assert sorted(r.payload["tick"] for r in consumer.iter_records()) == [1, 2]
+
+
+def test_a_handler_that_times_out_is_parked_and_the_service_keeps_serving(
+        container_factory, platform_config):
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    TIMING_OUT.add(3)
+    try:
+        container = container_factory(Consumer, dict(platform_config, CATCH_UP_INTERVAL=0.2))
+        container.start()
+        tick(producer, 5)
+        run_relay(platform_config)
+        wait_for(lambda: len(applied(platform_config)) == 4, what="the other 4 applied")
+        tick(producer, 1)   # the safety net's rounds go on past it
+        wait_for(lambda: len(applied(platform_config)) == 5, what="a later event applied")
+        with ServiceRpcProxy("consumer", platform_config,
+                             context_data={"actor": OPERATOR}) as consumer:
+            (entry,) = consumer.parked()
+            assert entry["position"] == 3 and entry["error"].startswith("Timeout")
+            TIMING_OUT.clear()
+            assert consumer.replay_parked()[0]["ok"] is True
+        assert applied(platform_config) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1}
+    finally:
+        TIMING_OUT.clear()

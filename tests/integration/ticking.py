@@ -1,4 +1,5 @@
 """A minimal producer ledger and a consumer service, to test the messaging foundation."""
+import eventlet
 from nameko.rpc import rpc
 
 from shared.chassis.commands import Decider
@@ -8,6 +9,7 @@ from shared.chassis.subscribers import Projection, React, Reaction, handles
 from shared.ledger import NewEvent
 
 FAILING = {"positions": set()}  # a test puts positions here to make the projection fail
+TIMING_OUT = set()   # positions where the projection's own eventlet.Timeout ends it
 
 
 def record_tock(state, command):
@@ -27,6 +29,9 @@ class TickCounts(Projection):
     def ticked(self, record):
         if record.position in FAILING["positions"]:
             raise RuntimeError(f"cannot apply tick at {record.position}")
+        if record.position in TIMING_OUT:
+            with eventlet.Timeout(0.01):   # a deadline the handler sets itself, uncaught
+                eventlet.sleep(1)
         applied = self.views.collection("applied")
         doc = applied.get(record.event_id) or {"times": 0, "position": record.position}
         doc["times"] += 1
