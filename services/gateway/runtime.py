@@ -32,7 +32,7 @@ from .idempotency import StoredResponses
 from .locks import KeyedLocks
 from .throttle import Policy
 from .tokens import MIN_SECRET_BYTES
-from .upstream import Upstream, rpc_timeout
+from .upstream import RESERVED_WORKERS, Bulkhead, Upstream, rpc_timeout
 
 SERVICES = ("registration", "cycle", "planning", "audit")   # RpcProxy attributes
 
@@ -78,6 +78,7 @@ class GatewayRuntime(DependencyProvider):
         self._health = self._openapi = None
         self.presence = health.Presence(self.settings.amqp_uri, SERVICES,
                                         self.settings.health_max_age)
+        self.bulkhead = Bulkhead(max(1, self.container.max_workers - RESERVED_WORKERS))
         self.identity_checked = [0.0]
 
     def get_dependency(self, worker_ctx):
@@ -144,7 +145,7 @@ class Tools:
         service = self.worker_ctx.service
         return Upstream({name: getattr(service, name) for name in SERVICES
                          if hasattr(service, name)}, self.settings.rpc_timeout,
-                        self.runtime.presence.serving)
+                        self.runtime.presence.serving, self.runtime.bulkhead)
 
     def authenticate(self, headers):
         return Authenticator(self.directory, self.secret).authenticate(headers)

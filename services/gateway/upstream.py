@@ -8,6 +8,8 @@ service) or 503 (a service or RabbitMQ not there, or no answer in time), and is 
 """
 import logging
 import time
+from collections import Counter
+from contextlib import contextmanager
 
 import eventlet
 from kombu.exceptions import OperationalError
@@ -41,17 +43,52 @@ class ExpiringRpcProxy(RpcProxy):
             self.options["expiration"] = rpc_timeout(self.container.config)
 
 
+class Bulkhead:
+    """How many of a gateway process's requests wait on each service at once, at most
+    `limit` (MAX_WORKERS less RESERVED_WORKERS). A service that takes calls and never
+    answers held one worker per request until GATEWAY_RPC_TIMEOUT: enough of them and
+    every other service's requests, /health too, waited for a worker."""
+
+    def __init__(self, limit: int):
+        self.limit, self.waiting = limit, Counter()
+
+    def full(self, service) -> bool:
+        return self.waiting[service] >= self.limit
+
+    @contextmanager
+    def holding(self, service):
+        self.waiting[service] += 1   # one OS thread (eventlet): no lock needed
+        try:
+            yield
+        finally:
+            self.waiting[service] -= 1
+
+
+RESERVED_WORKERS = 2   # workers one slow service can never take from the others
+
+
 class Upstream:
-    def __init__(self, proxies, timeout: float, serving=lambda service: True):
+    def __init__(self, proxies, timeout: float, serving=lambda service: True,
+                 bulkhead=None):
         """proxies: service name -> the worker's nameko ServiceProxy; serving(service):
-        False when no process takes the service's calls (health.Presence)."""
+        False when no process takes the service's calls (health.Presence); bulkhead:
+        the process's Bulkhead (None: no limit)."""
         self.proxies, self.timeout, self.serving = proxies, timeout, serving
+        self.bulkhead = bulkhead or Bulkhead(limit=2**31)
 
     def call(self, service, method, *args, **kwargs):
         if not self.serving(service):   # nothing sent: it would only wait out the timeout
             raise self._failed(service, "not_running", ServiceUnavailable(
                 f"the {service} service is not running (no process takes its calls); "
                 "nothing was sent, try again later", None))
+        if self.bulkhead.full(service):
+            raise self._failed(service, "busy", ServiceUnavailable(
+                f"the {service} service has {self.bulkhead.limit} requests of this gateway "
+                "waiting for it already; nothing was sent, try again later", None))
+        with self.bulkhead.holding(service):
+            return self._call(service, method, *args, **kwargs)
+
+    def _call(self, service, method, *args, **kwargs):
         started = time.perf_counter()
         try:
             with eventlet.Timeout(self.timeout):

@@ -1,9 +1,12 @@
 """A service that ran and stopped (crashed, redeployed): its RPC queue stays in RabbitMQ
 with no one taking from it. The gateway says so, and a request it gave up on is not run
 later behind the caller's back."""
+import threading
 import time
 
+import eventlet
 import requests
+from nameko.rpc import rpc
 
 from services.registration.service import RegistrationService
 
@@ -70,3 +73,39 @@ def test_a_request_given_up_on_is_not_run_when_the_service_returns(container_fac
     container_factory(RegistrationService, config).start()
     time.sleep(1.0)
     assert system.get(f"/api/v1/villages/{BAJUR}").status_code == 404
+
+
+class HungRegistration:
+    """Takes its calls and never answers (a deadlock, a disk that stopped)."""
+    name = "registration"
+
+    @rpc
+    def get_village(self, code):
+        eventlet.sleep(60)
+
+
+def test_a_service_that_never_answers_cannot_take_every_worker(container_factory,
+                                                               gateway_config, operator):
+    """Four requests to it held the gateway's four workers until GATEWAY_RPC_TIMEOUT:
+    meanwhile /health and every other service's requests waited for a worker."""
+    config = {**gateway_config, "max_workers": 4, "GATEWAY_RPC_TIMEOUT": 8}
+    container_factory(HungRegistration, config).start()
+    base = start_gateway(container_factory, config)
+    operator.user("siti", "district", "52.01")
+    system = login(base, "siti")
+    answers = []
+
+    def ask():
+        answers.append(system.get(f"/api/v1/villages/{BAJUR}"))
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for asker in askers:
+        asker.start()
+    time.sleep(1.0)   # two wait on the service; the other two were refused at once
+    refused = [a for a in answers if a.status_code == 503]
+    assert len(refused) == 2, [a.text for a in answers]
+    assert "has 2 requests of this gateway waiting for it" in refused[0].json()["message"]
+    health = requests.get(f"{base}/health", timeout=4)   # a worker is free for it
+    assert health.status_code in (200, 503) and "checks" in health.json()
+    for asker in askers:
+        asker.join(timeout=30)
+    assert sorted(a.status_code for a in answers) == [503] * 4   # the two timed out
