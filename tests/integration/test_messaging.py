@@ -1,9 +1,13 @@
 """The messaging guarantees, end to end on the real RabbitMQ: nothing lost, nothing
 applied twice, failures parked where an operator sees them."""
+import logging
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 
+import eventlet
 import kombu
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -14,6 +18,7 @@ from shared.messaging.relay import PublishFailed, Relay, exchange_name
 from shared.views import open_view_store
 
 from .conftest import wait_for
+from .log_capture import captured
 from .ticking import FAILING, TIMING_OUT, Consumer
 
 META = Metadata(Actor("tester", "system"), "corr-int")
@@ -347,3 +352,35 @@ def test_a_handler_that_times_out_is_parked_and_the_service_keeps_serving(
         assert applied(platform_config) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1}
     finally:
         TIMING_OUT.clear()
+
+
+def test_a_producer_ledger_restored_behind_a_reaction_is_refused_once_not_skipped(
+        container_factory, platform_config, tmp_path):
+    producer_file = tmp_path / "ledgers" / "producer.db"
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    tick(producer, 3)
+    backup = tmp_path / "producer-backup.db"
+    with sqlite3.connect(producer_file) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)
+    tick(producer, 2)
+    producer.close()
+    first = container_factory(Consumer, platform_config)
+    first.start()
+    wait_for(lambda: len(tocks(platform_config)) == 5, what="5 tocks")
+    first.stop()
+
+    for leftover in tmp_path.glob("ledgers/producer.db*"):   # restore that ledger alone
+        leftover.unlink()
+    shutil.copy(backup, producer_file)
+    producer = open_ledger(platform_config["STORE_URI"], "producer")
+    tick(producer, 3)   # 4, 5, 6: new events; 4 and 5 are not the ones reacted to
+    with captured(logging.INFO) as lines:
+        second = container_factory(Consumer, dict(platform_config, CATCH_UP_INTERVAL=0.1))
+        second.start()
+        wait_for(lambda: len(applied(platform_config)) == 6, what="the views rebuilt")
+        eventlet.sleep(0.5)   # several safety-net rounds
+        refused = [line for line in lines() if "restored from an older backup" in
+                   line.get("event", "")]
+    assert len(refused) == 1 and "tock_on_tick" in refused[0]["event"], refused
+    assert "exception" not in refused[0]
+    assert sorted(r.payload["tick"] for r in tocks(platform_config)) == [1, 2, 3, 4, 5]
