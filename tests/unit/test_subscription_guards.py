@@ -1,5 +1,8 @@
 """What a subscription does with failures that are not plain Exceptions, and with a source
 ledger that no longer holds the events it tracked (restored from an older backup)."""
+import threading
+import time
+
 import eventlet
 import pytest
 from greenlet import GreenletExit
@@ -76,3 +79,26 @@ def test_the_same_source_after_a_restart_is_caught_up_as_before(tmp_path):
     source.append("village-1", 2, [NewEvent("StatusSet", {"status": "c"})])
     assert subscribe(source, state, lambda record: seen.append(record.position)).catch_up() == 1
     assert seen == [3]
+
+
+def test_two_replays_at_once_run_a_parked_event_once(tmp_path):
+    runs, failing = [], {1}
+
+    def handle(record):
+        if record.position in failing:
+            raise RuntimeError("not yet")
+        time.sleep(0.05)   # the other replay arrives meanwhile
+        runs.append(record.position)
+
+    subscription = subscribe(ledger_with(tmp_path, ["a"]), open_view_store("memory://", "svc"),
+                             handle)
+    subscription.catch_up()
+    failing.clear()
+    outcomes = []
+    replays = [threading.Thread(target=lambda: outcomes.append(subscription.replay_parked()))
+               for _ in range(2)]
+    for replay in replays:
+        replay.start()
+    for replay in replays:
+        replay.join()
+    assert runs == [1] and sorted(map(len, outcomes)) == [0, 1]
