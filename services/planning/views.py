@@ -25,6 +25,13 @@ def _who(record):
             "event_id": record.event_id}
 
 
+def _has(entries, record) -> bool:
+    """Whether a list of _who entries holds this event: each is appended once only (a
+    handler may run again on the same record: its retry, or the events after the last
+    saved position when durable views outlive a process that died)."""
+    return any(entry.get("event_id") == record.event_id for entry in entries)
+
+
 class PlanningBoard(Projection):
     name = "planning_board"
     collections = ("documents", "versions", "meetings", "attachments")
@@ -68,6 +75,8 @@ class PlanningBoard(Projection):
         p = record.payload
 
         def change(doc):
+            if _has(doc["history"], record):   # applied already: a retry or a replay
+                return
             domain.evolve_version(doc, record)
             doc["history"].append({"type": record.type, **_who(record)})
             if record.type == "DocumentSigned":
@@ -77,9 +86,12 @@ class PlanningBoard(Projection):
         self._change(p["document_id"], p["version"], change)
         if record.type == "DocumentApproved":
             self._replace_older(p["document_id"], p["version"])
-            self.meetings.update(p["meeting_id"], lambda doc: doc["approvals"].append({
-                "kind": p["kind"], "version": p["version"], "document_id": p["document_id"],
-                **_who(record)}))
+            def approval(meeting):
+                if not _has(meeting["approvals"], record):
+                    meeting["approvals"].append({
+                        "kind": p["kind"], "version": p["version"],
+                        "document_id": p["document_id"], **_who(record)})
+            self.meetings.update(p["meeting_id"], approval)
         self._summarise(p["document_id"])
 
     @handles("MeetingRecorded")
