@@ -86,10 +86,14 @@ def rebuild_views(specs, sources, registry, view_uri, progress=None,
         live = open_view_store(view_uri, spec.service)
         try:
             with replacing(key):
+                tracking = live.collection(TRACKING)
+                for source in positions:   # killed while replacing, the mark stays: the
+                    # service applies nothing onto a half view (shared.messaging.HalfRebuilt)
+                    tracking.put(f"{key}:{source}", {"position": 0, "source": source,
+                                                     "subscriber": key, "rebuilding": True})
                 documents = 0
                 for name in collection_names(spec, store):
                     documents += _replace(store.collection(name), live.collection(name))
-                tracking = live.collection(TRACKING)
                 for source, position in positions.items():
                     tracking.put(f"{key}:{source}", {"position": position, "source": source,
                                                      "subscriber": key})

@@ -24,7 +24,7 @@ from ..ledger import SYSTEM, Metadata, open_ledger
 from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
-from ..messaging.subscription import SourceRewound, Subscription
+from ..messaging.subscription import HalfRebuilt, SourceRewound, Subscription
 from ..views import open_view_store
 from . import commands
 from .access import actor_of
@@ -34,8 +34,9 @@ from .starting import starting
 log = logging.getLogger(__name__)
 
 # What stops a catch-up without being anybody's bug: said once per outage, no traceback
-# (a source restored behind our position, too: its message says what the operator does)
-CATCH_UP_OUTAGES = OUTAGES + (StoreUnavailable, SourceRewound)
+# (a source restored behind our position, or a view left half rebuilt, too: the message
+# says what the operator does)
+CATCH_UP_OUTAGES = OUTAGES + (StoreUnavailable, SourceRewound, HalfRebuilt)
 
 
 class ServiceContext:

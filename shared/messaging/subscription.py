@@ -46,6 +46,12 @@ class SourceRewound(Exception):
     misapply the events written since, so nothing is applied until an operator acts."""
 
 
+class HalfRebuilt(Exception):
+    """plpbk rebuild stopped while it replaced this subscriber's view (killed, a power
+    cut): the view is part old, part new, so nothing is applied onto it until the
+    rebuild runs again."""
+
+
 class Subscription:
     def __init__(self, name, source, handlers, tracking, parked, retries=3,
                  backoff=0.05, batch=1000, batch_handler=None):
@@ -80,6 +86,11 @@ class Subscription:
         with self._lock:
             self._held = self._parked_by_stream()
             tracked = self.tracking.get(self._key) or {"position": 0}
+            if tracked.get("rebuilding"):
+                raise HalfRebuilt(f"subscriber {self.name}: its view was left half rebuilt "
+                                  "(the rebuild was stopped while replacing it); nothing is "
+                                  f"applied onto it until `plpbk rebuild {self.name}` runs "
+                                  "again")
             applied, after = 0, tracked["position"]
             head = self.source.head().position
             self._check_source(tracked, head)

@@ -8,7 +8,7 @@ import pytest
 from greenlet import GreenletExit
 
 from shared.ledger import NewEvent, open_ledger
-from shared.messaging.subscription import SourceRewound, Subscription
+from shared.messaging.subscription import HalfRebuilt, SourceRewound, Subscription
 from shared.views import open_view_store
 
 
@@ -102,3 +102,17 @@ def test_two_replays_at_once_run_a_parked_event_once(tmp_path):
     for replay in replays:
         replay.join()
     assert runs == [1] and sorted(map(len, outcomes)) == [0, 1]
+
+
+def test_a_view_left_half_rebuilt_is_not_applied_onto(tmp_path):
+    """plpbk rebuild marks the view's tracking while it replaces the view; killed there
+    (kill -9, a power cut), the mark stays, and the service must not fold new events onto
+    a view that is part old, part new."""
+    seen = []
+    state = open_view_store("memory://", "svc")
+    state.collection("tracking").put("board:registration", {
+        "position": 0, "source": "registration", "subscriber": "board", "rebuilding": True})
+    subscription = subscribe(ledger_with(tmp_path, ["a"]), state, lambda r: seen.append(r))
+    with pytest.raises(HalfRebuilt, match="plpbk rebuild board"):
+        subscription.catch_up()
+    assert seen == []

@@ -118,3 +118,28 @@ def test_ctrl_c_while_a_durable_view_is_replaced_waits_until_it_is_whole(world, 
     assert "finishing" in stopped.output
     monkeypatch.undo()
     assert run(world, "registration", "--check").exit_code == 0   # whole, not half
+
+
+def test_a_rebuild_killed_while_replacing_leaves_a_mark_the_next_one_clears(world,
+                                                                           monkeypatch):
+    """Killed after clearing a view and before refilling it, the old tracking positions
+    said the half view was up to date, and its service folded new events onto it."""
+    from services.audit import rebuild
+
+    registry = discover()
+    spec = registry.select("registration.village_board")[0]
+
+    def killed(scratch, target, batch=10000):
+        target.clear()
+        raise OSError("killed")   # the process ends here: nothing after it runs
+    monkeypatch.setattr(rebuild, "_replace", killed)
+    with pytest.raises(OSError):
+        rebuild_views([spec], world.sources, registry, world.view_uri)
+    store = open_view_store(world.view_uri, "registration")
+    assert store.collection("tracking").get("registration.village_board:registration")[
+        "rebuilding"] is True
+    monkeypatch.undo()
+    rebuild_views([spec], world.sources, registry, world.view_uri)
+    tracked = store.collection("tracking").get("registration.village_board:registration")
+    assert tracked["position"] == 11 and "rebuilding" not in tracked
+    store.close()
