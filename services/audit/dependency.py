@@ -22,8 +22,10 @@ from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 from shared.chassis.access import actor_of
+from shared.chassis.platform import CATCH_UP_OUTAGES
 from shared.chassis.starting import starting
 from shared.config import number_setting, setting
+from shared.messaging.outages import OutageLog
 from shared.messaging.subscription import Subscription
 from shared.views import open_view_store
 
@@ -63,6 +65,7 @@ class AuditPlatform(DependencyProvider):
         self._registry = None
         self.ready = Event()
         self._stopped = threading.Event()  # green under nameko's monkey-patching
+        self.outages = OutageLog(log)
 
     @property
     def registry(self):
@@ -85,8 +88,12 @@ class AuditPlatform(DependencyProvider):
         try:
             self.catch_up()
             self.log.extend_all()
+        except CATCH_UP_OUTAGES as exc:   # the operators' to fix: said once, then retried
+            self.outages.down("audit catch-up", exc)
         except Exception:  # the next round retries; a broken tree is logged by extend_all
             log.exception("audit catch-up failed")
+        else:
+            self.outages.up("audit catch-up")
 
     def catch_up(self):
         """Index every event recorded so far, in every ledger (new ones included)."""

@@ -1,0 +1,34 @@
+"""What stops the audit's catch-up without being a bug (a store away, a source restored
+behind it, its index left half rebuilt) is said once, not as a traceback every round."""
+import json
+import time
+
+from services.audit.service import AuditService
+from shared.ledger import NewEvent, open_ledger
+from shared.views import open_view_store
+
+from ..log_capture import captured
+from .conftest import BAJUR
+
+
+def test_a_half_rebuilt_index_is_said_once_and_nothing_is_applied_onto_it(
+        container_factory, audit_config, tmp_path):
+    config = {**audit_config, "VIEW_URI": f"sqlite:///{tmp_path}/views",
+              "CATCH_UP_INTERVAL": "0.1"}
+    ledger = open_ledger(config["STORE_URI"], "registration")
+    ledger.append(f"village-{BAJUR}", 0, [NewEvent("VillageRegistered", {"code": BAJUR})])
+    ledger.close()
+    views = open_view_store(config["VIEW_URI"], "audit")   # what a killed rebuild left
+    views.collection("tracking").put("audit.village_index:registration", {
+        "position": 0, "source": "registration", "subscriber": "audit.village_index",
+        "rebuilding": True})
+    with captured("INFO") as lines:
+        container_factory(AuditService, config).start()
+        time.sleep(1.5)   # about 15 rounds
+        written = [json.dumps(line) for line in lines()]
+    said = [line for line in written if "half rebuilt" in line]
+    assert len(said) == 1, said
+    assert "plpbk rebuild audit.village_index" in said[0]
+    assert not [line for line in written if "Traceback" in line or "catch-up failed" in line]
+    assert views.collection("villages").get(BAJUR) is None
+    views.close()
