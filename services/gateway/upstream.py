@@ -68,13 +68,12 @@ RESERVED_WORKERS = 2   # workers one slow service can never take from the others
 
 
 class Upstream:
-    def __init__(self, proxies, timeout: float, serving=lambda service: True,
-                 bulkhead=None):
+    def __init__(self, proxies, timeout: float, serving, bulkhead: Bulkhead):
         """proxies: service name -> the worker's nameko ServiceProxy; serving(service):
         False when no process takes the service's calls (health.Presence); bulkhead:
-        the process's Bulkhead (None: no limit)."""
-        self.proxies, self.timeout, self.serving = proxies, timeout, serving
-        self.bulkhead = bulkhead or Bulkhead(limit=2**31)
+        the gateway process's Bulkhead."""
+        self.proxies, self.timeout = proxies, timeout
+        self.serving, self.bulkhead = serving, bulkhead
 
     def call(self, service, method, *args, **kwargs):
         if not self.serving(service):   # nothing sent: it would only wait out the timeout
