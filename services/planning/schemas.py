@@ -40,18 +40,39 @@ class PersonSchema(Schema):
 
 # -- attachments ------------------------------------------------------------------------
 
+class Base64Text(validate.Length):
+    """The file as one line of base64, at most what MAX_ATTACHMENT_BYTES encodes to. Each
+    refusal says what is wrong: an empty text is an empty file, and base64 wrapped in
+    lines (`base64 file.pdf` and MIME wrap at 76 columns) is refused as wrapped, before
+    its line breaks could make a file at the limit look too big. Taken as sent, never
+    repaired (decision 0013). A Length, so OpenAPI shows its minLength and maxLength."""
+
+    def __init__(self):
+        super().__init__(min=1, max=4 * (MAX_ATTACHMENT_BYTES // 3 + 1))
+
+    def __call__(self, value):
+        if not value:
+            raise ValidationError("the file is empty: send its content as base64")
+        if any(c.isspace() for c in value):
+            raise ValidationError("the base64 has line breaks or spaces: send it on one "
+                                  "line (e.g. base64 -w 0 file)")
+        if len(value) > self.max:
+            raise ValidationError(f"the file must not exceed "
+                                  f"{MAX_ATTACHMENT_BYTES // 2**20} MiB")
+        return value
+
+
 class UploadSchema(Schema):
     filename = fields.String(required=True, validate=[
         validate.Length(min=1, max=255),
-        # no control characters: a name may end up in a download's Content-Disposition
-        Pattern(r"^[^/\\\x00-\x1f\x7f]+$",
+        # no control characters (C0, DEL, C1): a name may end up in a download's
+        # Content-Disposition; not only spaces, nor "." or "..": those name no file
+        Pattern(r"^(?!\.{1,2}$)(?=.*[^ ])[^/\\\x00-\x1f\x7f-\x9f]+$",
                 error="a file name, without folders or control characters")])
     media_type = fields.String(required=True, validate=validate.OneOf(list(MEDIA_SIGNATURES)))
     kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
     description = fields.String(load_default="", validate=validate.Length(max=1000))
-    content_base64 = fields.String(required=True, validate=validate.Length(
-        min=1, max=4 * (MAX_ATTACHMENT_BYTES // 3 + 1),
-        error=f"the file must not exceed {MAX_ATTACHMENT_BYTES // 2**20} MiB"))
+    content_base64 = fields.String(required=True, validate=Base64Text())
 
     @post_load
     def decoded(self, data, **kwargs):
@@ -59,8 +80,8 @@ class UploadSchema(Schema):
             content = base64.b64decode(data.pop("content_base64"), validate=True)
         except (binascii.Error, ValueError):
             raise ValidationError("not valid base64", "content_base64") from None
-        if not content or len(content) > MAX_ATTACHMENT_BYTES:
-            raise ValidationError(f"the file must have 1 byte to {MAX_ATTACHMENT_BYTES // 2**20} "
+        if len(content) > MAX_ATTACHMENT_BYTES:  # its base64 may be a few bytes longer
+            raise ValidationError(f"the file must not exceed {MAX_ATTACHMENT_BYTES // 2**20} "
                                   "MiB", "content_base64")
         if not _looks_like(content, data["media_type"]):
             raise ValidationError(f"the content is not a {data['media_type']} file",

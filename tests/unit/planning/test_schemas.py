@@ -282,3 +282,41 @@ def test_plan_years_fall_in_the_same_window(where, year, field):
     assert error.value.field == field
     load(*_body(where, 2000 if where.endswith("start_year") else
                  indonesia_today().year + 10))
+
+
+def test_an_empty_file_is_refused_as_empty_not_as_too_big():
+    with pytest.raises(InvalidInput) as error:
+        load(schemas.UploadSchema(), {**upload(), "content_base64": ""})
+    assert error.value.field == "content_base64"
+    assert "empty" in str(error.value) and "exceed" not in str(error.value)
+
+
+def test_base64_wrapped_in_lines_is_refused_saying_so():
+    """`base64 file.pdf` (GNU coreutils) wraps its output at 76 columns, as MIME does: the
+    refusal says what to change, not that valid base64 is invalid."""
+    text = base64.b64encode(PDF + b"x" * 200).decode()
+    wrapped = "\n".join(text[i:i + 76] for i in range(0, len(text), 76))
+    for sent in (wrapped, wrapped + "\n", text[:8] + " " + text[8:], text + "\r\n"):
+        with pytest.raises(InvalidInput, match="one line") as error:
+            load(schemas.UploadSchema(), {**upload(), "content_base64": sent})
+        assert error.value.field == "content_base64"
+
+
+def test_wrapped_base64_of_a_file_at_the_limit_is_not_said_to_exceed_it():
+    at_limit = b"%PDF-" + b"0" * (schemas.MAX_ATTACHMENT_BYTES - 5)
+    text = base64.b64encode(at_limit).decode()
+    wrapped = "\n".join(text[i:i + 76] for i in range(0, len(text), 76))
+    with pytest.raises(InvalidInput, match="one line"):
+        load(schemas.UploadSchema(), {**upload(), "content_base64": wrapped})
+
+
+@pytest.mark.parametrize("filename", [
+    "berita\x85acara.pdf",        # NEL: a C1 control character
+    "berita\x9bacara.pdf",        # CSI
+    "   ",                        # names no file
+    ".", "..",                    # a folder, not a file
+])
+def test_filenames_that_name_no_file_are_refused(filename):
+    with pytest.raises(InvalidInput) as error:
+        load(schemas.UploadSchema(), {**upload(), "filename": filename})
+    assert error.value.field == "filename"
