@@ -10,7 +10,8 @@ from shared import regions
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.commands import checked_key, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound, load
+from shared.chassis.errors import (EXPECTED, CommandRejected, Conflict, InvalidInput,
+                                   NotFound, load)
 from shared.chassis.platform import Platform
 from shared.schemas import PagingSchema, official_village, village_code
 
@@ -41,6 +42,12 @@ class PlanningService(OperatorEntrypoints):
             domain.ATTACHMENTS, domain.attachments_stream(code),
             domain.StoreAttachment(code=code, sha256=sha256, size=len(content), **upload),
             self.platform.metadata, idempotency_key)
+        if sha256 not in outcome.state:
+            # the ledger keeps a key for ever: this one recorded another file (or another
+            # village's), and this file was not recorded
+            raise CommandRejected(f"this idempotency key was already used for another "
+                                  f"upload; attachment {sha256} was not recorded: send it "
+                                  "with a new key", "idempotency_key")
         self.log.info("attachment stored", code=code, sha256=sha256, size=len(content),
                       new=bool(outcome.events))
         return outcome.state[sha256]
@@ -49,6 +56,9 @@ class PlanningService(OperatorEntrypoints):
     def get_attachment(self, code, sha256):
         """A stored file as base64, after checking it still has the hash it was stored by."""
         authorize(self.platform.actor, READERS, village_code(code), "read attachments")
+        if type(sha256) is not str:
+            raise InvalidInput("must be the SHA-256 of an uploaded attachment, as text",
+                               "sha256")
         stored = self._attachments(code).get(sha256)
         if stored is None:
             raise NotFound(f"no attachment {sha256} was uploaded for {code}", "sha256")

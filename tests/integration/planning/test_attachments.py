@@ -145,3 +145,32 @@ def test_the_size_limit_holds_over_rpc(planning):
         with pytest.raises(InvalidInput, match="20 MiB") as too_big:
             upload(service, largest + b"0")
         assert too_big.value.field == "content_base64"
+
+
+def test_a_key_used_for_other_bytes_is_refused_not_a_server_error(planning):
+    """The ledger keeps an idempotency key for ever (the gateway forgets it after 24
+    hours): a key sent again with another file recorded nothing and answered a
+    KeyError (500)."""
+    def send(service, content, key):
+        return service.upload_attachment(BAJUR, {
+            "filename": "f.pdf", "media_type": "application/pdf", "kind": "other",
+            "content_base64": base64.b64encode(content).decode()}, key)
+
+    with proxy(planning) as service:
+        first = send(service, pdf("berita acara 1"), "upload-1")
+        assert send(service, pdf("berita acara 1"), "upload-1") == first   # a retry
+        head = service.status()["ledger_head"]
+        with pytest.raises(CommandRejected, match="already used") as reused:
+            send(service, pdf("berita acara 2"), "upload-1")
+        assert reused.value.field == "idempotency_key"
+        assert service.status()["ledger_head"] == head
+        assert [a["sha256"] for a in service.list_attachments(BAJUR)["items"]] == \
+            [first["sha256"]]
+
+
+@pytest.mark.parametrize("sha256", [[], {}, ["ab"], {"sha256": "ab"}, 5, None])
+def test_a_hash_that_is_no_text_is_bad_input_not_a_server_error(planning, sha256):
+    with proxy(planning) as service:
+        with pytest.raises((InvalidInput, NotFound)) as error:
+            service.get_attachment(BAJUR, sha256)
+        assert error.value.field == "sha256"
