@@ -4,6 +4,8 @@ gateway's own endpoints (password change) go through.
 Each operation validates its input, records its event in the gateway's ledger with the
 acting operator as actor, and keeps any secret in the state store (credentials.py).
 """
+import secrets
+
 from shared.chassis.commands import fold
 from shared.chassis.errors import Conflict, InvalidInput, NotFound, load
 from shared.ledger import LedgerUnavailable
@@ -63,12 +65,23 @@ class Accounts:
         return True
 
     def set_password(self, username, password, reason="set"):
-        """Store the new hash under the next version, then record PasswordChanged."""
+        """Store the new hash under a new credential id, then record PasswordChanged
+        naming it. A change that meets another (made on the same version) is refused
+        (Conflict) and its hash dropped: a hash kept for a version is the recorded one's."""
         check_password(password)
         current = self._user(username)
-        self.passwords.save(username, self.hasher(password), current.password_version + 1)
-        self.execute(identity.USER, identity.user_stream(username),
-                     identity.ChangePassword(username, reason), self.metadata)
+        credential = secrets.token_hex(8)
+        self.passwords.save(username, self.hasher(password), current.password_version + 1,
+                            credential)
+        try:
+            self.execute(identity.USER, identity.user_stream(username),
+                         identity.ChangePassword(username, reason, current.password_version,
+                                                 credential), self.metadata)
+        except Conflict:
+            self.passwords.delete(username, credential)
+            raise
+        if current.password_version:   # the hash it replaces: no use keeping it
+            self.passwords.delete(username, current.credential)
 
     def disable_user(self, username, reason):
         self._user(username)

@@ -38,16 +38,38 @@ def _dummy_hash():
 
 
 class PasswordStore:
+    """One document per hash, under the username and the credential id its
+    PasswordChanged event names (the username alone for events that name none), so two
+    changes at once never overwrite each other's hash: the ledger decides which one
+    stands, and the other's hash is never read."""
+
     def __init__(self, state):
         self.collection = state.collection("credentials")
 
-    def save(self, username, password_hash, password_version):
-        self.collection.put(username, {"hash": password_hash,
-                                       "password_version": password_version,
-                                       "saved_at": now_iso()})
+    def save(self, username, password_hash, password_version, credential=None):
+        self.collection.put(_key(username, credential), {
+            "hash": password_hash, "password_version": password_version,
+            "saved_at": now_iso()})
 
-    def get(self, username) -> dict | None:
-        return self.collection.get(username)
+    def get(self, username, credential=None) -> dict | None:
+        return self.collection.get(_key(username, credential))
+
+    def of(self, user: dict | None) -> str | None:
+        """The hash a user (as the identity view has it) logs in with, or None: enabled,
+        and a hash kept for its current password version."""
+        if user is None or not user["enabled"]:
+            return None
+        stored = self.get(user["username"], user.get("credential"))
+        if stored is None or stored["password_version"] != user["password_version"]:
+            return None
+        return stored["hash"]
+
+    def delete(self, username, credential=None):
+        self.collection.delete(_key(username, credential))
+
+
+def _key(username, credential):
+    return f"{username}/{credential}" if credential else username
 
 
 # -- API keys: plpbk_<key id>_<secret>; only the SHA-256 of the whole key is kept --------

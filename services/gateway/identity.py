@@ -36,6 +36,10 @@ class CreateUser:
 class ChangePassword:
     username: str
     reason: str = "set"          # set (by an operator) | changed (by the user)
+    # the version the change was made on: a change that met another is refused, so the
+    # hash kept for a version is always the one its PasswordChanged stands for
+    expected_version: int | None = None
+    credential: str | None = None   # where the state store keeps the hash (no secret)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class User:
     region: str = ""
     enabled: bool = False
     password_version: int = 0
+    credential: str | None = None
 
 
 def evolve_user(state: User, record) -> User:
@@ -82,6 +87,7 @@ def evolve_user(state: User, record) -> User:
         state.enabled = True
     elif record.type == "PasswordChanged":
         state.password_version = p["password_version"]
+        state.credential = p.get("credential")
     elif record.type == "UserDisabled":
         state.enabled = False
     elif record.type == "UserEnabled":
@@ -98,9 +104,14 @@ def decide_user(state: User, command):
     if state.username is None:
         raise NotFound("no such user", "username")
     if isinstance(command, ChangePassword):
+        expected = command.expected_version
+        if expected is not None and expected != state.password_version:
+            raise Conflict(f"the password of {state.username} was changed meanwhile; "
+                           "try again", "password")
+        credential = {"credential": command.credential} if command.credential else {}
         return [NewEvent("PasswordChanged", {"username": state.username,
                                              "password_version": state.password_version + 1,
-                                             "reason": command.reason})]
+                                             "reason": command.reason, **credential})]
     if isinstance(command, DisableUser):
         if not state.enabled:
             raise CommandRejected(f"user {state.username} is already disabled", "username")

@@ -21,14 +21,12 @@ def log_in(tools, username, password, address) -> dict:
         except Exception:
             LOGINS.labels("throttled").inc()
             raise
-        stored = credentials.PasswordStore(tools.state).get(username)
-        user = tools.directory.user(username, fresh=lambda doc: doc is not None and (
-            stored is None or doc["password_version"] >= stored["password_version"]))
-        usable = (user is not None and user["enabled"] and stored is not None
-                  and stored["password_version"] == user["password_version"])
+        passwords = credentials.PasswordStore(tools.state)
+        # a user without a usable hash may be one the view has not caught up with yet
+        user = tools.directory.user(username,
+                                    fresh=lambda doc: passwords.of(doc) is not None)
         # argon2 takes tens of milliseconds: off the event loop, in a real thread
-        if not tpool.execute(credentials.password_matches,
-                             stored["hash"] if usable else None, password):
+        if not tpool.execute(credentials.password_matches, passwords.of(user), password):
             throttle.failed(subjects)
             LOGINS.labels("failed").inc()
             raise Unauthorized(WRONG, "password")

@@ -28,7 +28,8 @@ class IdentityBoard(Projection):
     def password_changed(self, record):
         p = record.payload
         self.users.update(p["username"], lambda doc: doc.update(
-            password_version=p["password_version"], password_changed_at=record.recorded_at))
+            password_version=p["password_version"], credential=p.get("credential"),
+            password_changed_at=record.recorded_at))
 
     @handles("UserDisabled", "UserEnabled")
     def enabled_or_not(self, record):

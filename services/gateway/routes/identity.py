@@ -1,5 +1,5 @@
 """Logging in and one's own account."""
-from shared.chassis.errors import CommandRejected
+from shared.chassis.errors import CommandRejected, Conflict
 
 from ..errors import Unauthorized
 from ..login import WRONG, log_in
@@ -30,7 +30,10 @@ def change_password(call):
     if call.loaded["new_password"] == call.loaded["current_password"]:
         raise CommandRejected("the new password must differ from the current one",
                               "new_password")
-    call.tools.accounts().set_password(username, call.loaded["new_password"], "changed")
+    try:
+        call.tools.accounts().set_password(username, call.loaded["new_password"], "changed")
+    except Conflict as exc:   # another change (a second click, an operator) came first
+        raise Conflict(exc.message, "new_password") from None
     return log_in(call.tools, username, call.loaded["new_password"],
                   call.request.remote_addr or "unknown")
 
