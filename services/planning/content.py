@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shared.money import FUNDING_SOURCES, PARTNER_CATEGORIES, Rupiah
 from shared.patterns import Pattern
+from shared.schemas import Written
 
 from .budget import SECTORS
 from .dates import DateString, Year
@@ -19,7 +20,9 @@ PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
 
 
 def Text(max_length=2000, **options):
-    return fields.String(validate=validate.Length(min=1, max=max_length), **options)
+    """Text a person writes, taken as sent but never only spaces: a signature by "   "
+    or a meeting held at "  " traces the record to nobody (shared.schemas.Written)."""
+    return fields.String(validate=Written(max_length), **options)
 
 
 def Items(schema, minimum=1, maximum=500, **options):

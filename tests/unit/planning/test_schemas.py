@@ -320,3 +320,37 @@ def test_filenames_that_name_no_file_are_refused(filename):
     with pytest.raises(InvalidInput) as error:
         load(schemas.UploadSchema(), {**upload(), "filename": filename})
     assert error.value.field == "filename"
+
+
+SIGNING = {"version": 1, "step": "submitted", "signed_on": "2024-08-11",
+           "signer": {"name": "H. Lalu Ahmad", "position": "Koordinator BKM"}}
+
+
+@pytest.mark.parametrize("schema, data, field", [
+    (schemas.SignSchema, {**SIGNING, "signer": {"name": "   ", "position": "BKM"}},
+     "signer.name"),
+    (schemas.SignSchema, {**SIGNING, "signer": {"name": "Ahmad", "position": "\n\t "}},
+     "signer.position"),
+    (schemas.MeetingSchema, {**samples.meeting(SHA), "place": "  "}, "place"),
+    (schemas.MeetingSchema, {**samples.meeting(SHA), "agenda": [" "]}, "agenda.0"),
+    (schemas.MeetingSchema, {**samples.meeting(SHA), "chair": {"name": " ",
+                                                               "position": "Ketua"}},
+     "chair.name"),
+    (schemas.MeetingSchema, {**samples.meeting(SHA), "decisions": [{"text": "   "}]},
+     "decisions.0.text"),
+    (schemas.MusrenbangSchema, {"version": 1, "forum": "kelurahan", "reference": "  ",
+                                "submitted_on": "2024-08-20"}, "reference"),
+])
+def test_text_that_is_only_spaces_is_refused(schema, data, field):
+    """A signature by "   ", or a meeting held at "  ", traces the record to nobody and
+    nowhere (as the cycle's activities refuse it: shared.schemas.Written)."""
+    with pytest.raises(InvalidInput, match="only spaces") as error:
+        load(schema(), data)
+    assert error.value.field == field
+
+
+def test_content_text_that_is_only_spaces_is_refused():
+    assert refused("rplp", {**samples.rplp(SHA), "vision": "   "}).field == "content.vision"
+    rules = samples.aturan_bersama()
+    rules["rules"][0]["agreed_rule"] = " \n "
+    assert refused("aturan_bersama", rules).field == "content.rules.0.agreed_rule"
