@@ -46,8 +46,10 @@ def evaluation(state, as_of):
             "stage": spec["stage"], "name": spec["name"], "planned_days": spec["planned_days"],
             "started_on": record.get("started_on"), "due_on": record.get("due_on"),
             "completed_on": record.get("completed_on"), "days_taken": record.get("days_taken"),
-            "days_so_far": domain.days_between(record["started_on"], as_of) if running
-            else None,
+            # 0, not negative, on a day before it began: a stage completed on today in
+            # UTC+9 starts the next one a day after the UTC date an evaluation may be of
+            "days_so_far": max(0, domain.days_between(record["started_on"], as_of))
+            if running else None,
             "on_time": record.get("on_time"),
             "overdue": running and domain.days_overdue(record["due_on"], as_of) > 0,
             "outputs": [{"output": o["key"], "name": o["name"], "done": o["key"] in state.done,

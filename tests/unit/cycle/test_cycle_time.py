@@ -45,6 +45,18 @@ def test_the_evaluation_form_tells_each_stage():
     assert later["started_on"] is None and not later["outputs"][0]["done"]
 
 
+
+def test_a_stage_begun_after_the_day_judged_has_no_negative_days_so_far():
+    """From 15:00 UTC a stage may complete on today in UTC+9 (the 30th) while the UTC
+    date, which an evaluation may be asked for, is still the 29th: the next stage had not
+    begun that day, so it has run 0 days, not -1."""
+    stream = opened("2026-11-29")
+    persiapan_done(stream, held_on="2026-11-30")
+    stream.do(domain.CompleteStage("2026-11-30"))
+    second = reports.evaluation(stream.state, "2026-11-29")[1]
+    assert (second["started_on"], second["days_so_far"], second["overdue"]) == (
+        "2026-11-30", 0, False)
+
 def progress_of(stream):
     return reports.progress(stream.state)
 
