@@ -105,11 +105,14 @@ class Authenticator:
         except Unauthorized as exc:
             AUTH_FAILURES.labels("bad_token").inc()
             raise exc
-        version = claims["ver"]
-        user = self.directory.user(
-            claims["sub"], fresh=lambda doc: doc is not None and doc["password_version"] >= version)
+        version, disabled = claims["ver"], claims["dis"]
+        user = self.directory.user(claims["sub"], fresh=lambda doc: doc is not None and (
+            doc["password_version"] >= version and doc.get("disabled_times", 0) >= disabled))
         if user is None or not user["enabled"]:
             return _refuse("disabled_user", "this user is disabled or unknown", "Authorization")
+        if user.get("disabled_times", 0) != disabled:
+            return _refuse("disabled_user", "this user was disabled since this token was "
+                           "issued; log in again", "Authorization")
         if user["password_version"] != version:
             return _refuse("stale_token", "the password changed since this token was issued; "
                            "log in again", "Authorization")

@@ -34,7 +34,12 @@ class IdentityBoard(Projection):
     @handles("UserDisabled", "UserEnabled")
     def enabled_or_not(self, record):
         enabled = record.type == "UserEnabled"
-        self.users.update(record.payload["username"], lambda doc: doc.update(enabled=enabled))
+
+        def change(doc):
+            doc["enabled"] = enabled
+            if not enabled:   # tokens carry the count they were issued under (tokens.py)
+                doc["disabled_times"] = doc.get("disabled_times", 0) + 1
+        self.users.update(record.payload["username"], change)
 
     @handles("ApiKeyIssued")
     def issued(self, record):

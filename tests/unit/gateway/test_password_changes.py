@@ -13,11 +13,12 @@ from services.gateway.identity import USER, ChangePassword
 from services.gateway.locks import KeyedLocks
 from services.gateway.login import log_in
 from services.gateway.throttle import Policy
-from services.gateway.views import IdentityBoard
 from shared.chassis import commands
 from shared.chassis.errors import Conflict
 from shared.ledger import Actor, Metadata, open_ledger
 from shared.views import open_view_store
+
+from .identity_support import LedgerDirectory
 
 PASSWORD = "correct horse battery staple"
 SITI = {"username": "siti", "name": "Siti", "role": "district", "region": "52.01"}
@@ -36,21 +37,6 @@ def accounts(stores, hasher=hash_password):
     ledger, state = stores
     return Accounts(ledger, partial(commands.execute, ledger), state,
                     Metadata(Actor("operator:test", "ministry", ""), "corr"), hasher=hasher)
-
-
-class LedgerDirectory:
-    """The gateway's identity view, folded afresh from the ledger on every lookup."""
-
-    def __init__(self, ledger):
-        self.ledger = ledger
-
-    def user(self, username, fresh=None):
-        views = open_view_store("memory://", "gateway")
-        board = IdentityBoard(SimpleNamespace(views=views))
-        handlers = board.handlers()
-        for record in self.ledger.iter_records():
-            handlers[record.type](record)
-        return views.collection("users").get(username)
 
 
 def logs_in(stores, password):

@@ -46,3 +46,13 @@ def test_a_signed_token_whose_password_version_is_no_whole_number_is_refused(ver
                      algorithm="HS256")
     with pytest.raises(Unauthorized, match="password version"):
         tokens.read(SECRET, odd)
+
+
+@pytest.mark.parametrize("count", ["1", 1.0, None])
+def test_a_signed_token_whose_count_of_disablings_is_no_whole_number_is_refused(count):
+    now = int(time.time())
+    odd = jwt.encode({"sub": "siti", "ver": 2, "dis": count, "iat": now, "exp": now + 60,
+                      "iss": tokens.ISSUER, "aud": tokens.AUDIENCE}, SECRET,
+                     algorithm="HS256")
+    with pytest.raises(Unauthorized, match="disablings"):
+        tokens.read(SECRET, odd)
