@@ -5,11 +5,13 @@ as-of replay can never disagree); `progress` the same cycle in a few fields, for
 listings and on-time shares across thousands of villages.
 """
 import logging
+from datetime import date, datetime
 
 from shared import moments, regions
 from shared.chassis.commands import fold
 from shared.chassis.errors import NotFound
 from shared.chassis.subscribers import Projection, React, Reaction, handles
+from shared.schemas import indonesia_today
 
 from . import domain, reports
 from . import template as templates
@@ -89,9 +91,24 @@ def outputs_reaction(ledger, mapping):
 
 def _happened_on(record, field):
     """The day the source says it happened (e.g. approved_on), else the day it was
-    recorded."""
+    recorded. Only a calendar day not after the day the source recorded it (in UTC+9,
+    the latest date in Indonesia) is taken: a later one would stop the stage for ever,
+    since no completion may precede its outputs nor lie in the future, and a done output
+    cannot be waived."""
     day = record.payload.get(field) if field else None
-    return day if isinstance(day, str) and ISO_DAY.fullmatch(day) else record.recorded_at[:10]
+    recorded = datetime.fromisoformat(record.recorded_at)
+    if isinstance(day, str) and ISO_DAY.fullmatch(day) and _calendar_day(day) \
+            and day <= indonesia_today(recorded).isoformat():
+        return day
+    return record.recorded_at[:10]
+
+
+def _calendar_day(day):
+    try:
+        date.fromisoformat(day)
+    except ValueError:   # 2026-02-30, month 13, year 0
+        return False
+    return True
 
 
 GATE_MAPPING = templates.satisfactions()
