@@ -38,9 +38,10 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     report = {"recorded": 0, "unchanged": 0, "errors": list(misshapen)}
     with service_proxy(amqp_uri, actor, role, region) as cluster, \
             progress_bar(f"importing {path}", len(rows)) as show:
-        for start in range(0, len(rows), CHUNK):
+        done = 0
+        for chunk in _chunks(rows):
             try:
-                part = cluster.registration.import_rows(rows[start:start + CHUNK], path)
+                part = cluster.registration.import_rows(chunk, path)
             except UnknownService:
                 fail("the registration service is not running (make run)", EXIT_UNREACHABLE)
             except CommandRejected as exc:
@@ -48,7 +49,8 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
             for key in ("recorded", "unchanged"):
                 report[key] += part[key]
             report["errors"].extend(part["errors"])
-            show(min(len(rows), start + CHUNK))
+            done += len(chunk)
+            show(done)
     console.print(f"{len(rows) + len(misshapen)} rows: {report['recorded']} recorded, "
                   f"{report['unchanged']} already recorded, {len(report['errors'])} refused")
     for error in sorted(report["errors"], key=lambda e: e["line"] or 0)[:show_errors]:
@@ -56,6 +58,22 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
                       soft_wrap=True)
     if report["errors"]:
         raise SystemExit(EXIT_PROBLEM)
+
+
+def _chunks(rows):
+    """Rows in calls of about CHUNK rows, in file order but every row of a village in the
+    same call: the service tells a re-run from a correction by the village's later rows."""
+    villages = {}
+    for row in rows:
+        villages.setdefault(row["code"], []).append(row)
+    chunk = []
+    for village in villages.values():
+        if chunk and len(chunk) + len(village) > CHUNK:
+            yield chunk
+            chunk = []
+        chunk.extend(village)
+    if chunk:
+        yield chunk
 
 
 def _read(path):

@@ -49,6 +49,9 @@ class RecordIndicators:
     observed_on: str
     rule_set: dict          # the active rule set, to re-evaluate with
     correction_reason: str | None = None
+    # an import row recorded before: recorded again only if the village's current
+    # evidence of one of these indicators is not this row's (a correction back to it)
+    unless_current: frozenset | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ def _record_indicators(state, code, command):
                          "supersedes": previous["event_id"] if previous else None})
     if all(_same_reading(state.readings.get(r["indicator"]), r, command) for r in readings):
         return []  # the same evidence again: nothing new to record
+    if command.unless_current is not None and all(
+            _same_reading(state.readings.get(r["indicator"]), r, command)
+            for r in readings if r["indicator"] in command.unless_current):
+        return []  # recorded before and still current where no later row speaks
     payload = {"code": code, "source_document": command.source_document,
                "observed_on": command.observed_on, "readings": readings}
     if command.correction_reason:

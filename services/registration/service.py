@@ -140,8 +140,13 @@ class RegistrationService(OperatorEntrypoints):
             raise InvalidInput("expected a list of rows", "rows")
         report = {"recorded": 0, "unchanged": 0, "errors": []}
         rule_set = self._rule_set()
-        for start in range(0, len(rows), IMPORT_CHUNK):
-            self._import_chunk(rows[start:start + IMPORT_CHUNK], rule_set, report)
+        schema = schemas.ImportRowSchema()
+        valid = [loaded for loaded in (self._import_row(schema, row, report) for row in rows)
+                 if loaded]
+        finals, keys = _last_said(valid), set()   # keys: those this import used
+        for start in range(0, len(valid), IMPORT_CHUNK):
+            self._import_chunk(valid[start:start + IMPORT_CHUNK],
+                               finals[start:start + IMPORT_CHUNK], keys, rule_set, report)
         self.log.info("villages imported", source=source, rows=len(rows),
                       recorded=report["recorded"], unchanged=report["unchanged"],
                       refused=len(report["errors"]))
@@ -282,35 +287,51 @@ class RegistrationService(OperatorEntrypoints):
         events, _state = decide_all(decider, fold(decider, records), [command])
         return AppendRequest(stream_id, len(records), events, self.platform.metadata)
 
-    def _import_chunk(self, rows, rule_set, report):
-        schema, jobs, lines = schemas.ImportRowSchema(), [], []
-        for row in rows:
-            line = row.get("line") if isinstance(row, dict) else None
-            try:
-                data = schema.load({k: v for k, v in row.items() if k != "line"})
-            except ValidationError as exc:
-                report["errors"].append({"line": line, "reason": "; ".join(
-                    f"{f}: {m}" for f, m in flatten(exc.messages))})
-                continue
-            except AttributeError:
-                report["errors"].append({"line": line, "reason": "row is not an object"})
-                continue
-            if not in_scope(self.platform.actor, data["code"]):
-                report["errors"].append({"line": line, "reason": f"code: {data['code']} is "
-                                         f"outside your region {self.platform.actor.region}"})
-                continue
-            official = regions.village(data["code"])
-            if official is None:
-                report["errors"].append({"line": line, "reason": f"code: {data['code']} is not "
-                                         "in the official Kemendagri list"})
-                continue
+    def _import_row(self, schema, row, report):
+        """(line, validated row, official village) of one import row, or None when it is
+        refused (said in the report by line)."""
+        line = row.get("line") if isinstance(row, dict) else None
+        try:
+            data = schema.load({k: v for k, v in row.items() if k != "line"})
+        except ValidationError as exc:
+            report["errors"].append({"line": line, "reason": "; ".join(
+                f"{f}: {m}" for f, m in flatten(exc.messages))})
+            return None
+        except AttributeError:
+            report["errors"].append({"line": line, "reason": "row is not an object"})
+            return None
+        if not in_scope(self.platform.actor, data["code"]):
+            report["errors"].append({"line": line, "reason": f"code: {data['code']} is "
+                                     f"outside your region {self.platform.actor.region}"})
+            return None
+        official = regions.village(data["code"])
+        if official is None:
+            report["errors"].append({"line": line, "reason": f"code: {data['code']} is not "
+                                     "in the official Kemendagri list"})
+            return None
+        return line, data, official
+
+    def _import_chunk(self, rows, finals, keys, rule_set, report):
+        """Record valid rows. A row's idempotency key is the hash of its content, so a
+        file run again records nothing; a row whose key was used (before, or earlier in
+        this import) is recorded again only where the village's current evidence is not
+        what it says and no later row of the import says otherwise (a correction back to
+        an earlier value must not be taken for a re-run)."""
+        jobs, lines, ledger = [], [], self.platform.ledger
+        for (line, data, official), final in zip(rows, finals):
             key = "import:" + hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
                                              ).hexdigest()
+            again = key in keys or ledger.recorded(key) is not None
+            if again and not final:
+                report["unchanged"] += 1  # recorded before, and later rows speak after it
+                continue
+            keys.add(key)
             commands = [domain.RegisterVillage(official, if_missing=True),
                         domain.RecordIndicators(data["readings"], data["source_document"],
-                                                data["observed_on"], rule_set)]
+                                                data["observed_on"], rule_set,
+                                                unless_current=final if again else None)]
             jobs.append(Job(domain.VILLAGE, domain.village_stream(data["code"]), commands,
-                            self.platform.metadata, key))
+                            self.platform.metadata, None if again else key))
             lines.append(line)
         for line, outcome in zip(lines, self.platform.execute_many(jobs)):
             if isinstance(outcome, CommandRejected):
@@ -319,3 +340,15 @@ class RegistrationService(OperatorEntrypoints):
                 report["recorded"] += 1
             else:
                 report["unchanged"] += 1
+
+
+def _last_said(rows):
+    """Per valid import row, the indicators of its village that no later row gives: where
+    its value is the one the import leaves current."""
+    later, finals = {}, []
+    for _line, data, _official in reversed(rows):
+        given = {reading["indicator"] for reading in data["readings"]}
+        seen = later.setdefault(data["code"], set())
+        finals.append(frozenset(given - seen))
+        seen |= given
+    return finals[::-1]

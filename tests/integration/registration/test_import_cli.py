@@ -9,7 +9,9 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.registration import rules
+from services.registration.cli import CHUNK
 from services.registration.service import RegistrationService
+from shared import regions
 from shared.chassis.errors import NotFound
 
 PLPBK = os.path.join(os.path.dirname(sys.executable), "plpbk")
@@ -152,6 +154,30 @@ def test_a_file_of_good_rows_exits_0_and_a_changed_row_is_recorded_again(
         village = service.get_village("52.01.08.2004")
         assert village["indicators"]["voter_turnout"]["value"] == "31.00"
         assert village["status"] == "incomplete"
+
+
+def test_re_running_a_file_whose_village_is_on_lines_far_apart_records_nothing(
+        registration, tmp_path):
+    # BUG: the file went to the service in calls of 2000 rows, so line 2 and line 2003 of
+    # one village were in different calls; line 2, recorded before and no longer the
+    # village's value, was recorded again on every re-run, and line 2003 after it
+    others = [c for c in regions.all_village_codes() if c != "52.01.08.2001"][:CHUNK]
+    text = "\n".join(["code,source_document,observed_on,poverty_rate",
+                      "52.01.08.2001,BPS 2024,2024-01-01,30",
+                      *(f"{code},BPS 2024,2024-01-01,40" for code in others),
+                      "52.01.08.2001,Survei desa 2024,2024-03-01,31"]) + "\n"
+    path = write(tmp_path, "far-apart.csv", text)
+    first = import_file(registration, path)
+    assert first.returncode == 0, first
+    assert f"{CHUNK + 2} rows: {CHUNK + 2} recorded" in flat(first.stdout)
+    head = ledger_head(registration)
+    again = import_file(registration, path)
+    assert again.returncode == 0, again
+    assert f"{CHUNK + 2} rows: 0 recorded, {CHUNK + 2} already recorded" in flat(again.stdout)
+    assert ledger_head(registration) == head
+    with proxy(registration) as service:
+        poverty = service.get_village("52.01.08.2001")["indicators"]["poverty_rate"]
+        assert (poverty["value"], poverty["source_document"]) == ("31.00", "Survei desa 2024")
 
 
 def test_line_numbers_count_physical_lines_of_the_file(registration, tmp_path):

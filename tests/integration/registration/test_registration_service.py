@@ -291,9 +291,65 @@ def test_import_records_good_rows_reports_bad_ones_and_is_idempotent(registratio
         with pytest.raises(NotFound):
             ministry.get_village("52.01.08.2002")  # nothing of a bad row is recorded
 
+        head = ministry.status()["ledger_head"]
         again = ministry.import_rows(rows, "test.csv")
         assert (again["recorded"], again["unchanged"], len(again["errors"])) == (0, 2, 3)
-        assert ministry.status()["ledger_head"] == ministry.status()["ledger_head"]
+        assert ministry.status()["ledger_head"] == head
+
+
+def evidence(line, poverty=None, turnout=None, document="BPS 2024"):
+    """An import row of village NEIGHBOUR with these readings."""
+    row = {"line": line, "code": NEIGHBOUR, "source_document": document,
+           "observed_on": "2024-01-01"}
+    return row | {k: v for k, v in (("poverty_rate", poverty), ("voter_turnout", turnout)) if v}
+
+
+def current(service, indicator):
+    reading = service.get_village(NEIGHBOUR)["indicators"][indicator]
+    return reading["value"], reading["source_document"]
+
+
+def test_a_village_given_twice_in_an_import_ends_with_its_later_row(registration):
+    # BUG: each row's idempotency key is the hash of its content, so a row identical to
+    # one recorded earlier (line 4 here, the same as line 2) was skipped as "already
+    # recorded" and the village kept line 3's 3.00, the value the file corrects
+    rows = [evidence(2, poverty="30"), evidence(3, poverty="3"), evidence(4, poverty="30")]
+    with proxy(registration) as ministry:
+        report = ministry.import_rows(rows, "corrected.csv")
+        assert (report["recorded"], report["unchanged"], report["errors"]) == (3, 0, [])
+        assert current(ministry, "poverty_rate") == ("30.00", "BPS 2024")
+
+        head = ministry.status()["ledger_head"]
+        again = ministry.import_rows(rows, "corrected.csv")   # re-running: nothing new
+        assert (again["recorded"], again["unchanged"], again["errors"]) == (0, 3, [])
+        assert ministry.status()["ledger_head"] == head
+
+
+def test_an_import_that_restores_an_earlier_value_records_it(registration):
+    # BUG: a district's correction back to the value of an earlier import (same document
+    # and date) was answered "already recorded" and the typo stayed the village's value
+    with proxy(registration) as ministry:
+        assert ministry.import_rows([evidence(2, poverty="30")])["recorded"] == 1
+        assert ministry.import_rows([evidence(2, poverty="3")])["recorded"] == 1   # a typo
+        report = ministry.import_rows([evidence(2, poverty="30")])
+        assert (report["recorded"], report["unchanged"], report["errors"]) == (1, 0, [])
+        assert current(ministry, "poverty_rate") == ("30.00", "BPS 2024")
+        again = ministry.import_rows([evidence(2, poverty="30")])
+        assert (again["recorded"], again["unchanged"]) == (0, 1)
+
+
+def test_re_running_an_import_of_a_village_s_evidence_from_two_documents_records_nothing(
+        registration):
+    rows = [evidence(2, poverty="30", turnout="35", document="BPS 2024"),
+            evidence(3, poverty="31", document="Survei desa 2024")]
+    with proxy(registration) as ministry:
+        assert ministry.import_rows(rows)["recorded"] == 2
+        head = ministry.status()["ledger_head"]
+        again = ministry.import_rows(rows)
+        assert (again["recorded"], again["unchanged"], again["errors"]) == (0, 2, [])
+        assert ministry.status()["ledger_head"] == head
+        assert current(ministry, "poverty_rate") == ("31.00", "Survei desa 2024")
+        assert current(ministry, "voter_turnout") == ("35.00", "BPS 2024")
 
 
 @pytest.mark.parametrize("kabupaten", ["٥٢.٠١", "５２.０１", "52.0١"])

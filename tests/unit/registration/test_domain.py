@@ -216,6 +216,25 @@ def test_the_same_value_from_another_document_is_new_evidence(village):
         "IndicatorsRecorded", "EligibilityDecided"]
 
 
+def test_an_import_row_recorded_before_is_recorded_again_only_where_it_is_not_current(village):
+    row = GOOD[3:5]   # poverty_rate and slum_area from one document
+    village.do(evidence(row))
+    village.do(evidence(with_value("poverty_rate", "3.00", row)))   # a typo, corrected below
+
+    def again(unless_current):
+        return domain.RecordIndicators(row, "BPS Lombok Barat 2024", "2024-06-30", SEED,
+                                       unless_current=frozenset(unless_current))
+
+    # later rows of the import give poverty_rate: the current value is theirs to say
+    assert village.do(again({"slum_area"})) == []
+    assert village.do(again(set())) == []
+    # the row is the last word on poverty_rate, which is not what it says: recorded
+    assert types(village.do(again({"poverty_rate"}))) == ["IndicatorsRecorded",
+                                                          "EligibilityDecided"]
+    assert village.state.readings["poverty_rate"]["value"] == "31.50"
+    assert village.do(again({"poverty_rate", "slum_area"})) == []
+
+
 def test_partial_evidence_is_incomplete_then_eligible(village):
     [_, decided] = village.do(evidence(GOOD[:1]))
     assert decided.payload["status"] == "incomplete" and decided.payload["eligible"] is False
