@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import NamedTuple
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared import moments
 from shared import schemas as common
@@ -89,7 +89,11 @@ class Moment(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         read = moments.read(value) if self.ahead else common.past_moment(value)
         if isinstance(read, datetime):
-            return AsOf(read, common.indonesia_today(read).isoformat())
+            try:
+                return AsOf(read, common.indonesia_today(read).isoformat())
+            except OverflowError:  # from 15:00 UTC on 31 December 9999, UTC+9 is year 10000
+                raise ValidationError(f"{value!r} is past the last day of the calendar once "
+                                      "in UTC+9") from None
         return AsOf(moments.end_of(read), read.isoformat())
 
 

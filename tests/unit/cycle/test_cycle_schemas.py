@@ -194,3 +194,14 @@ def test_an_activity_text_of_nothing_but_spaces_is_refused_naming_it(blank, chan
     # a place, facilitator, evidence reference or member of spaces names nothing: the
     # ledger would hold an activity nobody can trace back
     assert refused_field(schemas.ActivitySchema(), {**GOOD, **change(blank)}) == field
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59Z", "9999-12-31T15:00:00Z",
+                                  "9999-12-31T20:00:00+05:00"])
+def test_a_report_time_whose_day_in_indonesia_is_past_year_9999_is_refused(text):
+    """A report's as_of time is judged on its date in UTC+9: late on 31 December 9999 that
+    date is past the calendar, which was an OverflowError (a 500), not a 400."""
+    for schema in (schemas.DaySchema, schemas.CycleQuerySchema, schemas.OnTimeShareSchema):
+        assert refused_field(schema(), {"as_of": text}) == "as_of"
+    day = load(schemas.DaySchema(), {"as_of": "9999-12-31T14:59:59Z"})["as_of"].day
+    assert day == "9999-12-31"
