@@ -94,7 +94,7 @@ def _description(route) -> str:
     parts = [route.description] if route.description else []
     if rpc:
         parts.append(f"Calls `{rpc}` over nameko RPC as the authenticated principal.")
-    if route.writes and not route.public:
+    if route.idempotent:
         parts.append(f"Send an `{IDEMPOTENCY_HEADER}` to make retries safe.")
     return "\n\n".join(parts)
 
@@ -109,7 +109,7 @@ def _parameters(route) -> list:
                        "description": "Your id for this request (echoed back; logged with "
                                       "every step); one is made up when absent",
                        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"}})
-    if route.writes and not route.public:
+    if route.idempotent:
         parameters.append({
             "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
             "description": "Retries with the same key get the first answer and record "

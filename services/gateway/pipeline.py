@@ -242,7 +242,7 @@ def _authorize(call):
 # -- the answer ---------------------------------------------------------------------------
 
 def _answer(call, tools):
-    key = idempotency.parse_key(call.request.headers) if call.route.writes else None
+    key = idempotency.parse_key(call.request.headers) if call.route.idempotent else None
     if key is None or call.principal is None:
         return _render(_run(call))
     slot = idempotency.slot_of(call.principal.id, key)

@@ -28,6 +28,8 @@ class Route:
     status: int = 200
     public: bool = False           # no credentials needed (they are checked if given)
     any_role: bool = False         # a non-GET every role may call (own account, read-only)
+    replayable: bool = True        # a write's answer is kept for Idempotency-Key retries;
+                                   # False where it holds a secret (a token, passwords)
     scope: Callable | None = None  # (Call) -> (field, region code it touches), checked
     description: str = ""
     max_body: int = 1024 * 1024    # bytes; larger bodies get 413 before they are read
@@ -37,6 +39,11 @@ class Route:
     @property
     def writes(self) -> bool:
         return self.method != "GET"
+
+    @property
+    def idempotent(self) -> bool:
+        """Takes an Idempotency-Key: a write of a principal whose answer may be kept."""
+        return self.writes and not self.public and self.replayable
 
     @property
     def rule(self) -> str:

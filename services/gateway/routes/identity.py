@@ -48,6 +48,8 @@ ROUTES = [
           response=PrincipalSchema),
     Route("POST", "/api/v1/auth/password", "change_password", "Change one's own password",
           "auth", change_password, body=PasswordChangeSchema, response=TokenSchema,
-          any_role=True, errors=(429,),
-          description="Tokens issued before stop working; the answer is a new token."),
+          any_role=True, errors=(429,), replayable=False,
+          description="Tokens issued before stop working; the answer is a new token. "
+                      "No Idempotency-Key: the answer (a token) and the body (passwords) "
+                      "are never kept, and a retry's token is stale anyway."),
 ]

@@ -136,3 +136,25 @@ def test_grants_are_in_the_gateways_ledger_for_the_audit(gateway, operator, gate
     ledger.close()
     assert events == [("UserCreated", "operator:test"), ("PasswordChanged", "operator:test"),
                       ("ApiKeyIssued", "operator:test")]
+
+
+def test_a_password_change_keeps_no_answer_for_retries(gateway, operator, gateway_config):
+    """An Idempotency-Key would keep the answer (a live token) and a SHA-256 of the body
+    (both passwords: fast to guess, unlike argon2) in the state store for 24 hours. A
+    retry could never use them: the old token is stale once the change is recorded."""
+    from shared.views import open_view_store
+    operator.user("siti", "district", "52.01")
+    siti = login(gateway, "siti")
+    changed = siti.post("/api/v1/auth/password", headers={"Idempotency-Key": "change-1"},
+                        json={"current_password": PASSWORD,
+                              "new_password": "a brand new passphrase"})
+    assert changed.status_code == 200, changed.text
+    state = open_view_store(gateway_config["STATE_URI"], "gateway")
+    try:
+        assert state.collection("idempotency").count() == 0
+    finally:
+        state.close()
+    retry = siti.post("/api/v1/auth/password", headers={"Idempotency-Key": "change-1"},
+                      json={"current_password": PASSWORD,
+                            "new_password": "a brand new passphrase"})
+    assert retry.status_code == 401 and "password changed" in retry.json()["message"]
