@@ -52,6 +52,19 @@ def decide_meeting(state, command: RecordMeeting):
     return [NewEvent("MeetingRecorded", payload)]
 
 
+def recorded_by(state, command: RecordMeeting) -> bool:
+    """Whether the meeting on record (a MeetingRecorded payload with its event id, or None)
+    is the one this command records: a retry with its idempotency key lands on it (its id
+    comes from the key), a key used before for another meeting does not."""
+    if state is None:
+        return False
+    try:
+        [event] = decide_meeting(None, command)
+    except (CommandRejected, InvalidInput):
+        return False
+    return {k: v for k, v in state.items() if k != "event_id"} == event.payload
+
+
 def approves_a_plan(meeting):
     return any(d["approves"] is not None for d in meeting["decisions"])
 

@@ -173,8 +173,13 @@ class PlanningService(OperatorEntrypoints):
                                    if idempotency_key else uuid.uuid4().hex[:12])
         command = meetings.RecordMeeting(meeting_id, code, details, self._attachments(code),
                                        self._drafted_versions(code))
-        self.platform.execute(meetings.MEETING, domain.meeting_stream(meeting_id), command,
-                              self.platform.metadata, idempotency_key)
+        outcome = self.platform.execute(meetings.MEETING, domain.meeting_stream(meeting_id),
+                                        command, self.platform.metadata, idempotency_key)
+        if outcome.duplicate and not meetings.recorded_by(outcome.state, command):
+            # the ledger keeps a key for ever: this one recorded another meeting
+            raise CommandRejected("this idempotency key was already used for another "
+                                  "meeting; this one was not recorded: send it with a new "
+                                  "key", "idempotency_key")
         return views.meeting(self.platform.views, meeting_id)
 
     # -- queries ----------------------------------------------------------------------

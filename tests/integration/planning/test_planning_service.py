@@ -426,3 +426,26 @@ def test_only_the_village_own_bkm_account_signs_as_its_bkm(planning):
         assert bkm.status()["ledger_head"] == head
         sign(bkm, "aturan_bersama", "submitted", person("H. Lalu Ahmad", "Koordinator BKM"),
              "2024-08-11")
+
+
+def test_a_meeting_key_sent_again_with_another_meeting_is_refused_not_answered(planning):
+    """A meeting's id comes from its idempotency key, so a retry lands on the meeting it
+    recorded. The same key with another meeting (the ledger keeps keys for ever, the
+    gateway for 24 hours) answered the earlier meeting as if this one were recorded, or,
+    in another village, 404 'not recorded': the new meeting was lost either way."""
+    with proxy(planning) as service, proxy(planning, FACILITATOR) as facilitator:
+        attendance = upload(service, pdf("daftar hadir"), "attendance_list")
+        first = service.record_meeting(BAJUR, samples.meeting(attendance), "rembug-1")
+        assert service.record_meeting(BAJUR, samples.meeting(attendance), "rembug-1") == first
+        head = service.status()["ledger_head"]
+        other = samples.meeting(attendance, held_on="2024-09-09")
+        with pytest.raises(CommandRejected, match="already used") as reused:
+            service.record_meeting(BAJUR, other, "rembug-1")
+        assert reused.value.field == "idempotency_key"
+        neighbour_list = upload(facilitator, pdf("daftar hadir"), code="52.01.08.2001")
+        with pytest.raises(CommandRejected, match="already used") as elsewhere:
+            facilitator.record_meeting("52.01.08.2001", samples.meeting(neighbour_list),
+                                       "rembug-1")
+        assert elsewhere.value.field == "idempotency_key"
+        assert facilitator.status()["ledger_head"] == head + 1   # the neighbour's upload
+        assert service.get_meeting(first["meeting_id"])["held_on"] == "2024-08-10"
