@@ -57,7 +57,7 @@ def respond(route, request, path_values, tools) -> Any:
     try:
         correlation_id = _correlation_id(request.headers) or correlation_id
         call = Call(route, request, correlation_id, tools=tools)
-        call.principal = tools.authenticate(request.headers)
+        call.principal = tools.authenticate(request.headers) if route.credentials else None
         if call.principal is None and not route.public:
             raise Unauthorized("credentials needed: 'Authorization: Bearer <token>' "
                                "(POST /api/v1/auth/login) or 'X-API-Key: <key>'",

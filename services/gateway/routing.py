@@ -27,6 +27,8 @@ class Route:
     response: Any = None           # Schema class (or instance) documenting the answer
     status: int = 200
     public: bool = False           # no credentials needed (they are checked if given)
+    credentials: bool = True       # False: credentials sent along are not even read (a
+                                   # login must not fail on the client's stale token)
     any_role: bool = False         # a non-GET every role may call (own account, read-only)
     replayable: bool = True        # a write's answer is kept for Idempotency-Key retries;
                                    # False where it holds a secret (a token, passwords)

@@ -40,7 +40,8 @@ def change_password(call):
 
 ROUTES = [
     Route("POST", "/api/v1/auth/login", "login", "Log in: a password for a token", "auth",
-          login, body=LoginSchema, response=TokenSchema, public=True, errors=(429,),
+          login, body=LoginSchema, response=TokenSchema, public=True, credentials=False,
+          errors=(429,),
           description=f"Answers 401 '{WRONG}' for either mistake. After a few failures "
                       "per username (and more per client address) attempts are refused "
                       "with 429 for 1 s, 2 s, 4 s, ... (Retry-After)."),

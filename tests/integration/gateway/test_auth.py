@@ -158,3 +158,19 @@ def test_a_password_change_keeps_no_answer_for_retries(gateway, operator, gatewa
                       json={"current_password": PASSWORD,
                             "new_password": "a brand new passphrase"})
     assert retry.status_code == 401 and "password changed" in retry.json()["message"]
+
+
+def test_stale_credentials_sent_along_do_not_stop_a_login(gateway, operator):
+    """A client that sends its last token with every request (an expired one, or one
+    the password change ended) was told at the login itself to 'log in again'."""
+    from services.gateway import tokens
+    from .conftest import SECRET
+    operator.user("siti", "district", "52.01")
+    expired = tokens.issue(SECRET, {"username": "siti", "password_version": 1}, 60,
+                           now=time.time() - 3600)
+    for stale in ({"Authorization": f"Bearer {expired}"},
+                  {"X-API-Key": "plpbk_000000000000_revoked"}):
+        answer = requests.post(f"{gateway}/api/v1/auth/login", headers=stale,
+                               json={"username": "siti", "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["principal"]["id"] == "user:siti"
