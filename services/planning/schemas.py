@@ -2,6 +2,7 @@
 validated (document content lives in content.py)."""
 import base64
 import binascii
+import re
 
 import orjson
 from marshmallow import (Schema, ValidationError, fields, post_load, validate,
@@ -53,13 +54,20 @@ class Base64Text(validate.Length):
     def __call__(self, value):
         if not value:
             raise ValidationError("the file is empty: send its content as base64")
-        if any(c.isspace() for c in value):
-            raise ValidationError("the base64 has line breaks or spaces: send it on one "
-                                  "line (e.g. base64 -w 0 file)")
         if len(value) > self.max:
-            raise ValidationError(f"the file must not exceed "
+            raise ValidationError(_wrapped(value) or f"the file must not exceed "
                                   f"{MAX_ATTACHMENT_BYTES // 2**20} MiB")
         return value
+
+
+WHITESPACE = re.compile(r"\s")
+
+
+def _wrapped(text):
+    """Why base64 with spaces or line breaks is refused ("" when it has none); looked for
+    only once the text is refused, so a good upload is not scanned twice."""
+    return "" if WHITESPACE.search(text) is None else (
+        "the base64 has line breaks or spaces: send it on one line (e.g. base64 -w 0 file)")
 
 
 class UploadSchema(Schema):
@@ -77,9 +85,11 @@ class UploadSchema(Schema):
     @post_load
     def decoded(self, data, **kwargs):
         try:
-            content = base64.b64decode(data.pop("content_base64"), validate=True)
+            text = data.pop("content_base64")
+            content = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise ValidationError("not valid base64", "content_base64") from None
+            raise ValidationError(_wrapped(text) or "not valid base64",
+                                  "content_base64") from None
         if len(content) > MAX_ATTACHMENT_BYTES:  # its base64 may be a few bytes longer
             raise ValidationError(f"the file must not exceed {MAX_ATTACHMENT_BYTES // 2**20} "
                                   "MiB", "content_base64")
