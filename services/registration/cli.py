@@ -1,5 +1,7 @@
 """plpbk import villages FILE.csv: a district's or the whole country's villages at once."""
 import csv
+import io
+import re
 
 import click
 from rich.markup import escape
@@ -14,6 +16,8 @@ from shared.cli.rpc import actor_options, service_proxy
 from .schemas import IMPORT_COLUMNS
 
 REQUIRED = ("code", "source_document", "observed_on")
+DECIMAL_COLUMNS = ("poverty_rate", "slum_hectares", "voter_turnout")
+DECIMAL_COMMA = re.compile(r"-?[0-9]+,[0-9]+")
 CHUNK = 2000
 
 
@@ -77,32 +81,79 @@ def _chunks(rows):
 
 
 def _read(path):
+    """(rows as {column: cell, "line": first line}, rows refused as {line, reason})."""
     not_a_device(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in REQUIRED if c not in header]
-            unknown = [c for c in header if c not in IMPORT_COLUMNS]
-            if missing:
-                hint = "; the header is cut by ';', not ',': save the sheet as CSV with " \
-                    "commas" if len(header) == 1 and ";" in header[0] else ""
-                fail(f"{path}: missing column(s) {', '.join(missing)}{hint}")
-            if unknown:
-                fail(f"{path}: unknown column(s) {', '.join(unknown)}; known: "
-                     f"{', '.join(IMPORT_COLUMNS)}")
-            rows, misshapen = [], []
-            for row in reader:
-                extra, short = row.pop(None, None), None in row.values()
-                if extra or short:
-                    # a comma in an unquoted value shifts every later cell: name it here,
-                    # rather than let the schema see a nameless or an empty column
-                    misshapen.append({"line": reader.line_num, "reason": (
-                        f"{len(header) + len(extra)} cells where the header has "
-                        f"{len(header)} columns (quote values that contain a comma)"
-                        if extra else f"fewer cells than the header's {len(header)} columns")})
-                else:
-                    rows.append({**row, "line": reader.line_num})
-            return rows, misshapen
+            text = handle.read()
+        return _rows(path, text)
     except (UnicodeDecodeError, csv.Error) as exc:
         fail(f"{path}: not a readable UTF-8 CSV file ({exc})")
+
+
+def _rows(path, text):
+    delimiter = _delimiter(text)
+    records = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    _line, header = next(records, (None, []))
+    names = _columns(path, header)
+    rows, misshapen = [], []
+    for line, cells in records:
+        if len(cells) != len(names):
+            # a separator in an unquoted value shifts every later cell: name it here,
+            # rather than let the schema see a nameless or an empty column
+            misshapen.append({"line": line, "reason": (
+                f"{len(cells)} cells where the header has {len(names)} columns (quote "
+                f"values that contain a {'semicolon' if delimiter == ';' else 'comma'})"
+                if len(cells) > len(names) else
+                f"fewer cells than the header's {len(names)} columns")})
+            continue
+        stray = [n for n, (name, cell) in enumerate(zip(names, cells), 1) if not name and cell]
+        if stray:
+            misshapen.append({"line": line, "reason": (
+                f"a value in column {stray[0]}, which has no name in the header: name the "
+                "column or empty the cell")})
+            continue
+        row = {name: cell for name, cell in zip(names, cells) if name}
+        if delimiter == ";":   # that Excel writes 30,5 for 30.5
+            row.update({name: row[name].replace(",", ".") for name in DECIMAL_COLUMNS
+                        if DECIMAL_COMMA.fullmatch(row.get(name) or "")})
+        rows.append({**row, "line": line})
+    return rows, misshapen
+
+
+def _delimiter(text):
+    """';' when the header is cut by ';' and holds no ',' (Excel's "CSV" in Indonesian
+    and most European settings), else ','."""
+    header = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
+    return ";" if ";" in header and "," not in header else ","
+
+
+def _records(reader):
+    """(first line, cells) of each row, skipping blank lines and rows of empty cells."""
+    while True:
+        line = reader.line_num + 1
+        cells = next(reader, None)
+        if cells is None:
+            return
+        if any(cell.strip() for cell in cells):
+            yield line, cells
+
+
+def _columns(path, header):
+    """The header's column names, in any case and without spaces around them ("" for a
+    column with no name); a missing, unknown or twice-named column stops the import."""
+    names = [cell.strip().lower() for cell in header]
+    twice = next((name for name in names if name and names.count(name) > 1), None)
+    if twice:
+        at = [str(n) for n, name in enumerate(names, 1) if name == twice]
+        fail(f"{path}: column {twice} is named twice in the header (columns "
+             f"{' and '.join(at)}): which of its cells holds the value?")
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        fail(f"{path}: missing column(s) {', '.join(missing)}")
+    unknown = [cell.strip() for cell, name in zip(header, names)
+               if name and name not in IMPORT_COLUMNS]
+    if unknown:
+        fail(f"{path}: unknown column(s) {', '.join(unknown)}; known: "
+             f"{', '.join(IMPORT_COLUMNS)}")
+    return names

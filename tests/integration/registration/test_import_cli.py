@@ -243,14 +243,14 @@ def test_a_code_cell_that_is_not_exactly_a_code_is_refused_naming_line_and_colum
         HEADER,
         "52.01.08.2001 ,BPS 2024,2024-01-01,30,,,,,,,",        # line 2
         '" 52.01.08.2002",BPS 2024,2024-01-01,30,,,,,,,',      # line 3
-        '"52.01.08.2003\n",BPS 2024,2024-01-01,30,,,,,,,',     # lines 4-5
+        '"52.01.08.2003\n",BPS 2024,2024-01-01,30,,,,,,,',     # lines 4-5: named by 4
         "\t52.01.08.2005,BPS 2024,2024-01-01,30,,,,,,,"]) + "\n"   # line 6
     result = import_file(registration, write(tmp_path, "padded.csv", text))
     assert result.returncode == 1, result
     assert_no_traceback(result)
     assert "4 rows: 0 recorded, 0 already recorded, 4 refused" in flat(result.stdout)
     assert report_lines(result.stdout) == {
-        line: "code: must be a Kemendagri village code PP.KK.CC.DDDD" for line in (2, 3, 5, 6)}
+        line: "code: must be a Kemendagri village code PP.KK.CC.DDDD" for line in (2, 3, 4, 6)}
     with proxy(registration) as service:
         assert service.list_villages({"region": "52"})["total"] == 0
         for code in ["52.01.08.2001", "52.01.08.2002", "52.01.08.2003", "52.01.08.2005"]:
@@ -284,7 +284,6 @@ def test_a_district_imports_only_villages_in_its_region(registration, tmp_path):
     ("code,source_document,observed_on,catatan", "unknown column(s) catatan"),
     (HEADER + ",poverty", "unknown column(s) poverty"),
     ("", "missing column(s) code, source_document, observed_on"),
-    ("code;source_document;observed_on", "the header is cut by ';', not ','"),
 ])
 def test_a_file_with_a_missing_or_unknown_column_records_nothing(registration, tmp_path,
                                                                  header, message):
@@ -301,6 +300,26 @@ def test_a_file_with_a_missing_or_unknown_column_records_nothing(registration, t
     assert ledger_head(registration) == head
     with proxy(registration) as service, pytest.raises(NotFound):
         service.get_village("52.01.08.2001")
+
+
+def test_an_indonesian_excel_export_is_imported(registration, tmp_path):
+    # BUG: Excel in Indonesian settings saves "CSV" with a byte-order mark, CRLF, ';'
+    # between cells and decimal commas; the file was refused as a whole
+    text = ("\ufeffCode;Source_Document;Observed_On;Poverty_Rate;Slum_Area;Slum_Hectares;"
+            "Voter_Turnout\r\n"
+            '52.01.08.2001;"BPS; Lombok Barat";2024-01-01;30,5;ya;4,25;35\r\n')
+    path = tmp_path / "ekspor.csv"
+    path.write_bytes(text.encode("utf-8"))
+    result = import_file(registration, path)
+    assert result.returncode == 0, result
+    assert_no_traceback(result)
+    assert "1 rows: 1 recorded, 0 already recorded, 0 refused" in flat(result.stdout)
+    with proxy(registration) as service:
+        recorded = service.get_village("52.01.08.2001")["indicators"]
+        assert recorded["poverty_rate"]["value"] == "30.50"
+        assert recorded["poverty_rate"]["source_document"] == "BPS; Lombok Barat"
+        assert recorded["slum_area"]["value"] == {"present": True, "hectares": "4.25"}
+        assert recorded["voter_turnout"]["value"] == "35.00"
 
 
 @pytest.mark.parametrize("column", ["catatan[draft]", "catatan[/]"])
