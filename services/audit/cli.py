@@ -19,6 +19,7 @@ from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, cons
 from shared.cli.files import new_file, not_a_device, read_json_object, write_new
 from shared.cli.files import public_key as read_public_key
 from shared.cli.rpc import actor_options, service_proxy
+from shared.cli.state import refuse_ledgers
 from shared.cli.uris import view_store_uri
 from shared.config import DEFAULTS
 from shared.regions import is_region_prefix, is_village_code
@@ -392,6 +393,9 @@ def rebuild(view, check, view_uri, as_json, store_uri, amqp_uri, actor, role, re
     # a mistyped --views folder is an error: a rebuild would fill a new one and --check
     # would create it and find "identical" views there
     must_exist(view_uri, "--views")
+    # --views where --store was meant: view tables written into every ledger file
+    refuse_ledgers(view_uri, {spec.service for spec in registry.views}, store_uri,
+                   "--views", ("a read model", "read models"))
     in_memory = view_uri.startswith("memory://")
     if check:
         _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri,
@@ -461,6 +465,8 @@ def _check_one(spec, sources, registry, live, rebuilding):
         with progress_bar(f"checking {spec.key}",
                           rebuilding.total_records([spec], sources)) as show:
             return rebuilding.check_view(spec, sources, registry, live, progress=show)
+    except rebuilding.NoLiveView as exc:
+        return {"view": spec.key, "reason": str(exc)}
     except UnknownService:
         return {"view": spec.key, "reason": f"the {spec.service} service is not running"}
     except MethodNotFound:

@@ -13,6 +13,7 @@ ledgers into a scratch in-memory store (fast at any size, whatever the live stor
   (shared.chassis.entrypoints: view_positions, view_documents). If the live view moves during the check, the check is
   repeated a few times before reporting it as moving.
 """
+import os
 from contextlib import nullcontext
 from itertools import islice
 
@@ -115,25 +116,57 @@ def _replace(scratch, target, batch=10000) -> int:
 
 # -- checking -------------------------------------------------------------------------------
 
+class NoLiveView(Exception):
+    """The durable store holds no view of this service: there is nothing to compare."""
+
+
 class DurableViews:
-    """The live side of a check: a durable view store."""
+    """The live side of a check: a durable view store, read without creating anything.
+
+    Opening a SQLite view store creates its file and every collection asked for: a check
+    of the wrong folder filled it with empty views and found them "identical at no
+    position". There, a missing file or tracking table is NoLiveView, and a collection
+    the file lacks is read as empty without creating it."""
 
     def __init__(self, view_uri):
-        self.view_uri, self._stores = view_uri, {}
+        self.view_uri, self._stores, self._tables = view_uri, {}, {}
 
     def _store(self, service):
         if service not in self._stores:
+            self._tables[service] = self._sqlite_tables(service)
             self._stores[service] = open_view_store(self.view_uri, service)
         return self._stores[service]
+
+    def _sqlite_tables(self, service):
+        """The tables of the service's SQLite view file (None for MongoDB, whose
+        collections are not created by reading them)."""
+        if not self.view_uri.startswith("sqlite:///"):
+            return None
+        from shared.cli.state import sqlite_tables
+        path = f"{self.view_uri[len('sqlite:///'):].rstrip('/') or '.'}/{service}.db"
+        tables = sqlite_tables(path) if os.path.isfile(path) else set()
+        if f"c_{TRACKING}" not in tables:
+            raise NoLiveView(f"no live view of the {service} service at {self.view_uri} "
+                             f"({path} {'holds no view' if tables else 'does not exist'}): "
+                             "is --views (VIEW_URI) the folder the service uses?")
+        return tables
+
+    def _collection(self, spec, collection):
+        store = self._store(spec.service)
+        tables = self._tables[spec.service]
+        if tables is not None and f"c_{collection}" not in tables:
+            return None
+        return store.collection(collection)
 
     def positions(self, spec) -> dict:
         prefix = f"{spec.key}:"
         return {doc["_id"][len(prefix):]: doc["position"]
-                for doc in self._store(spec.service).collection(TRACKING).find(
+                for doc in self._collection(spec, TRACKING).find(
                     {"_id": {"$prefix": prefix}})}
 
     def documents(self, spec, collection) -> dict:
-        return {doc["_id"]: doc for doc in self._store(spec.service).collection(collection).find()}
+        found = self._collection(spec, collection)
+        return {} if found is None else {doc["_id"]: doc for doc in found.find()}
 
     def close(self):
         for store in self._stores.values():

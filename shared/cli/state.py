@@ -1,4 +1,5 @@
 """Operator state (--state) as commands see it: never a ledger, and read without writing.
+Durable read models (--views of plpbk rebuild) are held to the same rule.
 
 Opening a SQLite view store creates the tables it is asked for and switches the file to
 WAL. `plpbk parked --state sqlite:///var/ledgers` (--state where --store was meant) thus
@@ -34,16 +35,18 @@ def _folder(uri):
         else None
 
 
-def refuse_ledgers(state_uri, names, store_uri=None):
+def refuse_ledgers(state_uri, names, store_uri=None, option="--state",
+                   what=("operator state", "state")):
     """Exit 2 when the state of any of these services would be kept in a ledger file:
-    one that is there, or one the command is about to create (--store is the folder)."""
+    one that is there, or one the command is about to create (--store is the folder).
+    option and what (its content, and that in short) word it for --views too."""
     if store_uri and _folder(store_uri) and _folder(store_uri) == _folder(state_uri):
-        fail(f"--state {state_uri} is the --store folder: state and ledgers live in "
+        fail(f"{option} {state_uri} is the --store folder: {what[1]} and ledgers live in "
              "different folders")
     for name in names:
         path = _sqlite_file(state_uri, name)
         if path and os.path.isfile(path) and LEDGER_TABLES <= sqlite_tables(path):
-            fail(f"--state {state_uri}: {path} is a ledger, not operator state; state and "
+            fail(f"{option} {state_uri}: {path} is a ledger, not {what[0]}; {what[1]} and "
                  "ledgers live in different folders (was --store meant?)")
 
 

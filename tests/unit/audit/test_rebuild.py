@@ -143,3 +143,43 @@ def test_a_rebuild_killed_while_replacing_leaves_a_mark_the_next_one_clears(worl
     tracked = store.collection("tracking").get("registration.village_board:registration")
     assert tracked["position"] == 11 and "rebuilding" not in tracked
     store.close()
+
+
+def _files(folder):
+    return sorted(name for name in os.listdir(folder) if name.endswith(".db"))
+
+
+def _tables(path):
+    from shared.cli.state import sqlite_tables
+    return sqlite_tables(path)
+
+
+def test_views_in_the_ledger_folder_are_refused_before_a_table_is_written(world):
+    """--views where --store was meant (VIEW_URI set to STORE_URI): the rebuild wrote view
+    tables into every ledger file and new files (audit.db, gateway.db) that `plpbk
+    ledgers` and `verify --all` then called damaged ledgers."""
+    folder = world.store_uri[len("sqlite:///"):]
+    before = {name: _tables(os.path.join(folder, name)) for name in _files(folder)}
+    for args in ((), ("--check",), ("registration",)):
+        result = CliRunner().invoke(cli, ["rebuild", *args, "--store", world.store_uri,
+                                          "--views", world.store_uri])
+        assert result.exit_code == 2, result.output
+        assert "--views" in result.output and "ledger" in result.output
+        assert "Traceback" not in result.output
+        assert {name: _tables(os.path.join(folder, name)) for name in _files(folder)} \
+            == before
+
+
+def test_a_check_of_a_folder_without_the_views_says_so_and_creates_nothing(world):
+    """--check against a folder holding no durable views (the wrong folder, an empty one)
+    created a view file per service there and reported every view "identical at no
+    position", exit 0: a wrong VIEW_URI passed the check."""
+    folder = world.view_uri[len("sqlite:///"):]
+    result = run(world, "--check")
+    assert _files(folder) == []   # it changes nothing
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.output)
+    assert report["checked"] == []
+    assert {r["view"] for r in report["not_checked"]} >= {"registration.village_board",
+                                                          "audit.village_index"}
+    assert all("no live view" in r["reason"] for r in report["not_checked"])
