@@ -80,6 +80,9 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
             fail(f"--checkpoint {path}: the checkpoint names no ledger")
         if name in kept:
             fail(f"--checkpoint {path}: a second checkpoint for ledger {name}")
+        if names and name not in names:   # it would go unchecked, and "none kept" shown
+            fail(f"--checkpoint {path}: it is a checkpoint of ledger {name}, which is not "
+                 f"among the ledgers to verify ({' '.join(names)}); name it too, or --all")
         kept[name] = kept_one
     trusted = trusted_key(public_key) if public_key else None
     with unreachable_is_an_error():

@@ -107,3 +107,20 @@ def test_bad_checkpoint_files_are_usage_errors(kept, tmp_path):
     os.remove(kept["folder"] / "cycle.db")
     result = verify_all(kept, "--json", checkpoints=[str(tmp_path / "forged.ckpt")])
     assert result.exit_code == 1 and "signature" in reports(result)["cycle"]["problem"]
+
+
+def test_a_checkpoint_of_a_ledger_not_named_is_bad_usage_not_ignored(kept):
+    """`verify cycle --checkpoint registration.ckpt`: the registration checkpoint was
+    never checked, the table said "none kept" for cycle, and the exit code was 0, as if
+    the kept evidence had held."""
+    result = CliRunner().invoke(cli, [
+        "verify", "cycle", "--store", kept["store"], "--public-key", kept["public"],
+        "--checkpoint", kept["checkpoints"][0]])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "registration" in text and kept["checkpoints"][0] in text
+    both = CliRunner().invoke(cli, [
+        "verify", "cycle", "registration", "--store", kept["store"], "--public-key",
+        kept["public"], "--checkpoint", kept["checkpoints"][0], "--json"])
+    assert both.exit_code == 0, both.output
+    assert reports(both)["registration"]["checkpoint"]["ok"]
