@@ -14,12 +14,20 @@ from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPre
 from . import rules
 
 PERCENT = dict(places=2, validate=validate.Range(min=0, max=100))
+
+
+def day(**kwargs):
+    """A date as the API and the import take it, YYYY-MM-DD, saying so when refused
+    (marshmallow says "Not a valid date."; Excel writes 30/06/2024 or 6/30/2024, whose
+    day and month are not guessed)."""
+    return fields.Date(validate=not_in_future, error_messages={
+        "invalid": "must be a date written YYYY-MM-DD, such as 2024-06-30"}, **kwargs)
 MISUSE_CASES = validate.Range(min=0, max=10000)  # both the form and the import
 
 
 class BkmSchema(Schema):
     name = fields.String(required=True, validate=Written(200))
-    formed_on = fields.Date(required=True, validate=not_in_future)
+    formed_on = day(required=True)
     members = fields.List(fields.Nested(MemberSchema), required=True,
                           validate=validate.Length(min=1, max=200))
 
@@ -91,7 +99,7 @@ class IndicatorValuesSchema(Schema):
 class RecordIndicatorsSchema(Schema):
     indicators = fields.Nested(IndicatorValuesSchema, required=True)
     source_document = fields.String(required=True, validate=Written(300))
-    observed_on = fields.Date(required=True, validate=not_in_future)
+    observed_on = day(required=True)
     correction_reason = fields.String(load_default=None, validate=Written(1000))
 
     @validates("indicators")
@@ -209,7 +217,7 @@ class ImportRowSchema(KotakuColumns):
     """One CSV row of `plpbk import villages`: a village and its evidence."""
     code = VillageCode(required=True)
     source_document = fields.String(required=True, validate=Written(300))
-    observed_on = fields.Date(required=True, validate=not_in_future)
+    observed_on = day(required=True)
     poverty_rate = DecimalString(**PERCENT, load_default=None)
     slum_area = YesNo(load_default=None)
     slum_hectares = DecimalString(places=2, load_default=None,

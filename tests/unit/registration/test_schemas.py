@@ -146,6 +146,26 @@ def test_a_percentage_is_never_rounded_across_a_threshold(cell):
     assert values(loaded) == {"poverty_rate": cell, "voter_turnout": cell}
 
 
+DATE_FORMAT = "must be a date written YYYY-MM-DD, such as 2024-06-30"
+
+
+@pytest.mark.parametrize("written", ["30/06/2024", "06/30/2024", "2024-06-30 00:00:00",
+                                     "45473", "30 Juni 2024"])
+def test_a_date_in_another_format_is_refused_saying_the_format(written):
+    # marshmallow's own "Not a valid date." left an officer whose Excel writes 30/06/2024
+    # to guess what it wants; day and month are not guessed (06/30 or 30/06)
+    assert row_errors(observed_on=written) == {"observed_on": [DATE_FORMAT]}
+    with pytest.raises(ValidationError) as refused:
+        schemas.RecordIndicatorsSchema().load({"indicators": {"poverty_rate": "30"},
+                                               "source_document": "BPS",
+                                               "observed_on": written})
+    assert refused.value.messages == {"observed_on": [DATE_FORMAT]}
+    with pytest.raises(ValidationError) as refused:
+        schemas.BkmSchema().load({"name": "BKM", "formed_on": written, "members": [
+            {"name": "Siti", "sex": "P", "role": "ketua"}]})
+    assert refused.value.messages == {"formed_on": [DATE_FORMAT]}
+
+
 def test_observed_on_must_be_a_date_not_in_the_future():
     assert row_errors(observed_on=tomorrow()) == {"observed_on": ["must not be in the future"]}
     assert "observed_on" in row_errors(observed_on="30/06/2024")
