@@ -132,7 +132,8 @@ class RegistrationService(OperatorEntrypoints):
     def import_rows(self, rows, source="import"):
         """Bulk import: rows of ImportRowSchema, each with its CSV `line` number.
 
-        Bad rows are reported with line and reason and record nothing; good rows are
+        Bad rows are reported with row (index in rows), line and reason and record
+        nothing; good rows are
         recorded; a row already imported (same content) records nothing again.
         """
         authorize(self.platform.actor, EVIDENCE_ROLES, None, "import villages")
@@ -141,8 +142,8 @@ class RegistrationService(OperatorEntrypoints):
         report = {"recorded": 0, "unchanged": 0, "errors": []}
         rule_set = self._rule_set()
         schema = schemas.ImportRowSchema()
-        valid = [loaded for loaded in (self._import_row(schema, row, report) for row in rows)
-                 if loaded]
+        valid = [loaded for loaded in (self._import_row(schema, index, row, report)
+                                       for index, row in enumerate(rows)) if loaded]
         finals, keys = _last_said(valid), set()   # keys: those this import used
         for start in range(0, len(valid), IMPORT_CHUNK):
             self._import_chunk(valid[start:start + IMPORT_CHUNK],
@@ -287,29 +288,29 @@ class RegistrationService(OperatorEntrypoints):
         events, _state = decide_all(decider, fold(decider, records), [command])
         return AppendRequest(stream_id, len(records), events, self.platform.metadata)
 
-    def _import_row(self, schema, row, report):
-        """(line, validated row, official village) of one import row, or None when it is
-        refused (said in the report by line)."""
-        line = row.get("line") if isinstance(row, dict) else None
+    def _import_row(self, schema, index, row, report):
+        """(where, validated row, official village) of one import row, or None when it is
+        refused (said in the report where it is: its index in the request, its line)."""
+        where = {"row": index, "line": row.get("line") if isinstance(row, dict) else None}
         try:
             data = schema.load({k: v for k, v in row.items() if k != "line"})
         except ValidationError as exc:
-            report["errors"].append({"line": line, "reason": "; ".join(
+            report["errors"].append({**where, "reason": "; ".join(
                 f"{f}: {m}" for f, m in flatten(exc.messages))})
             return None
         except AttributeError:
-            report["errors"].append({"line": line, "reason": "row is not an object"})
+            report["errors"].append({**where, "reason": "row is not an object"})
             return None
         if not in_scope(self.platform.actor, data["code"]):
-            report["errors"].append({"line": line, "reason": f"code: {data['code']} is "
+            report["errors"].append({**where, "reason": f"code: {data['code']} is "
                                      f"outside your region {self.platform.actor.region}"})
             return None
         official = regions.village(data["code"])
         if official is None:
-            report["errors"].append({"line": line, "reason": f"code: {data['code']} is not "
+            report["errors"].append({**where, "reason": f"code: {data['code']} is not "
                                      "in the official Kemendagri list"})
             return None
-        return line, data, official
+        return where, data, official
 
     def _import_chunk(self, rows, finals, keys, rule_set, report):
         """Record valid rows. A row's idempotency key is the hash of its content, so a
@@ -317,8 +318,8 @@ class RegistrationService(OperatorEntrypoints):
         this import) is recorded again only where the village's current evidence is not
         what it says and no later row of the import says otherwise (a correction back to
         an earlier value must not be taken for a re-run)."""
-        jobs, lines, ledger = [], [], self.platform.ledger
-        for (line, data, official), final in zip(rows, finals):
+        jobs, places, ledger = [], [], self.platform.ledger
+        for (where, data, official), final in zip(rows, finals):
             key = "import:" + hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
                                              ).hexdigest()
             again = key in keys or ledger.recorded(key) is not None
@@ -332,10 +333,10 @@ class RegistrationService(OperatorEntrypoints):
                                                 unless_current=final if again else None)]
             jobs.append(Job(domain.VILLAGE, domain.village_stream(data["code"]), commands,
                             self.platform.metadata, None if again else key))
-            lines.append(line)
-        for line, outcome in zip(lines, self.platform.execute_many(jobs)):
+            places.append(where)
+        for where, outcome in zip(places, self.platform.execute_many(jobs)):
             if isinstance(outcome, CommandRejected):
-                report["errors"].append({"line": line, "reason": str(outcome)})
+                report["errors"].append({**where, "reason": str(outcome)})
             elif outcome.events:
                 report["recorded"] += 1
             else:
@@ -346,7 +347,7 @@ def _last_said(rows):
     """Per valid import row, the indicators of its village that no later row gives: where
     its value is the one the import leaves current."""
     later, finals = {}, []
-    for _line, data, _official in reversed(rows):
+    for _where, data, _official in reversed(rows):
         given = {reading["indicator"] for reading in data["readings"]}
         seen = later.setdefault(data["code"], set())
         finals.append(frozenset(given - seen))

@@ -297,6 +297,21 @@ def test_import_records_good_rows_reports_bad_ones_and_is_idempotent(registratio
         assert ministry.status()["ledger_head"] == head
 
 
+def test_import_errors_name_the_row_of_the_request_as_well_as_its_line(registration):
+    # BUG: a system posting rows without a `line` got every error with "line": null,
+    # and could not tell which of its rows were refused
+    good = {"code": "52.01.08.2001", "source_document": "BPS", "observed_on": "2024-01-01",
+            "poverty_rate": "30"}
+    rows = [{**good, "poverty_rate": "130"}, good, {**good, "code": "52.01.08.9999"},
+            "not a row", {**good, "line": 7, "observed_on": "30/06/2024"}]
+    with proxy(registration) as ministry:
+        report = ministry.import_rows(rows, "sipd")
+        assert report["recorded"] == 1
+        assert [(e["row"], e["line"], e["reason"].split(":")[0]) for e in report["errors"]] == [
+            (0, None, "poverty_rate"), (2, None, "code"), (3, None, "row is not an object"),
+            (4, 7, "observed_on")]
+
+
 def evidence(line, poverty=None, turnout=None, document="BPS 2024"):
     """An import row of village NEIGHBOUR with these readings."""
     row = {"line": line, "code": NEIGHBOUR, "source_document": document,
