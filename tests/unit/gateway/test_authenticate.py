@@ -69,3 +69,28 @@ def test_a_token_issued_before_any_disabling_names_no_count_and_still_works(ledg
     accounts.enable_user("siti", "back")
     with pytest.raises(Unauthorized, match="disabled since"):
         bearer(ledger, old)
+
+
+def test_role_and_region_claims_in_a_token_are_not_believed(ledger, accounts):
+    """A token signed by the gateway names the user; role and region come from the
+    identity view on every request."""
+    accounts.create_user(SITI, "correct horse battery staple")
+    claims = {**tokens.read(SECRET, token_of(ledger)), "role": "ministry", "region": ""}
+    principal = bearer(ledger, jwt.encode(claims, SECRET, algorithm=tokens.ALGORITHM))
+    assert (principal.role, principal.region) == ("district", "52.01")
+
+
+def test_api_keys_wrong_prefix_wrong_secret_or_revoked_are_refused(ledger, accounts):
+    record, key = accounts.issue_key({"name": "SIPD", "role": "integration", "region": "52"})
+    authenticator = Authenticator(LedgerDirectory(ledger), SECRET)
+    assert authenticator.authenticate({"X-API-Key": key}).id == f"key:{record['key_id']}"
+    prefix, key_id, secret = key.split("_", 2)
+    other_secret = secret[:-1] + ("B" if secret.endswith("A") else "A")
+    for wrong in (f"plpbx_{key_id}_{secret}", f"{prefix}_{key_id}_{other_secret}",
+                  f"{prefix}_{key_id}_", f"{prefix}_{key_id}", key + "x", key.upper()):
+        with pytest.raises(Unauthorized, match="unknown API key") as refused:
+            authenticator.authenticate({"X-API-Key": wrong})
+        assert refused.value.field == "X-API-Key"
+    accounts.revoke_key(record["key_id"], "leaked")
+    with pytest.raises(Unauthorized, match="revoked"):
+        authenticator.authenticate({"X-API-Key": key})
