@@ -170,7 +170,8 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
         if problem:
             fail(f"{head_path}: {problem}", EXIT_PROBLEM)
     with _audit_service(amqp_uri, actor, role, region) as audit:
-        proof = audit.event_proof(event_id, head["tree_size"] if head else None)
+        proof = audit.event_proof(event_id, head["tree_size"], head["ledger"]) if head \
+            else audit.event_proof(event_id)
         if head is None:
             head = audit.tree_head(proof["ledger"])
     _print_json(proof)

@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 
 from shared.chassis.access import authorize
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, Forbidden, NotFound
+from shared.chassis.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from shared.ledger.envelope import now_iso
 
 from . import index, report, schemas
@@ -93,14 +93,21 @@ class AuditService(OperatorEntrypoints):
         return proof
 
     @rpc(expected_exceptions=EXPECTED)
-    def event_proof(self, event_id, tree_size=None):
-        """inclusion_proof of the event with this id."""
+    def event_proof(self, event_id, tree_size=None, ledger=None):
+        """inclusion_proof of the event with this id. ledger: the ledger of the tree head
+        tree_size was read from; another ledger's head is refused naming both (its size
+        would otherwise read as a ledger cut short, or the proof fail)."""
         event_id = schemas.event_id(event_id)
+        if ledger is not None:
+            schemas.ledger_name(ledger)
         self._allowed()
         session = self.platform.catch_up()
         location = index.event_location(session.views, event_id)
         if location is None:
             raise NotFound(f"no event with id {event_id} is recorded in any ledger", "event_id")
+        if ledger is not None and ledger != location[0]:
+            raise InvalidInput(f"event {event_id} is in ledger {location[0]}, not {ledger}: "
+                               f"prove it against a tree head of {location[0]}", "ledger")
         return self.inclusion_proof(location[0], location[1], tree_size)
 
     @rpc(expected_exceptions=EXPECTED)

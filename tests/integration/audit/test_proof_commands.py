@@ -130,3 +130,28 @@ def test_an_audit_service_without_a_signing_key_is_the_platform_s_fault_not_the_
     assert result.exit_code == 3, result.output   # was 2: "bad usage or input"
     assert "the audit service cannot do this" in result.output
     assert "TREE_HEAD_KEY" in result.output
+
+
+def test_a_tree_head_of_another_ledger_is_named_not_taken_for_a_short_tree(
+        registration, audit, keys, tmp_path):
+    """`prove` of a registration event against a kept head of the cycle ledger: the
+    answer depended on the sizes: "no record 9 in a tree of 3" (as if the ledger had
+    been cut), or the proof fetched and failed (exit 1, "a proof failed")."""
+    from shared.ledger import NewEvent, open_ledger
+    run_registration_flows(registration)
+    other = open_ledger(audit["STORE_URI"], "cycle")
+    for number in range(3):
+        other.append(f"cycle-{number}", 0, [NewEvent("Recorded", {"n": number})])
+    other.close()
+    kept = tmp_path / "cycle.sth"
+    assert plpbk(audit, "audit", "tree-head", "cycle", "--out", str(kept)).exit_code == 0
+    with proxy(audit, "audit", AUDITOR) as auditor:
+        events = {e["position"]: e["event_id"] for e in auditor.history(BAJUR)
+                  if e["ledger"] == "registration"}
+    for position in (min(events), max(events)):   # inside and beyond the cycle's 3
+        result = plpbk(audit, "audit", "prove", events[position], "--tree-head", str(kept),
+                       "--public-key", keys["public"])
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2, result.output
+        assert "ledger registration" in text and "cycle" in text, text
+        assert "no record" not in text and "beyond" not in text
