@@ -12,11 +12,10 @@ import base64
 import orjson
 
 from shared.chassis.errors import Conflict, InvalidInput, NotFound
-from shared.ledger.canonical import canonical_bytes
 from shared.ledger.envelope import now_iso
 
 from . import index, references
-from .bundle_verify import BUNDLE_FORMAT
+from .bundle_verify import BUNDLE_FORMAT, bundle_bytes  # noqa: F401 (the file form)
 from .records import bodies_at
 from .treehead import sign_statement, tree_head_problem
 
@@ -52,11 +51,6 @@ def export_bundle(sources, views, log, scope, actor, since=()) -> dict:
         "consistency": consistency}, log.key())
 
 
-def bundle_bytes(bundle) -> bytes:
-    """The file form: canonical JSON and one newline, so every byte is checked."""
-    return canonical_bytes(bundle) + b"\n"
-
-
 def _selected_events(sources, views, scope):
     """(ledger, position, body, record) of the events in scope, by ledger and position."""
     if "village" in scope:
@@ -76,8 +70,9 @@ def _selected_events(sources, views, scope):
         if references.in_scope(references.codes_about(record["stream_id"],
                                                        record["payload"]), prefix):
             selected.append((name, position, body, record))
-    if not selected:
-        raise NotFound(f"no event about {prefix} was recorded in that period", "from")
+    if not selected:   # named by the bound given: "from" when both, or only it, are
+        raise NotFound(f"no event about {prefix} was recorded in that period",
+                       "from" if since or not until else "to")
     return selected
 
 

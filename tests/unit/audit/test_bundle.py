@@ -80,8 +80,13 @@ def test_a_region_and_period_bundle(world):
     assert 0 < len(late["events"]) < len(everything["events"])
     report = check(world, bundle_bytes(late))
     assert report.ok, problems(report)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as empty:
         export(world, {"region": "52.01", "from": "2999-01-01T00:00:00.000000Z"})
+    assert empty.value.field == "from"
+    # a period with only an end names "to": "from" named an option never given
+    with pytest.raises(NotFound) as empty:
+        export(world, {"region": "52.01", "to": "2000-01-01T00:00:00.000000Z"})
+    assert empty.value.field == "to"
     with pytest.raises(NotFound) as unknown:
         export(world, {"village": "52.01.08.2003"})
     assert unknown.value.field == "village"
