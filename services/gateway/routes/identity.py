@@ -1,5 +1,5 @@
 """Logging in and one's own account."""
-from shared.chassis.errors import CommandRejected, Conflict
+from shared.chassis.errors import CommandRejected, Conflict, Forbidden
 
 from ..errors import Unauthorized
 from ..login import WRONG, log_in
@@ -19,7 +19,9 @@ def me(call):
 def change_password(call):
     principal = call.principal
     if principal.kind != "user":
-        raise Unauthorized("only people have passwords; API keys are reissued", "Authorization")
+        # the key is good (not a 401, which tells a client to drop its credentials)
+        raise Forbidden("only people have passwords; API keys are reissued "
+                        "(plpbk keys issue, then revoke the old one)", "X-API-Key")
     username = principal.id.removeprefix("user:")
     # the current password again: a stolen token alone cannot take over the account
     try:

@@ -174,3 +174,15 @@ def test_stale_credentials_sent_along_do_not_stop_a_login(gateway, operator):
                                json={"username": "siti", "password": PASSWORD})
         assert answer.status_code == 200, answer.text
         assert answer.json()["principal"]["id"] == "user:siti"
+
+
+def test_a_system_asking_to_change_a_password_is_forbidden_not_unauthenticated(
+        gateway, operator):
+    """Its key is good: a 401 would tell its client to drop the key and ask again."""
+    _record, key = operator.key()
+    system = Client(gateway, {"X-API-Key": key})
+    answer = system.post("/api/v1/auth/password", json={
+        "current_password": "whatever it is", "new_password": "a brand new passphrase"})
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["field"] == "X-API-Key" and "WWW-Authenticate" not in answer.headers
+    assert system.get("/api/v1/auth/me").status_code == 200
