@@ -21,6 +21,12 @@ from . import merkle, references
 from .treehead import HEX64, signature_problem, tree_head_problem
 
 BUNDLE_FORMAT = "plpbk-audit-bundle/1"
+
+
+def bundle_bytes(bundle) -> bytes:
+    """The file form: canonical JSON and one newline, so every byte is checked. Both
+    `plpbk audit export` and the gateway's answer are these bytes."""
+    return canonical_bytes(bundle) + b"\n"
 FIELDS = {"format", "scope", "created_at", "created_by", "tree_heads", "events",
           "attachments", "consistency", "public_key", "signature"}
 EVENT_FIELDS = {"ledger", "position", "body", "proof"}

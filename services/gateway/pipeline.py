@@ -271,7 +271,7 @@ def _run(call) -> Reply:
 
 
 def _render(reply: Reply):
-    if reply.content_type == "application/json":
+    if reply.content_type == "application/json" and not isinstance(reply.body, bytes):
         return json_response(reply.status, reply.body, reply.headers)
     return Response(reply.body, status=reply.status, headers=reply.headers,
                     content_type=reply.content_type)

@@ -3,6 +3,7 @@ service, read-only), validated with the audit service's own input rules."""
 from marshmallow import Schema, fields, validate
 
 from services.audit import schemas as aud
+from services.audit.bundle_verify import bundle_bytes
 from services.audit.references import UUID
 from shared.ledger.base import LEDGER_NAME_PATTERN
 from shared.patterns import Pattern
@@ -89,7 +90,9 @@ def bundle_scope(call):
 
 def export_bundle(call):
     scope = {key: value for key, value in call.body.items() if key != "since"}
-    return call.upstream.call("audit", "export_bundle", scope, call.loaded["since"])
+    bundle = call.upstream.call("audit", "export_bundle", scope, call.loaded["since"])
+    # the file's own bytes: saved as they come, `plpbk verify-bundle` checks every byte
+    return Reply(200, bundle_bytes(bundle))
 
 
 export_bundle.rpc = "audit.export_bundle"
@@ -136,6 +139,8 @@ ROUTES = [
     Route("POST", "/api/v1/audit/bundles", "audit_export_bundle",
           "An audit bundle of a village or region, optionally for a period", TAG,
           export_bundle, body=BundleSchema, response=Open, any_role=True,
-          scope=bundle_scope,
-          description="Read-only (POST for its body): auditors may call it."),
+          scope=bundle_scope, replayable=False,
+          description="Read-only (POST for its body): auditors may call it. The answer "
+                      "is the bundle file itself (canonical JSON and a newline): save it "
+                      "as it comes for `plpbk verify-bundle`."),
 ]

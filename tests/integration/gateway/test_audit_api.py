@@ -3,6 +3,8 @@ kabupaten's quota and selection rounds, stream quota-<kabupaten>) are theirs to 
 import base64
 import json
 
+from services.audit.bundle_verify import verify_bundle_bytes
+from shared.ledger.verify import load_public_key, public_key_pem
 from tests.samples import BAJUR, ELIGIBLE
 
 
@@ -36,3 +38,28 @@ def test_a_district_auditor_sees_its_kabupatens_quota_records(gateway, as_user):
     why = auditor.get(paths[0]).json()
     assert why["event"]["payload"]["selected"][0]["code"] == BAJUR
     assert outsider.post("/api/v1/audit/bundles", json={"region": "52.02"}).status_code == 404
+
+
+def test_a_bundle_saved_from_the_api_verifies_offline(gateway, as_user, gateway_config):
+    """The answer's bytes are the bundle file (canonical JSON and a newline), so an auditor
+    who saves them checks them with `plpbk verify-bundle` as exported by `plpbk audit
+    export`. Before, the gateway re-encoded the bundle, and every bundle fetched over HTTP
+    was reported as "altered after export"."""
+    district = as_user("district", "52.01")
+    district.post("/api/v1/villages", json={"code": BAJUR})
+    district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)
+    auditor = as_user("auditor", "52.01")
+    answer = auditor.post("/api/v1/audit/bundles", json={"village": BAJUR},
+                          headers={"Idempotency-Key": "bundle-1"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    with open(gateway_config["TREE_HEAD_KEY"], "rb") as handle:
+        public = load_public_key(public_key_pem(handle.read()))
+    report = verify_bundle_bytes(answer.content, public)
+    assert report.ok and report.events == 3, report.as_dict()   # registered, evidence, decision
+    assert answer.json()["scope"] == {"village": BAJUR}
+    # read-only: its answer (as large as a region's records) is not kept for replays
+    again = auditor.post("/api/v1/audit/bundles", json={"village": BAJUR},
+                         headers={"Idempotency-Key": "bundle-1"})
+    assert "Idempotent-Replayed" not in again.headers
+    assert verify_bundle_bytes(again.content, public).ok
