@@ -93,25 +93,16 @@ def _read(path):
 
 def _rows(path, text):
     delimiter = _delimiter(text)
-    records = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    _line, header = next(records, (None, []))
+    # strict: a stray quote is named by its line, never read into a mangled cell
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records = _records(path, reader)
+    _line, _end, header = next(records, (None, None, []))
     names = _columns(path, header)
     rows, misshapen = [], []
-    for line, cells in records:
-        if len(cells) != len(names):
-            # a separator in an unquoted value shifts every later cell: name it here,
-            # rather than let the schema see a nameless or an empty column
-            misshapen.append({"line": line, "reason": (
-                f"{len(cells)} cells where the header has {len(names)} columns (quote "
-                f"values that contain a {'semicolon' if delimiter == ';' else 'comma'})"
-                if len(cells) > len(names) else
-                f"fewer cells than the header's {len(names)} columns")})
-            continue
-        stray = [n for n, (name, cell) in enumerate(zip(names, cells), 1) if not name and cell]
-        if stray:
-            misshapen.append({"line": line, "reason": (
-                f"a value in column {stray[0]}, which has no name in the header: name the "
-                "column or empty the cell")})
+    for line, end, cells in records:
+        problem = _shape_problem(names, delimiter, line, end, cells)
+        if problem:
+            misshapen.append({"line": line, "reason": problem})
             continue
         row = {name: cell for name, cell in zip(names, cells) if name}
         if delimiter == ";":   # that Excel writes 30,5 for 30.5
@@ -121,6 +112,28 @@ def _rows(path, text):
     return rows, misshapen
 
 
+def _shape_problem(names, delimiter, line, end, cells):
+    """Why a row's cells cannot be read as the header's columns, or None. Named here,
+    rather than let the schema see shifted, nameless or run-on cells."""
+    swallowed = re.compile(r"[\r\n]([0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4})" +
+                           re.escape(delimiter))
+    run_on = end > line and next(filter(None, map(swallowed.search, cells)), None)
+    if run_on:   # a stray quote closed by a quote of a later row
+        return (f"a quoted cell runs on from line {line} to line {end} and holds what "
+                f"looks like another row ({run_on.group(1)}{delimiter}...): close the "
+                f"quote opened on line {line}, or double a quote meant as text")
+    if len(cells) > len(names):   # a separator in an unquoted value shifts later cells
+        return (f"{len(cells)} cells where the header has {len(names)} columns (quote "
+                f"values that contain a {'semicolon' if delimiter == ';' else 'comma'})")
+    if len(cells) < len(names):
+        return f"fewer cells than the header's {len(names)} columns"
+    stray = [n for n, (name, cell) in enumerate(zip(names, cells), 1) if not name and cell]
+    if stray:
+        return (f"a value in column {stray[0]}, which has no name in the header: name the "
+                "column or empty the cell")
+    return None
+
+
 def _delimiter(text):
     """';' when the header is cut by ';' and holds no ',' (Excel's "CSV" in Indonesian
     and most European settings), else ','."""
@@ -128,15 +141,22 @@ def _delimiter(text):
     return ";" if ";" in header and "," not in header else ","
 
 
-def _records(reader):
-    """(first line, cells) of each row, skipping blank lines and rows of empty cells."""
+def _records(path, reader):
+    """(first line, last line, cells) of each row, skipping blank lines and rows of
+    empty cells; a row the csv module cannot read stops the import, naming its line."""
     while True:
         line = reader.line_num + 1
-        cells = next(reader, None)
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            problem = "a quote opened there is never closed" if "end of data" in str(exc) \
+                else 'a quote inside a quoted cell must be doubled ("")' \
+                if "expected after" in str(exc) else f"not a readable CSV row ({exc})"
+            fail(f"{path}: line {line}: {problem}; nothing was imported")
         if cells is None:
             return
         if any(cell.strip() for cell in cells):
-            yield line, cells
+            yield line, reader.line_num, cells
 
 
 def _columns(path, header):

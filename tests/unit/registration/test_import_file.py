@@ -109,3 +109,37 @@ def test_a_file_with_no_header_is_refused(tmp_path, capsys, text):
 
 def test_a_header_only_file_has_no_rows(tmp_path):
     assert read(tmp_path, HEADER + "\r\n") == ([], [])
+
+
+def test_a_quote_never_closed_stops_the_import_naming_its_line(tmp_path, capsys):
+    # BUG: the rest of the file became one cell of line 2: lines 3 and 4 vanished from
+    # the import and from its count ("1 rows: ... 1 refused")
+    text = (f"{HEADER}\n" '52.01.08.2001,"BPS 2024,2024-01-01,30\n'
+            "52.01.08.2002,BPS 2024,2024-01-01,30\n52.01.08.2003,BPS 2024,2024-01-01,30\n")
+    message = refused(tmp_path, text, capsys)
+    assert "villages.csv: line 2: a quote opened there is never closed" in message
+
+
+def test_a_quote_not_doubled_inside_a_quoted_cell_stops_the_import(tmp_path, capsys):
+    # BUG: '"BPS "Lombok" 2024"' was read as 'BPS Lombok" 2024"' and recorded so
+    text = (f"{HEADER}\n52.01.08.2001,BPS 2024,2024-01-01,30\n"
+            '52.01.08.2002,"BPS "Lombok" 2024",2024-01-01,30\n')
+    message = refused(tmp_path, text, capsys)
+    assert ('villages.csv: line 3: a quote inside a quoted cell must be doubled ("")'
+            in message)
+
+
+def test_a_stray_quote_that_swallows_the_next_row_refuses_both_not_records_one(tmp_path):
+    # BUG: a stray quote in line 2 closed in line 3, so village 52.01.08.2001 was
+    # recorded with line 3 in its source_document and village 52.01.08.2002 was lost
+    text = (f"{HEADER}\n" '52.01.08.2001,"BPS 2024,2024-01-01,30\n'
+            '52.01.08.2002,BPS",2024-01-01,30\n52.01.08.2003,BPS 2024,2024-01-01,30\n')
+    assert read(tmp_path, text) == ([row(4, code="52.01.08.2003")], [{"line": 2, "reason": (
+        "a quoted cell runs on from line 2 to line 3 and holds what looks like another "
+        "row (52.01.08.2002,...): close the quote opened on line 2, or double a quote "
+        "meant as text")}])
+
+
+def test_a_quoted_cell_may_hold_line_breaks_and_quotes(tmp_path):
+    text = (f"{HEADER}\n" '52.01.08.2001,"BPS ""Lombok Barat""\n2024, hal. 3",2024-01-01,30\n')
+    assert read(tmp_path, text) == ([row(2, document='BPS "Lombok Barat"\n2024, hal. 3')], [])
