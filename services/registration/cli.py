@@ -34,7 +34,8 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     slum_area (ya/tidak), slum_hectares, bookkeeping_rating, voter_turnout,
     fund_misuse_cases, pemda_priority (ya/tidak), pemda_decree, and a KOTAKU slum score
     as 16 columns kotaku_<sub-criterion> (0/1/3/5, all or none; the names are in
-    docs/registration.md). Each row is validated;
+    docs/registration.md). UTF-8, cells cut by ',' or ';' (then 30,5 is 30.5), header
+    names in any case, dates YYYY-MM-DD. Each row is validated;
     bad rows are reported by line and record nothing; re-importing a file records
     nothing new. Exit code 1 when any row was bad.
     """
