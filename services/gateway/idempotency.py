@@ -52,9 +52,17 @@ def fingerprint(method, path, query_string, body: bytes) -> str:
     return digest.hexdigest()
 
 
+PRUNE_BATCH = 20   # expired answers deleted per answer kept: the store stays bounded
+
+
 class StoredResponses:
+    """Answers by slot ("idempotency"), and when each was kept ("idempotency_expiry",
+    keyed by time then slot, so the oldest come first in key order): every answer kept
+    deletes a few that expired, and the store holds about one day of answers."""
+
     def __init__(self, state, clock=time.time, keep_seconds=KEEP_SECONDS):
         self.collection = state.collection("idempotency")
+        self.expiry = state.collection("idempotency_expiry")
         self.clock, self.keep_seconds = clock, keep_seconds
 
     def first_answer(self, slot, request_fingerprint) -> dict | None:
@@ -70,5 +78,18 @@ class StoredResponses:
     def keep(self, slot, request_fingerprint, status, body, headers):
         if status >= 500:
             return
+        now = self.clock()
         self.collection.put(slot, {"fingerprint": request_fingerprint, "status": status,
-                                   "body": body, "headers": headers, "at": self.clock()})
+                                   "body": body, "headers": headers, "at": now})
+        entry = f"{now:020.6f}:{slot}"
+        self.expiry.put(entry, {"entry": entry, "slot": slot, "at": now})
+        self._prune(now)
+
+    def _prune(self, now):
+        for entry in self.expiry.find(limit=PRUNE_BATCH):
+            if now - entry["at"] <= self.keep_seconds:
+                return   # the rest are younger
+            kept = self.collection.get(entry["slot"])
+            if kept is not None and kept["at"] == entry["at"]:   # not a newer answer
+                self.collection.delete(entry["slot"])
+            self.expiry.delete(entry["entry"])

@@ -53,3 +53,25 @@ def test_server_failures_are_not_kept_and_answers_expire():
     stored.keep("slot", "f", 200, {}, {})
     clock[0] += idempotency.KEEP_SECONDS + 1
     assert stored.first_answer("slot", "f") is None
+
+
+def test_answers_past_their_24_hours_are_deleted_not_kept_for_ever():
+    """Every keyed write leaves its answer (an import's report can be large): kept for
+    ever, the state store grew by every write the platform ever took."""
+    clock = [1000.0]
+    state = open_view_store("memory://", "gateway")
+    stored = idempotency.StoredResponses(state, clock=lambda: clock[0])
+    stored.keep("old", "f", 200, {"report": "x" * 1000}, {})
+    clock[0] += 10
+    stored.keep("newer", "f", 201, {}, {})
+    clock[0] += idempotency.KEEP_SECONDS - 5          # "old" has expired, "newer" not yet
+    stored.keep("now", "f", 200, {}, {})
+    kept = state.collection("idempotency")
+    assert kept.get("old") is None
+    assert stored.first_answer("newer", "f")["status"] == 201
+    clock[0] += idempotency.KEEP_SECONDS
+    stored.keep("old", "g", 200, {}, {})              # a slot used again after it expired
+    clock[0] += 1
+    stored.keep("later", "f", 200, {}, {})
+    assert kept.get("newer") is None and kept.get("now") is None
+    assert stored.first_answer("old", "g")["status"] == 200   # its new answer stays
