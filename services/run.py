@@ -18,9 +18,13 @@ import click
 import orjson
 
 from shared.cli.common import EXIT_PROBLEM, console, fail
+from shared.cli.ledger_commands import keygen
 from shared.config import QUIET_EVENTLET
 
 from . import RELAY_METRICS_PORT, SERVICES
+
+# Where the embedded default keeps the key it signs tree heads with (README "Audit").
+DEFAULT_TREE_HEAD_KEY = os.path.join("var", "keys", "tree-head.pem")
 
 
 class Child:
@@ -87,8 +91,12 @@ def available_services():
 @click.option("--only", multiple=True, help="Start only these services (repeatable).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address the HTTP ports listen on (0.0.0.0 to expose them).")
-def run(only, host):
-    """Start the platform: every service process and the relay, until Ctrl-C."""
+@click.pass_context
+def run(ctx, only, host):
+    """Start the platform: every service process and the relay, until Ctrl-C.
+
+    Without TREE_HEAD_KEY, tree heads and audit bundles are signed with
+    var/keys/tree-head.pem, made on the first run (its .pub is for auditors)."""
     services = available_services()
     unknown = [name for name in only if name not in services]
     if unknown:
@@ -96,7 +104,9 @@ def run(only, host):
                                f"available: {', '.join(services)}")
     chosen = {name: spec for name, spec in services.items() if not only or name in only}
     bin_dir = os.path.dirname(sys.executable)
-    base = dict(os.environ, RELAY="external", PYTHONWARNINGS=QUIET_EVENTLET)
+    base = dict(os.environ, RELAY="external", PYTHONWARNINGS=QUIET_EVENTLET,
+                TREE_HEAD_KEY=tree_head_key(ctx, os.environ))
+    console.print(f"{'tree heads':<13} signed with {base['TREE_HEAD_KEY']}")
     children = [Child("relay", [os.path.join(bin_dir, "plpbk"), "relay", "--all",
                                 "--metrics-port", str(RELAY_METRICS_PORT),
                                 "--metrics-address", host],
@@ -123,6 +133,18 @@ def run(only, host):
         fail(f"{stopped_by_itself.stopped_because()}; the platform was stopped", EXIT_PROBLEM)
     failed = [child for child in children if child.process.returncode not in (0, -15)]
     raise SystemExit(1 if failed and not stopping else 0)
+
+
+def tree_head_key(ctx, environ):
+    """TREE_HEAD_KEY when set; else the embedded default's own key, made (as `plpbk
+    keygen` makes one) the first time, so that an auditor's bundle export works on
+    `make run` as it does on a deployment that was given its key."""
+    if environ.get("TREE_HEAD_KEY"):
+        return environ["TREE_HEAD_KEY"]
+    if not os.path.exists(DEFAULT_TREE_HEAD_KEY):
+        os.makedirs(os.path.dirname(DEFAULT_TREE_HEAD_KEY), mode=0o700, exist_ok=True)
+        ctx.invoke(keygen, out=DEFAULT_TREE_HEAD_KEY, public_out=None)
+    return DEFAULT_TREE_HEAD_KEY
 
 
 def _stop(children):

@@ -71,12 +71,17 @@ class RunningPlatform:
         management("PUT", f"/permissions/{self.vhost}/guest",
                    {"configure": ".*", "write": ".*", "read": ".*"})
         self.folder = tempfile.mkdtemp(prefix="plpbk-e2e-")
+        # the key plpbk run would make under the repository's var/ (kept out of it here)
+        self.tree_head_key = os.path.join(self.folder, "tree-head.pem")
+        subprocess.run([os.path.join(BIN, "plpbk"), "keygen", "--out", self.tree_head_key],
+                       check=True, capture_output=True, timeout=60)
         self.env = dict(
             os.environ, AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
             STORE_URI=f"sqlite:///{self.folder}/ledgers",
             STATE_URI=f"sqlite:///{self.folder}/state", VIEW_URI="memory://",
             ATTACHMENT_URI=f"file:///{self.folder}/attachments",
             GATEWAY_SECRET=uuid.uuid4().hex * 2, LOG_LEVEL=self.log_level,
+            TREE_HEAD_KEY=self.tree_head_key,
             PLPBK_NO_PROGRESS="1", PLPBK_ACTOR="operator:e2e", PYTHONPATH=REPO,
             PYTHONWARNINGS=QUIET_EVENTLET, **self.extra_env)
         self.log = open(os.path.join(self.folder, "platform.log"), "w")
@@ -169,6 +174,12 @@ class RunningPlatform:
 
 def http(method, path, body=None, headers=None, timeout=60):
     """(status, JSON body) of one request to the gateway."""
+    status, raw = http_bytes(method, path, body, headers, timeout)
+    return status, _json(raw)
+
+
+def http_bytes(method, path, body=None, headers=None, timeout=60):
+    """(status, the answer's bytes as they came) of one request to the gateway."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(GATEWAY + path, data=data, method=method)
     if data is not None:
@@ -177,9 +188,9 @@ def http(method, path, body=None, headers=None, timeout=60):
         request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, _json(answer.read())
+            return answer.status, answer.read()
     except urllib.error.HTTPError as error:
-        return error.code, _json(error.read())
+        return error.code, error.read()
 
 
 def _json(raw):

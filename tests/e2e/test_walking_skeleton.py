@@ -8,13 +8,15 @@ its RPLP and a community meeting approves it; an auditor then reads the history,
 which every decision names the person who took it.
 """
 import base64
+import json
+import os
 import time
 from datetime import date
 
 from tests.samples import ELIGIBLE
 from tests.unit.planning import samples
 
-from .running import http
+from .running import http, http_bytes
 
 BAJUR = samples.BAJUR
 BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
@@ -120,6 +122,18 @@ def test_one_village_from_registration_to_an_approved_plan(platform):
     assert correlation["DocumentApproved"] == "e2e-approve"
     assert bpkp("GET", f"/api/v1/audit/villages/{BAJUR}/history?as_of=2000-01-01")[
         "total"] == 0
+
+    # ... and checks the village's bundle offline, with the platform's public key alone
+    status, bundle = http_bytes("POST", "/api/v1/audit/bundles", {"village": BAJUR},
+                                bpkp.headers)
+    assert status == 200, bundle
+    saved = os.path.join(platform.folder, "bajur.bundle")
+    with open(saved, "wb") as handle:
+        handle.write(bundle)                      # as it came: every byte is checked
+    report = json.loads(platform.plpbk("verify-bundle", saved, "--public-key",
+                                       platform.tree_head_key + ".pub", "--json"))
+    assert report["ok"] and {"registration", "cycle", "planning"} <= set(
+        report["tree_heads"]), report
 
     # who granted what: the CLI's grants are in the gateway's ledger, seen by the audit
     ledgers = {item["ledger"] for item in bpkp("GET", "/api/v1/audit/ledgers")["items"]}
