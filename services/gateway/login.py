@@ -12,7 +12,8 @@ WRONG = "wrong username or password"   # one message: no hint which of the two w
 
 def log_in(tools, username, password, address) -> dict:
     throttle = LoginThrottle(tools.state.collection("login_failures"),
-                             tools.settings.login_policies)
+                             tools.settings.login_policies,
+                             expiry=tools.state.collection("login_failures_expiry"))
     subjects = [("user", username), ("address", address)]
     # one attempt per username at a time, so a burst cannot outrun the throttle
     with tools.locks.hold(f"login:{username}"):

@@ -28,10 +28,17 @@ class Policy:
         return min(self.first_lock_seconds * 2 ** (beyond - 1), self.max_lock_seconds)
 
 
+PRUNE_BATCH = 20   # forgotten subjects deleted per failure recorded
+
+
 class LoginThrottle:
-    def __init__(self, collection, policies: dict, clock=time.time):
-        """policies: subject kind ("user", "address") -> Policy."""
+    def __init__(self, collection, policies: dict, clock=time.time, expiry=None):
+        """policies: subject kind ("user", "address") -> Policy. expiry: a collection
+        keyed by time then subject (the oldest first in key order), so that each
+        failure recorded deletes a few subjects forgotten since: every username and
+        address ever tried would otherwise stay in the store for good."""
         self.collection, self.policies, self.clock = collection, policies, clock
+        self.expiry = expiry
 
     def check(self, subjects):
         """Raise TooManyRequests if any (kind, value) subject is locked now."""
@@ -54,6 +61,21 @@ class LoginThrottle:
             failures = doc["failures"] + 1
             self.collection.put(key, {"failures": failures, "last_failure": now,
                                       "locked_until": now + policy.lock_seconds(failures)})
+            self._expire(kind, key, now)
+
+    def _expire(self, kind, key, now):
+        if self.expiry is None:
+            return
+        entry = f"{now:020.6f}:{key}"
+        self.expiry.put(entry, {"entry": entry, "key": key, "kind": kind, "at": now})
+        for old in self.expiry.find(limit=PRUNE_BATCH):
+            forget = self.policies[old["kind"]].forget_after_seconds
+            if now - old["at"] <= forget:
+                return   # the rest are younger
+            doc = self.collection.get(old["key"])
+            if doc is not None and doc["last_failure"] == old["at"]:   # no later failure
+                self.collection.delete(old["key"])
+            self.expiry.delete(old["entry"])
 
     def succeeded(self, username):
         self.collection.delete(f"user:{username}")

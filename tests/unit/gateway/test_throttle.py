@@ -76,3 +76,23 @@ def test_old_failures_are_forgotten(throttle, clock):
     clock.now += 3601
     throttle.failed([USER])   # counts as the first again: no lock
     throttle.check([USER])
+
+
+def test_failures_forgotten_are_deleted_not_kept_for_ever(clock):
+    """Every username and address ever tried left a document: a spray of made-up
+    usernames grew the state store for good."""
+    store = open_view_store("memory://", "gateway")
+    failures = store.collection("login_failures")
+    throttle = LoginThrottle(failures, {"user": Policy(3), "address": Policy(5)}, clock,
+                             expiry=store.collection("login_failures_expiry"))
+    for number in range(30):
+        throttle.failed([("user", f"guess{number}"), ADDRESS])
+    throttle.failed([USER])
+    clock.now += 3000
+    throttle.failed([USER])                            # siti's count goes on
+    clock.now += 1000                                  # the guesses are an hour old
+    for _ in range(4):   # each failure recorded deletes a few forgotten ones
+        throttle.failed([("user", "budi")])
+    assert failures.get("user:guess0") is None and failures.get("address:10.0.0.1") is None
+    assert failures.get("user:siti")["failures"] == 2   # failed 1000 s ago: remembered
+    assert failures.count() == 2                        # siti and budi
