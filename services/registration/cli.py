@@ -1,4 +1,5 @@
 """plpbk import villages FILE.csv: a district's or the whole country's villages at once."""
+import codecs
 import csv
 import io
 import re
@@ -84,12 +85,17 @@ def _chunks(rows):
 def _read(path):
     """(rows as {column: cell, "line": first line}, rows refused as {line, reason})."""
     not_a_device(path)
+    with open(path, "rb") as handle:
+        data = handle.read().removeprefix(codecs.BOM_UTF8)   # Excel's "CSV UTF-8" writes one
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
-        return _rows(path, text)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        fail(f"{path}: not a readable UTF-8 CSV file ({exc})")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Excel's plain "CSV (Comma delimited)" writes the Windows code page, not UTF-8
+        line = data[:exc.start].count(b"\n") + 1
+        fail(f"{path}: not a readable UTF-8 CSV file: line {line} holds a byte "
+             f"(0x{data[exc.start]:02x}) UTF-8 does not have; save it from Excel as "
+             '"CSV UTF-8 (Comma delimited)"')
+    return _rows(path, text)
 
 
 def _rows(path, text):

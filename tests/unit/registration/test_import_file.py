@@ -143,3 +143,19 @@ def test_a_stray_quote_that_swallows_the_next_row_refuses_both_not_records_one(t
 def test_a_quoted_cell_may_hold_line_breaks_and_quotes(tmp_path):
     text = (f"{HEADER}\n" '52.01.08.2001,"BPS ""Lombok Barat""\n2024, hal. 3",2024-01-01,30\n')
     assert read(tmp_path, text) == ([row(2, document='BPS "Lombok Barat"\n2024, hal. 3')], [])
+
+
+def test_a_file_saved_in_windows_ansi_is_refused_naming_the_line_and_how_to_save_it(
+        tmp_path, capsys):
+    # Excel's plain "CSV (Comma delimited)" writes Windows-1252, not UTF-8. The refusal
+    # named a byte offset ("position 101"), not the line, nor how to save the file (a
+    # byte-order mark in front, as a hand-fixed file may keep, shifts no line)
+    path = tmp_path / "villages.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{HEADER}\n52.01.08.2001,BPS 2024,2024-01-01,30\n"
+                     "52.01.08.2002,BPS \u2013 Lombok,2024-01-01,30\n".encode("cp1252"))
+    with pytest.raises(SystemExit) as stop:
+        _read(str(path))
+    assert stop.value.code == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "villages.csv: not a readable UTF-8 CSV file: line 3 holds a byte (0x96) UTF-8 " \
+        "does not have; save it from Excel as \"CSV UTF-8 (Comma delimited)\"" in message
