@@ -186,3 +186,20 @@ def test_a_system_asking_to_change_a_password_is_forbidden_not_unauthenticated(
     assert answer.status_code == 403, answer.text
     assert answer.json()["field"] == "X-API-Key" and "WWW-Authenticate" not in answer.headers
     assert system.get("/api/v1/auth/me").status_code == 200
+
+
+def test_lookalike_usernames_and_huge_passwords_are_refused_before_any_check(
+        gateway, operator):
+    """'Siti', a Cyrillic 'ѕiti' or a full-width one are no user (400 naming the field,
+    not one more failure of siti's), and a password beyond 256 characters costs no
+    argon2 work."""
+    operator.user("siti", "district", "52.01")
+    for username in ("Siti", "\u0455iti", "ｓｉｔｉ", "siti\n", " siti"):
+        for _ in range(4):   # more than LOGIN_USER_FREE_FAILURES: still no lock
+            answer = requests.post(f"{gateway}/api/v1/auth/login",
+                                   json={"username": username, "password": PASSWORD})
+            assert answer.status_code == 400 and answer.json()["field"] == "username"
+    huge = requests.post(f"{gateway}/api/v1/auth/login",
+                         json={"username": "siti", "password": "x" * 100_000})
+    assert huge.status_code == 400 and huge.json()["field"] == "password"
+    assert login(gateway, "siti").get("/api/v1/auth/me").status_code == 200
