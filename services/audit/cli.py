@@ -10,6 +10,7 @@ import json
 from contextlib import contextmanager
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from shared.chassis.errors import CommandRejected, Conflict, NotConfigured
@@ -84,22 +85,24 @@ def history_command(code, html_path, as_json, amqp_uri, actor, role, region):
     else:
         console.print(history_table(code, entries))
     if html_path:
-        console.print(f"report written to {html_path}")
+        console.print(f"report written to {escape(html_path)}")
 
 
 def history_table(code, entries) -> Table:
+    """Every cell escaped: recorded text (an actor id "ops[/x]") is shown as it is, never
+    read as terminal markup."""
     table = Table("recorded", "ledger", "event", "actor (role)", "rule version", "evidence",
                   "caused by", "caused", title=f"history of {code}: {len(entries)} events",
                   show_lines=False)
     for e in entries:
-        table.add_row(
+        table.add_row(*map(escape, (
             e["recorded_at"].replace("T", " ")[:23], f"{e['ledger']} #{e['position']}",
             e["type"], f"{e['actor']['id']} ({e['actor']['role']})",
             ", ".join(f"{r['id']} v{r['version']}" for r in e["rule_versions"]),
             ", ".join(f"{v['type']} #{v['position']}" for v in e["evidence"]),
             f"{e['caused_by']['type']} ({e['caused_by']['ledger']} #"
             f"{e['caused_by']['position']})" if e["caused_by"] else "",
-            ", ".join(f"{c['type']} ({c['ledger']})" for c in e["caused"]))
+            ", ".join(f"{c['type']} ({c['ledger']})" for c in e["caused"]))))
     return table
 
 
@@ -142,7 +145,8 @@ def tree_head_command(ledger, out, amqp_uri, actor, role, region):
     text = json.dumps(head, indent=2, sort_keys=True)
     if out is not None:
         write_new(out, text + "\n", "--out", "a kept tree head")
-        console.print(f"tree head of {ledger} at {head['tree_size']} records written to {out}")
+        console.print(f"tree head of {escape(ledger)} at {head['tree_size']} records written "
+                      f"to {escape(out)}")
     else:
         click.echo(text)
 
@@ -182,7 +186,7 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
     problem = inclusion_problem(proof, head, event_id)
     if problem:
         fail(problem, EXIT_PROBLEM)
-    console.print(f"[green]proven:[/] {proof['ledger']} #{proof['position']} is in the signed "
+    console.print(f"[green]proven:[/] {escape(proof['ledger'])} #{proof['position']} is in the signed "
                   f"tree of {head['tree_size']} records")
 
 
@@ -268,7 +272,7 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
             problem = extension_problem(old, new, proof)
     if problem:
         fail(problem, EXIT_PROBLEM)
-    console.print(f"[green]consistent:[/] {old['ledger']} at {new['tree_size']} records extends "
+    console.print(f"[green]consistent:[/] {escape(old['ledger'])} at {new['tree_size']} records extends "
                   f"your head of {old['tree_size']} ({len(proof['proof'])} proof hashes)")
     if out is not None:
         write_new(out, json.dumps(new, indent=2, sort_keys=True) + "\n", "--out",
@@ -309,8 +313,8 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
             _working(f"exporting {code or prefix}"):
         bundle = audit.export_bundle(scope, heads)
     write_new(out, bundle_bytes(bundle), "--out", "a bundle")
-    console.print(f"{len(bundle['events'])} events of {', '.join(bundle['tree_heads'])} with "
-                  f"their proofs written to {out}")
+    console.print(f"{len(bundle['events'])} events of {escape(', '.join(bundle['tree_heads']))} "
+                  f"with their proofs written to {escape(out)}")
 
 
 @click.command("verify-bundle")
@@ -347,13 +351,14 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
         _print_json(report.as_dict())
     elif report.ok:
         console.print(f"[green]verified:[/] {report.events} events proven against signed tree "
-                      "heads of " + ", ".join(f"{name} ({size} records)" for name, size in
-                                              sorted(report.tree_heads.items())))
+                      "heads of " + escape(", ".join(f"{name} ({size} records)" for name, size
+                                                     in sorted(report.tree_heads.items()))))
     else:
-        table = Table("where", "problem", title=f"{bundle_path}: {len(report.problems)} "
-                                                "problem(s)")
+        # what a tampered bundle holds is shown as it is, never read as terminal markup
+        table = Table("where", "problem", title=f"{escape(bundle_path)}: "
+                                                f"{len(report.problems)} problem(s)")
         for problem in report.problems:
-            table.add_row(problem["where"], problem["problem"])
+            table.add_row(escape(problem["where"]), escape(problem["problem"]))
         console.print(table)
     if not report.ok:
         raise SystemExit(EXIT_PROBLEM)
@@ -425,8 +430,8 @@ def _rebuild(specs, sources, registry, view_uri, as_json, rebuilding):
                 f"{k} #{v}" for k, v in r["positions"].items()) or "—", str(len(r["problems"])))
         console.print(table)
         for problem in (p for r in results for p in r["problems"]):
-            console.print(f"  {problem['view']} {problem['ledger']} #{problem['position']} "
-                          f"{problem['type']}: {problem['error']}", highlight=False)
+            console.print(escape(f"  {problem['view']} {problem['ledger']} #{problem['position']} "
+                                 f"{problem['type']}: {problem['error']}"), highlight=False)
     if any(r["problems"] for r in results):
         raise SystemExit(EXIT_PROBLEM)
 
@@ -444,7 +449,8 @@ def _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri, who
         table = Table("view", "collection", "key", "difference")
         for r in results:
             for d in r["differences"]:
-                table.add_row(r["view"], d["collection"], d["key"], d["difference"])
+                table.add_row(*map(escape, (r["view"], d["collection"], d["key"],
+                                            d["difference"])))
         if table.row_count:
             console.print(table)
         for r in results:
@@ -453,7 +459,7 @@ def _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri, who
             console.print(f"{r['view']}: {state} at " + (", ".join(
                 f"{k} #{v}" for k, v in r["positions"].items()) or "no position") + moving)
         for r in unchecked:
-            console.print(f"{r['view']}: [yellow]not checked[/]: {r['reason']}")
+            console.print(f"{r['view']}: [yellow]not checked[/]: {escape(r['reason'])}")
     if any(r["differences"] for r in results):
         raise SystemExit(EXIT_PROBLEM)
     if unchecked:

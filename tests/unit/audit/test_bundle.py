@@ -409,3 +409,22 @@ def test_a_scope_of_the_wrong_shape_is_named_never_a_traceback(world, scope, nam
         report = check(world, bundle_bytes(changed))
         assert any(p["where"] == "scope" and p["problem"].startswith(named)
                    for p in report.problems), problems(report)
+
+
+def test_text_from_a_bundle_is_shown_as_it_is_never_read_as_terminal_markup(world, tmp_path):
+    """A tampered bundle naming a ledger "reg[/x]" stopped verify-bundle with "unexpected
+    failure: MarkupError" instead of its problems; "[bold]" would have been hidden."""
+    from click.testing import CliRunner
+
+    from services.cli import cli
+    bundle = export(world)
+    bundle["events"][0]["ledger"] = "reg[/x]"
+    bundle["tree_heads"]["[/y] [bold]"] = bundle["tree_heads"]["registration"]
+    path, key = tmp_path / "bundle.json", tmp_path / "platform.pub"
+    path.write_bytes(bundle_bytes(bundle))
+    key.write_bytes(public_key_pem(world.private_pem))
+    result = CliRunner(env={"COLUMNS": "300"}).invoke(
+        cli, ["verify-bundle", str(path), "--public-key", str(key)])
+    assert result.exit_code == 1 and type(result.exception) is SystemExit, result.output
+    assert "unexpected" not in result.output
+    assert "record reg[/x] #" in result.output and "tree head of [/y] [bold]" in result.output

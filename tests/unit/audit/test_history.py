@@ -134,3 +134,19 @@ def test_the_html_page_says_what_was_signed_by_whom_in_person_and_on_which_day(w
                  "version: 2", "signer: Lalu Sahnan, Kepala Desa Bajur"):
         assert fact in decisions, fact
     assert "not a fact to list" not in page and f"code: {BAJUR}" not in decisions
+
+
+def test_the_history_table_shows_recorded_text_as_it_is(world):
+    """An actor id such as "ops[/x]" (any text an operator's --actor or a person's name
+    may hold) stopped `plpbk audit history` with "unexpected failure: MarkupError", and
+    "[bold]" vanished from the id the auditor read."""
+    from rich.console import Console
+
+    from services.audit.cli import history_table
+    entries = history.village_history(world.sources, world.views, BAJUR)
+    entries[0]["actor"]["id"] = "ops[/x] [bold]"
+    entries[1]["rule_versions"] = [{"field": "rule_set", "id": "seed[/r]", "version": 1}]
+    console = Console(record=True, width=400)
+    console.print(history_table(BAJUR, entries))
+    shown = console.export_text()
+    assert "ops[/x] [bold] (district)" in shown and "seed[/r] v1" in shown

@@ -183,3 +183,17 @@ def test_a_check_of_a_folder_without_the_views_says_so_and_creates_nothing(world
     assert {r["view"] for r in report["not_checked"]} >= {"registration.village_board",
                                                           "audit.village_index"}
     assert all("no live view" in r["reason"] for r in report["not_checked"])
+
+
+def test_a_difference_is_shown_as_it_is_never_read_as_terminal_markup(world):
+    """A view key such as a username "ani[/x]" stopped `rebuild --check` with
+    "unexpected failure: MarkupError" instead of the difference."""
+    assert run(world, "registration").exit_code == 0
+    store = open_view_store(world.view_uri, "registration")
+    store.collection("villages").put("ani[/x] [bold]", {"code": "x"})
+    store.close()
+    result = CliRunner(env={"COLUMNS": "300"}).invoke(cli, [
+        "rebuild", "registration", "--check", "--store", world.store_uri,
+        "--views", world.view_uri])
+    assert result.exit_code == 1, result.output
+    assert "ani[/x] [bold]" in result.output and "unexpected" not in result.output
