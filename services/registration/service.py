@@ -133,8 +133,8 @@ class RegistrationService(OperatorEntrypoints):
         """Bulk import: rows of ImportRowSchema, each with its CSV `line` number.
 
         Bad rows are reported with row (index in rows), line and reason and record
-        nothing; good rows are
-        recorded; a row already imported (same content) records nothing again.
+        nothing; good rows are recorded; a row already imported (same content) records
+        nothing again unless it corrects the village back to it (_import_chunk).
         """
         authorize(self.platform.actor, EVIDENCE_ROLES, None, "import villages")
         if not isinstance(rows, list):
