@@ -156,14 +156,23 @@ def _records(path, reader):
         try:
             cells = next(reader, None)
         except csv.Error as exc:
-            problem = "a quote opened there is never closed" if "end of data" in str(exc) \
-                else 'a quote inside a quoted cell must be doubled ("")' \
-                if "expected after" in str(exc) else f"not a readable CSV row ({exc})"
-            fail(f"{path}: line {line}: {problem}; nothing was imported")
+            fail(f"{path}: line {line}: {_csv_problem(exc)}; nothing was imported")
         if cells is None:
             return
         if any(cell.strip() for cell in cells):
             yield line, reader.line_num, cells
+
+
+def _csv_problem(exc):
+    """What a csv.Error (strict) says to someone who wrote the file."""
+    if "end of data" in str(exc):
+        return "a quote opened there is never closed"
+    if "field limit" in str(exc):   # no column holds that much: an open quote ran on
+        return (f"a quote opened there is never closed (its cell runs on past "
+                f"{csv.field_size_limit()} characters)")
+    if "expected after" in str(exc):
+        return 'a quote inside a quoted cell must be doubled ("")'
+    return f"not a readable CSV row ({exc})"
 
 
 def _columns(path, header):

@@ -159,3 +159,11 @@ def test_a_file_saved_in_windows_ansi_is_refused_naming_the_line_and_how_to_save
     message = " ".join(capsys.readouterr().err.split())
     assert "villages.csv: not a readable UTF-8 CSV file: line 3 holds a byte (0x96) UTF-8 " \
         "does not have; save it from Excel as \"CSV UTF-8 (Comma delimited)\"" in message
+
+
+def test_a_quote_never_closed_in_a_big_file_is_named_as_such(tmp_path, capsys):
+    # in a file of thousands of rows the open cell outgrows the csv module's limit first
+    rows = "".join(f"52.01.08.{2001 + n % 9},BPS 2024,2024-01-01,30\n" for n in range(5000))
+    text = f"{HEADER}\n" '52.01.08.2001,"BPS 2024,2024-01-01,30\n' + rows
+    message = refused(tmp_path, text, capsys)
+    assert "villages.csv: line 2: a quote opened there is never closed" in message
