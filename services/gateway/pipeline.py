@@ -258,7 +258,9 @@ def _answer(call, tools):
                                  {**first["headers"], "Idempotent-Replayed": "true"}))
         try:
             reply = _run(call)
-        except CommandRejected as error:  # refusals are answers too: kept, then given
+        except CommandRejected as error:  # a service's refusals are answers too: kept
+            if not call.upstream.sent:    # the gateway's own (an import's row outside the
+                raise                     # region): the key may come again, corrected
             reply = Reply(error.status, error_body(error), error_headers(error))
         tools.stored_responses.keep(slot, fingerprint, reply.status, reply.body,
                                     reply.headers)

@@ -74,6 +74,7 @@ class Upstream:
         the gateway process's Bulkhead."""
         self.proxies, self.timeout = proxies, timeout
         self.serving, self.bulkhead = serving, bulkhead
+        self.sent = 0   # calls sent: a refusal with none is the gateway's own (pipeline)
 
     def call(self, service, method, *args, **kwargs):
         if not self.serving(service):   # nothing sent: it would only wait out the timeout
@@ -85,6 +86,7 @@ class Upstream:
                 f"the {service} service has {self.bulkhead.limit} requests of this gateway "
                 "waiting for it already; nothing was sent, try again later", None))
         with self.bulkhead.holding(service):
+            self.sent += 1
             return self._call(service, method, *args, **kwargs)
 
     def _call(self, service, method, *args, **kwargs):
