@@ -27,7 +27,7 @@ from shared.regions import is_region_prefix, is_village_code
 
 from . import merkle, schemas
 from .bundle import bundle_bytes
-from .treehead import tree_head_problem
+from .treehead import TREE_HEAD_FORMAT, tree_head_problem
 
 
 @click.group("audit")
@@ -57,6 +57,18 @@ def _working(what):
     over a million events takes minutes, and one RPC reports nothing until it is done."""
     with progress_bar(f"{what} (the audit service is working)", None):
         yield
+
+
+def read_tree_head(path, option):
+    """A tree head the auditor kept. Another kind of file (a checkpoint, a bundle) is bad
+    usage naming the option, as verify --checkpoint does for the converse: a failed proof
+    (exit 1) would say the ledger failed. A tree head altered or forged is still exit 1."""
+    head = read_json_object(path, option, "a tree head")
+    if head.get("format") != TREE_HEAD_FORMAT:
+        fail(f"{option} {path}: not a tree head (its format is {head.get('format')!r}, not "
+             f"{TREE_HEAD_FORMAT}; `plpbk audit tree-head --out` writes them, and a "
+             "checkpoint is checked by `plpbk verify --checkpoint`)")
+    return head
 
 
 def _print_json(value):
@@ -168,7 +180,7 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
         fail("--tree-head and --public-key go together")
     head = key = None
     if head_path:  # a kept head is checked before anything is asked of it
-        head = read_json_object(head_path, "--tree-head", "a tree head")
+        head = read_tree_head(head_path, "--tree-head")
         key = read_public_key(public_key)
         problem = tree_head_problem(head, key)
         if problem:
@@ -259,7 +271,7 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
     Exit code 1 when it does not.
     """
     new_file(out, "--out", "a kept tree head")
-    old = read_json_object(head_path, "--tree-head", "a tree head")
+    old = read_tree_head(head_path, "--tree-head")
     key = read_public_key(public_key)
     problem = tree_head_problem(old, key)
     if problem:
@@ -308,7 +320,7 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     except CommandRejected as exc:
         fail(str(exc))
     new_file(out, "--out", "a bundle")
-    heads = [read_json_object(path, "--since", "a tree head") for path in kept]
+    heads = [read_tree_head(path, "--since") for path in kept]
     with _audit_service(amqp_uri, actor, role, region) as audit, \
             _working(f"exporting {code or prefix}"):
         bundle = audit.export_bundle(scope, heads)
@@ -333,7 +345,7 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
     from .bundle_verify import BundleReport, read_bundle
     from .bundle_verify import verify_bundle as verify
     key = read_public_key(public_key)
-    heads = [read_json_object(path, "--tree-head", "a tree head") for path in kept]
+    heads = [read_tree_head(path, "--tree-head") for path in kept]
     not_a_device(bundle_path)
     try:
         with open(bundle_path, "rb") as handle:

@@ -128,3 +128,28 @@ def test_relay_once_of_a_store_folder_that_is_not_there_is_an_error_not_silence(
     assert result.exit_code == 2, result.output   # was exit 0 and not a word
     assert "there is no folder" in result.text
     assert not os.listdir(tmp_path / "state")
+
+
+def test_a_kept_file_that_is_not_a_tree_head_is_bad_usage_not_a_failed_proof(tmp_path):
+    """A checkpoint (or a bundle) given for --tree-head: prove, consistency and
+    verify-bundle said exit 1, which reads as "the proof failed", and export went on to
+    ask the service; verify --checkpoint already calls the converse bad usage."""
+    store = ledgers(tmp_path / "ledgers", "cycle")
+    kept = tmp_path / "cycle.ckpt"
+    assert run("checkpoint", "cycle", "--key", key_pair(tmp_path), "--store", store,
+               "--out", str(kept)).exit_code == 0
+    public = str(tmp_path / "k.pem.pub")
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text("{}")
+    for command in (
+            ["audit", "prove", "0" * 8 + "-0000-0000-0000-" + "0" * 12, "--tree-head", str(kept),
+             "--public-key", public, "--amqp", UNREACHABLE],
+            ["audit", "consistency", "--tree-head", str(kept), "--public-key", public,
+             "--amqp", UNREACHABLE],
+            ["audit", "export", "52.01.08.2006", "--since", str(kept), "--out",
+             str(tmp_path / "out.json"), "--amqp", UNREACHABLE],
+            ["verify-bundle", str(bundle), "--tree-head", str(kept), "--public-key", public]):
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "not a tree head" in result.text and "plpbk-checkpoint/1" in result.text
+        assert str(kept) in result.text
