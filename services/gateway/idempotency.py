@@ -36,9 +36,13 @@ def slot_of(principal_id: str, key: str) -> str:
     return hashlib.sha256(f"{principal_id}\0{key}".encode()).hexdigest()
 
 
-def service_key(slot: str) -> str:
-    """The key services record with the events (bounded, no principal data in clear)."""
-    return f"http:{slot[:40]}"
+def service_key(slot: str, request_fingerprint: str) -> str:
+    """The key services record with the events (bounded, no principal data in clear).
+
+    Of the request too, not the slot alone: ledgers keep keys for good while the gateway
+    keeps answers 24 hours, so the key sent again later with another request (a monthly
+    "evidence-june") would find the first one done and record nothing, answered as done."""
+    return "http:" + hashlib.sha256(f"{slot}\0{request_fingerprint}".encode()).hexdigest()[:40]
 
 
 def fingerprint(method, path, query_string, body: bytes) -> str:

@@ -249,7 +249,7 @@ def _answer(call, tools):
     request = call.request
     fingerprint = idempotency.fingerprint(request.method, request.path,
                                           request.query_string, request.get_data(cache=True))
-    call.service_key = idempotency.service_key(slot)
+    call.service_key = idempotency.service_key(slot, fingerprint)
     with tools.locks.hold(slot):
         first = tools.stored_responses.first_answer(slot, fingerprint)
         if first is not None:

@@ -28,3 +28,38 @@ def test_an_import_refused_for_a_row_outside_the_region_keeps_nothing(gateway, o
     assert "Idempotent-Replayed" not in corrected.headers
     again = siti.post("/api/v1/villages/imports", headers=key, json={"rows": [row(2, BAJUR)]})
     assert again.headers["Idempotent-Replayed"] == "true" and again.json() == corrected.json()
+
+
+def test_a_key_used_again_after_its_24_hours_for_another_request_records_it(
+        gateway, operator, gateway_config):
+    """After 24 hours the gateway has forgotten the key's answer, but the services'
+    ledgers keep idempotency keys for good: the same key with another request was then
+    answered as if done, and nothing was recorded."""
+    import time
+
+    from services.gateway import idempotency
+    from shared.views import open_view_store
+    from tests.samples import ELIGIBLE
+
+    from .test_idempotency_races import records
+    operator.user("siti", "district", "52.01")
+    siti = login(gateway, "siti")
+    siti.post("/api/v1/villages", json={"code": BAJUR})
+    key = {"Idempotency-Key": "monthly-evidence"}
+    first = siti.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE, headers=key)
+    assert first.status_code == 200, first.text
+    state = open_view_store(gateway_config["STATE_URI"], "gateway")
+    try:   # a day goes by
+        kept = state.collection("idempotency")
+        slot = idempotency.slot_of("user:siti", key["Idempotency-Key"])
+        kept.update(slot, lambda doc: doc.update(at=time.time() - idempotency.KEEP_SECONDS - 1))
+    finally:
+        state.close()
+    later = {**ELIGIBLE, "source_document": "BPS Lombok Barat 2025",
+             "observed_on": "2025-06-30"}
+    second = siti.post(f"/api/v1/villages/{BAJUR}/indicators", json=later, headers=key)
+    assert second.status_code == 200, second.text
+    assert len(records(gateway_config, "IndicatorsRecorded")) == 2
+    retry = siti.post(f"/api/v1/villages/{BAJUR}/indicators", json=later, headers=key)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert len(records(gateway_config, "IndicatorsRecorded")) == 2

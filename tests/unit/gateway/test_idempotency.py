@@ -23,7 +23,12 @@ def test_keys_are_visible_ascii_of_bounded_length():
 
 def test_slots_belong_to_one_principal():
     assert idempotency.slot_of("user:a", "k") != idempotency.slot_of("user:b", "k")
-    assert idempotency.service_key(idempotency.slot_of("user:a", "k")).startswith("http:")
+    slot = idempotency.slot_of("user:a", "k")
+    assert idempotency.service_key(slot, "f1").startswith("http:")
+    assert len(idempotency.service_key(slot, "f1")) == len("http:") + 40
+    # the same key with another request is another command for the services' ledgers
+    assert idempotency.service_key(slot, "f1") != idempotency.service_key(slot, "f2")
+    assert idempotency.service_key(slot, "f1") == idempotency.service_key(slot, "f1")
 
 
 def test_the_same_json_written_differently_is_the_same_request():
