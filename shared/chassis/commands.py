@@ -55,6 +55,17 @@ def checked_key(key):
     raise InvalidInput(f"must be text of 1 to {MAX_KEY_LENGTH} characters", "idempotency_key")
 
 
+def refuse_key_of_another_stream(ledger, done, stream_id):
+    """A key names one request for ever (the ledger never forgets it). Its first record
+    says which stream it was used on; sent with a request for another stream, answering
+    "done" would lose this request, so it is refused and the caller told to use a new key."""
+    first = ledger.read(done.first_position - 1, limit=1)
+    if first and first[0].stream_id != stream_id:
+        raise CommandRejected(f"this idempotency key was already used for "
+                              f"{first[0].stream_id}; nothing was recorded now: send this "
+                              "request with a new key", "idempotency_key")
+
+
 def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
             retries=3) -> Outcome:
     """Decide on the current state and record the events; bounded retry on conflicts.
@@ -66,6 +77,7 @@ def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
     if idempotency_key is not None:
         done = ledger.recorded(idempotency_key)
         if done is not None:
+            refuse_key_of_another_stream(ledger, done, stream_id)
             return Outcome([], done, fold(decider, ledger.read_stream(stream_id)), True)
     for attempt in range(retries + 1):
         records = ledger.read_stream(stream_id)
@@ -80,6 +92,8 @@ def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
                 raise Conflict(f"{stream_id} kept changing while deciding; try again "
                                f"({exc})") from None
             continue
+        if result.duplicate:   # the same key recorded meanwhile, by another process
+            refuse_key_of_another_stream(ledger, result, stream_id)
         return Outcome([] if result.duplicate else events, result, state, result.duplicate)
 
 
@@ -106,8 +120,13 @@ def execute_many(ledger, jobs, retries=3) -> list:
     for attempt in range(retries + 1):
         outcomes, requests, placed, streams = [], [], [], {}
         for job in jobs:
-            if job.idempotency_key is not None and ledger.recorded(job.idempotency_key):
-                outcomes.append(Outcome([], None, None, True))
+            done = job.idempotency_key is not None and ledger.recorded(job.idempotency_key)
+            if done:
+                try:
+                    refuse_key_of_another_stream(ledger, done, job.stream_id)
+                    outcomes.append(Outcome([], done, None, True))
+                except CommandRejected as exc:
+                    outcomes.append(exc)
                 continue
             if job.stream_id not in streams:
                 records = ledger.read_stream(job.stream_id)

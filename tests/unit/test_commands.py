@@ -89,3 +89,19 @@ def test_execute_many_refuses_jobs_one_by_one_and_sees_its_own_earlier_jobs(ledg
     assert ledger.stream_version("counter-1") == 2 and ledger.stream_version("counter-2") == 0
     assert [o.duplicate for o in execute_many(ledger, [
         Job(COUNTER, "counter-1", [Add(1)], META, "a")])] == [True]
+
+
+def test_a_key_used_on_another_stream_is_refused_and_nothing_is_lost(ledger):
+    """The ledger keeps a key for ever; sent again with a request for another stream (a
+    client that reuses keys, or the gateway's 24-hour memory expired), the request was
+    answered with that other stream's state as if done, and nothing was recorded."""
+    execute(ledger, COUNTER, "counter-1", Add(5), META, idempotency_key="k")
+    with pytest.raises(CommandRejected, match="already used for counter-1") as refused:
+        execute(ledger, COUNTER, "counter-2", Add(7), META, idempotency_key="k")
+    assert refused.value.field == "idempotency_key"
+    outcomes = execute_many(ledger, [Job(COUNTER, "counter-2", [Add(7)], META, "k"),
+                                     Job(COUNTER, "counter-3", [Add(1)], META, "k3")])
+    assert isinstance(outcomes[0], CommandRejected) and outcomes[1].state == 1
+    assert ledger.stream_version("counter-2") == 0
+    again = execute_many(ledger, [Job(COUNTER, "counter-3", [Add(1)], META, "k3")])
+    assert again[0].duplicate and ledger.stream_version("counter-3") == 1   # a true retry
