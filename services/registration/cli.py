@@ -3,6 +3,7 @@ import codecs
 import csv
 import io
 import re
+from contextlib import contextmanager
 
 import click
 from rich.markup import escape
@@ -10,7 +11,7 @@ from nameko.exceptions import UnknownService
 
 from shared.chassis.errors import CommandRejected
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console,
-                               fail, progress_bar)
+                               errors, fail, progress_bar)
 from shared.cli.files import not_a_device
 from shared.cli.rpc import actor_options, service_proxy
 
@@ -43,8 +44,8 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     rows, misshapen = _read(path)
     report = {"recorded": 0, "unchanged": 0, "errors": list(misshapen)}
     with service_proxy(amqp_uri, actor, role, region) as cluster, \
-            progress_bar(f"importing {path}", len(rows)) as show:
-        done = 0
+            progress_bar(f"importing {path}", len(rows)) as show, \
+            _said_if_stopped(path, len(rows), report) as sent:
         for chunk in _chunks(rows):
             try:
                 part = cluster.registration.import_rows(chunk, path)
@@ -55,8 +56,8 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
             for key in ("recorded", "unchanged"):
                 report[key] += part[key]
             report["errors"].extend(part["errors"])
-            done += len(chunk)
-            show(done)
+            sent.append(len(chunk))
+            show(sum(sent))
     console.print(f"{len(rows) + len(misshapen)} rows: {report['recorded']} recorded, "
                   f"{report['unchanged']} already recorded, {len(report['errors'])} refused")
     for error in sorted(report["errors"], key=lambda e: e["line"] or 0)[:show_errors]:
@@ -64,6 +65,24 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
                       soft_wrap=True)
     if report["errors"]:
         raise SystemExit(EXIT_PROBLEM)
+
+
+@contextmanager
+def _said_if_stopped(path, total, report):
+    """Yields the list of row counts sent; an import stopped after some (Ctrl-C, the
+    service gone, no answer) says what they recorded and that a re-run is safe."""
+    sent = []
+    try:
+        yield sent
+    except BaseException:
+        if sent:
+            errors.print(
+                f"{escape(str(path))}: {sum(sent)} of {total} rows were sent before it "
+                f"stopped ({report['recorded']} recorded, {report['unchanged']} already "
+                f"recorded, {len(report['errors'])} refused); the service may have recorded "
+                "some of the rest: importing the file again is safe (what is recorded is "
+                "not recorded twice) and completes it", highlight=False, soft_wrap=True)
+        raise
 
 
 def _chunks(rows):

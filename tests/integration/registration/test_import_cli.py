@@ -2,8 +2,10 @@
 the registration service in a nameko container, the real RabbitMQ."""
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -178,6 +180,42 @@ def test_re_running_a_file_whose_village_is_on_lines_far_apart_records_nothing(
     with proxy(registration) as service:
         poverty = service.get_village("52.01.08.2001")["indicators"]["poverty_rate"]
         assert (poverty["value"], poverty["source_document"]) == ("31.00", "Survei desa 2024")
+
+
+def test_an_import_stopped_half_way_says_what_was_sent_and_a_re_run_completes_it(
+        registration, tmp_path):
+    # BUG: Ctrl-C after the first calls said only "interrupted (Ctrl-C) before the
+    # command finished": not that rows were recorded, nor that running it again is safe
+    codes = regions.all_village_codes()[:3 * CHUNK]
+    text = "\n".join(["code,source_document,observed_on,poverty_rate",
+                      *(f"{code},BPS 2024,2024-01-01,30" for code in codes)]) + "\n"
+    path = write(tmp_path, "big.csv", text)
+    env = {**os.environ, "AMQP_URI": registration["AMQP_URI"], "PLPBK_NO_PROGRESS": "1"}
+    command = subprocess.Popen([PLPBK, "import", "villages", str(path)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with proxy(registration) as service:
+        for _ in range(600):   # until the first call has recorded its rows
+            if service.list_villages({"region": ""})["total"] >= CHUNK:
+                break
+            time.sleep(0.1)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=120)
+    assert command.returncode == 130, (out, err)
+    said = " ".join(err.split())
+    sent = re.search(r"big.csv: (\d+) of 6000 rows were sent before it stopped \((\d+) "
+                     r"recorded, 0 already recorded, 0 refused\); the service may have "
+                     r"recorded some of the rest: importing the file again is safe \(what "
+                     r"is recorded is not recorded twice\) and completes it", said)
+    assert sent and int(sent.group(1)) >= CHUNK, said
+    assert "interrupted (Ctrl-C)" in said
+
+    again = import_file(registration, path)
+    assert again.returncode == 0, again
+    recorded, unchanged = map(int, re.search(r"6000 rows: (\d+) recorded, (\d+) already "
+                                             r"recorded, 0 refused", flat(again.stdout)).groups())
+    assert recorded + unchanged == 6000 and unchanged >= int(sent.group(2))
+    with proxy(registration) as service:
+        assert service.list_villages({"region": ""})["total"] == 6000
 
 
 def test_line_numbers_count_physical_lines_of_the_file(registration, tmp_path):
