@@ -124,6 +124,8 @@ def _check_out(out, sources):
         if os.listdir(out):
             fail(f"--out {out}: the folder is not empty; refusing to write a backup over "
                  "anything (choose a new or empty folder)")
+        if not os.access(out, os.W_OK | os.X_OK):   # there and empty: it is written into
+            fail(f"--out {out}: the folder is not writable")
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         fail(f"--out {out}: there is no folder {parent}")

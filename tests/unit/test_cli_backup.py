@@ -285,3 +285,22 @@ def test_attachments_that_name_a_file_are_bad_usage(platform, tmp_path):
     assert result.exit_code == 2, result.output   # was 0: "no attachments under …"
     assert "--attachments" in result.text and "not a folder" in result.text
     assert not (tmp_path / "backup").exists()
+
+
+def test_an_empty_out_folder_that_cannot_be_written_is_refused_before_any_copy(platform,
+                                                                              tmp_path):
+    """OUT there and empty but not writable (a read-only mount, another's folder): only
+    the folder above it was checked, and the backup stopped at its first copy with exit 3
+    "cannot reach a store, broker or file", as if a store were out of reach."""
+    import subprocess
+    out = tmp_path / "backup"
+    out.mkdir()
+    if subprocess.run(["chattr", "+i", str(out)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here (it makes a folder unwritable to root)")
+    try:
+        result = run("backup", "--out", str(out), *platform["args"])
+    finally:
+        subprocess.run(["chattr", "-i", str(out)], check=True)
+    assert result.exit_code == 2, result.output
+    assert f"--out {out}" in result.text and "not writable" in result.text
+    assert os.listdir(out) == []
