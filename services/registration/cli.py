@@ -197,6 +197,10 @@ def _csv_problem(exc):
 def _columns(path, header):
     """The header's column names, in any case and without spaces around them ("" for a
     column with no name); a missing, unknown or twice-named column stops the import."""
+    if not header:
+        optional = [c for c in IMPORT_COLUMNS if c not in REQUIRED]
+        fail(f"{path}: the file is empty (no header line; the columns are "
+             f"{', '.join(REQUIRED)} and any of {', '.join(optional)})")
     names = [cell.strip().lower() for cell in header]
     twice = next((name for name in names if name and names.count(name) > 1), None)
     if twice:

@@ -321,7 +321,7 @@ def test_a_district_imports_only_villages_in_its_region(registration, tmp_path):
     ("kode,source_document,observed_on", "missing column(s) code"),
     ("code,source_document,observed_on,catatan", "unknown column(s) catatan"),
     (HEADER + ",poverty", "unknown column(s) poverty"),
-    ("", "missing column(s) code, source_document, observed_on"),
+    ("", "the file is empty (no header line; the columns are code, source_document"),
 ])
 def test_a_file_with_a_missing_or_unknown_column_records_nothing(registration, tmp_path,
                                                                  header, message):

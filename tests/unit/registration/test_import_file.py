@@ -102,9 +102,12 @@ def test_a_row_over_several_lines_is_named_by_its_first_line(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["", "\ufeff", "\n\n"])
-def test_a_file_with_no_header_is_refused(tmp_path, capsys, text):
-    assert "missing column(s) code, source_document, observed_on" in refused(tmp_path, text,
-                                                                                capsys)
+def test_a_file_with_no_header_is_refused_as_empty(tmp_path, capsys, text):
+    # it was "missing column(s) code, source_document, observed_on", as if a header
+    # were there with other columns
+    assert "villages.csv: the file is empty (no header line; the columns are code, " \
+        "source_document, observed_on and any of poverty_rate," in refused(tmp_path, text,
+                                                                         capsys)
 
 
 def test_a_header_only_file_has_no_rows(tmp_path):
