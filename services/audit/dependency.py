@@ -66,6 +66,7 @@ class AuditPlatform(DependencyProvider):
         self.ready = Event()
         self._stopped = threading.Event()  # green under nameko's monkey-patching
         self.outages = OutageLog(log)
+        self._unreadable_said = set()
 
     @property
     def registry(self):
@@ -88,12 +89,23 @@ class AuditPlatform(DependencyProvider):
         try:
             self.catch_up()
             self.log.extend_all()
+            self._say_unreadable()
         except CATCH_UP_OUTAGES as exc:   # the operators' to fix: said once, then retried
             self.outages.down("audit catch-up", exc)
         except Exception:  # the next round retries; a broken tree is logged by extend_all
             log.exception("audit catch-up failed")
         else:
             self.outages.up("audit catch-up")
+
+    def _say_unreadable(self):
+        """A file in the ledger folder that is no readable ledger: said once, and once
+        when it is gone or readable again (the other ledgers are caught up meanwhile)."""
+        unreadable = self.sources.unreadable
+        for name in self._unreadable_said - set(unreadable):
+            self.outages.up(f"audit of ledger {name}")
+        for name, problem in unreadable.items():
+            self.outages.down(f"audit of ledger {name}", problem)
+        self._unreadable_said = set(unreadable)
 
     def catch_up(self):
         """Index every event recorded so far, in every ledger (new ones included)."""
@@ -143,6 +155,10 @@ class AuditSession:
     def registry(self):
         return self._platform.registry
 
-    def catch_up(self):
+    def catch_up(self, every_ledger=True):
+        """Caught up; every_ledger: the answer reads all ledgers, so a file there that is
+        no readable ledger is refused (Conflict naming it), never left out unsaid."""
         self._platform.catch_up()
+        if every_ledger:
+            self.sources.complete()
         return self

@@ -139,7 +139,8 @@ class AuditService(OperatorEntrypoints):
                 "subscriptions": {f"{s.name}:{s.source.name}": {
                     "position": s.position, "source_head": s.source.head().position}
                     for s in self.platform.subscriptions},
-                "trees": self.platform.log.status()}
+                "trees": self.platform.log.status(),
+                "unreadable_ledgers": self.platform.sources.unreadable}
 
     # -- internals -----------------------------------------------------------------------
     def _allowed(self):
@@ -152,7 +153,7 @@ class AuditService(OperatorEntrypoints):
 
     def _session_for(self, ledger):
         schemas.ledger_name(ledger)
-        session = self.platform.catch_up()
+        session = self.platform.catch_up(every_ledger=False)   # one ledger is enough
         session.sources.get(ledger)  # NotFound naming the field for an unknown ledger
         return session
 

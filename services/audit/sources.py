@@ -3,12 +3,14 @@
 The audit service appends nothing: it holds each ledger as a SourceLedger, opened
 read-only and without any write method, as every subscription reads another service's.
 New ledgers (a service deployed later) are found by `discover()`, which the audit
-service calls at start, on every periodic catch-up and before answering a query.
+service calls at start, on every periodic catch-up and before answering a query. A file
+there that is no readable ledger is named by every answer over all ledgers (`complete`)
+and by the catch-up's log, once; answers about one healthy ledger are still given.
 """
 import threading
 
-from shared.chassis.errors import NotFound
-from shared.ledger import ledger_names
+from shared.chassis.errors import Conflict, NotFound
+from shared.ledger import LedgerDamaged, ledger_names
 from shared.messaging.source import SourceLedger
 
 
@@ -17,16 +19,37 @@ class LedgerSources:
         self.store_uri = store_uri
         self._upcasters_for = upcasters_for
         self._ledgers = {}
+        self.unreadable = {}   # name -> why its file is no readable ledger (looked at again)
         self._lock = threading.Lock()
 
     def discover(self) -> list:
-        """Open ledgers that appeared since the last call; return their names."""
+        """Open ledgers that appeared since the last call; return their names. A file that
+        is no readable ledger (foreign, damaged) is kept in `unreadable`, not opened: it
+        stopped every other ledger from being found."""
         with self._lock:
-            new = [name for name in ledger_names(self.store_uri) if name not in self._ledgers]
-            for name in new:
-                self._ledgers[name] = SourceLedger(self.store_uri, name,
-                                                   upcasters=self._upcasters_for(name))
+            new, unreadable = [], {}
+            for name in ledger_names(self.store_uri):
+                if name in self._ledgers:
+                    continue
+                source = SourceLedger(self.store_uri, name, upcasters=self._upcasters_for(name))
+                try:
+                    source.head()   # opened here (it opens lazily): its damage is named now
+                except LedgerDamaged as exc:
+                    source.close()
+                    unreadable[name] = str(exc)
+                    continue
+                self._ledgers[name] = source
+                new.append(name)
+            self.unreadable = unreadable
             return new
+
+    def complete(self):
+        """Conflict naming a ledger file that cannot be read: an answer over every ledger
+        would leave its events out without a word."""
+        for name, problem in sorted(self.unreadable.items()):
+            raise Conflict(f"{problem}; an answer over every ledger would leave ledger {name} "
+                           "out: move the file out of the ledger folder or restore it "
+                           "(plpbk verify --all names it)", "ledger")
 
     @property
     def names(self) -> list:
@@ -35,6 +58,8 @@ class LedgerSources:
     def get(self, name) -> SourceLedger:
         if name not in self._ledgers:
             self.discover()
+        if name in self.unreadable:
+            raise Conflict(self.unreadable[name], "ledger")
         if name not in self._ledgers:
             raise NotFound(f"there is no ledger named {name!r} (ledgers: "
                            f"{', '.join(self.names) or 'none'})", "ledger")

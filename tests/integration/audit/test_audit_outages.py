@@ -32,3 +32,44 @@ def test_a_half_rebuilt_index_is_said_once_and_nothing_is_applied_onto_it(
     assert not [line for line in written if "Traceback" in line or "catch-up failed" in line]
     assert views.collection("villages").get(BAJUR) is None
     views.close()
+
+
+def test_a_file_in_the_ledger_folder_that_is_no_ledger_is_named_once_and_stops_no_proof(
+        container_factory, audit_config):
+    """A foreign or damaged file (junk.db) beside the ledgers made every audit query fail
+    with an unexpected RemoteError (500 at the gateway), tree heads of healthy ledgers
+    included, and the catch-up log a traceback every round. Answers over every ledger
+    still refuse, naming it (without it they would leave its events out unsaid); those
+    about one healthy ledger are given."""
+    import os
+
+    import pytest
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    from shared.chassis.errors import Conflict
+
+    from .conftest import AUDITOR
+    config = {**audit_config, "CATCH_UP_INTERVAL": "0.1"}
+    ledger = open_ledger(config["STORE_URI"], "registration")
+    ledger.append(f"village-{BAJUR}", 0, [NewEvent("VillageRegistered", {"code": BAJUR})])
+    ledger.close()
+    junk = os.path.join(config["STORE_URI"][len("sqlite:///"):], "junk.db")
+    with open(junk, "wb") as handle:
+        handle.write(b"not a database" * 100)
+    with captured("INFO") as lines, ServiceRpcProxy(
+            "audit", config, context_data={"actor": AUDITOR}) as auditor:
+        container_factory(AuditService, config).start()
+        time.sleep(1.5)   # about 15 rounds
+        assert auditor.tree_head("registration")["tree_size"] == 1
+        with pytest.raises(Conflict) as refused:
+            auditor.history(BAJUR)
+        assert refused.value.field == "ledger" and "junk" in str(refused.value)
+        with pytest.raises(Conflict):
+            auditor.tree_head("junk")
+        written = [json.dumps(line) for line in lines()]
+        os.remove(junk)
+        assert auditor.history(BAJUR)[0]["type"] == "VillageRegistered"
+    said = [line for line in written if "junk" in line and "stopped" in line]
+    assert len(said) == 1, said
+    upkeep = [line for line in written if "services.audit" in line]   # not the refusals
+    assert not [line for line in upkeep if "Traceback" in line or "catch-up failed" in line]
