@@ -164,10 +164,10 @@ def _record_indicators(state, code, command):
                          "supersedes": previous["event_id"] if previous else None})
     if all(_same_reading(state.readings.get(r["indicator"]), r, command) for r in readings):
         return []  # the same evidence again: nothing new to record
-    if command.unless_current is not None and all(
-            _same_reading(state.readings.get(r["indicator"]), r, command)
+    if command.unless_current is not None and not any(
+            _corrected_by(state.readings.get(r["indicator"]), r, command)
             for r in readings if r["indicator"] in command.unless_current):
-        return []  # recorded before and still current where no later row speaks
+        return []  # recorded before; nothing of its own reading to put back
     payload = {"code": code, "source_document": command.source_document,
                "observed_on": command.observed_on, "readings": readings}
     if command.correction_reason:
@@ -177,6 +177,15 @@ def _record_indicators(state, code, command):
     for reading in readings:  # evaluate against the evidence as it will be
         current[reading["indicator"]] = {**reading, "event_id": recorded.event_id}
     return [recorded] + _decision(state, code, command.rule_set, current, "evidence")
+
+
+def _corrected_by(current, reading, command):
+    """The current reading is of the row's own document and day with another value (a
+    typo of that reading): a row recorded before puts its value back. A reading of
+    another document or day is newer evidence, never taken back by an old file."""
+    return current is not None and current["value"] != reading["value"] and \
+        current["source_document"] == command.source_document and \
+        current["observed_on"] == command.observed_on
 
 
 def _same_reading(previous, reading, command):

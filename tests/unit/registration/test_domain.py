@@ -235,6 +235,20 @@ def test_an_import_row_recorded_before_is_recorded_again_only_where_it_is_not_cu
     assert village.do(again({"poverty_rate", "slum_area"})) == []
 
 
+def test_an_import_row_run_again_never_takes_back_newer_evidence_of_another_document(village):
+    """Running last year's file again after this year's evidence was recorded (from
+    another document or day) leaves this year's current: only a value of the row's own
+    document and day (a typo of that reading) is put back. Before, the old file's values
+    were recorded again over the newer evidence."""
+    row = GOOD[3:5]
+    village.do(evidence(row))
+    village.do(evidence(with_value("poverty_rate", "22.00", row), "BPS 2025", "2025-06-30"))
+    again = domain.RecordIndicators(row, "BPS Lombok Barat 2024", "2024-06-30", SEED,
+                                    unless_current=frozenset({"poverty_rate", "slum_area"}))
+    assert village.do(again) == []
+    assert village.state.readings["poverty_rate"]["value"] == "22.00"
+
+
 def test_partial_evidence_is_incomplete_then_eligible(village):
     [_, decided] = village.do(evidence(GOOD[:1]))
     assert decided.payload["status"] == "incomplete" and decided.payload["eligible"] is False
