@@ -56,8 +56,11 @@ def read_settings(config) -> Settings:
     if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
         raise ConfigurationError(f"GATEWAY_SECRET needs at least {MIN_SECRET_BYTES} "
                                  "characters")
+    token_ttl = number_setting(config, "GATEWAY_TOKEN_TTL", 900)
+    if token_ttl < 1:   # a token dead when issued: every login useless
+        raise ConfigurationError("GATEWAY_TOKEN_TTL=0: a token must live at least 1 second")
     return Settings(
-        secret=secret, token_ttl=number_setting(config, "GATEWAY_TOKEN_TTL", 900),
+        secret=secret, token_ttl=token_ttl,
         rpc_timeout=rpc_timeout(config),
         health_max_age=number_setting(config, "GATEWAY_HEALTH_MAX_AGE", 1.0, whole=False),
         login_policies={

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import eventlet
 from kombu.exceptions import OperationalError
-from nameko.exceptions import BadRequest, RemoteError, UnknownService
+from nameko.exceptions import BadRequest, ConfigurationError, RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 
 from shared.chassis.errors import CommandRejected, InvalidInput
@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def rpc_timeout(config) -> float:
-    """GATEWAY_RPC_TIMEOUT: seconds the gateway waits for a service (60)."""
-    return number_setting(config, "GATEWAY_RPC_TIMEOUT", 60.0, whole=False)
+    """GATEWAY_RPC_TIMEOUT: seconds the gateway waits for a service (60); 0 would make
+    every request a 503, so it is refused at start."""
+    seconds = number_setting(config, "GATEWAY_RPC_TIMEOUT", 60.0, whole=False)
+    if seconds <= 0:
+        raise ConfigurationError(f"GATEWAY_RPC_TIMEOUT={seconds:g}: must be more than 0")
+    return seconds
 
 
 class ExpiringRpcProxy(RpcProxy):
