@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from shared.chassis.errors import CommandRejected, Conflict, NotConfigured
+from shared.chassis.errors import CommandRejected, Conflict, NotConfigured, StoreUnavailable
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console,
                                ctrl_c_deferred, fail, must_exist, progress_bar, store_option,
                                unreachable_is_an_error)
@@ -47,6 +47,8 @@ def _audit_service(amqp_uri, actor, role, region):
             fail(str(exc), EXIT_PROBLEM)
         except NotConfigured as exc:   # the service's setup, not the command: exit 3
             fail(f"the audit service cannot do this: {exc}", EXIT_UNREACHABLE)
+        except StoreUnavailable as exc:   # a store it reads is out of reach now: exit 3
+            fail(f"the audit service cannot answer now: {exc}", EXIT_UNREACHABLE)
         except CommandRejected as exc:
             fail(str(exc))
 

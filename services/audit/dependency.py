@@ -22,10 +22,11 @@ from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 from shared.chassis.access import actor_of
+from shared.chassis.errors import StoreUnavailable
 from shared.chassis.platform import CATCH_UP_OUTAGES
 from shared.chassis.starting import starting
 from shared.config import number_setting, setting
-from shared.messaging.outages import OutageLog
+from shared.messaging.outages import OUTAGES, OutageLog
 from shared.messaging.subscription import Subscription
 from shared.views import open_view_store
 
@@ -98,8 +99,9 @@ class AuditPlatform(DependencyProvider):
             self.outages.up("audit catch-up")
 
     def _say_unreadable(self):
-        """A file in the ledger folder that is no readable ledger: said once, and once
-        when it is gone or readable again (the other ledgers are caught up meanwhile)."""
+        """A ledger that cannot be read (a file that is no ledger, one that cannot be
+        opened now): said once, and once when it is gone or readable again (the other
+        ledgers are caught up meanwhile)."""
         unreadable = self.sources.unreadable
         for name in self._unreadable_said - set(unreadable):
             self.outages.up(f"audit of ledger {name}")
@@ -158,7 +160,10 @@ class AuditSession:
     def catch_up(self, every_ledger=True):
         """Caught up; every_ledger: the answer reads all ledgers, so a file there that is
         no readable ledger is refused (Conflict naming it), never left out unsaid."""
-        self._platform.catch_up()
+        try:
+            self._platform.catch_up()
+        except OUTAGES as exc:   # the operators' to fix, and the same query may be sent later
+            raise StoreUnavailable(str(exc)) from None
         if every_ledger:
             self.sources.complete()
         return self

@@ -140,7 +140,8 @@ class AuditService(OperatorEntrypoints):
                     "position": s.position, "source_head": s.source.head().position}
                     for s in self.platform.subscriptions},
                 "trees": self.platform.log.status(),
-                "unreadable_ledgers": self.platform.sources.unreadable}
+                "unreadable_ledgers": {name: str(exc) for name, exc in
+                                       self.platform.sources.unreadable.items()}}
 
     # -- internals -----------------------------------------------------------------------
     def _allowed(self):

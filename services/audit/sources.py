@@ -9,8 +9,8 @@ and by the catch-up's log, once; answers about one healthy ledger are still give
 """
 import threading
 
-from shared.chassis.errors import Conflict, NotFound
-from shared.ledger import LedgerDamaged, ledger_names
+from shared.chassis.errors import Conflict, NotFound, StoreUnavailable
+from shared.ledger import LedgerDamaged, LedgerUnavailable, ledger_names
 from shared.messaging.source import SourceLedger
 
 
@@ -19,13 +19,13 @@ class LedgerSources:
         self.store_uri = store_uri
         self._upcasters_for = upcasters_for
         self._ledgers = {}
-        self.unreadable = {}   # name -> why its file is no readable ledger (looked at again)
+        self.unreadable = {}   # name -> why it cannot be read now (looked at again)
         self._lock = threading.Lock()
 
     def discover(self) -> list:
-        """Open ledgers that appeared since the last call; return their names. A file that
-        is no readable ledger (foreign, damaged) is kept in `unreadable`, not opened: it
-        stopped every other ledger from being found."""
+        """Open ledgers that appeared since the last call; return their names. One that
+        cannot be read (a foreign or damaged file; one that cannot be opened now) is kept
+        in `unreadable`, not opened: it stopped every other ledger from being found."""
         with self._lock:
             new, unreadable = [], {}
             for name in ledger_names(self.store_uri):
@@ -34,9 +34,9 @@ class LedgerSources:
                 source = SourceLedger(self.store_uri, name, upcasters=self._upcasters_for(name))
                 try:
                     source.head()   # opened here (it opens lazily): its damage is named now
-                except LedgerDamaged as exc:
+                except (LedgerDamaged, LedgerUnavailable) as exc:
                     source.close()
-                    unreadable[name] = str(exc)
+                    unreadable[name] = exc
                     continue
                 self._ledgers[name] = source
                 new.append(name)
@@ -44,12 +44,20 @@ class LedgerSources:
             return new
 
     def complete(self):
-        """Conflict naming a ledger file that cannot be read: an answer over every ledger
-        would leave its events out without a word."""
-        for name, problem in sorted(self.unreadable.items()):
-            raise Conflict(f"{problem}; an answer over every ledger would leave ledger {name} "
-                           "out: move the file out of the ledger folder or restore it "
-                           "(plpbk verify --all names it)", "ledger")
+        """Refuse, naming a ledger that cannot be read: an answer over every ledger would
+        leave its events out without a word."""
+        for name in sorted(self.unreadable):
+            raise self._refusal(name, f"; an answer over every ledger would leave ledger "
+                                      f"{name} out")
+
+    def _refusal(self, name, why=""):
+        """Damage is a problem found (Conflict: move the file away or restore it); a
+        ledger that cannot be opened now is the operators' outage (StoreUnavailable)."""
+        exc = self.unreadable[name]
+        if isinstance(exc, LedgerDamaged):
+            return Conflict(f"{exc}{why}: move the file out of the ledger folder or restore "
+                            "it (plpbk verify --all names it)", "ledger")
+        return StoreUnavailable(f"{exc}{why}", "ledger")
 
     @property
     def names(self) -> list:
@@ -59,7 +67,7 @@ class LedgerSources:
         if name not in self._ledgers:
             self.discover()
         if name in self.unreadable:
-            raise Conflict(self.unreadable[name], "ledger")
+            raise self._refusal(name)
         if name not in self._ledgers:
             raise NotFound(f"there is no ledger named {name!r} (ledgers: "
                            f"{', '.join(self.names) or 'none'})", "ledger")

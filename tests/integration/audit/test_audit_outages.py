@@ -73,3 +73,34 @@ def test_a_file_in_the_ledger_folder_that_is_no_ledger_is_named_once_and_stops_n
     assert len(said) == 1, said
     upkeep = [line for line in written if "services.audit" in line]   # not the refusals
     assert not [line for line in upkeep if "Traceback" in line or "catch-up failed" in line]
+
+
+def test_a_ledger_that_cannot_be_opened_now_is_the_operators_503_not_an_unexpected_error(
+        container_factory, audit_config):
+    """A ledger that cannot be opened (here a folder named like one; a lock or a disk I/O
+    error alike) made every query an unexpected RemoteError: `plpbk audit` said
+    "unexpected failure" (exit 1, "a problem found") and the gateway 500."""
+    import os
+
+    import pytest
+    from click.testing import CliRunner
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    from services.cli import cli
+    from shared.chassis.errors import StoreUnavailable
+
+    from .conftest import AUDITOR
+    ledger = open_ledger(audit_config["STORE_URI"], "registration")
+    ledger.append(f"village-{BAJUR}", 0, [NewEvent("VillageRegistered", {"code": BAJUR})])
+    ledger.close()
+    os.mkdir(os.path.join(audit_config["STORE_URI"][len("sqlite:///"):], "cycle.db"))
+    container_factory(AuditService, audit_config).start()
+    with ServiceRpcProxy("audit", audit_config, context_data={"actor": AUDITOR}) as auditor:
+        assert auditor.tree_head("registration")["tree_size"] == 1
+        with pytest.raises(StoreUnavailable) as refused:
+            auditor.history(BAJUR)
+        assert "cycle" in str(refused.value)
+    result = CliRunner().invoke(cli, ["audit", "history", BAJUR, "--amqp",
+                                      audit_config["AMQP_URI"], "--role", "auditor"])
+    assert result.exit_code == 3, result.output
+    assert "cycle" in result.output and "unexpected" not in result.output
