@@ -41,9 +41,11 @@ class ImportSchema(Schema):
     rows = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=5000),
                        metadata={"description": "objects with the columns of `plpbk import "
                                                 "villages` (code, source_document, "
-                                                "observed_on, poverty_rate, ...) and "
-                                                "their `line` number; each row is checked "
-                                                "and reported on its own"})
+                                                "observed_on, poverty_rate, ...) and, "
+                                                "optionally, their `line` number; each row "
+                                                "is checked and reported on its own, an "
+                                                "error naming the row by `row` (its index "
+                                                "here, from 0) and `line`"})
     source = fields.String(load_default="http", validate=validate.Length(min=1, max=200))
 
 
