@@ -56,6 +56,9 @@ def write_new(path, data, option, what, mode=0o644):
     except OSError as exc:   # a full disk: no half a key, checkpoint or bundle stays behind
         os.unlink(path)
         fail(f"{option} {path}: cannot write {what}: {exc.strerror or exc}")
+    except BaseException:    # Ctrl-C while a big bundle is written: no half of it either
+        os.unlink(path)
+        raise
 
 
 def _read_small(path, option, what, private=False):

@@ -120,3 +120,24 @@ def test_a_kept_tree_head_that_is_no_object_is_bad_input_naming_the_option(tmp_p
                  str(tmp_path / "k.pem.pub"), "--amqp", UNREACHABLE)
     assert result.exit_code == 2, result.output   # was 1, as if a proof had failed
     assert f"--tree-head {head}: not a tree head: expected a JSON object" in result.text
+
+
+def test_ctrl_c_while_a_file_is_written_leaves_no_half_of_it(tmp_path):
+    """Writing a region's bundle (gigabytes) takes seconds; Ctrl-C then left half a
+    bundle (or an empty file) that fails every check and that no later --out may replace.
+    The signal arrives here just before the bytes are written, as a press would."""
+    import signal
+
+    import pytest
+
+    from shared.cli.files import write_new
+
+    class PressedWhileWriting(str):
+        def encode(self, *args):
+            os.kill(os.getpid(), signal.SIGINT)
+            return str(self).encode(*args) * 1000
+
+    path = tmp_path / "bundle.json"
+    with pytest.raises(KeyboardInterrupt):
+        write_new(str(path), PressedWhileWriting("{}\n"), "--out", "a bundle")
+    assert not path.exists()
