@@ -192,8 +192,8 @@ def keygen(out, public_out):
     write_new(out, private, "--out", "a key", mode=0o600)
     try:
         write_new(public_out, public_key_pem(private), "--public-out", "a key")
-    except SystemExit:   # never half a pair: a private key whose public half is nowhere
-        os.unlink(out)
+    except BaseException:   # never half a pair (a failed write, Ctrl-C): a private key
+        os.unlink(out)      # whose public half is nowhere
         raise
     console.print(f"private key: {out} (keep it secret)\npublic key:  {public_out} "
                   "(give it to auditors)")

@@ -141,3 +141,20 @@ def test_ctrl_c_while_a_file_is_written_leaves_no_half_of_it(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_new(str(path), PressedWhileWriting("{}\n"), "--out", "a bundle")
     assert not path.exists()
+
+
+def test_ctrl_c_between_the_two_halves_of_a_key_pair_leaves_neither(tmp_path, monkeypatch):
+    """Only a failed write of the public half removed the private one: Ctrl-C there left
+    a private key whose public half is nowhere."""
+    import signal
+
+    from shared.cli import ledger_commands
+    making = ledger_commands.public_key_pem
+
+    def pressed_meanwhile(private):
+        os.kill(os.getpid(), signal.SIGINT)   # the operator presses Ctrl-C here
+        return making(private)
+    monkeypatch.setattr(ledger_commands, "public_key_pem", pressed_meanwhile)
+    result = run("keygen", "--out", str(tmp_path / "k.pem"))
+    assert result.exit_code == 130, result.output
+    assert os.listdir(tmp_path) == []
