@@ -51,13 +51,16 @@ class ServiceContext:
     def execute(self, decider, stream_id, command, metadata, idempotency_key=None):
         outcome = commands.execute(self.ledger, decider, stream_id, command, metadata,
                                    idempotency_key)
-        if outcome.events:
+        if outcome.events or outcome.duplicate:
+            # a duplicate: another process may have recorded it a moment ago, and the
+            # answer is read from views that must hold that record too
             self._platform.appended()
         return outcome
 
     def execute_many(self, jobs):
         outcomes = commands.execute_many(self.ledger, jobs)
-        if any(isinstance(o, commands.Outcome) and o.events for o in outcomes):
+        if any(isinstance(o, commands.Outcome) and (o.events or o.duplicate)
+               for o in outcomes):
             self._platform.appended()
         return outcomes
 

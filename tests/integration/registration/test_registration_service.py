@@ -1,6 +1,7 @@
 """The registration service over the real RabbitMQ: commands, queries, errors, scopes."""
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook
 
 from services.registration import domain, views
 from services.registration.service import RegistrationService
@@ -434,3 +435,19 @@ def test_a_village_answer_holds_its_fields_not_the_store_s_key(registration):
         village = ministry.register_village({"code": BAJUR})
         assert "_id" not in village and "eligibility" not in village
         assert village["code"] == BAJUR
+
+
+def test_a_key_another_process_recorded_is_answered_from_its_record(container_factory,
+                                                                     platform_config):
+    """Two processes of the service (two gateways sent them one Idempotency-Key at once):
+    the one that finds the key recorded by the other brings its views up to that record
+    before it answers. It answered 404 "not registered" from views that lagged."""
+    first, second = (container_factory(RegistrationService, platform_config)
+                     for _ in range(2))
+    first.start()
+    second.start()
+    context = {"actor": LOMBOK_BARAT}
+    with entrypoint_hook(first, "register_village", context_data=context) as register:
+        register({"code": BAJUR}, idempotency_key="register-bajur")
+    with entrypoint_hook(second, "register_village", context_data=context) as register:
+        assert register({"code": BAJUR}, idempotency_key="register-bajur")["code"] == BAJUR
