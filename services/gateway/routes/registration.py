@@ -86,9 +86,12 @@ list_villages = scoped_listing("registration", "list_villages")
 
 
 def ranking(call):
-    region = _scoped_region(call, call.path["region"])
+    requested = call.path["region"]
+    _scoped_region(call, requested)   # a region outside the principal's: 403 here
+    # sent as asked (a ranking is of a province or kabupaten/kota): the service narrows
+    # it to a village or kecamatan scope itself, and the items are checked again below
     return paged(call, only_in_scope(call, call.upstream.call("registration", "ranking",
-                                                              region)))
+                                                              requested)))
 
 
 ranking.rpc = "registration.ranking"

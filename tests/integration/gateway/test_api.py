@@ -212,3 +212,21 @@ def test_lists_are_paged(gateway, as_user, role):
     reader = as_user(role)
     page = reader.get("/api/v1/villages?region=52.01&page=2&page_size=2").json()
     assert (page["total"], page["page"], len(page["items"])) == (3, 2, 1)
+
+
+def test_a_ranking_asked_by_a_village_or_kecamatan_account_is_narrowed_not_refused(
+        gateway, as_user):
+    """A BKM (one village) or a kecamatan-wide account asks its kabupaten's ranking: it
+    gets the part inside its scope. The gateway sent the service the scope itself (a
+    village code) as the region, and every such call was 400 "must be a province or
+    kabupaten/kota code"."""
+    district = as_user("district", "52.01")
+    for code in (BAJUR, NEIGHBOUR):
+        district.post("/api/v1/villages", json={"code": code})
+        district.post(f"/api/v1/villages/{code}/indicators", json=ELIGIBLE)
+    for role, region, expected in (("bkm", BAJUR, [BAJUR]),
+                                   ("district", "52.01.08", [BAJUR, NEIGHBOUR])):
+        answer = as_user(role, region).get("/api/v1/rankings/52.01")
+        assert answer.status_code == 200, answer.text
+        assert sorted(item["code"] for item in answer.json()["items"]) == sorted(expected)
+    assert as_user("bkm", BAJUR).get("/api/v1/rankings/52.02").status_code == 403
