@@ -15,6 +15,7 @@ from functools import partial
 from types import SimpleNamespace
 
 import click
+from rich.markup import escape
 from rich.table import Column, Table
 
 from shared.chassis import commands
@@ -213,8 +214,9 @@ def list_users(store_uri):
         view = identity_view(store_uri)
     table = Table("username", "name", "role", "region", "enabled", "created by", "created")
     for user in users(view):
-        table.add_row(user["username"], user["name"], user["role"], user["region"] or "national",
-                      "yes" if user["enabled"] else "NO", user["created_by"], user["created_at"])
+        table.add_row(*map(escape, (  # recorded text, shown as it is: never markup
+            user["username"], user["name"], user["role"], user["region"] or "national",
+            "yes" if user["enabled"] else "NO", user["created_by"], user["created_at"])))
     console.print(table)
 
 
@@ -237,7 +239,8 @@ def issue_key(name, role, region, store_uri, state_uri, actor):
     _checked(lambda: load(NewApiKeySchema(), key))
     record, plaintext = _run(store_uri, state_uri, actor,
                              lambda accounts: accounts.issue_key(key), existing=False)
-    console.print(f"key {record['key_id']} issued to {name} ({role}, {_scope(region)}); "
+    console.print(f"key {record['key_id']} issued to {escape(name)} ({role}, "
+                  f"{_scope(region)}); "
                   "keep it now, it is not shown again:", highlight=False)
     click.echo(plaintext)
 
@@ -263,7 +266,7 @@ def list_keys(store_uri):
     table = Table(Column("key id", no_wrap=True), "name", "role", "region", "state",
                   "issued by", "issued")  # the whole id: `keys revoke` needs it
     for key in api_keys(view):
-        table.add_row(key["key_id"], key["name"], key["role"], key["region"] or "national",
-                      "REVOKED" if key["revoked"] else "active", key["issued_by"],
-                      key["issued_at"])
+        table.add_row(*map(escape, (
+            key["key_id"], key["name"], key["role"], key["region"] or "national",
+            "REVOKED" if key["revoked"] else "active", key["issued_by"], key["issued_at"])))
     console.print(table)

@@ -165,3 +165,16 @@ def test_a_password_lost_after_recording_the_user_says_how_to_finish(stores):
                  "--password-stdin", stdin=PASSWORD + "\n")
     assert done.exit_code == 0, done.output
     assert [r.type for r in records(store)] == ["UserCreated", "PasswordChanged"]
+
+
+def test_names_are_shown_as_recorded_never_read_as_terminal_markup(stores):
+    """A person's or a system's name is free text: "[/x]" stopped `users list` and `keys
+    list` with 'unexpected failure: MarkupError' ("[bold]" vanished from them), and
+    stopped `keys issue` after the key was recorded, before it was shown: a key lost."""
+    assert plpbk("users", "create", "siti", "--name", "Siti [/x] [bold]A", "--role",
+                 "ministry", "--password-stdin", stdin=PASSWORD + "\n").exit_code == 0
+    issued = plpbk("keys", "issue", "--name", "SIPD [/x] [bold]B")
+    assert issued.exit_code == 0 and "SIPD [/x] [bold]B" in issued.output, issued.output
+    for listing, name in ((("users", "list"), "[bold]A"), (("keys", "list"), "[bold]B")):
+        listed = plpbk(*listing)
+        assert listed.exit_code == 0 and name in listed.output, listed.output
