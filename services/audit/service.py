@@ -125,8 +125,8 @@ class AuditService(OperatorEntrypoints):
         since: tree heads the auditor kept; the bundle then proves its heads extend them.
         """
         scope = schemas.bundle_scope(scope)
-        prefix = scope.get("village") or scope["region"]
-        authorize(self.platform.actor, READERS, prefix, "export audit bundles")
+        field = "village" if scope.get("village") else "region"
+        authorize(self.platform.actor, READERS, scope[field], "export audit bundles", field)
         session = self.platform.catch_up()
         actor = self.platform.actor.as_dict()
         return make_bundle(session.sources, session.views, session.log, scope, actor,

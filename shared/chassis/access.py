@@ -32,15 +32,16 @@ def in_scope(actor, code: str) -> bool:
     return actor.role == "system" or (actor is not ANONYMOUS and code.startswith(actor.region))
 
 
-def authorize(actor, roles, code=None, action="do this"):
-    """Raise Forbidden unless the actor has one of roles and code is in its region."""
+def authorize(actor, roles, code=None, action="do this", field="code"):
+    """Raise Forbidden unless the actor has one of roles and code (the request's `field`)
+    is in its region."""
     if actor.role == "system":
         return
     _named(actor)
     if actor.role not in roles:
         raise Forbidden(f"role {actor.role} may not {action}", "role")
     if code is not None and not code.startswith(actor.region):
-        raise Forbidden(f"{code} is outside your region {actor.region or '(national)'}", "code")
+        raise Forbidden(f"{code} is outside your region {actor.region or '(national)'}", field)
 
 
 def authorize_national(actor, roles, action):

@@ -125,8 +125,11 @@ def test_region_scopes_and_roles_are_enforced(registration, audit):
             outsider.history(BAJUR)
         with pytest.raises(Forbidden):
             outsider.why(decided["event_id"])
-        with pytest.raises(Forbidden):
-            outsider.export_bundle({"village": BAJUR})
+        # refused naming the scope's own field (was "code", which neither has)
+        for scope, field in (({"village": BAJUR}, "village"), ({"region": "52"}, "region")):
+            with pytest.raises(Forbidden) as refused:
+                outsider.export_bundle(scope)
+            assert refused.value.field == field
     with proxy(audit, "audit", {"id": "bkm-1", "role": "bkm", "region": BAJUR}) as bkm:
         with pytest.raises(Forbidden):
             bkm.history(BAJUR)
