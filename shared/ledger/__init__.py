@@ -41,7 +41,9 @@ def sqlite_path(store_uri: str, name: str) -> str:
 
 
 def ledger_names(store_uri: str, **options) -> list:
-    """Names of the ledgers that exist at a store location (options: as open_ledger's)."""
+    """Names of the ledgers that exist at a store location (options: as open_ledger's).
+    SQLite: every <name>.db entry, also one that is no ledger file (damaged, a folder):
+    opening it raises LedgerDamaged, so that the one who lists all names it."""
     if store_uri.startswith("sqlite:///"):
         import os
         folder = store_uri[len("sqlite:///"):] or "."

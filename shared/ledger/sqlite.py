@@ -8,8 +8,10 @@ Two connections: the group-commit leader alone writes on one; readers share the
 other, so no reader ever sees rows of a transaction that has not committed.
 """
 import contextlib
+import errno
 import os
 import sqlite3
+import stat
 import threading
 import urllib.parse
 
@@ -53,6 +55,10 @@ class SqliteLedger(Ledger):
     def __init__(self, path, name, upcasters=None, synchronous="FULL", read_only=False):
         super().__init__(name, upcasters)
         self.path = path
+        foreign = _not_a_file(path)
+        if foreign:
+            raise LedgerDamaged(f"ledger {name!r} at {path} is not a readable PLPBK ledger: "
+                                f"{foreign}")
         try:
             if read_only:  # verify and list: the evidence is read, never touched
                 self._writer = None
@@ -216,6 +222,29 @@ def _connect_read_only(path):
         return db
     except sqlite3.OperationalError:
         return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+
+
+def _not_a_file(path):
+    """Why the entry at path can be no ledger file (a folder, a pipe, a link to nothing), or
+    None. SQLite calls a folder "unable to open", an outage; it would wait on a pipe; and
+    it would make a new empty ledger where a link points to nothing (a disk not mounted)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"it is a symbolic link to {os.readlink(path)}, which does not exist"
+        return None   # no ledger yet
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "it is a symbolic link that leads back to itself"
+        return None   # out of reach now (a folder without permission): SQLite names it
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(mode) else \
+        "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else \
+        "a socket" if stat.S_ISSOCK(mode) else "a device"
+    link = f"a symbolic link to {os.readlink(path)}, " if os.path.islink(path) else ""
+    return f"it is {link}{kind}, not a file"
 
 
 def _is_damage(exc):

@@ -45,6 +45,27 @@ def test_a_damaged_or_foreign_file_is_a_broken_ledger_and_the_others_are_verifie
     assert "damaged" in rows["planning"] and "damaged" not in rows["cycle"]
 
 
+def test_an_entry_that_is_no_file_is_named_and_the_other_ledgers_verified(tmp_path):
+    """A folder, a link to one and a pipe named like a ledger were "no such file", exit 3
+    (store unreachable), and `verify --all` stopped there without verifying the others."""
+    store = ledgers(tmp_path, "registration", "cycle")
+    (tmp_path / "planning.db").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "audit.db").symlink_to(tmp_path / "elsewhere")
+    os.mkfifo(tmp_path / "gateway.db")
+    result = run("verify", "--all", "--json", "--store", store)
+    assert result.exit_code == 1, result.output
+    for name in ("planning", "audit", "gateway"):
+        assert f'"{name}"' in result.output
+    assert result.output.count('"ok": true') == 2   # registration and cycle
+    listed = run("ledgers", "--store", store)
+    assert listed.exit_code == 1 and "'planning' at" in listed.text
+    assert "it is a folder, not a file" in listed.text
+    rows = {line.split("│")[1].strip(): line for line in listed.output.splitlines()
+            if line.count("│") >= 4}
+    assert "damaged" in rows["gateway"] and "damaged" not in rows["registration"]
+
+
 def test_a_mistyped_store_folder_is_an_error_and_nothing_is_created(tmp_path):
     missing = f"sqlite:///{tmp_path}/nowhere"
     for args in (["ledgers"], ["keys", "list"], ["users", "list"]):

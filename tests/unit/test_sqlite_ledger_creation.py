@@ -2,6 +2,9 @@
 audit, `plpbk verify --all`) never opens a file that has no tables yet, which it would
 take for a damaged ledger (135 of 200 new ledgers were, before it was built aside)."""
 import multiprocessing
+import os
+
+import pytest
 
 from shared.ledger import LedgerDamaged, ledger_names, open_ledger
 
@@ -40,3 +43,42 @@ def test_a_reader_never_finds_a_half_made_ledger(tmp_path):
     assert (damaged.value, opened.value) == (0, NEW_LEDGERS)
     assert sorted(ledger_names(store)) == sorted(f"ledger_{n}" for n in range(NEW_LEDGERS))
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")] == []
+
+
+def _folder(entry):
+    entry.mkdir()
+
+
+def _link_to_a_folder(entry):
+    (entry.parent / "elsewhere").mkdir()
+    entry.symlink_to(entry.parent / "elsewhere")
+
+
+def _link_to_nothing(entry):
+    entry.symlink_to(entry.parent / "unmounted" / "x.db")
+    (entry.parent / "unmounted").mkdir()   # an empty mount point, say
+
+
+def _fifo(entry):
+    os.mkfifo(entry)
+
+
+@pytest.mark.parametrize("make, why", [
+    (_folder, "it is a folder, not a file"),
+    (_link_to_a_folder, "it is a symbolic link to .*/elsewhere, a folder, not a file"),
+    (_link_to_nothing, "it is a symbolic link to .*/unmounted/x.db, which does not exist"),
+    (_fifo, "it is a named pipe .*, not a file")])
+def test_an_entry_that_is_no_file_is_a_foreign_entry_not_an_outage(tmp_path, make, why):
+    """x.db that is no file was "unable to open database file: no such file", an outage
+    (exit 3) that stopped `verify --all`; a writing open made a new empty ledger where a
+    link to nothing pointed (its disk not mounted) and called a pipe a disk I/O error."""
+    store = f"sqlite:///{tmp_path}"
+    make(tmp_path / "x.db")
+    assert ledger_names(store) == ["x"]   # listed, so that it is named
+    for read_only in (True, False):
+        with pytest.raises(LedgerDamaged, match=f"ledger 'x' at .*x.db is not a readable "
+                                                f"PLPBK ledger: {why}"):
+            open_ledger(store, "x", read_only=read_only)
+    assert not (tmp_path / "unmounted" / "x.db").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["x.db"] + [p for p in ("elsewhere", "unmounted") if (tmp_path / p).exists()])
