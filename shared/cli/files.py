@@ -8,7 +8,7 @@ import json
 import os
 import stat
 
-from .common import fail
+from .common import EXIT_UNREACHABLE, fail
 
 MAX_KEPT_FILE = 1 << 20   # keys, checkpoints and tree heads are under 1 KiB; /dev/zero never ends
 
@@ -54,8 +54,9 @@ def write_new(path, data, option, what, mode=0o644):
         with open(descriptor, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
     except OSError as exc:   # a full disk: no half a key, checkpoint or bundle stays behind
-        os.unlink(path)
-        fail(f"{option} {path}: cannot write {what}: {exc.strerror or exc}")
+        os.unlink(path)      # and the machine's state, not the command's: exit 3
+        fail(f"{option} {path}: cannot write {what}: {exc.strerror or exc}",
+             EXIT_UNREACHABLE)
     except BaseException:    # Ctrl-C while a big bundle is written: no half of it either
         os.unlink(path)
         raise

@@ -3,6 +3,8 @@ written, keys others may read or that are locked, kept evidence that is not what
 should be. Each is bad usage (exit 2) naming the option, found before any work is done,
 and nothing is left half-written (shared/cli/files.py)."""
 import json
+import subprocess
+import sys
 import os
 
 from cryptography.hazmat.primitives import serialization
@@ -158,3 +160,22 @@ def test_ctrl_c_between_the_two_halves_of_a_key_pair_leaves_neither(tmp_path, mo
     result = run("keygen", "--out", str(tmp_path / "k.pem"))
     assert result.exit_code == 130, result.output
     assert os.listdir(tmp_path) == []
+
+
+A_DISK_THAT_FILLS = """
+import resource, sys
+from shared.cli.files import write_new
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.RLIM_INFINITY))
+write_new(sys.argv[1], b"x" * 100000, "--out", "a bundle")
+"""
+
+
+def test_an_out_file_the_disk_cannot_take_is_exit_3_and_leaves_nothing(tmp_path):
+    """The disk refuses the bytes (full, or a size limit: EFBIG here): the machine's
+    state, exit 3 as for a store whose disk is full (README), not bad usage (2)."""
+    out = tmp_path / "bundle.json"
+    done = subprocess.run([sys.executable, "-c", A_DISK_THAT_FILLS, str(out)],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=os.getcwd(), COLUMNS="500"))
+    assert done.returncode == 3, done.stderr
+    assert "cannot write a bundle: File too large" in done.stderr and not out.exists()
