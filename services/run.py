@@ -16,6 +16,7 @@ import time
 
 import click
 import orjson
+from rich.markup import escape
 
 from shared.cli.common import EXIT_PROBLEM, console, fail
 from shared.cli.ledger_commands import keygen
@@ -106,7 +107,7 @@ def run(ctx, only, host):
     bin_dir = os.path.dirname(sys.executable)
     base = dict(os.environ, RELAY="external", PYTHONWARNINGS=QUIET_EVENTLET,
                 TREE_HEAD_KEY=tree_head_key(ctx, os.environ))
-    console.print(f"{'tree heads':<13} signed with {base['TREE_HEAD_KEY']}")
+    console.print(f"{'tree heads':<13} signed with {escape(base['TREE_HEAD_KEY'])}")
     children = [Child("relay", [os.path.join(bin_dir, "plpbk"), "relay", "--all",
                                 "--metrics-port", str(RELAY_METRICS_PORT),
                                 "--metrics-address", host],
