@@ -1,14 +1,18 @@
 """plpbk parked: events whose handler kept failing, and replaying them."""
+import os
+
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from ..views import open_view_store, store_names
 from ..chassis.errors import CommandRejected
-from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, fail,
-                     must_exist, state_option)
+from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, WholeNumber, amqp_option, console, errors,
+                     fail, must_exist, progress_bar, state_option)
 from .rpc import actor_options, service_proxy
 from .state import holds_collection, refuse_ledgers
+
+REPLAY_TIMEOUT = 120   # seconds one service may take to run its parked events again
 
 
 @click.command()
@@ -38,8 +42,9 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri, actor, ro
     refuse_ledgers(state_uri, chosen)
     entries = {name: _entries(state_uri, name, show_all) for name in chosen}
     if replay:
-        _replay({n: e for n, e in entries.items() if e}, positions,
-                lambda: service_proxy(amqp_uri, actor, role, region, timeout=120))
+        _replay({name: waiting for name, found in entries.items()
+                 if (waiting := _to_replay(found, positions))}, positions,
+                lambda: service_proxy(amqp_uri, actor, role, region, timeout=REPLAY_TIMEOUT))
         return
     table = Table("service", "subscriber", "source #", "event", "stream", "status", "attempts",
                   "error", "parked at")
@@ -62,6 +67,13 @@ def _entries(state_uri, name, show_all):
         store.close()
 
 
+def _to_replay(entries, positions):
+    """The entries a replay runs again: still parked (--all lists replayed ones too), at
+    one of the positions if any are given."""
+    return [e for e in entries if e["status"] == "parked" and
+            (not positions or e["position"] in positions)]
+
+
 def _replay(entries, positions, connect):
     """Each service runs its parked events again, as the operator (--actor, --role)."""
     from nameko.exceptions import UnknownService
@@ -71,9 +83,13 @@ def _replay(entries, positions, connect):
         return
     failed = False
     with connect() as cluster:
-        for name in entries:
+        for name, waiting in entries.items():
+            # one call per service, silent until all its events have run
+            _step(f"{name}: replaying {len(waiting)} parked event"
+                  f"{'' if len(waiting) == 1 else 's'} (up to {REPLAY_TIMEOUT} s)")
             try:
-                outcomes = getattr(cluster, name).replay_parked(list(positions) or None)
+                with progress_bar(f"{name} is replaying", None):
+                    outcomes = getattr(cluster, name).replay_parked(list(positions) or None)
             except UnknownService:
                 fail(f"service {name} is not running; start it and replay again",
                      EXIT_UNREACHABLE)
@@ -83,5 +99,14 @@ def _replay(entries, positions, connect):
                 failed |= not o["ok"]
                 console.print(f"{name} {o['subscriber']} {o['source']} #{o['position']}: "
                               + ("[green]applied[/]" if o["ok"] else f"[red]{escape(o['error'])}[/]"))
+            applied = sum(o["ok"] for o in outcomes)
+            console.print(f"{name}: {applied} applied, {len(outcomes) - applied} still parked",
+                          highlight=False)
     if failed:
         raise SystemExit(EXIT_PROBLEM)
+
+
+def _step(text):
+    """A line on stderr as each step starts; PLPBK_NO_PROGRESS silences it (as the bars)."""
+    if not os.environ.get("PLPBK_NO_PROGRESS"):
+        errors.print(escape(text), highlight=False)

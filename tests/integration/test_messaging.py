@@ -264,14 +264,23 @@ def test_a_failing_handler_is_retried_then_parked_and_can_be_replayed(
                 text=True, env=dict(os.environ, STATE_URI=platform_config["STATE_URI"],
                                     COLUMNS="200"))
             assert listing.returncode == 0 and "cannot apply tick at 3" in listing.stdout
-            replayed = subprocess.run(   # as the operator, who is named to the service
-                [os.path.join(os.path.dirname(sys.executable), "plpbk"), "parked", "--replay"],
-                capture_output=True, text=True, env=dict(
-                    os.environ, STATE_URI=platform_config["STATE_URI"], COLUMNS="200",
-                    AMQP_URI=platform_config["AMQP_URI"], PLPBK_ACTOR="operator:ani"))
+            def replay(**env):   # as the operator, who is named to the service
+                return subprocess.run(
+                    [os.path.join(os.path.dirname(sys.executable), "plpbk"), "parked",
+                     "--replay"], capture_output=True, text=True, env=dict(
+                        os.environ, STATE_URI=platform_config["STATE_URI"], COLUMNS="200",
+                        AMQP_URI=platform_config["AMQP_URI"], PLPBK_ACTOR="operator:ani",
+                        **env))
+            replayed = replay()
             assert replayed.returncode == 1, replayed.stderr   # it failed again
             assert "consumer.tick_counts producer #3: RuntimeError: cannot apply tick at 3" in \
                 replayed.stdout
+            # a line per service while it works (each may take up to 120 s), then its result
+            assert "consumer: replaying 1 parked event" in replayed.stderr
+            assert "consumer: 0 applied, 1 still parked" in replayed.stdout
+            quiet = replay(PLPBK_NO_PROGRESS="1")
+            assert quiet.returncode == 1 and "replaying" not in quiet.stderr
+            assert "consumer: 0 applied, 1 still parked" in quiet.stdout
 
             assert consumer.replay_parked()[0]["ok"] is False  # still broken: stays parked
             FAILING["positions"] = set()
