@@ -4,7 +4,8 @@ import os
 import sqlite3
 
 
-from tests.unit.cli_support import ledgers, run
+from shared.views import open_view_store
+from tests.unit.cli_support import UNREACHABLE, ledgers, run
 
 
 def triggers(path):
@@ -119,3 +120,22 @@ def test_a_record_that_cannot_be_read_is_a_problem_not_a_traceback(tmp_path):
         db.execute("UPDATE records SET body = X'DEADBEEF' WHERE position = 1")
     listed = run("users", "list", "--store", store)
     assert listed.exit_code == 1 and "could not be read" in listed.text
+
+
+def test_a_replay_calls_no_service_that_has_nothing_left_to_replay(tmp_path):
+    """--all lists replayed events too, and --position may match none: the service was
+    called all the same (exit 3 when it or RabbitMQ was not there), to run nothing."""
+    state = f"sqlite:///{tmp_path}"
+    views = open_view_store(state, "consumer")
+    for position, status in ((3, "replayed"), (4, "parked")):
+        views.collection("parked").put(f"tick_counts:producer:{position}", {
+            "subscriber": "consumer.tick_counts", "source": "producer", "position": position,
+            "type": "Ticked", "stream_id": f"ticker-{position}", "status": status,
+            "attempts": 4, "error": "RuntimeError: no", "parked_at": f"2026-01-0{position}"})
+    views.close()
+    for args in (["--position", "3"], ["--all", "--position", "3"], ["--position", "9"]):
+        result = run("parked", "--replay", *args, "--state", state, "--amqp", UNREACHABLE)
+        assert (result.exit_code, result.text) == (0, "no parked events to replay"), args
+    # #4 is still parked: the service is called for it (here RabbitMQ is not there)
+    assert run("parked", "--replay", "--all", "--state", state,
+               "--amqp", UNREACHABLE).exit_code == 3
