@@ -38,8 +38,9 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     as 16 columns kotaku_<sub-criterion> (0/1/3/5, all or none; the names are in
     docs/registration.md). UTF-8, cells cut by ',' or ';' (then 30,5 is 30.5), header
     names in any case, dates YYYY-MM-DD. Each row is validated;
-    bad rows are reported by line and record nothing; re-importing a file records
-    nothing new. Exit code 1 when any row was bad.
+    bad rows are reported by line and record nothing; importing a file again records
+    nothing twice (only a value it corrects back, of its own document and date).
+    Exit code 1 when any row was bad.
     """
     rows, misshapen = _read(path)
     report = {"recorded": 0, "unchanged": 0, "errors": list(misshapen)}
