@@ -62,13 +62,13 @@ class SqliteLedger(Ledger):
         try:
             if read_only:  # verify and list: the evidence is read, never touched
                 self._writer = None
-                self._reader = _connect_read_only(path)
-                self._reader.execute("SELECT position, body, hash, stream_id, stream_version,"
-                                     " type, recorded_at FROM records LIMIT 0")
+                self._reader = _ledger_reader(path)
             else:
                 make_folder(path, f"ledger {name!r}")
                 if not os.path.exists(path):
                     _create_whole(path)
+                else:   # a foreign file is named as verify names it, not given our tables
+                    _ledger_reader(path).close()
                 self._writer = self._connect(synchronous)
                 # CREATE ... IF NOT EXISTS in one transaction: several processes may open
                 self._writer.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
@@ -208,6 +208,18 @@ class SqliteLedger(Ledger):
     def _recorded_at(self, position):
         rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))
         return rows[0][0] if rows else None
+
+
+def _ledger_reader(path):
+    """A read-only connection to a file that holds a ledger's records table."""
+    db = _connect_read_only(path)
+    try:
+        db.execute("SELECT position, body, hash, stream_id, stream_version, type, recorded_at"
+                   " FROM records LIMIT 0")
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def _connect_read_only(path):

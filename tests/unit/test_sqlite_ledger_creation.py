@@ -3,6 +3,7 @@ audit, `plpbk verify --all`) never opens a file that has no tables yet, which it
 take for a damaged ledger (135 of 200 new ledgers were, before it was built aside)."""
 import multiprocessing
 import os
+import sqlite3
 
 import pytest
 
@@ -82,3 +83,24 @@ def test_an_entry_that_is_no_file_is_a_foreign_entry_not_an_outage(tmp_path, mak
     assert not (tmp_path / "unmounted" / "x.db").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["x.db"] + [p for p in ("elsewhere", "unmounted") if (tmp_path / p).exists()])
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE records (x INTEGER)",
+                                    "CREATE TABLE users (name TEXT)", None])
+def test_a_foreign_file_is_not_made_into_a_ledger_by_a_writing_open(tmp_path, schema):
+    """A service (or `plpbk relay --all`) opening a foreign SQLite file named like its
+    ledger wrote the ledger's tables and triggers into it, and made it a ledger when it
+    had no `records` table; verify --all called the same file damaged."""
+    path = tmp_path / "x.db"
+    if schema:
+        with sqlite3.connect(path) as db:
+            db.execute(schema)
+        db.close()
+    else:
+        path.write_bytes(b"")
+    before = path.read_bytes()
+    with pytest.raises(LedgerDamaged, match="ledger 'x' at .*x.db is not a readable PLPBK "
+                                            "ledger: no such (column|table)"):
+        open_ledger(f"sqlite:///{tmp_path}", "x")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]
