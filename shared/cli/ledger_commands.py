@@ -199,6 +199,22 @@ def keygen(out, public_out):
                   "(give it to auditors)")
 
 
+def _relay_of(name, all_, damaged, store_uri, amqp_uri, state_uri):
+    """The ledger's relay. With --all, a file in the ledger folder that is no ledger is
+    named once (in damaged) and skipped, None: one stray file must not stop every
+    ledger's publishing, and with it `plpbk run`. A ledger asked for by name is refused."""
+    try:
+        return Relay(open_ledger(store_uri, name), amqp_uri, open_view_store(state_uri, name))
+    except LedgerDamaged as exc:
+        if not all_:
+            raise
+        if name not in damaged:
+            errors.print(f"[bold red]error:[/] not relaying {escape(name)}: {escape(str(exc))}",
+                         highlight=False)
+        damaged.add(name)
+        return None
+
+
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Every ledger at the store (also new ones).")
@@ -231,10 +247,12 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
             fail("name the ledgers to relay, or --all")
         chosen = available if all_ else list(names)
         refuse_ledgers(state_uri, chosen, store_uri)
-        relays = {name: Relay(open_ledger(store_uri, name), amqp_uri,
-                              open_view_store(state_uri, name)) for name in chosen}
+        damaged = set()   # --all: files no ledger (named once; the others go on)
+        relays = {name: runner for name in chosen
+                  if (runner := _relay_of(name, all_, damaged, store_uri, amqp_uri,
+                                          state_uri))}
     if once:
-        if not relays:
+        if not relays and not damaged:
             console.print(f"no ledgers at {escape(store_uri)}: nothing to publish",
                           highlight=False)
         for name, runner in relays.items():
@@ -244,6 +262,9 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
                 fail(f"cannot publish {name} to RabbitMQ at {sanitize_url(amqp_uri)}: {exc}",
                      EXIT_UNREACHABLE)
             console.print(f"published {published} events of {name}")
+        if damaged:
+            fail(f"not published: {', '.join(sorted(damaged))} (no readable ledger)",
+                 EXIT_PROBLEM)
         return
     if metrics_port:
         from prometheus_client import start_http_server
@@ -259,10 +280,11 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
         while not stop.wait(2.0):
             if all_:  # a service started later brings a new ledger: relay it too
                 for name in set(ledger_names(store_uri)) - set(relays):
-                    relays[name] = Relay(open_ledger(store_uri, name), amqp_uri,
-                                         open_view_store(state_uri, name))
-                    threading.Thread(target=relays[name].run, daemon=True,
-                                     kwargs={"poll_interval": poll}).start()
+                    runner = _relay_of(name, all_, damaged, store_uri, amqp_uri, state_uri)
+                    if runner is not None:   # new, or a damaged file replaced by a ledger
+                        relays[name] = runner
+                        threading.Thread(target=runner.run, daemon=True,
+                                         kwargs={"poll_interval": poll}).start()
     except KeyboardInterrupt:
         pass
     for runner in relays.values():
