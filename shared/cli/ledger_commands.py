@@ -171,7 +171,8 @@ def checkpoint(name, key_path, out, store_uri):
     text = json.dumps(signed, indent=2, sort_keys=True)
     if out is not None:
         write_new(out, text + "\n", "--out", "a kept checkpoint")
-        console.print(f"checkpoint of {name} at position {signed['position']} written to {out}")
+        console.print(f"checkpoint of {name} at position {signed['position']} written to "
+                      f"{escape(out)}")
     else:
         click.echo(text)
 
@@ -195,7 +196,7 @@ def keygen(out, public_out):
     except BaseException:   # never half a pair (a failed write, Ctrl-C): a private key
         os.unlink(out)      # whose public half is nowhere
         raise
-    console.print(f"private key: {out} (keep it secret)\npublic key:  {public_out} "
+    console.print(f"private key: {escape(out)} (keep it secret)\npublic key:  {escape(public_out)} "
                   "(give it to auditors)")
 
 

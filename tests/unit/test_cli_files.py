@@ -179,3 +179,16 @@ def test_an_out_file_the_disk_cannot_take_is_exit_3_and_leaves_nothing(tmp_path)
                           env=dict(os.environ, PYTHONPATH=os.getcwd(), COLUMNS="500"))
     assert done.returncode == 3, done.stderr
     assert "cannot write a bundle: File too large" in done.stderr and not out.exists()
+
+
+def test_file_names_are_said_as_given_never_read_as_terminal_markup(tmp_path):
+    """A file at ".../a[/b]/..." was written, then the command failed saying so ('unexpected
+    failure: MarkupError', exit 1): the operator was told it failed when it had not."""
+    folder = tmp_path / "a[" / "b]"      # the path reads ".../a[/b]/...": a closing tag
+    folder.mkdir(parents=True)
+    out = folder / "reg[bold].ckpt"
+    done = run("checkpoint", "registration", "--key", keys(tmp_path), "--store",
+               store(tmp_path), "--out", str(out))
+    assert done.exit_code == 0 and str(out) in "".join(done.output.split()), done.output
+    made = run("keygen", "--out", str(folder / "k[bold].pem"))
+    assert made.exit_code == 0 and "a[/b]/k[bold].pem.pub" in "".join(made.output.split())
