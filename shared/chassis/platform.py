@@ -20,7 +20,7 @@ from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
 from ..config import number_setting, setting
-from ..ledger import SYSTEM, Metadata, open_ledger
+from ..ledger import SYSTEM, LedgerDamaged, Metadata, open_ledger
 from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
@@ -177,6 +177,8 @@ class Platform(DependencyProvider):
                     action(subscription)
                 except CATCH_UP_OUTAGES as exc:
                     self.outages.down(what, exc)
+                except LedgerDamaged as exc:   # a file to move out: said once, loudly
+                    self.outages.down(what, exc, logging.ERROR)
                 except Exception:
                     log.exception("%s failed", what)
                 else:

@@ -4,6 +4,8 @@ A catch-up or the relay retries every few seconds while a store or RabbitMQ is a
 a line (and a traceback) per retry would bury everything else in the log. OutageLog
 says it once when something stops and once when it runs again.
 """
+import logging
+
 from ..ledger.errors import LedgerUnavailable
 from ..views.base import ViewStoreUnavailable
 
@@ -16,11 +18,11 @@ class OutageLog:
         self._log = logger
         self._down = set()   # what is waiting for an outage to end
 
-    def down(self, what, cause):
+    def down(self, what, cause, level=logging.WARNING):
         """`what` (e.g. "catch-up of cycle.board") stopped because of cause."""
         if what not in self._down:
             self._down.add(what)
-            self._log.warning("%s stopped: %s; retrying until it is back", what, cause)
+            self._log.log(level, "%s stopped: %s; retrying until it is back", what, cause)
 
     def up(self, what):
         """`what` ran through: if it was stopped, say it runs again."""

@@ -72,14 +72,35 @@ def test_a_store_outage_is_one_warning_without_traceback_and_its_end_one_info(st
     state._db.execute("PRAGMA query_only = 0")
 
 
-def test_an_unexpected_failure_keeps_its_traceback_every_round(stores, tmp_path, caplog):
+def test_a_damaged_source_is_one_error_without_traceback(stores, tmp_path, caplog):
+    """A file in the ledger folder that is no ledger: named once, at ERROR (`/health` and
+    `plpbk ledgers` name it too), not a traceback every round of the safety net."""
     uri, _producer, state = stores
     with open(f"{tmp_path}/ledgers/foreign.db", "wb") as damaged:
         damaged.write(b"not a ledger at all" * 300)
     platform = bare_platform([subscription(SourceLedger(uri, "foreign"), state)])
+    for _round in range(3):
+        platform._catch_up_all()
+    ((level, message, exc_info),) = platform_lines(caplog)   # was: a traceback a round
+    assert level == logging.ERROR and exc_info is None
+    assert "catch-up of consumer.ticks stopped" in message
+    assert "'foreign'" in message and "not a readable PLPBK ledger" in message
+
+
+class Exploding:
+    """A source whose every call fails in a way nobody foresaw."""
+    name = "exploding"
+
+    def __getattr__(self, attribute):
+        raise RuntimeError(f"{attribute} exploded")
+
+
+def test_an_unexpected_failure_keeps_its_traceback_every_round(stores, caplog):
+    _uri, _producer, state = stores
+    platform = bare_platform([subscription(Exploding(), state)])
     platform._catch_up_all()
     platform._catch_up_all()
     lines = platform_lines(caplog)
     assert [(level, message) for level, message, _ in lines] == \
         [(logging.ERROR, "catch-up of consumer.ticks failed")] * 2
-    assert all(exc_info and "LedgerDamaged" in exc_info[0].__name__ for _, _, exc_info in lines)
+    assert all(exc_info and exc_info[0] is RuntimeError for _, _, exc_info in lines)
