@@ -76,13 +76,17 @@ def test_a_file_in_the_ledger_folder_that_is_no_ledger_is_named_once_and_stops_n
 
 
 def test_a_ledger_that_cannot_be_opened_now_is_the_operators_503_not_an_unexpected_error(
-        container_factory, audit_config):
-    """A ledger that cannot be opened (here a folder named like one; a lock or a disk I/O
-    error alike) made every query an unexpected RemoteError: `plpbk audit` said
-    "unexpected failure" (exit 1, "a problem found") and the gateway 500."""
-    import os
+        container_factory, audit_config, monkeypatch):
+    """A ledger that cannot be opened now (a disk I/O error; a lock or a folder without
+    permission alike) made every query an unexpected RemoteError: `plpbk audit` said
+    "unexpected failure" (exit 1, "a problem found") and the gateway 500. (The disk
+    error is injected: as root, no real one can be had here; a folder named like a
+    ledger is a damaged entry, 409, as a foreign file is above.)"""
+    import sqlite3
 
     import pytest
+
+    from shared.ledger import sqlite as sqlite_ledger
     from click.testing import CliRunner
     from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -93,7 +97,14 @@ def test_a_ledger_that_cannot_be_opened_now_is_the_operators_503_not_an_unexpect
     ledger = open_ledger(audit_config["STORE_URI"], "registration")
     ledger.append(f"village-{BAJUR}", 0, [NewEvent("VillageRegistered", {"code": BAJUR})])
     ledger.close()
-    os.mkdir(os.path.join(audit_config["STORE_URI"][len("sqlite:///"):], "cycle.db"))
+    open_ledger(audit_config["STORE_URI"], "cycle").close()
+    connect = sqlite_ledger._connect_read_only
+
+    def failing_disk(path):
+        if path.endswith("cycle.db"):
+            raise sqlite3.OperationalError("disk I/O error")
+        return connect(path)
+    monkeypatch.setattr(sqlite_ledger, "_connect_read_only", failing_disk)
     container_factory(AuditService, audit_config).start()
     with ServiceRpcProxy("audit", audit_config, context_data={"actor": AUDITOR}) as auditor:
         assert auditor.tree_head("registration")["tree_size"] == 1
