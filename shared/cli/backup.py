@@ -72,6 +72,8 @@ def backup(out, store_uri, state_uri, attachment_uri):
         # every state snapshot before any ledger's, the attachments after the ledgers:
         # whatever a copy refers to is in a later one (decision 16)
         held = [("state", name, _snapshot(f"{sources[1]}/{name}.db")) for name in states]
+        for name in names:   # an entry that is no ledger (a folder, a pipe) is named
+            open_ledger(store_uri, name, read_only=True).close()   # here: damaged, exit 1
         paths = {name: f"{sources[0]}/{name}.db" for name in names}
         with _writes_paused(paths.values()):   # the ledgers' snapshots: one instant
             held += [("ledgers", name, _snapshot(path)) for name, path in paths.items()]

@@ -176,7 +176,18 @@ def test_a_swapped_attachment_is_named_and_not_copied(platform, tmp_path):
 def test_a_file_that_is_not_sqlite_is_named_and_nothing_is_written(platform, tmp_path):
     (platform["root"] / "ledgers" / "audit.db").write_bytes(os.urandom(3000))
     result = run("backup", "--out", str(tmp_path / "backup"), *platform["args"])
-    assert result.exit_code == 1 and "audit.db is not a readable SQLite file" in result.text
+    assert result.exit_code == 1 and "audit.db is not a readable PLPBK ledger" in result.text
+    assert not (tmp_path / "backup").exists()
+
+
+def test_an_entry_named_like_a_ledger_that_is_no_file_is_named_and_nothing_is_written(
+        platform, tmp_path):
+    """A folder "audit.db" in the ledger folder stopped the backup as a disk I/O error
+    (exit 3, "the disk failed"): it is a damaged entry, named, exit 1, as verify says."""
+    (platform["root"] / "ledgers" / "audit.db").mkdir()
+    result = run("backup", "--out", str(tmp_path / "backup"), *platform["args"])
+    assert result.exit_code == 1, result.text
+    assert "audit" in result.text and "a folder, not a file" in result.text
     assert not (tmp_path / "backup").exists()
 
 
