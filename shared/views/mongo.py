@@ -5,19 +5,24 @@ adapter: shared/mongo_connection.py), so tests run it on mongomock. Documents ar
 with `_id` = key; the filter language maps onto MongoDB queries almost one to one.
 """
 import re
+from contextlib import contextmanager
 
 import orjson
 from bson.errors import InvalidDocument
 from mongoengine.connection import get_db
 from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from ..mongo_connection import connect, database_name, redacted
-from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, check_field, check_filter,
-                   check_key, check_new_key, check_query, matches)
+from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
+                   check_field, check_filter, check_key, check_new_key, check_query, matches)
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+# Server refusals that are the document's fault, not the server's state: a field name
+# starting with "$" in a replacement (52), a document past 16 MiB (10334, 17419).
+_DOCUMENT_CODES = {52, 10334, 17419}
 
 
 def _field(field):
@@ -106,21 +111,57 @@ def _equal(field, values):
     return {"$or": tests} if tests else {field: {"$in": []}}
 
 
+def _code(exc):
+    if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors") or [{}]
+        return errors[0].get("code")
+    return exc.code if isinstance(exc, OperationFailure) else None
+
+
+@contextmanager
+def _answered(store, collection):
+    """pymongo's errors as the other stores name theirs: a server away, unreachable or
+    refusing us (ViewStoreUnavailable: retried, never parked, a 503 to a caller) or a
+    document it cannot hold (ViewStoreError)."""
+    try:
+        yield
+    except (InvalidDocument, OverflowError) as exc:   # JSON that BSON cannot hold
+        raise ViewStoreError(f"document not storable in MongoDB: {exc}") from None
+    except PyMongoError as exc:
+        if _code(exc) in _DOCUMENT_CODES:
+            raise ViewStoreError(f"document not storable in MongoDB: {exc}") from None
+        # pymongo appends its whole topology description: the first clause is the news
+        cause = str(exc).split(" (configured")[0].split(", Timeout:")[0]
+        raise ViewStoreUnavailable(f"store {store!r}, collection {collection!r}: MongoDB is "
+                                   f"unavailable: {cause}") from None
+
+
+def _outage_safe(method):
+    def wrapper(self, *args, **kwargs):
+        with _answered(self.store, self.name):
+            return method(self, *args, **kwargs)
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
 class MongoCollection(Collection):
-    def __init__(self, docs, name):
-        self.name, self._docs = name, docs
+    def __init__(self, docs, name, store="?"):
+        self.name, self._docs, self.store = name, docs, store
         # mongomock 4.3 cannot take ReplaceOne in bulk_write under pymongo >= 4.11 (it
         # passes sort=; mongomock/mongomock#912), so there put_many writes one by one.
         self._bulk = not type(docs).__module__.startswith("mongomock")
 
+    @_outage_safe
     def ensure_index(self, field):
         if _field(field) != "_id":  # _id is always indexed
             self._docs.create_index([(field, 1)])
 
+    @_outage_safe
     def get(self, key):
         check_key(key)
         return self._docs.find_one({"_id": key})
 
+    @_outage_safe
     def get_many(self, keys):
         # One round trip instead of one per key.
         keys = list(keys)
@@ -131,6 +172,7 @@ class MongoCollection(Collection):
     def put(self, key, doc):
         self.put_many([(key, doc)])
 
+    @_outage_safe
     def put_many(self, items):
         docs = [_json(key, doc) for key, doc in items]  # all checked before any is written
         try:
@@ -140,16 +182,19 @@ class MongoCollection(Collection):
             else:
                 for doc in docs:
                     self._docs.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        except (InvalidDocument, OverflowError, ValueError) as exc:  # JSON BSON cannot hold
+        except ValueError as exc:  # pymongo's own check of a replacement ("$" first)
             raise ViewStoreError(f"document not storable in MongoDB: {exc}") from None
 
+    @_outage_safe
     def delete(self, key):
         check_key(key)
         self._docs.delete_one({"_id": key})
 
+    @_outage_safe
     def clear(self):
         self._docs.delete_many({})
 
+    @_outage_safe
     def find(self, filter=None, sort=None, skip=0, limit=None):
         check_query(filter, sort, skip, limit)
         if limit == 0:
@@ -160,6 +205,7 @@ class MongoCollection(Collection):
         return list(self._docs.find(_query(filter), sort=order, skip=min(skip, MAX_ROWS),
                                     limit=min(limit or 0, MAX_ROWS)))
 
+    @_outage_safe
     def count(self, filter=None):
         return self._docs.count_documents(_query(filter))
 
@@ -179,7 +225,12 @@ class MongoViewStore(ViewStore):
         if not _NAME.fullmatch(name):
             raise ViewStoreError(f"collection name {name!r} must be lowercase letters, "
                                  "digits and _")
-        return MongoCollection(self._db[f"{self.name}_{name}"], name)
+        return MongoCollection(self._db[f"{self.name}_{name}"], name, self.name)
+
+    def check_writable(self):
+        """A round trip before a service starts: a server away is said there, once."""
+        with _answered(self.name, "*"):
+            self._db.command("ping")
 
     def close(self):
         # The client belongs to the alias, shared with every store and ledger on this URI.
