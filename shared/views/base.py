@@ -127,17 +127,22 @@ class ViewStore(ABC):
 
 
 def check_key(key):
-    """Keys are strings, as in every store (SQLite would read 5 as "5", the others not)."""
+    """Keys are UTF-8 text, as in every store (SQLite would read 5 as "5", the others not;
+    SQLite and MongoDB cannot send a lone surrogate, the memory store would answer)."""
     if type(key) is not str:
         raise ViewStoreError(f"key {key!r} is not a string")
+    _check_text("key", key)
 
 
-def check_new_key(key):
-    check_key(key)
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ViewStoreError(f"key {key!r} is not valid UTF-8 text") from None
+check_new_key = check_key
+
+
+def _check_text(what, text):
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ViewStoreError(f"{what} {text!r} is not valid UTF-8 text") from None
 
 
 FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -183,8 +188,10 @@ def check_filter(filter):
                 raise ViewStoreError(f"filter on {field!r}: $in needs a list")
             for value in condition["$in"]:
                 _check_scalar(field, value)
-        if "$prefix" in condition and not isinstance(condition["$prefix"], str):
-            raise ViewStoreError(f"filter on {field!r}: $prefix needs a string")
+        if "$prefix" in condition:
+            if not isinstance(condition["$prefix"], str):
+                raise ViewStoreError(f"filter on {field!r}: $prefix needs a string")
+            _check_scalar(field, condition["$prefix"])
         if "$ne" in condition:
             _check_scalar(field, condition["$ne"])
         for op in RANGES & set(condition):
@@ -200,7 +207,9 @@ def _number(value):
 
 def _check_scalar(field, value):
     """A value every store can compare the same way."""
-    if value is None or isinstance(value, (str, bool)):
+    if isinstance(value, str):
+        return _check_text(f"filter on {field!r}:", value)
+    if value is None or isinstance(value, bool):
         return
     if type(value) is int and value in _INT64 or type(value) is float and math.isfinite(value):
         return

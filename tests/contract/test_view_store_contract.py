@@ -341,3 +341,28 @@ def test_every_store_answers_as_the_reference_evaluator(store):
             expected = sorted(key for key, doc in docs.items() if matches(doc, query))
             assert codes(things.find(query)) == expected, query
             assert things.count(query) == len(expected), query
+
+
+@pytest.mark.parametrize("query", [
+    {"n": "a\ud800"}, {"n": {"$in": ["x", "\udcff"]}}, {"n": {"$ne": "\ud800"}},
+    {"n": {"$gt": "\ud800"}}, {"_id": {"$prefix": "\ud800"}}, {"n": {"$prefix": "\udc80"}},
+])
+def test_text_that_is_not_utf8_is_refused_in_a_filter(store, query):
+    """A lone surrogate (a command-line argument in bytes that are not UTF-8 reads so)
+    is nothing any store holds: SQLite and MongoDB could not even send it."""
+    things = store.collection("things")
+    things.put("a", {"n": "x"})
+    for read in (things.find, things.count):
+        with pytest.raises(ViewStoreError, match="not valid UTF-8"):
+            read(query)
+
+
+@pytest.mark.parametrize("read", [lambda c: c.get("a\ud800"), lambda c: c.delete("\udcff"),
+                                  lambda c: c.get_many(["a", "\ud800"]),
+                                  lambda c: c.update("\ud800", lambda doc: None)])
+def test_a_key_that_is_not_utf8_is_refused_on_every_read(store, read):
+    things = store.collection("things")
+    things.put("a", {"n": 1})
+    with pytest.raises(ViewStoreError, match="not valid UTF-8"):
+        read(things)
+    assert things.get("a") == {"_id": "a", "n": 1}
