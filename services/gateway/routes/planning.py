@@ -33,6 +33,14 @@ class MeetingPath(Schema):
         error="must be a meeting id: <village code>-<12 hex digits>"))
 
 
+class DocumentSummarySchema(Open):
+    """One of a village's documents (GET .../documents answers a list of them)."""
+    kind = fields.String(required=True, validate=validate.OneOf(plan_rules.KINDS))
+    latest_version = fields.Integer(required=True)
+    status = fields.String(required=True)
+    approved_version = fields.Integer(allow_none=True)
+
+
 class DiffQuery(Schema):
     from_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     to_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
@@ -98,7 +106,8 @@ ROUTES = [
     Route("GET", "/api/v1/villages/{code}/documents", "list_documents",
           "A village's planning documents: latest version, status, next step", TAG,
           rpc("planning", "list_documents", path("code")), path_params=VillagePath,
-          response=Open, scope=from_path("code")),
+          response=DocumentSummarySchema(many=True), scope=from_path("code"),
+          description="A JSON array, one item per kind drafted (four at most), not paged."),
     *[route for kind in plan_rules.KINDS for route in document_routes(kind)],
     Route("GET", "/api/v1/villages/{code}/documents/{kind}/versions/{version}",
           "get_document_version", "One version of a document", TAG,

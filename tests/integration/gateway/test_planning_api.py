@@ -5,6 +5,8 @@ import hashlib
 from tests.integration.planning.conftest import cycle_at
 from tests.unit.planning import samples
 
+from .documented import schema_errors
+
 BAJUR = samples.BAJUR
 
 
@@ -39,6 +41,10 @@ def test_a_plan_is_drafted_approved_by_a_meeting_and_read_back(gateway, gateway_
     assert record.status_code == 200
     documents = bkm.get(f"/api/v1/villages/{BAJUR}/documents")
     assert documents.status_code == 200
+    # a list (its documents, whole), as documented: a client generated from the
+    # document read an object and could not parse it
+    assert [d["kind"] for d in documents.json()] == ["rplp"]
+    assert schema_errors(gateway, "GET", "/api/v1/villages/{code}/documents", documents) == []
     version = bkm.get(f"/api/v1/villages/{BAJUR}/documents/rplp/versions/1").json()
     assert version["status"] == "approved", version
     listed = bkm.get(f"/api/v1/villages/{BAJUR}/attachments").json()
