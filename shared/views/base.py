@@ -25,8 +25,10 @@ places where MongoDB alone would differ):
     objects, arrays and paths through arrays among themselves in an order of each
     store's own; ties, and no sort at all, in key order; text by code point;
   - skip past the end gives [].
-Not yet alike: MongoDB refuses a document with a field name holding NUL or starting
-with "$", or an integer past 64 bits (ViewStoreError); the others keep it.
+  - a document MongoDB cannot hold is refused by every store (ViewStoreError), before
+    anything of a put_many is written: an integer past 64 bits, a field name holding NUL
+    or, at the top level, starting with "$", more than 16 MiB as BSON. Dotted field
+    names and nested "$" names are kept (filters cannot reach them: check_field).
 """
 import math
 import re
@@ -146,6 +148,65 @@ def _check_text(what, text):
 
 
 FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+# What a MongoDB server cannot hold, refused by every store alike. Most documents show
+# none of these marks in their JSON, so only the few that do are looked at field by field.
+_DIGITS = bytes(ord("9") if ord("0") <= byte <= ord("9") else ord(" ")
+                for byte in range(256))
+_LONG_NUMBER = b"9" * 19   # 2**63 has 19 digits: only such runs can be past 64 bits
+MAX_DOCUMENT_BYTES = 16 * 2 ** 20   # MongoDB's limit, in BSON bytes
+_BSON_PER_JSON_BYTE = 8             # BSON is at most 6.5 times the JSON ("0," in an array)
+
+
+def document_json(key, doc):
+    """The JSON of a document to store under key (ViewStoreError if it is none, or if
+    MongoDB could not hold it: an integer past 64 bits, a field name starting with "$"
+    at the top or holding NUL anywhere, more than 16 MiB as BSON)."""
+    check_key(key)
+    if not isinstance(doc, dict):
+        raise ViewStoreError(f"document {key!r} is not a JSON object")
+    try:
+        data = orjson.dumps(doc)
+    except TypeError as exc:
+        raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
+    if b'"$' in data or b"\\u0000" in data or _LONG_NUMBER in data.translate(_DIGITS) \
+            or len(data) * _BSON_PER_JSON_BYTE > MAX_DOCUMENT_BYTES:
+        _check_storable(key, {**orjson.loads(data), "_id": key})
+    return data
+
+
+def _check_storable(key, doc):
+    problem = _unstorable(doc, top=True)
+    if problem is None and len(data := _bson(doc)) > MAX_DOCUMENT_BYTES:
+        problem = f"it is {len(data)} bytes as BSON, over MongoDB's {MAX_DOCUMENT_BYTES}"
+    if problem:
+        raise ViewStoreError(f"document {key!r} cannot be stored: {problem}")
+
+
+def _bson(doc):
+    import bson  # pymongo's, only for the few documents big enough to be near the limit
+    return bson.encode(doc)
+
+
+def _unstorable(value, top=False):
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if "\x00" in name:
+                return f"field name {name!r} holds NUL"
+            if top and name.startswith("$"):
+                return f"field name {name!r} starts with '$' (MongoDB takes it only nested)"
+            problem = _unstorable(item)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for item in value:
+            problem = _unstorable(item)
+            if problem:
+                return problem
+    elif type(value) is int and value not in _INT64:
+        return f"{value} is past 64-bit integers"
+    return None
 
 
 def check_field(field):

@@ -10,8 +10,8 @@ import bisect
 
 import orjson
 
-from .base import (Collection, ViewStore, ViewStoreError, check_filter, check_key, check_new_key,
-                   check_query, field_value, matches, prefix_end, sort_key)
+from .base import (Collection, ViewStore, ViewStoreError, check_filter, check_key, check_query,
+                   document_json, field_value, matches, prefix_end, sort_key)
 
 
 def _copy(doc):
@@ -22,10 +22,7 @@ def _copy(doc):
 
 
 def _new_document(key, doc):
-    check_new_key(key)
-    if not isinstance(doc, dict):
-        raise ViewStoreError(f"document {key!r} is not a JSON object")
-    stored = _copy(doc)
+    stored = orjson.loads(document_json(key, doc))
     stored["_id"] = key
     return stored
 
@@ -64,7 +61,14 @@ class MemoryCollection(Collection):
         return None if doc is None else _copy(doc)
 
     def put(self, key, doc):
-        stored = _new_document(key, doc)
+        self._keep(key, _new_document(key, doc))
+
+    def put_many(self, items):
+        checked = [(key, _new_document(key, doc)) for key, doc in items]  # all, then write
+        for key, stored in checked:
+            self._keep(key, stored)
+
+    def _keep(self, key, stored):
         old = self._docs.get(key)
         if old is None:
             self._dirty = True
@@ -84,10 +88,13 @@ class MemoryCollection(Collection):
         saved = orjson.dumps(doc)  # a change that raises half-way must leave no trace:
         try:                       # its handler is retried, as a transaction would be
             change(doc)
+            # what put would keep: JSON only (a datetime as text, NaN as null), and
+            # nothing another store would refuse
+            doc["_id"] = key
+            doc = self._docs[key] = orjson.loads(document_json(key, doc))
         except BaseException:
             self._docs[key] = orjson.loads(saved)
             raise
-        doc["_id"] = key
         for field in self._indexes:
             if _hashable(field_value(doc, field)) != before[field]:
                 self._index_discard(field, before[field], key)

@@ -15,7 +15,7 @@ from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from ..mongo_connection import connect, database_name, redacted
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
-                   check_field, check_filter, check_key, check_new_key, check_query, matches)
+                   check_field, check_filter, check_key, check_query, document_json, matches)
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
@@ -33,13 +33,7 @@ def _field(field):
 def _json(key, doc):
     """A JSON-only copy with its key: what every store keeps (orjson alone would pass
     datetimes, UUIDs and dataclasses through as BSON types)."""
-    check_new_key(key)
-    if not isinstance(doc, dict):
-        raise ViewStoreError(f"document {key!r} is not a JSON object")
-    try:
-        copy = orjson.loads(orjson.dumps(doc))
-    except TypeError as exc:
-        raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
+    copy = orjson.loads(document_json(key, doc))
     copy["_id"] = key
     return copy
 

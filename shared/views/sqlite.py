@@ -13,7 +13,7 @@ import orjson
 
 from ..ledger.sqlite import make_folder, trouble
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
-                   check_field, check_filter, check_key, check_new_key, check_query,
+                   check_field, check_filter, check_key, check_query, document_json,
                    prefix_end)
 
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -99,13 +99,9 @@ class SqliteCollection(Collection):
     def put_many(self, items):
         rows = []
         for key, doc in items:
-            check_new_key(key)
             if not isinstance(doc, dict):
                 raise ViewStoreError(f"document {key!r} is not a JSON object")
-            try:
-                rows.append((key, orjson.dumps({**doc, "_id": key})))
-            except TypeError as exc:
-                raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
+            rows.append((key, document_json(key, {**doc, "_id": key})))
         self._store.execute_many(
             f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)", rows)
 

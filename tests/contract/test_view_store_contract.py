@@ -366,3 +366,58 @@ def test_a_key_that_is_not_utf8_is_refused_on_every_read(store, read):
     with pytest.raises(ViewStoreError, match="not valid UTF-8"):
         read(things)
     assert things.get("a") == {"_id": "a", "n": 1}
+
+
+# What a MongoDB server refuses, every store refuses: a view that works on the embedded
+# default must not start failing (its events parked) when deployed on MongoDB.
+UNSTORABLE = [{"n": 2 ** 63}, {"n": [2 ** 64 - 1]}, {"$set": 1}, {"a": 1, "$b": 2},
+              {"a\x00b": 1}, {"x": {"y\x00": 1}}, {"big": "x" * (16 * 2 ** 20)}]
+
+
+@pytest.mark.parametrize("doc", UNSTORABLE, ids=["2^63", "2^64-1", "$first", "$second",
+                                                 "nul-name", "nested-nul-name", "16MiB"])
+def test_a_document_mongodb_cannot_hold_is_refused_by_every_store(store, doc):
+    things = store.collection("things")
+    things.put("a", {"n": 1})
+    with pytest.raises(ViewStoreError):
+        things.put("a", doc)
+    with pytest.raises(ViewStoreError):
+        things.update("a", lambda stored: stored.update(doc))
+    with pytest.raises(ViewStoreError):   # refused whole: nothing of the batch written
+        things.put_many([("a", {"n": 2}), ("b", {"n": 2}), ("c", doc)])
+    assert things.get("a") == {"_id": "a", "n": 1} and things.get_many(["b", "c"]) == {}
+
+
+def test_what_mongodb_can_hold_every_store_keeps(store):
+    """Dotted and nested "$" field names (a map keyed by village code), 64-bit integers."""
+    things = store.collection("things")
+    doc = {"by_village": {"52.01.08.2006": 3, "$note": "x"}, "n": 2 ** 63 - 1,
+           "m": -2 ** 63, "code": "52.01", "text": "\x00"}
+    things.put("52.01.08.2006", doc)
+    assert things.get("52.01.08.2006") == {"_id": "52.01.08.2006", **doc}
+    assert codes(things.find({"n": 2 ** 63 - 1, "m": -2 ** 63})) == ["52.01.08.2006"]
+
+
+def test_an_update_keeps_what_a_put_would_keep(store):
+    """A change may put a datetime, a NaN or a tuple in: stored as put stores them (text,
+    null, a list), so filters see what every store sees; never the Python object."""
+    import datetime
+    things = store.collection("things")
+    things.put("a", {"n": 1})
+    things.update("a", lambda doc: doc.update(
+        when=datetime.datetime(2024, 1, 1, 12), x=float("nan"), t=(1, 2)))
+    assert things.get("a") == {"_id": "a", "n": 1, "when": "2024-01-01T12:00:00", "x": None,
+                               "t": [1, 2]}
+    assert codes(things.find({"when": "2024-01-01T12:00:00", "x": None})) == ["a"]
+    assert codes(things.find(sort=[("when", 1)])) == ["a"]
+
+
+def test_an_update_that_leaves_no_json_is_refused_and_leaves_no_trace(store):
+    import decimal
+    things = store.collection("things")
+    things.ensure_index("n")
+    things.put("a", {"n": 1})
+    with pytest.raises(ViewStoreError, match="not JSON"):
+        things.update("a", lambda doc: doc.update(n=2, money=decimal.Decimal("1.5")))
+    assert things.get("a") == {"_id": "a", "n": 1} and codes(things.find({"n": 1})) == ["a"]
+    assert things.find({"n": 2}) == []
