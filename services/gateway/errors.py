@@ -85,4 +85,6 @@ def error_headers(error: CommandRejected) -> dict:
         headers["Allow"] = ", ".join(error.allowed)
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, UnsupportedMediaType) and error.field == "Content-Encoding":
+        headers["Accept-Encoding"] = "identity"   # the codings read: none (RFC 9110 15.5.16)
     return headers

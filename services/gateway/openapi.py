@@ -28,7 +28,8 @@ ERRORS = {
     409: "The state changed meanwhile (version conflict), or it already exists",
     413: "The body is larger than the operation allows (1 MiB; attachments 28 MiB)",
     414: "The path and query string are longer than 8,192 characters (`field`: url)",
-    415: "The body is not application/json",
+    415: "The body is not application/json in UTF-8, or is compressed (`field`: "
+         "Content-Encoding, with `Accept-Encoding: identity`): send it as plain JSON",
     422: "Understood but refused (a rule of the programme, or an Idempotency-Key reused "
          "for a different request)",
     429: "Too many failed logins: wait for Retry-After seconds",

@@ -163,6 +163,10 @@ def _json_body(request, expected):
         return {} if expected else None
     if not expected:
         raise InvalidInput("this operation takes no body", "body")
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    if coding not in ("", "identity"):   # read as it came, gzip was 'not valid JSON'
+        raise UnsupportedMediaType(f"a body in Content-Encoding {coding} is not read: send "
+                                   "it uncompressed", "Content-Encoding")
     if request.mimetype != "application/json" or \
             request.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
         raise UnsupportedMediaType("send the body as Content-Type: application/json "

@@ -1,6 +1,9 @@
 """What a hostile or careless client can send that a reader could take two ways: the
 gateway refuses it (4xx naming the part at fault, JSON, nothing recorded) rather than
 picking one reading."""
+import gzip
+import zlib
+
 import orjson
 import pytest
 
@@ -173,6 +176,26 @@ def test_a_body_in_another_charset_is_415(gateway, district, gateway_config):
     assert registration_records(gateway_config) == recorded
     taken = district.post("/api/v1/villages", data=REGISTER,
                           headers={"Content-Type": "application/json; charset=UTF-8"})
+    assert taken.status_code == 201, taken.text
+
+
+def test_a_compressed_body_is_415_naming_content_encoding(gateway, district,
+                                                          gateway_config):
+    """A gzip body (Content-Encoding: gzip, as an integration's HTTP library may send a
+    large import) was read as it came: 400 'the body is not valid JSON (str is not valid
+    UTF-8 ...)', though the sender wrote valid JSON. Refused as a coding not read, with
+    Accept-Encoding saying what is (RFC 9110, 15.5.16)."""
+    district.get("/api/v1/eligibility/rule-set")
+    recorded = registration_records(gateway_config)
+    for coding, body in (("gzip", gzip.compress(REGISTER)), ("deflate", zlib.compress(REGISTER)),
+                         ("br", REGISTER)):
+        answer = district.post("/api/v1/villages", data=body, headers={
+            "Content-Type": "application/json", "Content-Encoding": coding})
+        expect(answer, 415, "Content-Encoding", "UnsupportedMediaType")
+        assert answer.headers["Accept-Encoding"] == "identity"
+    assert registration_records(gateway_config) == recorded
+    taken = district.post("/api/v1/villages", data=REGISTER, headers={
+        "Content-Type": "application/json", "Content-Encoding": "identity"})
     assert taken.status_code == 201, taken.text
 
 
