@@ -7,7 +7,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields
 
+from services.audit.schemas import Moment as AuditMoment
+from services.cycle.schemas import Moment as CycleMoment
 from services.planning.content import ExactDecimal
+from shared.moments import FORMS as MOMENT_FORMS
 from shared.regions import REGION_PREFIX, VILLAGE_CODE
 from shared.schemas import VillageCode, region_prefix
 
@@ -16,6 +19,9 @@ from .schemas import DocumentSchema, ErrorSchema
 from .web import CORRELATION_HEADER
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+# what shared.moments.read takes: a date, or a time with its zone (ECMA syntax, no (?P<>))
+MOMENT_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                  r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$")
 SECURITY = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 ERRORS = {
     400: "Bad input: malformed JSON, a wrong type, an unknown field or parameter; "
@@ -159,6 +165,12 @@ def _checks_written_as_code(self, field, **kwargs) -> dict:
         return {"pattern": VILLAGE_CODE.pattern}
     if region_prefix in field.validators:
         return {"pattern": REGION_PREFIX.pattern}
+    if isinstance(field, (AuditMoment, CycleMoment)):
+        stated = {"pattern": MOMENT_PATTERN}
+        if "ISO-8601" not in field.metadata.get("description", ""):
+            stated["description"] = (field.metadata.get("description", "") +
+                                     f" {MOMENT_FORMS[0].upper()}{MOMENT_FORMS[1:]}.").strip()
+        return stated
     if isinstance(field, ExactDecimal):
         return {"pattern": rf"^[0-9]+(\.[0-9]{{1,{field.places}}})?$",
                 "description": f"A decimal string above 0 and at most {field.maximum}."}

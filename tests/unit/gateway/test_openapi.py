@@ -1,6 +1,9 @@
 """The OpenAPI document: generated from the routes and the schemas that validate them."""
+import re
+
 import orjson
 import pytest
+from marshmallow import ValidationError
 
 from services.gateway import openapi
 from services.gateway.routes import ROUTES
@@ -83,3 +86,33 @@ def test_decimals_are_strings_and_the_document_is_plain_json(document):
         "properties"]
     assert indicators["poverty_rate"]["type"] == "string"
     assert "at most 100" in indicators["poverty_rate"]["description"]
+
+
+MOMENTS_TAKEN = ["2026-03-01", "2026-03-01T08:00Z", "2026-03-01T08:00:00+07:00",
+                 "2026-03-01T08:00:00.123456-03:30"]
+MOMENTS_REFUSED = ["2026-03-01T08:00", "20260301", " 2026-03-01", "2026-03-01t08:00Z",
+                   "2026-03-01T08:00+0700", "2026-03-01 08:00Z", "2026-W09-1"]
+
+
+def test_every_moment_states_its_forms(document):
+    """Every `as_of`, and an audit bundle's `from` and `to`, is read by shared.moments:
+    a date or a time with zone. The bundle's were bare strings (no format, pattern or
+    words): a client generated from the document could not know what to send."""
+    from shared import moments
+    found = [(parameter["schema"], parameter.get("description", ""))
+             for item in document["paths"].values() for op in item.values()
+             for parameter in op["parameters"] if parameter["name"] == "as_of"]
+    bundle = document["components"]["schemas"]["Bundle"]["properties"]
+    found += [(bundle[name], bundle[name].get("description", "")) for name in ("from", "to")]
+    assert len(found) >= 8
+    for schema, words in found:
+        assert schema["pattern"] == openapi.MOMENT_PATTERN
+        assert "ISO-8601" in words, schema
+    pattern = re.compile(openapi.MOMENT_PATTERN)
+    for text in MOMENTS_TAKEN:
+        moments.read(text)
+        assert pattern.search(text), text
+    for text in MOMENTS_REFUSED:
+        with pytest.raises(ValidationError):
+            moments.read(text)
+        assert not pattern.search(text), text
