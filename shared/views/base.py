@@ -102,6 +102,7 @@ class Collection(ABC):
 
     def ensure_index(self, field: str) -> None:
         """Hint that queries filter on field by equality; a no-op where not needed."""
+        check_field(field)   # refused alike where the hint does nothing
 
 
 class ViewStore(ABC):
@@ -170,10 +171,15 @@ def document_json(key, doc):
         data = orjson.dumps(doc)
     except TypeError as exc:
         raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
+    check_storable(key, data)
+    return data
+
+
+def check_storable(key, data):
+    """ViewStoreError if MongoDB could not hold the document whose JSON is data."""
     if b'"$' in data or b"\\u0000" in data or _LONG_NUMBER in data.translate(_DIGITS) \
             or len(data) * _BSON_PER_JSON_BYTE > MAX_DOCUMENT_BYTES:
         _check_storable(key, {**orjson.loads(data), "_id": key})
-    return data
 
 
 def _check_storable(key, doc):

@@ -10,8 +10,14 @@ import bisect
 
 import orjson
 
-from .base import (Collection, ViewStore, ViewStoreError, check_filter, check_key, check_query,
-                   document_json, field_value, matches, prefix_end, sort_key)
+from .base import (Collection, ViewStore, ViewStoreError, check_field, check_filter, check_key,
+                   check_query, check_storable, document_json, field_value, matches,
+                   prefix_end, sort_key)
+
+
+# orjson would write these as JSON silently; refused, they send a change the slow way
+_NATIVE_ONLY = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                | orjson.OPT_PASSTHROUGH_SUBCLASS)
 
 
 def _copy(doc):
@@ -23,7 +29,8 @@ def _copy(doc):
 
 def _new_document(key, doc):
     stored = orjson.loads(document_json(key, doc))
-    stored["_id"] = key
+    stored.pop("_id", None)
+    stored["_id"] = key   # last, in every store
     return stored
 
 
@@ -37,6 +44,7 @@ class MemoryCollection(Collection):
         self._dirty = False
 
     def ensure_index(self, field):
+        check_field(field)
         if field in self._indexes:
             return
         self._indexes[field] = {}
@@ -88,10 +96,9 @@ class MemoryCollection(Collection):
         saved = orjson.dumps(doc)  # a change that raises half-way must leave no trace:
         try:                       # its handler is retried, as a transaction would be
             change(doc)
-            # what put would keep: JSON only (a datetime as text, NaN as null), and
-            # nothing another store would refuse
-            doc["_id"] = key
-            doc = self._docs[key] = orjson.loads(document_json(key, doc))
+            doc.pop("_id", None)
+            doc["_id"] = key   # last, in every store
+            doc = self._checked(key, doc)
         except BaseException:
             self._docs[key] = orjson.loads(saved)
             raise
@@ -100,6 +107,20 @@ class MemoryCollection(Collection):
                 self._index_discard(field, before[field], key)
                 self._index_add(field, field_value(doc, field), key)
         return True
+
+    def _checked(self, key, doc):
+        """The changed document as put would keep it, refused where put refuses it.
+
+        Without a copy when it holds only JSON's own types (the hot path): a datetime,
+        an enum or a Decimal stops the first dump and takes the way put takes.
+        """
+        try:
+            data = orjson.dumps(doc, option=_NATIVE_ONLY)
+        except TypeError:
+            doc = self._docs[key] = orjson.loads(document_json(key, doc))
+            return doc
+        check_storable(key, data)
+        return doc
 
     def delete(self, key):
         check_key(key)

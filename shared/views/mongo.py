@@ -34,8 +34,16 @@ def _json(key, doc):
     """A JSON-only copy with its key: what every store keeps (orjson alone would pass
     datetimes, UUIDs and dataclasses through as BSON types)."""
     copy = orjson.loads(document_json(key, doc))
+    copy.pop("_id", None)
     copy["_id"] = key
     return copy
+
+
+def _key_last(doc):
+    """The server moves _id to the front; every other store keeps it last."""
+    if doc is not None:
+        doc["_id"] = doc.pop("_id")
+    return doc
 
 
 def _query(filter):
@@ -153,7 +161,7 @@ class MongoCollection(Collection):
     @_outage_safe
     def get(self, key):
         check_key(key)
-        return self._docs.find_one({"_id": key})
+        return _key_last(self._docs.find_one({"_id": key}))
 
     @_outage_safe
     def get_many(self, keys):
@@ -161,7 +169,8 @@ class MongoCollection(Collection):
         keys = list(keys)
         for key in keys:
             check_key(key)
-        return {doc["_id"]: doc for doc in self._docs.find({"_id": {"$in": keys}})}
+        found = {doc["_id"]: _key_last(doc) for doc in self._docs.find({"_id": {"$in": keys}})}
+        return {key: found[key] for key in keys if key in found}   # in the order asked
 
     def put(self, key, doc):
         self.put_many([(key, doc)])
@@ -196,8 +205,8 @@ class MongoCollection(Collection):
         order = [(_field(field), -1 if direction < 0 else 1) for field, direction in sort or []]
         if "_id" not in dict(order):
             order.append(("_id", 1))  # ties (and no sort at all) in key order
-        return list(self._docs.find(_query(filter), sort=order, skip=min(skip, MAX_ROWS),
-                                    limit=min(limit or 0, MAX_ROWS)))
+        return [_key_last(doc) for doc in self._docs.find(
+            _query(filter), sort=order, skip=min(skip, MAX_ROWS), limit=min(limit or 0, MAX_ROWS))]
 
     @_outage_safe
     def count(self, filter=None):

@@ -101,7 +101,9 @@ class SqliteCollection(Collection):
         for key, doc in items:
             if not isinstance(doc, dict):
                 raise ViewStoreError(f"document {key!r} is not a JSON object")
-            rows.append((key, document_json(key, {**doc, "_id": key})))
+            doc = {name: value for name, value in doc.items() if name != "_id"}
+            doc["_id"] = key   # last, in every store
+            rows.append((key, document_json(key, doc)))
         self._store.execute_many(
             f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)", rows)
 

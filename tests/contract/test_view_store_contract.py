@@ -399,17 +399,24 @@ def test_what_mongodb_can_hold_every_store_keeps(store):
 
 
 def test_an_update_keeps_what_a_put_would_keep(store):
-    """A change may put a datetime, a NaN or a tuple in: stored as put stores them (text,
-    null, a list), so filters see what every store sees; never the Python object."""
+    """A change may put a datetime, an enum or a tuple in: stored as put stores them
+    (text, its value, a list), so filters see what every store sees."""
     import datetime
+    import enum
+
+    class Status(str, enum.Enum):
+        ELIGIBLE = "eligible"
+
     things = store.collection("things")
+    things.ensure_index("status")
     things.put("a", {"n": 1})
+    things.put("b", {"when": "2024-01-01T12:00:00+00:00"})
     things.update("a", lambda doc: doc.update(
-        when=datetime.datetime(2024, 1, 1, 12), x=float("nan"), t=(1, 2)))
-    assert things.get("a") == {"_id": "a", "n": 1, "when": "2024-01-01T12:00:00", "x": None,
-                               "t": [1, 2]}
-    assert codes(things.find({"when": "2024-01-01T12:00:00", "x": None})) == ["a"]
-    assert codes(things.find(sort=[("when", 1)])) == ["a"]
+        when=datetime.datetime(2024, 1, 1, 12), status=Status.ELIGIBLE, t=(1, 2)))
+    assert things.get("a") == {"n": 1, "when": "2024-01-01T12:00:00", "status": "eligible",
+                               "t": [1, 2], "_id": "a"}
+    assert codes(things.find({"when": "2024-01-01T12:00:00", "status": "eligible"})) == ["a"]
+    assert codes(things.find({"when": {"$prefix": "2024"}}, sort=[("when", -1)])) == ["b", "a"]
 
 
 def test_an_update_that_leaves_no_json_is_refused_and_leaves_no_trace(store):
@@ -421,3 +428,24 @@ def test_an_update_that_leaves_no_json_is_refused_and_leaves_no_trace(store):
         things.update("a", lambda doc: doc.update(n=2, money=decimal.Decimal("1.5")))
     assert things.get("a") == {"_id": "a", "n": 1} and codes(things.find({"n": 1})) == ["a"]
     assert things.find({"n": 2}) == []
+
+
+def test_documents_come_back_as_they_were_put(store):
+    """Fields in the order put, the key last, nested objects alike; get_many in the order
+    asked (MongoDB alone moves _id to the front and answers in key order)."""
+    things = store.collection("things")
+    things.put_many([("b", {"z": 1, "a": {"y": 2, "b": 3}}), ("a", {"m": 1})])
+    assert list(things.get("b")) == ["z", "a", "_id"]
+    assert list(things.get("b")["a"]) == ["y", "b"]
+    assert [list(doc) for doc in things.find()] == [["m", "_id"], ["z", "a", "_id"]]
+    assert list(things.get_many(["b", "x", "a"])) == ["b", "a"]
+    things.update("b", lambda doc: doc.update(c=1))
+    assert list(things.get("b")) == ["z", "a", "c", "_id"]
+    things.put("b", {"_id": "ignored", "z": 2})
+    assert things.get("b") == {"z": 2, "_id": "b"} and list(things.get("b")) == ["z", "_id"]
+
+
+@pytest.mark.parametrize("field", ["$where", "a..b", "", 5, "nest.0"])
+def test_every_store_refuses_an_index_on_a_field_no_filter_can_name(store, field):
+    with pytest.raises(ViewStoreError, match="field name"):
+        store.collection("things").ensure_index(field)
