@@ -15,7 +15,8 @@ from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from ..mongo_connection import connect, database_name, redacted
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
-                   check_field, check_filter, check_key, check_query, document_json, matches)
+                   check_field, check_filter, check_key, check_query, document_json, matches,
+                   prefix_end)
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
@@ -91,8 +92,9 @@ def _value_test(field, condition):
             tests.append(_equal(field, list(operand)))
         elif op == "$ne":
             tests.append({"$nor": [_equal(field, [operand])]})
-        elif op == "$prefix":  # anchored and escaped, so the server can use an index
-            tests.append({field: {"$regex": "^" + re.escape(operand)}})
+        elif op == "$prefix":  # a range of text (an index serves it); a server refuses
+            bound = prefix_end(operand)  # NUL in a $regex, and reads it as PCRE
+            tests.append({field: {"$gte": operand, **({"$lt": bound} if bound else {})}})
         else:  # ranges: MongoDB compares numbers with numbers, strings with strings
             tests.append({field: {op: operand}})
     return {"$and": tests}

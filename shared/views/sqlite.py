@@ -47,8 +47,20 @@ def _equal(field, value, params):
         return f"{kind} = '{'true' if value else 'false'}'"
     params.append(value)
     if isinstance(value, str):
-        return f"({kind} = 'text' AND {_path(field)} = ?)"
+        # json_extract cuts text at NUL, where the JSON text (->) keeps \u0000: text
+        # holding NUL, rare, is compared as JSON, and only on the rows left to decide
+        if "\x00" in value:
+            params[-1] = _json_text(value)
+            return f"({kind} = 'text' AND doc -> '$.{field}' = ?)"
+        params.append(_json_text(value))
+        return (f"({kind} = 'text' AND {_path(field)} = ? AND "
+                f"(instr(doc -> '$.{field}', '\\u0000') = 0 OR doc -> '$.{field}' = ?))")
     return f"({kind} IN ('integer', 'real') AND {_path(field)} = ?)"
+
+
+def _json_text(text):
+    """text as the store wrote it into the document's JSON (orjson, as put writes it)."""
+    return orjson.dumps(text).decode()
 
 
 def _range(field, op, operand, params):
@@ -70,6 +82,11 @@ def _prefix(field, prefix, params):
             return "key >= ?"
         params.append(bound)
         return "(key >= ? AND key < ?)"
+    if "\x00" in prefix:   # compared as JSON text (see _equal): an escape is one char's
+        opening = _json_text(prefix)[:-1]   # without the closing quote
+        params.extend([len(opening), opening])
+        return f"({_kind(field)} = 'text' AND substr(doc -> '$.{field}', 1, ?) = ?)"
+    # exact even where the text holds NUL: cut there, it differs from prefix there too
     params.extend([len(prefix), prefix])
     return f"({_kind(field)} = 'text' AND substr({_path(field)}, 1, ?) = ?)"
 

@@ -449,3 +449,18 @@ def test_documents_come_back_as_they_were_put(store):
 def test_every_store_refuses_an_index_on_a_field_no_filter_can_name(store, field):
     with pytest.raises(ViewStoreError, match="field name"):
         store.collection("things").ensure_index(field)
+
+
+def test_text_holding_nul_is_compared_whole(store):
+    """SQLite's JSON functions cut text at NUL; MongoDB refuses NUL in a $regex."""
+    things = store.collection("things")
+    for key, value in [("a", "x\x00y"), ("b", "x"), ("c", "x\x00"), ("d", "\x00")]:
+        things.put(key, {"n": value})
+    assert codes(things.find({"n": "x"})) == ["b"]
+    assert codes(things.find({"n": "x\x00y"})) == ["a"]
+    assert codes(things.find({"n": {"$in": ["x\x00", "\x00"]}})) == ["c", "d"]
+    assert codes(things.find({"n": {"$ne": "x"}})) == ["a", "c", "d"]
+    assert codes(things.find({"n": {"$prefix": "x\x00"}})) == ["a", "c"]
+    assert codes(things.find({"n": {"$prefix": "x"}})) == ["a", "b", "c"]
+    assert codes(things.find({"n": {"$prefix": "\x00"}})) == ["d"]
+    assert things.count({"n": "x"}) == 1
