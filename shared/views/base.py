@@ -21,14 +21,25 @@ places where MongoDB alone would differ):
   - a missing field is null; true and false equal only themselves, never 1 and 0;
     1 equals 1.0; a range or $prefix compares numbers with numbers and text with
     text only ($gt etc. take a number or a string);
-  - sort orders null (and missing), numbers, text, objects, arrays, then false, true;
-    objects, arrays and paths through arrays among themselves in an order of each
-    store's own; ties, and no sort at all, in key order; text by code point;
-  - skip past the end gives [].
+  - sort orders null (and missing), numbers, text, objects, then false, true; ties,
+    and no sort at all, in key order; text by code point (case and accents are not
+    folded). Sort on scalars: objects among themselves are ordered each store's own
+    way, and MongoDB sorts an array (and a path through one) by its least element
+    (ascending; a server takes the greatest descending, mongomock the least again)
+    among the scalars, [] before null, where the others put arrays after objects
+    and read a path through an array as missing;
+  - skip past the end gives [];
+  - text holding NUL is compared whole by filters; in a range or a sort SQLite compares
+    it up to the NUL only (its JSON functions cut it there);
+  - keys and filter text are UTF-8 (a lone surrogate is refused); documents come back
+    with their fields in the order put, "_id" last, get_many in the order asked;
   - a document MongoDB cannot hold is refused by every store (ViewStoreError), before
     anything of a put_many is written: an integer past 64 bits, a field name holding NUL
     or, at the top level, starting with "$", more than 16 MiB as BSON. Dotted field
-    names and nested "$" names are kept (filters cannot reach them: check_field).
+    names and nested "$" names are kept (filters cannot reach them: check_field);
+  - update keeps what put keeps (a datetime as its ISO text, an enum as its value), save
+    a NaN or a UUID, which the memory store keeps as the Python value until the next put
+    (change must leave only JSON values: a NaN, null elsewhere, matches no null there).
 """
 import math
 import re
