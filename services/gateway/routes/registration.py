@@ -13,6 +13,8 @@ from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
 from ..schemas import Open, PageQuerySchema, PageSchema
 
 TAG = "registration"
+# 5,000 rows (ImportSchema's most) of every column are about 3.5 MB: within the body limit
+IMPORT_BODY = 8 * 1024 * 1024
 
 
 class VillagePath(Schema):
@@ -128,7 +130,8 @@ ROUTES = [
                       "official Kemendagri list; optionally with the BKM."),
     Route("POST", "/api/v1/villages/imports", "import_villages",
           "Bulk import of villages with evidence", TAG, import_rows, body=ImportSchema,
-          status=200, response=Open),
+          status=200, response=Open, max_body=IMPORT_BODY,
+          description="Up to 5,000 rows, the body up to 8 MiB."),
     Route("GET", "/api/v1/villages/{code}", "get_village", "One village", TAG,
           rpc("registration", "get_village", path("code")), path_params=VillagePath,
           response=VillageSchema, scope=from_path("code")),

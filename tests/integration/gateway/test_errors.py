@@ -326,6 +326,35 @@ def test_oversized_bodies_are_refused_before_they_are_read(gateway, district):
                          headers={"Content-Type": "application/json"}), 413, "body")
 
 
+def test_an_import_of_as_many_rows_as_documented_is_read(gateway, as_user):
+    """The document takes up to 5,000 rows; 5,000 rows of every column (as `plpbk import
+    villages` reads them) are about 3.5 MB, and the 1 MiB body limit answered 413."""
+    row = {"source_document": "BPS Kabupaten Lombok Barat 2024, tabel 4.1.2",
+           "observed_on": "2024-06-30", "poverty_rate": "31.50", "slum_area": "true",
+           "slum_hectares": "12.40", "bookkeeping_rating": "memadai",
+           "voter_turnout": "42.00", "fund_misuse_cases": "0", "pemda_priority": "true",
+           "pemda_decree": "SK Bupati Lombok Barat 050/12/2024",
+           **{f"kotaku_{name}": "3" for name in KOTAKU}}
+    rows = [{"line": number + 2, "code": "99.99.99.9999", **row} for number in range(5000)]
+    body = orjson.dumps({"rows": rows})
+    assert len(body) > 3 * 1024 * 1024
+    report = as_user("ministry").post("/api/v1/villages/imports", data=body,
+                                      headers={"Content-Type": "application/json"})
+    assert report.status_code == 200, report.text[:300]
+    assert len(report.json()["errors"]) == 5000   # each row reported (no such village)
+    too_many = as_user("ministry").post("/api/v1/villages/imports",
+                                        json={"rows": rows + rows[:1]})
+    expect(too_many, 400, "rows")
+
+
+KOTAKU = ("ketidakteraturan_bangunan", "kepadatan_bangunan",
+          "ketidaksesuaian_persyaratan_teknis", "cakupan_pelayanan_jalan",
+          "kualitas_permukaan_jalan", "akses_aman_air_minum", "kebutuhan_air_minum",
+          "genangan", "ketersediaan_drainase", "kualitas_konstruksi_drainase",
+          "sistem_air_limbah", "prasarana_air_limbah", "prasarana_persampahan",
+          "sistem_persampahan", "prasarana_proteksi_kebakaran", "sarana_proteksi_kebakaran")
+
+
 def test_the_correlation_id_is_echoed_or_made(gateway, district):
     assert district.get("/api/v1/villages", headers={"X-Correlation-Id": "abc-1"}).headers[
         "X-Correlation-Id"] == "abc-1"
