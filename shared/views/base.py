@@ -148,9 +148,6 @@ def check_key(key):
     _check_text("key", key)
 
 
-check_new_key = check_key
-
-
 def _check_text(what, text):
     if not text.isascii():
         try:
