@@ -234,11 +234,15 @@ def check_query(filter, sort, skip, limit):
     check_filter(filter)
     if sort is not None and not isinstance(sort, (list, tuple)):
         raise ViewStoreError(f"sort {sort!r} must be a list of (field, 1 or -1)")
+    named = set()
     for entry in sort or []:
         if not isinstance(entry, (list, tuple)) or len(entry) != 2 or \
                 type(entry[1]) is not int or entry[1] not in (1, -1):
             raise ViewStoreError(f"sort entry {entry!r} must be (field, 1 or -1)")
         check_field(entry[0])
+        if entry[0] in named:   # pymongo would keep its last direction, the others the first
+            raise ViewStoreError(f"sort names field {entry[0]!r} twice")
+        named.add(entry[0])
     if type(skip) is not int or skip < 0 or limit is not None and (
             type(limit) is not int or limit < 0):
         raise ViewStoreError(f"skip {skip!r} and limit {limit!r} must be whole numbers >= 0")

@@ -264,7 +264,9 @@ def test_filters_compare_scalars_only(villages, filter):
 
 
 @pytest.mark.parametrize("sort", [[("score", 0)], [("score", "asc")], [("score", True)],
-                                  [("score",)], ["score"], "score"])
+                                  [("score",)], ["score"], "score",
+                                  # pymongo keeps the last of a field named twice
+                                  [("score", 1), ("name", 1), ("score", -1)]])
 def test_sort_takes_1_or_minus_1(villages, sort):
     with pytest.raises(ViewStoreError):
         villages.find(sort=sort)
