@@ -54,6 +54,7 @@ MAX_HEADER_LINES = http.client._MAXHEADERS   # the header parser's own count (10
 CLIENT_TIMEOUT = 60.0
 CLOSE_CONNECTION = "plpbk.close_connection"   # environ: a call that ends the connection
 CORRELATION_HEADER = "X-Correlation-Id"
+ABSOLUTE_FORM = re.compile(r"https?://[^/?#]*", re.IGNORECASE)   # scheme and authority
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Headers read as one value: eventlet would join a second Authorization or Idempotency-Key
 # into "a,b" and keep only the first Content-Length or Content-Type, so a request whose
@@ -218,8 +219,15 @@ class JsonProtocol(HttpOnlyProtocol):
 
     def _target_is_a_path(self):
         """The standard library turns a leading '//' into '/' (parse_request); taken
-        exactly, '//api/v1/villages' is no route, like '/api//v1/villages'."""
-        if self.requestline.split()[1].startswith("//"):
+        exactly, '//api/v1/villages' is no route, like '/api//v1/villages'. A target in
+        absolute form ('http://host/api/...', from a client that takes the gateway for
+        its proxy) is served as its path, as a server must (RFC 9112, 3.2.2)."""
+        target = self.requestline.split()[1]
+        absolute = ABSOLUTE_FORM.match(target)
+        if absolute:
+            rest = target[absolute.end():]
+            target = self.path = rest if rest.startswith("/") else "/" + rest
+        if target.startswith("//"):
             self.refuse(RouteNotFound())
             return False
         return True

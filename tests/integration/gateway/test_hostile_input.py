@@ -107,6 +107,23 @@ def test_a_path_is_taken_exactly_slashes_and_all(gateway, district):
     assert district.get("/api/v1/villages").status_code == 200
 
 
+def test_a_target_in_absolute_form_is_served_as_its_path(gateway, district):
+    """`GET http://host/api/v1/... HTTP/1.1` (what a client configured to use the
+    gateway as its proxy sends) is one a server must take (RFC 9112, 3.2.2): it was 404
+    RouteNotFound, the scheme and host read as part of the path."""
+    authority = gateway.removeprefix("http://").encode()
+    auth = b"Authorization: " + district.headers["Authorization"].encode() + b"\r\n"
+    for target, status in ((b"http://%s/api/v1/villages?page_size=1" % authority, 200),
+                           (b"HTTP://%s/api/v1/auth/me" % authority, 200),
+                           (b"http://%s//api/v1/villages" % authority, 404),
+                           (b"http://%s" % authority, 404),
+                           (b"http://%s?page=1" % authority, 404)):
+        answer = raw_request(gateway, b"GET " + target + b" HTTP/1.1\r\nHost: gateway\r\n" +
+                             auth + b"Connection: close\r\n\r\n")
+        assert answer[0] == status, (target, answer)
+        assert answer[1]["content-type"] == "application/json"
+
+
 def test_a_query_string_is_utf8_with_named_parameters(gateway, district):
     """A raw 0xFF byte crashed Werkzeug's query parsing (503); a %FF was turned into
     U+FFFD; a parameter without a name was blamed on the body."""
