@@ -175,17 +175,22 @@ def document_json(key, doc):
     check_key(key)
     if not isinstance(doc, dict):
         raise ViewStoreError(f"document {key!r} is not a JSON object")
-    try:
-        data = orjson.dumps(doc)
-    except TypeError as exc:
-        raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
-    check_storable(key, data)
+    try:   # integers within 53 bits, nearly all: no need to look for wider ones
+        data, wide = orjson.dumps(doc, option=orjson.OPT_STRICT_INTEGER), False
+    except TypeError:
+        try:
+            data, wide = orjson.dumps(doc), True
+        except TypeError as exc:
+            raise ViewStoreError(f"document {key!r} is not JSON: {exc}") from None
+    check_storable(key, data, wide)
     return data
 
 
-def check_storable(key, data):
-    """ViewStoreError if MongoDB could not hold the document whose JSON is data."""
-    if b'"$' in data or b"\\u0000" in data or _LONG_NUMBER in data.translate(_DIGITS) \
+def check_storable(key, data, wide=True):
+    """ViewStoreError if MongoDB could not hold the document whose JSON is data (wide:
+    it may hold integers past 53 bits). One-byte searches first: they are the fast ones."""
+    if b"$" in data and b'"$' in data or b"\\" in data and b"\\u0000" in data \
+            or wide and _LONG_NUMBER in data.translate(_DIGITS) \
             or len(data) * _BSON_PER_JSON_BYTE > MAX_DOCUMENT_BYTES:
         _check_storable(key, {**orjson.loads(data), "_id": key})
 

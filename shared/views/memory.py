@@ -15,9 +15,10 @@ from .base import (Collection, ViewStore, ViewStoreError, check_field, check_fil
                    prefix_end, sort_key)
 
 
-# orjson would write these as JSON silently; refused, they send a change the slow way
+# orjson would write these as JSON silently (and integers past 53 bits need a closer
+# look); refused, they send a change the way put goes
 _NATIVE_ONLY = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-                | orjson.OPT_PASSTHROUGH_SUBCLASS)
+                | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_STRICT_INTEGER)
 
 
 def _copy(doc):
@@ -87,7 +88,8 @@ class MemoryCollection(Collection):
         self._docs[key] = stored
 
     def update(self, key, change):
-        """In place, without the copies get/put make: the hot path of every projection."""
+        """The hot path of every projection: the change works on the stored document
+        itself (no copy out), which is copied once afterwards."""
         check_key(key)
         doc = self._docs.get(key)
         if doc is None:
@@ -109,17 +111,16 @@ class MemoryCollection(Collection):
         return True
 
     def _checked(self, key, doc):
-        """The changed document as put would keep it, refused where put refuses it.
-
-        Without a copy when it holds only JSON's own types (the hot path): a datetime,
-        an enum or a Decimal stops the first dump and takes the way put takes.
-        """
+        """The changed document as put would keep it (a copy: a change may have put in
+        an object the caller or another document still holds), refused where put
+        refuses it. A datetime, an enum or a Decimal stops the first dump and takes the
+        way put takes."""
         try:
             data = orjson.dumps(doc, option=_NATIVE_ONLY)
+            check_storable(key, data, wide=False)
         except TypeError:
-            doc = self._docs[key] = orjson.loads(document_json(key, doc))
-            return doc
-        check_storable(key, data)
+            data = document_json(key, doc)
+        doc = self._docs[key] = orjson.loads(data)
         return doc
 
     def delete(self, key):

@@ -466,3 +466,20 @@ def test_text_holding_nul_is_compared_whole(store):
     assert codes(things.find({"n": {"$prefix": "x"}})) == ["a", "b", "c"]
     assert codes(things.find({"n": {"$prefix": "\x00"}})) == ["d"]
     assert things.count({"n": "x"}) == 1
+
+
+def test_an_update_stores_values_not_references(store):
+    """A change that puts one object in two documents (an event's data applied to many
+    villages) stores two values: changing one later leaves the other, and the caller's."""
+    things = store.collection("things")
+    things.put_many([("a", {}), ("b", {})])
+    cycle = {"status": "open"}
+    for key in ("a", "b"):
+        things.update(key, lambda doc: doc.update(cycle=cycle, history=[cycle]))
+    things.update("a", lambda doc: doc["cycle"].update(status="closed"))
+    assert things.get("a") == {"cycle": {"status": "closed"}, "history": [{"status": "open"}],
+                               "_id": "a"}
+    assert things.get("b") == {"cycle": {"status": "open"}, "history": [{"status": "open"}],
+                               "_id": "b"}
+    assert cycle == {"status": "open"}
+    assert codes(things.find({"cycle.status": "open"})) == ["b"]
