@@ -414,10 +414,12 @@ def test_an_update_keeps_what_a_put_would_keep(store):
     things.put("a", {"n": 1})
     things.put("b", {"when": "2024-01-01T12:00:00+00:00"})
     things.update("a", lambda doc: doc.update(
-        when=datetime.datetime(2024, 1, 1, 12), status=Status.ELIGIBLE, t=(1, 2)))
+        when=datetime.datetime(2024, 1, 1, 12), status=Status.ELIGIBLE, t=(1, 2),
+        x=float("nan")))
     assert things.get("a") == {"n": 1, "when": "2024-01-01T12:00:00", "status": "eligible",
-                               "t": [1, 2], "_id": "a"}
-    assert codes(things.find({"when": "2024-01-01T12:00:00", "status": "eligible"})) == ["a"]
+                               "t": [1, 2], "x": None, "_id": "a"}
+    assert codes(things.find({"when": "2024-01-01T12:00:00", "status": "eligible",
+                              "x": None})) == ["a"]
     assert codes(things.find({"when": {"$prefix": "2024"}}, sort=[("when", -1)])) == ["b", "a"]
 
 
