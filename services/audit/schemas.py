@@ -74,8 +74,11 @@ class Moment(fields.String):
 
 class BundleScopeSchema(Schema):
     """One village, or a region (code prefix); optionally only events recorded in a period."""
-    village = fields.String(load_default=None)
-    region = fields.String(load_default=None)
+    village = fields.String(load_default=None, metadata={
+        "description": "a village code PP.KK.CC.DDDD; give it or region, not both"})
+    region = fields.String(load_default=None, metadata={
+        "description": "a region code prefix PP, PP.KK or PP.KK.CC; give it or village, "
+                       "not both"})
     from_ = Moment(starts=True, load_default=None, data_key="from")
     to = Moment(load_default=None)
 

@@ -58,6 +58,10 @@ class DateString(fields.Date):
     past=True for something that already happened."""
 
     def __init__(self, past=False, **options):
+        ahead = "not in the future (the date in UTC+9)" if past else \
+            f"at most {YEARS_AHEAD} years ahead"
+        options.setdefault("metadata", {}).setdefault(
+            "description", f"a date YYYY-MM-DD, not before {EARLIEST.isoformat()}, {ahead}")
         super().__init__(**options)
         self.past = past
 
@@ -73,4 +77,5 @@ def PastDate(**options):
 
 def Year(**options):
     return fields.Integer(strict=True, validate=check_year, metadata={
-        "description": f"a year from {EARLIEST.year} to {YEARS_AHEAD} years ahead"}, **options)
+        "description": f"a year from {EARLIEST.year} to {YEARS_AHEAD} years ahead",
+        "minimum": EARLIEST.year}, **options)

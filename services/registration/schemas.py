@@ -97,7 +97,8 @@ class IndicatorValuesSchema(Schema):
 
 
 class RecordIndicatorsSchema(Schema):
-    indicators = fields.Nested(IndicatorValuesSchema, required=True)
+    indicators = fields.Nested(IndicatorValuesSchema, required=True, metadata={
+        "description": "at least one indicator", "minProperties": 1})
     source_document = fields.String(required=True, validate=Written(300))
     observed_on = day(required=True)
     correction_reason = fields.String(load_default=None, validate=Written(1000))
@@ -145,7 +146,9 @@ class CriterionSchema(Schema):
     operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
     threshold = fields.Raw(required=True, validate=lambda v: _threshold(v),
                            metadata={"description": "a number as a string (\"25\"), an "
-                                                    "integer, true/false, or a rating"})
+                                                    "integer, true/false, or a rating",
+                                     "oneOf": [{"type": "string"}, {"type": "integer"},
+                                               {"type": "boolean"}]})
     label = fields.String(load_default="", validate=validate.Length(max=300))
 
     @post_load

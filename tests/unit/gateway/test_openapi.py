@@ -116,3 +116,20 @@ def test_every_moment_states_its_forms(document):
         with pytest.raises(ValidationError):
             moments.read(text)
         assert not pattern.search(text), text
+
+
+def test_what_the_services_refuse_is_stated_for_generated_clients(document):
+    """A client generated from the document sent what it allowed and got 400s: a null
+    rule threshold, an empty indicators object, a plan year before 2000, a date before
+    2000 or in the future, a bundle naming both a village and a region."""
+    schemas = document["components"]["schemas"]
+    threshold = schemas["RegistrationCriterion"]["properties"]["threshold"]
+    assert [kind["type"] for kind in threshold["oneOf"]] == ["string", "integer", "boolean"]
+    assert schemas["RegistrationRecordIndicators"]["properties"]["indicators"][
+        "minProperties"] == 1
+    assert schemas["PlanningHorizon"]["properties"]["start_year"]["minimum"] == 2000
+    assert "not before 2000-01-01, not in the future" in \
+        schemas["PlanningSign"]["properties"]["signed_on"]["description"]
+    bundle = schemas["Bundle"]["properties"]
+    assert "not both" in bundle["village"]["description"] and \
+        "not both" in bundle["region"]["description"]
