@@ -37,8 +37,11 @@ places where MongoDB alone would differ):
     anything of a put_many is written: an integer past 64 bits, a field name holding NUL
     or, at the top level, starting with "$", more than 16 MiB as BSON. Dotted field
     names and nested "$" names are kept (filters cannot reach them: check_field);
-  - update keeps what put keeps (a datetime as its ISO text, an enum as its value, NaN as
-    null), a copy: an object the change put in stays the caller's.
+  - update keeps what put keeps (a datetime as its ISO text, an enum as its value), save
+    a NaN or a UUID, which the memory store keeps as the Python value until the next put
+    (change must leave only JSON values: a NaN, null elsewhere, matches no null there),
+    and the memory store keeps the very objects a change puts in (change builds them:
+    never one object for two documents).
 """
 import math
 import re

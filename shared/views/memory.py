@@ -88,8 +88,12 @@ class MemoryCollection(Collection):
         self._docs[key] = stored
 
     def update(self, key, change):
-        """The hot path of every projection: the change works on the stored document
-        itself (no copy out), which is copied once afterwards."""
+        """In place, without the copies get/put make: the hot path of every projection.
+
+        The store keeps the objects the change puts in (SQLite and MongoDB keep values):
+        a change builds what it puts in, never one object for two documents nor one its
+        caller goes on changing. A copy here cost a quarter of a full rebuild's time
+        (docs/decisions/0005)."""
         check_key(key)
         doc = self._docs.get(key)
         if doc is None:
@@ -111,16 +115,18 @@ class MemoryCollection(Collection):
         return True
 
     def _checked(self, key, doc):
-        """The changed document as put would keep it (a copy: a change may have put in
-        an object the caller or another document still holds), refused where put
-        refuses it. A datetime, an enum or a Decimal stops the first dump and takes the
-        way put takes."""
+        """The changed document as put would keep it, refused where put refuses it.
+
+        Without a copy when it holds only JSON's own types and integers within 53 bits
+        (the hot path): a datetime, an enum, a Decimal or a wider integer stops the
+        first dump and takes the way put takes.
+        """
         try:
             data = orjson.dumps(doc, option=_NATIVE_ONLY)
-            check_storable(key, data, wide=False)
         except TypeError:
-            data = document_json(key, doc)
-        doc = self._docs[key] = orjson.loads(data)
+            doc = self._docs[key] = orjson.loads(document_json(key, doc))
+            return doc
+        check_storable(key, data, wide=False)
         return doc
 
     def delete(self, key):
