@@ -92,8 +92,7 @@ class MemoryCollection(Collection):
 
         The store keeps the objects the change puts in (SQLite and MongoDB keep values):
         a change builds what it puts in, never one object for two documents nor one its
-        caller goes on changing. A copy here cost a quarter of a full rebuild's time
-        (docs/decisions/0005)."""
+        caller goes on changing. A copy here doubled an update's time (docs/decisions/0005)."""
         check_key(key)
         doc = self._docs.get(key)
         if doc is None:
