@@ -38,6 +38,7 @@ import re
 import threading
 import time
 
+import bson
 import mongoengine
 import orjson
 from mongoengine import DictField, Document, IntField, ListField, StringField
@@ -55,7 +56,7 @@ from .errors import InvalidEvent, LedgerError, LedgerUnavailable
 SUFFIX = "_ledger"
 MAX_TRIES = 100  # collisions with other writers before giving up on a group
 MAX_COMMIT_BYTES = 15 * 2**20  # BSON documents stop at 16 MiB
-EVENT_OVERHEAD = 200  # BSON bytes around one body: field names, stream id, hash
+EVENT_OVERHEAD = 200  # BSON bytes around one body, at least: a quick first check
 DUPLICATE_KEY = 11000
 
 _LOCK = threading.Lock()
@@ -342,11 +343,12 @@ class MongoLedger(Ledger):
 
 
 def _commit_document(unit, rows, results):
-    """The one document recording a sealed unit (see the layout at the top)."""
-    size = sum(len(row.body) + EVENT_OVERHEAD for row in rows)
-    if size > MAX_COMMIT_BYTES:
-        raise InvalidEvent(f"append of {len(rows)} events is about {size} bytes; MongoDB "
-                           f"records at most {MAX_COMMIT_BYTES} in one commit: split it")
+    """The one document recording a sealed unit (see the layout at the top), refused when
+    its BSON, keys and stream ids included, would pass MAX_COMMIT_BYTES (a server refuses
+    a document past 16 MiB with an error that is no PyMongoError)."""
+    least = sum(len(row.body) + EVENT_OVERHEAD for row in rows)
+    if least > MAX_COMMIT_BYTES:   # surely too big: not worth encoding
+        _too_big(rows, f"at least {least}")
     streams = {}
     for row in rows:
         streams.setdefault(row.stream_id, [row.stream_version, row.stream_version])[1] = (
@@ -362,7 +364,15 @@ def _commit_document(unit, rows, results):
             if request.idempotency_key is not None and not result.duplicate]
     if keys:  # absent rather than empty: the sparse unique index skips the document
         doc["keys"] = keys
+    size = len(bson.encode(doc))
+    if size > MAX_COMMIT_BYTES:
+        _too_big(rows, str(size))
     return doc
+
+
+def _too_big(rows, size):
+    raise InvalidEvent(f"append of {len(rows)} events is {size} bytes; MongoDB records at "
+                       f"most {MAX_COMMIT_BYTES} in one commit: split it")
 
 
 def _key_result(entry):

@@ -268,3 +268,18 @@ def test_driver_errors_become_ledger_unavailable(open_mongo):
     ledger._commits.insert_one = down
     with pytest.raises(LedgerUnavailable, match="may or may not be recorded"):
         ledger.append("village-1", 0, events("A1"), META, "k1")
+
+
+def test_a_unit_is_measured_whole_keys_and_stream_ids_included(open_mongo, monkeypatch):
+    """The size was estimated from the bodies alone: many small events with long stream
+    ids and idempotency keys passed the estimate and made a document past the limit,
+    which a real server refuses with DocumentTooLarge, escaping the group commit."""
+    ledger = open_mongo()
+    monkeypatch.setattr(mongo, "MAX_COMMIT_BYTES", 20_000)
+    stream = "village-" + "x" * 200
+    unit = [AppendRequest(f"{stream}{n}", 0, events("Small"), META, f"key-{n}-" + "k" * 250)
+            for n in range(20)]   # bodies and 200 bytes each: under 20,000; whole: over
+    outcomes = ledger._commit_units([unit, [AppendRequest("village-2", 0, events("Ok"), META)]])
+    assert isinstance(outcomes[0], InvalidEvent) and "split it" in str(outcomes[0])
+    assert outcomes[1][0].positions == range(1, 2)
+    assert positions(ledger) == [1] and verify_ledger(ledger).ok
