@@ -23,6 +23,15 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 MOMENT_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
                   r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$")
 SECURITY = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+# the headers errors.error_headers adds to an error's answer
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "The schemes to authenticate with",
+                               "schema": {"type": "string"}}},
+    415: {"Accept-Encoding": {"description": "`identity` when a compressed body was refused",
+                              "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds until a login may be tried again",
+                          "schema": {"type": "integer"}}},
+}
 ERRORS = {
     400: "Bad input: malformed JSON, a wrong type, an unknown field or parameter; "
          "`field` names it",
@@ -73,7 +82,8 @@ def document(routes) -> dict:
         "description": "A key from `plpbk keys issue` (systems)"})
     for status, text in ERRORS.items():
         spec.components.response(str(status), {
-            "description": text, "headers": _correlation_header(),
+            "description": text, "headers": {**_correlation_header(), **ERROR_HEADERS.get(
+                status, {})},
             "content": {"application/json": {"schema": "Error"}}})
     by_path = {}
     for route in routes:
@@ -129,8 +139,12 @@ def _parameters(route) -> list:
 
 def _responses(route) -> dict:
     success = route.response if route.response is not None else DocumentSchema
+    headers = _correlation_header()
+    if route.location:
+        headers["Location"] = {"description": "The path of what was created",
+                               "schema": {"type": "string"}}
     responses = {str(route.status): {
-        "description": route.summary, "headers": _correlation_header(),
+        "description": route.summary, "headers": headers,
         "content": {route_content_type(route): {"schema": success}}}}
     for status, extra in route.responses.items():
         responses[str(status)] = extra

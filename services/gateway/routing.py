@@ -33,6 +33,7 @@ class Route:
     replayable: bool = True        # a write's answer is kept for Idempotency-Key retries;
                                    # False where it holds a secret (a token, passwords)
                                    # or the call writes nothing (a bundle: large)
+    location: bool = False         # its 201 names the new resource in `Location`
     scope: Callable | None = None  # (Call) -> (field, region code it touches), checked
     description: str = ""
     max_body: int = 1024 * 1024    # bytes; larger bodies get 413 before they are read

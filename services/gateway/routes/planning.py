@@ -82,7 +82,7 @@ def document_routes(kind):
                   lambda call, kind=kind: (call.path["code"], kind, call.body), keyed=True,
                   present=version_created),
               path_params=VillagePath, body=lambda kind=kind: plan.version_schema(kind),
-              response=Open, status=201, scope=from_path("code")),
+              response=Open, status=201, location=True, scope=from_path("code")),
         Route("POST", f"/api/v1/villages/{{code}}/documents/{kind}/versions", f"revise_{kind}",
               f"A new version of the village's {kind} (earlier ones stay readable)", TAG,
               rpc("planning", "revise_document",
@@ -90,7 +90,7 @@ def document_routes(kind):
                   present=version_created),
               path_params=VillagePath,
               body=lambda kind=kind: plan.version_schema(kind, revision=True),
-              response=Open, status=201, scope=from_path("code")),
+              response=Open, status=201, location=True, scope=from_path("code")),
     ]
 
 
@@ -137,7 +137,7 @@ ROUTES = [
           rpc("planning", "record_meeting", path_and_body("code"), keyed=True,
               present=meeting_recorded),
           path_params=VillagePath, body=plan.MeetingSchema, response=Open, status=201,
-          scope=from_path("code")),
+          location=True, scope=from_path("code")),
     Route("GET", "/api/v1/meetings/{meeting_id}", "get_meeting", "One meeting", TAG,
           rpc("planning", "get_meeting", path("meeting_id")), path_params=MeetingPath,
           response=Open, scope=meeting_scope),

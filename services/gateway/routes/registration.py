@@ -124,7 +124,7 @@ ROUTES = [
           description="Within the caller's region (a wider `region` is narrowed to it)."),
     Route("POST", "/api/v1/villages", "register_village", "Register a village", TAG,
           rpc("registration", "register_village", body, keyed=True, present=registered),
-          body=reg.RegisterVillageSchema, response=VillageSchema, status=201,
+          body=reg.RegisterVillageSchema, response=VillageSchema, status=201, location=True,
           scope=from_body("code"),
           description="Identity (name, kecamatan, kabupaten, province) comes from the "
                       "official Kemendagri list; optionally with the BKM."),

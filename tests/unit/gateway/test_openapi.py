@@ -133,3 +133,20 @@ def test_what_the_services_refuse_is_stated_for_generated_clients(document):
     bundle = schemas["Bundle"]["properties"]
     assert "not both" in bundle["village"]["description"] and \
         "not both" in bundle["region"]["description"]
+
+
+def test_the_headers_answers_carry_are_documented(document):
+    """Location on what a 201 creates, WWW-Authenticate on a 401, Retry-After on a 429:
+    a generated client only reads the headers the document names."""
+    located = {route.name for route in ROUTES if route.location}
+    assert located == {"register_village", "record_meeting"} | {
+        f"{step}_{kind}" for step in ("draft", "revise")
+        for kind in ("rplp", "rtplp", "aturan_bersama", "marketing_strategy")}
+    for route in ROUTES:
+        created = document["paths"][route.path][route.method.lower()]["responses"][
+            str(route.status)]
+        assert ("Location" in created["headers"]) == (route.name in located), route.name
+    responses = document["components"]["responses"]
+    assert "WWW-Authenticate" in responses["401"]["headers"]
+    assert "Retry-After" in responses["429"]["headers"]
+    assert "Accept-Encoding" in responses["415"]["headers"]
