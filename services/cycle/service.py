@@ -37,6 +37,8 @@ class CycleService(OperatorEntrypoints):
         """Complete the current stage; refused with the list of missing outputs."""
         authorize(self.platform.actor, RECORDERS, village_code(code), "complete stages")
         command = load(schemas.CompleteStageSchema(), data)
+        for source in views.MAPPED_SOURCES:   # outputs recorded a moment ago count too
+            self.platform.catch_up(source)
         self._execute(code, domain.CompleteStage(**command), idempotency_key)
         return self.get_cycle(code)
 

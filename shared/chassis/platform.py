@@ -103,6 +103,11 @@ class WorkerSession(ServiceContext):
     def ring(self, source, position):
         self._platform.ring(source, position)
 
+    def catch_up(self, source):
+        """Apply what source has recorded that its subscribers have not seen yet, before a
+        decision that reads their effects (a doorbell may not have rung yet)."""
+        self._platform.catch_up(source)
+
     @property
     def subscriptions(self):
         return self._platform.subscriptions
@@ -158,12 +163,13 @@ class Platform(DependencyProvider):
 
     def _keep_up(self):
         """Catch up once before serving (views start from the ledgers), then as a safety net."""
-        self._catch_up_all()
+        self.catch_up()
         self.ready.send(True)
         while not self._stopped.wait(self.interval):
-            self._catch_up_all()
+            self.catch_up()
 
-    def _catch_up_all(self, source=None):
+    def catch_up(self, source=None):
+        """Every subscription (to source, if given) brought up to its source's head."""
         self._each(source, lambda subscription: subscription.catch_up())
 
     def _each(self, source, action):
@@ -188,7 +194,7 @@ class Platform(DependencyProvider):
         """Our ledger grew: bring our own projections up to date and wake the relay."""
         if self.relay:
             self.relay.wake()
-        self._catch_up_all(self.service_name)
+        self.catch_up(self.service_name)
 
     def ring(self, source, position):
         self._each(source, lambda subscription: subscription.ring(position))

@@ -52,22 +52,22 @@ def test_a_store_outage_is_one_warning_without_traceback_and_its_end_one_info(st
 
     state._db.execute("PRAGMA query_only = 1")   # a write-protected state store
     for _round in range(3):
-        platform._catch_up_all()
+        platform.catch_up()
     ((level, message, exc_info),) = platform_lines(caplog)   # was: 3 tracebacks
     assert level == logging.WARNING and exc_info is None
     assert "catch-up of consumer.ticks stopped" in message
     assert "store 'consumer'" in message and "read-only" in message
 
     state._db.execute("PRAGMA query_only = 0")
-    platform._catch_up_all()
-    platform._catch_up_all()
+    platform.catch_up()
+    platform.catch_up()
     assert platform_lines(caplog) == [
         (logging.INFO, "catch-up of consumer.ticks resumed after an outage", None)]
     assert ticks.position == 1
 
     state._db.execute("PRAGMA query_only = 1")   # the next outage is said again
     producer.append("ticker-2", 0, [NewEvent("Ticked", {})])
-    platform._catch_up_all()
+    platform.catch_up()
     assert [level for level, _, _ in platform_lines(caplog)] == [logging.WARNING]
     state._db.execute("PRAGMA query_only = 0")
 
@@ -80,7 +80,7 @@ def test_a_damaged_source_is_one_error_without_traceback(stores, tmp_path, caplo
         damaged.write(b"not a ledger at all" * 300)
     platform = bare_platform([subscription(SourceLedger(uri, "foreign"), state)])
     for _round in range(3):
-        platform._catch_up_all()
+        platform.catch_up()
     ((level, message, exc_info),) = platform_lines(caplog)   # was: a traceback a round
     assert level == logging.ERROR and exc_info is None
     assert "catch-up of consumer.ticks stopped" in message
@@ -98,8 +98,8 @@ class Exploding:
 def test_an_unexpected_failure_keeps_its_traceback_every_round(stores, caplog):
     _uri, _producer, state = stores
     platform = bare_platform([subscription(Exploding(), state)])
-    platform._catch_up_all()
-    platform._catch_up_all()
+    platform.catch_up()
+    platform.catch_up()
     lines = platform_lines(caplog)
     assert [(level, message) for level, message, _ in lines] == \
         [(logging.ERROR, "catch-up of consumer.ticks failed")] * 2

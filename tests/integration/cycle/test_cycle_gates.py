@@ -126,6 +126,24 @@ def test_planning_approvals_complete_stage_4_and_a_handover_stage_5(platform):
     assert (after["stage"], after["stages"]["5"]["completed_on"]) == (6, TODAY)
 
 
+def test_a_completion_sent_before_the_approvals_arrive_reads_them_first(platform):
+    """Approved in planning a moment ago, not yet announced (no doorbell has rung, the
+    safety net waits an hour): completing the stage reads the approvals before deciding,
+    so the facilitator is not told an output is missing that planning has recorded."""
+    select(platform)
+    wait_open(platform)
+    walk_to_stage_4(platform)
+    approvals = {kind: record(platform, "planning", f"document-{BAJUR}-{kind}",
+                              "DocumentApproved", approval(kind), f"corr-{kind}")
+                 for kind in STAGE_4}
+    with call(platform, actor=FASKEL) as cycle:
+        after = cycle.complete_stage(BAJUR, {"completed_on": TODAY})
+    assert after["stage"] == 5
+    satisfied = {r.payload["output"]: r.causation_id for r in stream(platform)
+                 if r.type == "OutputSatisfied"}
+    assert satisfied == {STAGE_4[kind]: r.event_id for kind, r in approvals.items()}
+
+
 def test_approvals_before_the_cycle_opens_are_kept_for_the_gate(platform):
     approvals = approve(platform, approved_on=A_MONTH_AGO)
     last = max(r.position for r in approvals.values())
