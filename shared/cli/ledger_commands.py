@@ -12,7 +12,7 @@ from ..ledger import LedgerDamaged, ledger_names, open_ledger
 from ..ledger.verify import (CHECKPOINT_FORMAT, VerifyReport, checkpoint_signature_problem,
                              generate_key,
                              make_checkpoint, public_key_pem, verify_ledger)
-from ..messaging.relay import PublishFailed, Relay
+from ..messaging.relay import PublishFailed, Relay, RelayStandby
 from ..views import open_view_store
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, Seconds, WholeNumber, amqp_option,
                      console, errors, fail, must_exist, names_or_all, progress_bar, state_option,
@@ -259,6 +259,10 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
         for name, runner in relays.items():
             try:
                 published = runner.publish_pending()
+            except RelayStandby as exc:   # its events are that relay's to publish
+                console.print(f"not publishing {escape(name)}: {escape(str(exc))}",
+                              highlight=False)
+                continue
             except (OSError, PublishFailed) as exc:
                 fail(f"cannot publish {name} to RabbitMQ at {sanitize_url(amqp_uri)}: {exc}",
                      EXIT_UNREACHABLE)

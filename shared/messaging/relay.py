@@ -10,6 +10,12 @@ routing key, which is what nameko's @event_handler("<ledger>", "<type>") binds t
 The body is the record's stored bytes (its canonical JSON: envelope and payload), sent
 as they are; the record's hash travels in the header plpbk.hash.
 
+One relay publishes a ledger at a time: each holds an exclusive RabbitMQ queue named
+for its ledger (the lease) on its publishing connection. Another relay of the same
+ledger (a second instance of the service, `plpbk relay` beside an embedded relay) is
+refused that queue and stands by; RabbitMQ deletes the queue with the connection that
+held it, so a standby takes over within its retry interval once the holder is gone.
+
 Publishing and confirming overlap: up to WINDOW batches are in flight, and positions
 are saved strictly in order, each when its whole batch is confirmed (about 40% more
 events/s than waiting for each batch before sending the next, on a 2-core machine
@@ -41,6 +47,10 @@ class PublishFailed(Exception):
     """RabbitMQ refused (nacked) or did not confirm a batch in time."""
 
 
+class RelayStandby(Exception):
+    """Another relay holds this ledger's lease: it publishes, this one waits."""
+
+
 # RabbitMQ or a store away: said once per outage (connecting raises kombu's error)
 RELAY_OUTAGES = OUTAGES + (PublishFailed, kombu.exceptions.OperationalError, OSError,
                            amqp.exceptions.AMQPError)
@@ -48,6 +58,10 @@ RELAY_OUTAGES = OUTAGES + (PublishFailed, kombu.exceptions.OperationalError, OSE
 
 def exchange_name(ledger_name):
     return f"{ledger_name}.events"
+
+
+def lease_name(ledger_name):
+    return f"relay.{ledger_name}.lease"
 
 
 class Relay:
@@ -59,6 +73,7 @@ class Relay:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._outages = OutageLog(log)
+        self.standing_by = False
 
     # -- position -------------------------------------------------------------------------
     def published_position(self) -> int:
@@ -138,11 +153,28 @@ class Relay:
             self._connection = kombu.Connection(self.amqp_uri, connect_timeout=10)
             self._connection.connect()
             channel = self._connection.channel()
+            self._take_lease(channel)
             channel.exchange_declare(exchange_name(self.ledger.name), "topic", durable=True,
                                      auto_delete=False)
             channel.confirm_select()
             self._channel, self._tag = channel, 0
         return self._channel
+
+    def _take_lease(self, channel):
+        name = self.ledger.name
+        try:
+            channel.queue_declare(lease_name(name), exclusive=True, auto_delete=True)
+        except amqp.exceptions.ResourceLocked:
+            self.close()
+            if not self.standing_by:
+                log.info("relay of %s: standing by, another relay is publishing it", name)
+            self.standing_by = True
+            raise RelayStandby(f"another relay is publishing ledger {name!r} (it holds the "
+                               f"RabbitMQ queue {lease_name(name)}); this one stands by "
+                               "and takes over when that one stops") from None
+        if self.standing_by:
+            log.info("relay of %s: the other relay has stopped; publishing", name)
+        self.standing_by = False
 
     def close(self):
         if self._connection is not None:
@@ -169,6 +201,8 @@ class Relay:
                 self.publish_pending()
                 self._outages.up(what)
                 wait = poll_interval
+            except RelayStandby:
+                wait = retry_interval
             except RELAY_OUTAGES as exc:
                 self._outages.down(what, exc)
                 wait = retry_interval

@@ -2,7 +2,10 @@
 its own virtual host) with SQLite ledgers in a temporary folder."""
 import time
 
+import kombu
 import pytest
+
+from shared.messaging.relay import exchange_name
 
 from .log_capture import captured
 
@@ -38,3 +41,21 @@ def json_logs():
 def debug_json_logs():
     with captured("DEBUG") as lines:
         yield lines
+
+
+@pytest.fixture
+def tap(platform_config):
+    """A plain queue bound to every producer event: what the relay really published."""
+    connection = kombu.Connection(platform_config["AMQP_URI"])
+    exchange = kombu.Exchange(exchange_name("producer"), "topic", durable=True)
+    queue = kombu.Queue("test-tap", exchange, routing_key="#", durable=False)
+    queue(connection.default_channel).declare()
+    seen = []
+
+    def drain():
+        while (message := queue(connection.default_channel).get(no_ack=True)) is not None:
+            seen.append(message.payload["position"])
+        return seen
+
+    yield drain
+    connection.release()

@@ -40,24 +40,6 @@ def run_relay(config, crash_after=0, batch_size=100):
          str(crash_after), "1"], env=dict(os.environ, PYTHONPATH=os.getcwd()), timeout=60)
 
 
-@pytest.fixture
-def tap(platform_config):
-    """A plain queue bound to every producer event: what the relay really published."""
-    connection = kombu.Connection(platform_config["AMQP_URI"])
-    exchange = kombu.Exchange(exchange_name("producer"), "topic", durable=True)
-    queue = kombu.Queue("test-tap", exchange, routing_key="#", durable=False)
-    queue(connection.default_channel).declare()
-    seen = []
-
-    def drain():
-        while (message := queue(connection.default_channel).get(no_ack=True)) is not None:
-            seen.append(message.payload["position"])
-        return seen
-
-    yield drain
-    connection.release()
-
-
 def applied(config):
     with ServiceRpcProxy("consumer", config) as consumer:
         return {int(position): times for position, times in consumer.applied().items()}

@@ -91,12 +91,14 @@ def stream(config, code=BAJUR):
 
 def publish(config, ledger_name, from_position=None):
     """Publish a ledger's records to RabbitMQ as its service's relay would (again from a
-    position, to redeliver)."""
+    position, to redeliver: as a relay that crashed before saving its position sends
+    them again, even while another holds the ledger's lease)."""
     state = open_view_store(config["STATE_URI"], ledger_name)
     ledger = open_ledger(config["STORE_URI"], ledger_name)
     relay = Relay(ledger, config["AMQP_URI"], state)
     try:
         if from_position is not None:
+            relay._take_lease = lambda channel: None
             state.collection("relay_positions").put(ledger_name, {"position": from_position})
         return relay.publish_pending()
     finally:
