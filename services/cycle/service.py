@@ -37,8 +37,6 @@ class CycleService(OperatorEntrypoints):
         """Complete the current stage; refused with the list of missing outputs."""
         authorize(self.platform.actor, RECORDERS, village_code(code), "complete stages")
         command = load(schemas.CompleteStageSchema(), data)
-        for source in views.MAPPED_SOURCES:   # outputs recorded a moment ago count too
-            self.platform.catch_up(source)
         self._execute(code, domain.CompleteStage(**command), idempotency_key)
         return self.get_cycle(code)
 
@@ -117,6 +115,9 @@ class CycleService(OperatorEntrypoints):
         return None if until is None else (self.platform.ledger, until)
 
     def _execute(self, code, command, idempotency_key=None):
+        # a selection or an approval recorded a moment ago, not yet announced, counts:
+        # the reactions apply it before the cycle decides
+        self.platform.catch_up()
         return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
                                      self.platform.metadata, idempotency_key)
 

@@ -103,9 +103,10 @@ class WorkerSession(ServiceContext):
     def ring(self, source, position):
         self._platform.ring(source, position)
 
-    def catch_up(self, source):
-        """Apply what source has recorded that its subscribers have not seen yet, before a
-        decision that reads their effects (a doorbell may not have rung yet)."""
+    def catch_up(self, source=None):
+        """Apply what source (every source, if None) has recorded that its subscribers
+        have not seen yet, before a decision that reads their effects (a doorbell may not
+        have rung yet)."""
         self._platform.catch_up(source)
 
     @property

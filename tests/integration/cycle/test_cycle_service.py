@@ -92,6 +92,21 @@ def test_a_restart_that_forgot_its_position_opens_nothing_twice(container_factor
         assert cycle_of(platform_config, code)["stage"] == 1  # the view rebuilt at start
 
 
+def test_an_activity_recorded_before_the_selection_is_announced_opens_the_cycle_first(
+        container_factory, platform_config):
+    """Selected a moment ago and not yet announced (registration's relay has not run: no
+    doorbell, and the safety net waits an hour): the facilitator's first activity reads
+    the selection before deciding, so the cycle opens and takes it, not a 404."""
+    from services.registration.service import RegistrationService
+    container_factory(RegistrationService, {**platform_config, "RELAY": "external"}).start()
+    container_factory(CycleService, platform_config).start()
+    select(platform_config)
+    with call(platform_config, actor=FASKEL) as cycle:
+        after = cycle.record_activity(BAJUR, activity("lokakarya_kota"))
+    assert "lokakarya_kota" in after["done_outputs"]
+    assert [r.type for r in stream(platform_config)] == ["CycleOpened", "ActivityRecorded"]
+
+
 def test_activities_and_the_gate(platform):
     select(platform)
     wait_open(platform)
