@@ -17,8 +17,12 @@ PARTNER_CATEGORIES = ("pemerintah", "swasta_csr", "lsm", "donor", "perguruan_tin
 
 
 def Rupiah(**options):
-    """A whole, non-negative amount of Rupiah (a JSON integer)."""
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_RUPIAH),
+    """A whole, non-negative amount of Rupiah (a JSON integer); validate= adds checks of
+    the field's own (a payment of at least Rp 1) to the range every amount keeps."""
+    checks = [validate.Range(min=0, max=MAX_RUPIAH)]
+    extra = options.pop("validate", None)
+    checks.extend(extra if isinstance(extra, (list, tuple)) else [extra] if extra else [])
+    return fields.Integer(strict=True, validate=checks,
                           metadata={"description": "whole Rupiah"}, **options)
 
 

@@ -1,4 +1,4 @@
-"""Whole-value patterns for identifiers, codes and keys.
+r"""Whole-value patterns for identifiers, codes and keys.
 
 Python's `$` also matches just before a final newline: re.match(r"^\d{2}$", "52\n")
 succeeds, and "52.01\n" would be recorded as a kabupaten of its own. So every check
