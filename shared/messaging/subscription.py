@@ -84,7 +84,6 @@ class Subscription:
         if not self.handlers:   # nothing to apply (and no type would mean every type)
             return 0
         with self._lock:
-            self._held = self._parked_by_stream()
             tracked = self.tracking.get(self._key) or {"position": 0}
             if tracked.get("rebuilding"):
                 raise HalfRebuilt(f"subscriber {self.name}: its view was left half rebuilt "
@@ -94,6 +93,9 @@ class Subscription:
             applied, after = 0, tracked["position"]
             head = self.source.head().position
             self._check_source(tracked, head)
+            if after >= head:   # nothing new: the common case of every doorbell and command
+                return 0
+            self._held = self._parked_by_stream()
             types = None if "*" in self.handlers else list(self.handlers)
             while after < head:
                 records = self.source.read(after, upto=head, limit=self.batch, types=types)
