@@ -28,6 +28,11 @@ class MethodNotAllowed(CommandRejected):
         self.allowed = sorted(allowed)
 
 
+class MethodNotImplemented(CommandRejected):
+    """A method HTTP does not define (or in lower case: methods are case-sensitive)."""
+    status = 501
+
+
 class PayloadTooLarge(CommandRejected):
     status = 413
 

@@ -34,8 +34,8 @@ from shared.patterns import whole_number
 from . import metrics
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
-                     PayloadTooLarge, RequestTimeout, RouteNotFound, ServiceUnavailable,
-                     UriTooLong, error_body, error_headers)
+                     MethodNotImplemented, PayloadTooLarge, RequestTimeout, RouteNotFound,
+                     ServiceUnavailable, UriTooLong, error_body, error_headers)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,17 @@ CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # framing or meaning depends on which copy is read is refused instead
 SINGLE_HEADERS = ("Host", "Content-Length", "Transfer-Encoding", "Content-Type",
                   "Authorization", "X-API-Key", IDEMPOTENCY_HEADER, CORRELATION_HEADER)
+# The grammar of RFC 9110 and 9112 that the standard library's parser does not check
+HTTP_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")                   # RFC 9112, 2.3
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")               # a header name (9110, 5.1)
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")               # not field text but tab (5.5)
+# Host = uri-host [":" port] (RFC 9110, 7.2; RFC 3986): an IP literal in brackets, or
+# letters, digits and the few marks a host name or IPv4 address can hold (empty allowed)
+HOST = re.compile(r"(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(:[0-9]*)?")
+# The methods HTTP defines (RFC 9110, 9; PATCH: RFC 5789), case-sensitive: a path that
+# lacks one answers 405, any other method 501
+KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
+                 "PATCH")
 
 
 class ApiRequest(Request):
@@ -82,6 +93,10 @@ class JsonWsgiApp(WsgiApp):
         request = ApiRequest(environ, shallow=True)
         try:
             response = self._dispatch(request, environ)
+            if environ["eventlet.input"].should_send_hundred_continue:
+                # refused before the body was asked for (Expect: 100-continue): eventlet
+                # then closes the connection, and the answer must say so (RFC 9112, 9.6)
+                environ[CLOSE_CONNECTION]()
         except Exception:  # a bug in the gateway: logged with its traceback, never shown
             log.exception("unhandled error answering %s %s", request.method, request.path)
             response = error_response(ServiceUnavailable(
@@ -97,6 +112,12 @@ class JsonWsgiApp(WsgiApp):
         return response(environ, start_response)
 
     def _dispatch(self, request, environ):
+        method = environ["REQUEST_METHOD"]   # as sent: Werkzeug's request.method is upper-cased
+        if method not in KNOWN_METHODS:
+            metrics.UNROUTED.labels("501").inc()
+            return error_response(MethodNotImplemented(
+                f"the method {method} is not one HTTP defines (methods are case-sensitive); "
+                "see /openapi.json", "method"))
         length = len(environ.get("RAW_PATH_INFO", environ.get("PATH_INFO", ""))) + len(
             environ.get("QUERY_STRING", ""))
         if length > MAX_URL:
@@ -185,6 +206,10 @@ class JsonProtocol(HttpOnlyProtocol):
     """
 
     def get_environ(self):
+        if self.request_version == "HTTP/1.0":
+            # no 1xx to an HTTP/1.0 client: its Expect is ignored (RFC 9110, 10.1.1);
+            # eventlet sent it 'HTTP/1.1 100 Continue'
+            del self.headers["Expect"]
         environ = super().get_environ()
         environ[CLOSE_CONNECTION] = self._close_after_answer
         return environ
@@ -205,8 +230,9 @@ class JsonProtocol(HttpOnlyProtocol):
 
     def parse_request(self):
         try:
-            return (super().parse_request() and self._target_is_a_path() and
-                    self._headers_are_clear() and self._framing_is_clear())
+            return (super().parse_request() and self._version_is_clear() and
+                    self._target_is_a_path() and self._headers_are_clear() and
+                    self._host_is_clear() and self._framing_is_clear())
         except eventlet.wsgi.HeadersTooLarge:
             self.refuse(HeaderTooLarge(
                 f"the headers are more than {MAX_HEADERS_TOTAL} bytes in all; at most "
@@ -215,6 +241,16 @@ class JsonProtocol(HttpOnlyProtocol):
             self.refuse(HeaderTooLarge(
                 f"a header line is {HEADER_LINE_READ} characters or more; a header line "
                 f"may have at most {MAX_HEADER}", "headers"))
+        return False
+
+    def _version_is_clear(self):
+        """'HTTP/' digit '.' digit: the standard library also took 'HTTP/01.1' and
+        'HTTP/1.10' for 1.1, and served a line with no version at all (HTTP/0.9)."""
+        words = self.requestline.split()
+        if len(words) == 3 and HTTP_VERSION.fullmatch(words[2]):
+            return True
+        self.refuse(InvalidInput("the request line must end in the version 'HTTP/1.1'",
+                                 "version"))
         return False
 
     def _target_is_a_path(self):
@@ -246,10 +282,34 @@ class JsonProtocol(HttpOnlyProtocol):
                 self.refuse(InvalidInput("a header continues on the next line (obsolete "
                                          "folding): send it on one line", name))
                 return False
+        for name, value in self.headers.items():
+            if not TOKEN.fullmatch(name):
+                self.refuse(InvalidInput(f"the header name {name!r} holds a character a "
+                                         "header name may not (RFC 9110, 5.1)", "headers"))
+                return False
+            if CONTROL.search(value):
+                self.refuse(InvalidInput("the value holds a control character (only tab "
+                                         "is allowed)", name))
+                return False
         for name in SINGLE_HEADERS:
             if len(self.headers.get_all(name, ())) > 1:
                 self.refuse(InvalidInput("given more than once", name))
                 return False
+        return True
+
+    def _host_is_clear(self):
+        """An HTTP/1.1 request names its host, once, validly: else 400 (RFC 9112, 3.2).
+        Given twice, _headers_are_clear has refused it already."""
+        host = self.headers.get("Host")
+        if host is None and self.request_version == "HTTP/1.0":
+            return True
+        if host is None:
+            self.refuse(InvalidInput("an HTTP/1.1 request must name its host: send "
+                                     "'Host: <host>[:<port>]'", "Host"))
+            return False
+        if not HOST.fullmatch(host.strip(" \t")):
+            self.refuse(InvalidInput(f"Host {host!r} is not <host>[:<port>]", "Host"))
+            return False
         return True
 
     def _framing_is_clear(self):
@@ -258,6 +318,12 @@ class JsonProtocol(HttpOnlyProtocol):
         And what it would misread: a Transfer-Encoding other than chunked ('gzip, chunked',
         'identity') it takes for no body at all, so the body would be the next request."""
         coding = self.headers.get("Transfer-Encoding")
+        if coding is not None and self.request_version == "HTTP/1.0":
+            # HTTP/1.0 has no transfer codings: its framing is faulty (RFC 9112, 6.1)
+            self.refuse(InvalidInput("Transfer-Encoding is not HTTP/1.0: send the body "
+                                     "with Content-Length, or use HTTP/1.1",
+                                     "Transfer-Encoding"))
+            return False
         if coding is not None and coding.strip().lower() != "chunked":
             self.refuse(InvalidInput("only 'Transfer-Encoding: chunked' is accepted",
                                      "Transfer-Encoding"))
