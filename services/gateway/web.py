@@ -232,7 +232,8 @@ class JsonProtocol(HttpOnlyProtocol):
         try:
             return (super().parse_request() and self._version_is_clear() and
                     self._target_is_a_path() and self._headers_are_clear() and
-                    self._host_is_clear() and self._framing_is_clear())
+                    self._host_is_clear() and self._framing_is_clear() and
+                    self._read_connection_options())
         except eventlet.wsgi.HeadersTooLarge:
             self.refuse(HeaderTooLarge(
                 f"the headers are more than {MAX_HEADERS_TOTAL} bytes in all; at most "
@@ -332,7 +333,7 @@ class JsonProtocol(HttpOnlyProtocol):
         if length is None:
             return True
         try:
-            whole_number(length)
+            whole_number(length.strip(" \t"))   # whitespace around a value is not part of it
         except ValidationError as exc:
             self.refuse(InvalidInput(f"Content-Length {' '.join(exc.messages)}",
                                      "Content-Length"))
@@ -341,6 +342,14 @@ class JsonProtocol(HttpOnlyProtocol):
             self.refuse(InvalidInput("Content-Length and Transfer-Encoding are not allowed "
                                      "together: send one", "Transfer-Encoding"))
             return False
+        return True
+
+    def _read_connection_options(self):
+        """Connection is a list (RFC 9110, 7.6.1): the standard library and eventlet took
+        only a value of exactly 'close' for close, so 'TE, close' kept the connection open."""
+        options = ",".join(self.headers.get_all("Connection", ())).lower().split(",")
+        if "close" in (option.strip(" \t") for option in options):
+            self.close_connection = True
         return True
 
     def send_error(self, code, message=None, explain=None):

@@ -241,3 +241,24 @@ def test_pipelined_requests_are_answered_in_order_errors_and_all(gateway, distri
             assert "connection" not in headers, (ask, headers)
             if field:
                 assert orjson.loads(body)["field"] == field, (ask, body)
+
+
+
+def test_a_content_length_with_whitespace_around_it_is_read(gateway, district):
+    """Whitespace around a field value is not part of it (RFC 9110, 5.5): 'Content-Length:
+    2 ' was refused as no whole number."""
+    for line in (b"Content-Length: 2 ", b"Content-Length:\t2\t", b"Content-Length:2"):
+        answer = raw_request(gateway, register_head(
+            district, b"Content-Type: application/json", line, b"Connection: close") + b"{}")
+        expect_error(answer, 400, "InvalidInput", "code")   # the body was read: {} lacks it
+
+
+@pytest.mark.parametrize("option", [b"close", b"Close", b"TE, close", b"close, TE",
+                                    b"keep-alive, close"])
+def test_connection_close_among_other_options_closes(gateway, option):
+    """Connection is a list of options (RFC 9110, 7.6.1): 'TE, close' (what Perl's LWP
+    sends) was not taken for close, and the connection stayed open after the answer, a
+    client reading to its end waiting for the gateway's timeout."""
+    answer = raw_request(gateway, b"GET /health HTTP/1.1\r\nHost: gateway\r\n"
+                                  b"Connection: " + option + b"\r\n\r\n")
+    assert (answer[0], answer[1].get("connection")) == (200, "close"), answer
