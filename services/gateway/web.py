@@ -376,7 +376,8 @@ class JsonProtocol(HttpOnlyProtocol):
         self.send_response_only(error.status)
         for name, value in (("Connection", "close"), ("Content-Type", "application/json"),
                             ("Content-Length", str(len(body))),
-                            (CORRELATION_HEADER, uuid.uuid4().hex)):
+                            (CORRELATION_HEADER, uuid.uuid4().hex),
+                            ("Date", self.date_time_string())):   # RFC 9110, 6.6.1
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":

@@ -37,9 +37,11 @@ def still_serving(gateway):
 
 
 def expect_error(answer, status, error, field):
-    """One JSON error (orjson refuses anything after it: no second answer was read)."""
+    """One JSON error (orjson refuses anything after it: no second answer was read), dated
+    like every 4xx of a server with a clock (RFC 9110, 6.6.1)."""
     code, headers, body = answer
     assert (code, headers.get("content-type")) == (status, "application/json"), body[:300]
+    assert headers.get("date", "").endswith(" GMT"), headers
     found = orjson.loads(body)
     assert (found["error"], found["field"]) == (error, field), found
     assert "Traceback" not in found["message"], found
@@ -262,3 +264,4 @@ def test_connection_close_among_other_options_closes(gateway, option):
     answer = raw_request(gateway, b"GET /health HTTP/1.1\r\nHost: gateway\r\n"
                                   b"Connection: " + option + b"\r\n\r\n")
     assert (answer[0], answer[1].get("connection")) == (200, "close"), answer
+
