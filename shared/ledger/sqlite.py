@@ -48,6 +48,7 @@ CREATE TRIGGER IF NOT EXISTS commits_no_delete BEFORE DELETE ON commits
 HEAD_SQL = "SELECT position, hash, recorded_at FROM records ORDER BY position DESC LIMIT 1"
 VERSION_SQL = "SELECT max(stream_version) FROM records WHERE stream_id = ?"
 NO_LIMIT = 2**62
+BUSY_TIMEOUT = 60   # seconds a connection waits for another process's lock
 
 
 class SqliteLedger(Ledger):
@@ -81,7 +82,7 @@ class SqliteLedger(Ledger):
         # isolation_level=None: transactions are ours to begin. check_same_thread=False:
         # eventlet runs on one OS thread, the group-commit leader may be any thread.
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                             timeout=60)
+                             timeout=BUSY_TIMEOUT)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         # 64 MiB page cache: idempotency keys and stream heads are random B-tree probes,
@@ -224,15 +225,23 @@ def _ledger_reader(path):
 
 def _connect_read_only(path):
     """A connection that cannot write. A copy in a read-only folder has no -shm file and
-    cannot make one: then it is opened as immutable (nothing else may write it then)."""
+    cannot make one: then it is opened as immutable (nothing else can write it there).
+    In a folder we may write, a failure is a lock or a busy file: raised, never read
+    immutable (without locks, and blind to every later record)."""
     if not os.path.isfile(path):
         raise sqlite3.OperationalError("unable to open database file: no such file")
     uri = f"file:{urllib.parse.quote(os.path.abspath(path))}"
+    db = None
     try:
-        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, timeout=60)
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False,
+                             timeout=BUSY_TIMEOUT)
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return db
     except sqlite3.OperationalError:
+        if db is not None:
+            db.close()
+        if os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            raise
         return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
 
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from shared.ledger import LedgerDamaged, ledger_names, open_ledger
+from shared.ledger import LedgerDamaged, NewEvent, ledger_names, open_ledger
 
 NEW_LEDGERS = 100
 
@@ -104,3 +104,27 @@ def test_a_foreign_file_is_not_made_into_a_ledger_by_a_writing_open(tmp_path, sc
         open_ledger(f"sqlite:///{tmp_path}", "x")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]
+
+
+def test_a_locked_ledger_is_not_read_as_a_frozen_copy(tmp_path, monkeypatch):
+    """The immutable open is for a copy in a read-only folder, where nothing writes. A
+    ledger another process holds locked longer than the busy timeout is unavailable for
+    now (said, and tried again), not opened immutable: such a reader never sees a record
+    appended later, and reads a file being written without any locking."""
+    from shared.ledger import LedgerUnavailable, sqlite as sqlite_ledger
+    store = f"sqlite:///{tmp_path}"
+    ledger = open_ledger(store, "registration")
+    ledger.append("village-1", 0, [NewEvent("VillageRegistered", {"code": "1"})])
+    ledger.close()
+    holder = sqlite3.connect(tmp_path / "registration.db", isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(sqlite_ledger, "BUSY_TIMEOUT", 0.2)
+    try:
+        with pytest.raises(LedgerUnavailable, match="registration"):
+            open_ledger(store, "registration", read_only=True)
+    finally:
+        holder.close()
+    reader = open_ledger(store, "registration", read_only=True)   # free again: read as usual
+    assert reader.head().position == 1
+    reader.close()

@@ -175,3 +175,19 @@ def test_a_backup_of_ledgers_it_may_not_write_says_their_copies_are_each_their_o
     assert done.returncode == 0, done.stdout + done.stderr
     assert "each ledger's copy is one instant of that ledger alone" in " ".join(
         done.stdout.split())
+
+
+def test_a_ledger_in_a_read_only_folder_is_verified_as_it_is(folder):
+    """A backup kept on read-only media: SQLite cannot make the -shm file a WAL ledger is
+    read with, so the copy is opened immutable (nothing can write it there) and verified."""
+    read_only_ledger(folder, "registration")
+    ledgers = folder / "ledgers"
+    ledgers.chmod(0o555)
+    try:
+        done = run([os.path.join(BIN, "plpbk"), "verify", "registration"],
+                   f"sqlite:///{ledgers}", f"sqlite:///{folder}/state")
+    finally:
+        ledgers.chmod(0o755)
+    assert done.returncode == 0, done.stderr + done.stdout
+    row = next(line for line in done.stdout.splitlines() if "registration" in line)
+    assert row.split("│")[-2].strip() == "ok", done.stdout
