@@ -23,14 +23,11 @@ class RouteNotFound(CommandRejected):
 class MethodNotAllowed(CommandRejected):
     status = 405
 
-    def __init__(self, allowed):
-        super().__init__(f"use {', '.join(sorted(allowed))} here", "method")
+    def __init__(self, allowed, method):
+        note = " (methods are case-sensitive)" if method != method.upper() else ""
+        super().__init__(f"{method} is not a method of this path: use "
+                         f"{', '.join(sorted(allowed))}{note}", "method")
         self.allowed = sorted(allowed)
-
-
-class MethodNotImplemented(CommandRejected):
-    """A method HTTP does not define (or in lower case: methods are case-sensitive)."""
-    status = 501
 
 
 class PayloadTooLarge(CommandRejected):

@@ -34,8 +34,8 @@ from shared.patterns import whole_number
 from . import metrics
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
-                     MethodNotImplemented, PayloadTooLarge, RequestTimeout, RouteNotFound,
-                     ServiceUnavailable, UriTooLong, error_body, error_headers)
+                     PayloadTooLarge, RequestTimeout, RouteNotFound, ServiceUnavailable,
+                     UriTooLong, error_body, error_headers)
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")               # not field text
 # Host = uri-host [":" port] (RFC 9110, 7.2; RFC 3986): an IP literal in brackets, or
 # letters, digits and the few marks a host name or IPv4 address can hold (empty allowed)
 HOST = re.compile(r"(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(:[0-9]*)?")
-# The methods HTTP defines (RFC 9110, 9; PATCH: RFC 5789), case-sensitive: a path that
-# lacks one answers 405, any other method 501
+# The methods HTTP defines (RFC 9110, 9; PATCH: RFC 5789), case-sensitive (Werkzeug
+# upper-cases them: 'get' was served as GET). Any other is answered 405 like a method the
+# path lacks, not 501: a client's mistake is no server error
 KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
                  "PATCH")
 
@@ -112,12 +113,6 @@ class JsonWsgiApp(WsgiApp):
         return response(environ, start_response)
 
     def _dispatch(self, request, environ):
-        method = environ["REQUEST_METHOD"]   # as sent: Werkzeug's request.method is upper-cased
-        if method not in KNOWN_METHODS:
-            metrics.UNROUTED.labels("501").inc()
-            return error_response(MethodNotImplemented(
-                f"the method {method} is not one HTTP defines (methods are case-sensitive); "
-                "see /openapi.json", "method"))
         length = len(environ.get("RAW_PATH_INFO", environ.get("PATH_INFO", ""))) + len(
             environ.get("QUERY_STRING", ""))
         if length > MAX_URL:
@@ -139,11 +134,14 @@ class JsonWsgiApp(WsgiApp):
                 "no such resource: an encoded slash (%2F) is no path separator; see "
                 "/openapi.json"))
         adapter = self.url_map.bind_to_environ(environ)
+        method = environ["REQUEST_METHOD"]   # as sent (request.method is upper-cased)
         try:
             provider, values = adapter.match()
+            if method not in KNOWN_METHODS:   # matched upper-cased: 'get' is no GET
+                raise WerkzeugMethodNotAllowed(adapter.allowed_methods())
         except WerkzeugMethodNotAllowed as exc:
             metrics.UNROUTED.labels("405").inc()
-            return error_response(MethodNotAllowed(exc.valid_methods or []))
+            return error_response(MethodNotAllowed(exc.valid_methods, method))
         except HTTPException:   # 404; the map redirects nothing (make_url_map)
             metrics.UNROUTED.labels("404").inc()
             return error_response(RouteNotFound())
