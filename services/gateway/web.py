@@ -217,8 +217,11 @@ class JsonProtocol(HttpOnlyProtocol):
         self.close_connection = 1
 
     def _read_request_line(self):
-        """eventlet answers a request line of url_length_limit or more with an empty 414."""
+        """eventlet answers a request line of url_length_limit or more with an empty 414, and
+        the standard library takes an empty line for an empty request."""
         line = super()._read_request_line()
+        if line in (b"\r\n", b"\n"):   # one empty line before it is ignored (RFC 9112, 2.2):
+            line = super()._read_request_line()   # taken for a request, it closed the connection
         if len(line) >= self.server.url_length_limit:
             self.request_version, self.command = "HTTP/1.0", None  # nothing parsed yet
             self.refuse(UriTooLong(f"the request line is {REQUEST_LINE_READ} characters or "

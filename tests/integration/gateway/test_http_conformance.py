@@ -264,3 +264,18 @@ def test_connection_close_among_other_options_closes(gateway, option):
                                   b"Connection: " + option + b"\r\n\r\n")
     assert (answer[0], answer[1].get("connection")) == (200, "close"), answer
 
+
+
+def test_an_empty_line_before_a_request_line_is_ignored(gateway, district):
+    """RFC 9112, 2.2: a server SHOULD ignore an empty line before the request line (older
+    clients send a CRLF after a POST's body). The standard library read it as an empty
+    request and closed the connection without an answer: the next request was lost."""
+    assert raw_request(gateway, b"\r\nGET /health HTTP/1.1\r\nHost: gateway\r\n"
+                                b"Connection: close\r\n\r\n")[0] == 200
+    with connect(gateway) as raw:
+        raw.sendall(register_head(district, b"Content-Type: application/json",
+                                  b"Content-Length: 2") + b"{}\r\n" +
+                    b"GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        stream = raw.makefile("rb")
+        assert read_one(stream)[0] == 400   # {} lacks the code
+        assert read_one(stream)[0] == 200
