@@ -286,7 +286,7 @@ class JsonProtocol(HttpOnlyProtocol):
                 return False
         for name, value in self.headers.items():
             if not TOKEN.fullmatch(name):
-                self.refuse(InvalidInput(f"the header name {name!r} holds a character a "
+                self.refuse(InvalidInput(f"the header name {name[:100]!r} holds a character a "
                                          "header name may not (RFC 9110, 5.1)", "headers"))
                 return False
             if CONTROL.search(value):
@@ -310,7 +310,7 @@ class JsonProtocol(HttpOnlyProtocol):
                                      "'Host: <host>[:<port>]'", "Host"))
             return False
         if not HOST.fullmatch(host.strip(" \t")):
-            self.refuse(InvalidInput(f"Host {host!r} is not <host>[:<port>]", "Host"))
+            self.refuse(InvalidInput(f"Host {host[:100]!r} is not <host>[:<port>]", "Host"))
             return False
         return True
 
