@@ -20,6 +20,7 @@ from eventlet import tpool
 from nameko.exceptions import ConfigurationError
 from nameko.extensions import DependencyProvider
 
+from services import SERVICES as PLATFORM_SERVICES
 from shared.chassis.starting import starting
 from shared.config import number_setting, setting
 from shared.ledger import Actor, Metadata
@@ -34,7 +35,8 @@ from .throttle import Policy
 from .tokens import MIN_SECRET_BYTES
 from .upstream import RESERVED_WORKERS, Bulkhead, Upstream, rpc_timeout
 
-SERVICES = ("registration", "cycle", "planning", "audit")   # RpcProxy attributes
+# The services the gateway calls, each an RpcProxy attribute: every one the platform runs
+SERVICES = tuple(name for name in PLATFORM_SERVICES if name != "gateway")
 
 
 @dataclass(frozen=True)

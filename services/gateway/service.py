@@ -11,7 +11,7 @@ from shared.chassis.platform import doorbell
 
 from .platform import GatewayPlatform
 from .routes import ROUTES
-from .runtime import GatewayRuntime
+from .runtime import SERVICES, GatewayRuntime
 from .upstream import ExpiringRpcProxy
 from .views import IdentityBoard
 from .web import api
@@ -31,11 +31,8 @@ class GatewayService(OperatorEntrypoints):
     # its caller waits, so RabbitMQ need not write it to disk (bench_gateway: read p99
     # at 200/s fell from ~80 ms to ~8 ms). Publisher confirms stay on, so a call to a
     # service that is not running fails at once. A request no process took within
-    # GATEWAY_RPC_TIMEOUT expires, so a service that comes back never runs it.
-    registration = ExpiringRpcProxy("registration", delivery_mode=1)
-    cycle = ExpiringRpcProxy("cycle", delivery_mode=1)
-    planning = ExpiringRpcProxy("planning", delivery_mode=1)
-    audit = ExpiringRpcProxy("audit", delivery_mode=1)
+    # GATEWAY_RPC_TIMEOUT expires, so a service that comes back never runs it. One proxy
+    # attribute per service the gateway calls (runtime.SERVICES): see the end of the module
 
     @api("GET", "/metrics")
     def expose_metrics(self, request):
@@ -53,3 +50,6 @@ def _entrypoint(route):
 
 for _route in ROUTES:
     setattr(GatewayService, _route.name, _entrypoint(_route))
+
+for _service in SERVICES:
+    setattr(GatewayService, _service, ExpiringRpcProxy(_service, delivery_mode=1))
