@@ -24,7 +24,7 @@ from ..ledger import SYSTEM, LedgerDamaged, Metadata, open_ledger
 from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
-from ..messaging.subscription import HalfRebuilt, SourceRewound, Subscription
+from ..messaging.subscription import RETRY_LATER, HalfRebuilt, SourceRewound, Subscription
 from ..views import open_view_store
 from . import commands
 from .access import actor_of
@@ -34,9 +34,9 @@ from .starting import starting
 log = logging.getLogger(__name__)
 
 # What stops a catch-up without being anybody's bug: said once per outage, no traceback
-# (a source restored behind our position, or a view left half rebuilt, too: the message
-# says what the operator does)
-CATCH_UP_OUTAGES = OUTAGES + (StoreUnavailable, SourceRewound, HalfRebuilt)
+# (a reaction's target stream busy, a source restored behind our position, or a view left
+# half rebuilt, too: the message says what the operator does)
+CATCH_UP_OUTAGES = RETRY_LATER + (StoreUnavailable, SourceRewound, HalfRebuilt)
 
 
 class ServiceContext:

@@ -7,9 +7,10 @@ was down, missed a message, or sees one out of order simply catches up; a messag
 position already applied changes nothing.
 
 A handler that raises is retried a few times with back-off. If it still fails because a
-store cannot take writes (a full disk, a read-only file: OUTAGES), the catch-up stops
+store cannot take writes (a full disk, a read-only file: OUTAGES), or a reaction lost
+the race for its target stream on every try (ConcurrencyError), the catch-up stops
 there without moving its position, and the next round (a doorbell, the safety net)
-runs it again once the store is back: the event did nothing wrong. Any other failure is
+runs it again: the event did nothing wrong. Any other failure is
 the event's: it is parked (durable, visible to `plpbk parked`) and the subscription
 moves on, so one poisonous event cannot stop a service. The later events of the same
 stream are held (parked behind it, not run): applied out of order they could set a view
@@ -29,6 +30,7 @@ import eventlet
 from structlog.contextvars import bound_contextvars
 
 from ..ledger.envelope import now_iso
+from ..ledger.errors import ConcurrencyError
 from ..metrics import HANDLER_APPLIED, HANDLER_FAILURES, PARKED_EVENTS, SUBSCRIBER_LAG
 from .outages import OUTAGES
 
@@ -38,6 +40,11 @@ log = logging.getLogger(__name__)
 # end the catch-up thread (and the service) at every start. GreenletExit is not one: it is
 # nameko stopping the worker, and the event is run again at the next start.
 HANDLER_ERRORS = (Exception, eventlet.Timeout)
+
+# Failures that are no fault of the event: a store away, or a target stream that changed
+# under a reaction on every retry (busy, not wrong). The catch-up stops there, its
+# position unmoved, and the next round (a doorbell, the safety net) runs it again.
+RETRY_LATER = OUTAGES + (ConcurrencyError,)
 
 
 class SourceRewound(Exception):
@@ -165,7 +172,7 @@ class Subscription:
                 error = exc
                 if attempt < self.retries:
                     time.sleep(self.backoff * 2 ** attempt)
-        if isinstance(error, OUTAGES):
+        if isinstance(error, RETRY_LATER):
             raise error
         self._park(record, error)
 

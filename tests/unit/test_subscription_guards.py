@@ -116,3 +116,27 @@ def test_a_view_left_half_rebuilt_is_not_applied_onto(tmp_path):
     with pytest.raises(HalfRebuilt, match="plpbk rebuild board"):
         subscription.catch_up()
     assert seen == []
+
+
+def test_a_handler_that_keeps_losing_version_races_is_tried_again_later_not_parked(tmp_path):
+    """A reaction whose target stream changed under it on every retry (busy, not wrong):
+    the catch-up stops there without parking, and the next round applies it."""
+    from shared.ledger import ConcurrencyError
+    races = iter(range(6))   # lost races: more than one round (two tries) retries
+
+    def handle(record):
+        if record.position == 2 and next(races, None) is not None:
+            raise ConcurrencyError("cycle-52.01.08.2006", 3, 4)
+
+    source = ledger_with(tmp_path, ["a", "b", "c"])
+    state = open_view_store("memory://", "svc")
+    subscription = subscribe(source, state, handle)
+    with pytest.raises(ConcurrencyError):
+        subscription.catch_up()
+    assert subscription.position < 2 and subscription.parked_events() == []
+    for _ in range(3):
+        try:
+            subscription.catch_up()
+        except ConcurrencyError:
+            continue
+    assert subscription.position == 3 and subscription.parked_events() == []
