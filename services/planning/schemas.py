@@ -73,10 +73,15 @@ def _wrapped(text):
 class UploadSchema(Schema):
     filename = fields.String(required=True, validate=[
         validate.Length(min=1, max=255),
-        # no control characters (C0, DEL, C1): a name may end up in a download's
-        # Content-Disposition; not only spaces, nor "." or "..": those name no file
-        Pattern(r"^(?!\.{1,2}$)(?=.*[^ ])[^/\\\x00-\x1f\x7f-\x9f]+$",
-                error="a file name, without folders or control characters")])
+        # no control characters (C0, DEL, C1) nor line or paragraph separators: a name
+        # may end up in a download's Content-Disposition; no direction overrides or
+        # isolates: "a\u202efdp.png" shows as "agnp.pdf", a name other than the one kept;
+        # no lone surrogates: no text, the ledger cannot record them; not only spaces,
+        # nor "." or "..": those name no file
+        Pattern(r"^(?!\.{1,2}$)(?=.*[^ ])[^/\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+                r"\u2066-\u2069\ud800-\udfff]+$",
+                error="a file name, without folders, control characters, line separators "
+                      "or direction overrides")])
     media_type = fields.String(required=True, validate=validate.OneOf(list(MEDIA_SIGNATURES)))
     kind = fields.String(required=True, validate=validate.OneOf(ATTACHMENT_KINDS))
     description = fields.String(load_default="", validate=validate.Length(max=1000))

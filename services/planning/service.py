@@ -36,6 +36,7 @@ class PlanningService(OperatorEntrypoints):
         authorize(self.platform.actor, UPLOADERS, village_code(code), "upload attachments")
         upload = load(schemas.UploadSchema(), data)
         official_village(code)
+        checked_key(idempotency_key)   # a refused request stores no file
         content = upload.pop("content")
         sha256 = self.files.put(content)
         outcome = self.platform.execute(
