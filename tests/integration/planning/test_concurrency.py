@@ -239,3 +239,34 @@ def test_the_same_bytes_uploaded_at_once_are_recorded_once(planning, copies):
         assert len({o["filename"] for o in outcomes}) == 1   # the one recorded
         assert bkm.list_attachments(BAJUR)["total"] == 1
     assert len(ledger_events(planning, "AttachmentStored")) == 1
+
+
+def test_one_key_sent_at_once_with_two_files_records_one_and_refuses_the_other(planning):
+    """The ledger keeps a key for one request: sent at the same moment with two files,
+    one is recorded and the other refused (422 idempotency_key), never answered as
+    stored while nothing recorded it."""
+    with proxy(planning) as bkm, proxy(planning, FACILITATOR) as facilitator:
+        for round_ in range(ROUNDS):
+            contents = [pdf(f"berita acara {round_} {n}") for n in range(2)]
+            outcomes = race(*[(service, "upload_attachment", (BAJUR, {
+                "filename": "f.pdf", "media_type": "application/pdf", "kind": "minutes",
+                "content_base64": base64.b64encode(content).decode()}, f"key-{round_}"))
+                for service, content in zip((bkm, facilitator), contents)])
+            [won], [lost] = winners(outcomes), losers(outcomes)
+            assert isinstance(lost, CommandRejected) and lost.field == "idempotency_key"
+            recorded = {a["sha256"] for a in bkm.list_attachments(BAJUR)["items"]}
+            assert won["sha256"] in recorded
+    assert len(ledger_events(planning, "AttachmentStored")) == ROUNDS
+
+
+def test_one_key_sent_at_once_with_two_meetings_records_one_and_refuses_the_other(planning):
+    with proxy(planning) as bkm, proxy(planning, FACILITATOR) as facilitator:
+        attendance = upload(bkm, pdf("daftar hadir"), "attendance_list")
+        for round_ in range(ROUNDS):
+            outcomes = race(*[(service, "record_meeting", (BAJUR, samples.meeting(
+                attendance, held_on=day), f"meeting-{round_}"))
+                for service, day in ((bkm, "2024-08-10"), (facilitator, "2024-08-11"))])
+            [won], [lost] = winners(outcomes), losers(outcomes)
+            assert isinstance(lost, CommandRejected) and lost.field == "idempotency_key"
+            assert bkm.get_meeting(won["meeting_id"])["held_on"] == won["held_on"]
+    assert len(ledger_events(planning, "MeetingRecorded")) == ROUNDS
