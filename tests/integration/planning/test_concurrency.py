@@ -270,3 +270,31 @@ def test_one_key_sent_at_once_with_two_meetings_records_one_and_refuses_the_othe
             assert isinstance(lost, CommandRejected) and lost.field == "idempotency_key"
             assert bkm.get_meeting(won["meeting_id"])["held_on"] == won["held_on"]
     assert len(ledger_events(planning, "MeetingRecorded")) == ROUNDS
+
+
+def test_two_first_drafts_of_one_document_at_once_one_wins(planning):
+    with proxy(planning) as bkm, proxy(planning, FACILITATOR) as facilitator:
+        map_ = upload(bkm, pdf("peta"), "map")
+        outcomes = race(*[(service, "draft_document", (BAJUR, "rplp", {
+            "content": {**samples.rplp(map_), "vision": vision}, "drafted_on": "2024-08-01"}))
+            for service, vision in ((bkm, "Visi BKM"), (facilitator, "Visi faskel"))])
+        [won], [lost] = winners(outcomes), losers(outcomes)
+        assert isinstance(lost, Conflict) and lost.field == "kind"
+        assert "already drafted" in str(lost)
+        assert bkm.get_version(BAJUR, "rplp", 1)["content"]["vision"] == \
+            won["content"]["vision"]
+    assert len(ledger_events(planning, "DocumentDrafted")) == 1
+
+
+def test_two_files_under_one_name_at_once_are_both_recorded(planning):
+    contents = [pdf("berita acara A"), pdf("berita acara B")]
+    with proxy(planning) as bkm, proxy(planning, FACILITATOR) as facilitator:
+        outcomes = race(*[(service, "upload_attachment", (BAJUR, {
+            "filename": "berita-acara.pdf", "media_type": "application/pdf",
+            "kind": "minutes", "content_base64": base64.b64encode(content).decode()}))
+            for service, content in zip((bkm, facilitator), contents)])
+        assert not losers(outcomes)
+        for content, stored in zip(contents, outcomes):
+            got = bkm.get_attachment(BAJUR, stored["sha256"])
+            assert base64.b64decode(got["content_base64"]) == content
+    assert len(ledger_events(planning, "AttachmentStored")) == 2
