@@ -298,3 +298,35 @@ def test_two_files_under_one_name_at_once_are_both_recorded(planning):
             got = bkm.get_attachment(BAJUR, stored["sha256"])
             assert base64.b64decode(got["content_base64"]) == content
     assert len(ledger_events(planning, "AttachmentStored")) == 2
+
+
+def test_approving_a_newer_version_racing_a_signature_of_the_older_one(planning):
+    """Version 1 is approved, version 2 drafted: a signature of version 1 sent with the
+    approval of version 2 is recorded before it or refused as replaced (409 version),
+    never recorded on a version already replaced."""
+    with proxy(planning) as bkm:
+        attendance = upload(bkm, pdf("daftar hadir"), "attendance_list")
+        map_ = fresh_rplp(bkm, 0)
+        first = bkm.record_meeting(BAJUR, samples.meeting(attendance, [("rplp", 1)]))
+        bkm.approve_document(BAJUR, "rplp", {"version": 1, "meeting_id": first["meeting_id"]})
+        bkm.revise_document(BAJUR, "rplp", revision(map_, "Visi 2", drafted_on="2024-08-11"))
+        second = bkm.record_meeting(BAJUR, samples.meeting(
+            attendance, [("rplp", 2)], held_on="2024-08-12"))
+        signed, approved = race(
+            (bkm, "sign_document", (BAJUR, "rplp", {
+                "version": 1, "step": "submitted", "signed_on": "2024-08-12",
+                "signer": person("H. Lalu Ahmad", "Koordinator BKM")})),
+            (bkm, "approve_document", (BAJUR, "rplp", {
+                "version": 2, "meeting_id": second["meeting_id"]})))
+        assert not isinstance(approved, Exception)
+        order = [(r.type, r.payload["version"]) for r in ledger_events(
+            planning, "DocumentApproved", "DocumentSigned")]
+        if isinstance(signed, Exception):
+            assert isinstance(signed, Conflict) and signed.field == "version"
+            assert "replaced" in str(signed)
+            assert order == [("DocumentApproved", 1), ("DocumentApproved", 2)]
+        else:
+            assert order == [("DocumentApproved", 1), ("DocumentSigned", 1),
+                             ("DocumentApproved", 2)]
+        older = bkm.get_version(BAJUR, "rplp", 1)
+        assert (older["replaced_by"], older["next_step"]) == (2, None)
