@@ -88,8 +88,9 @@ class RegistrationService(OperatorEntrypoints):
         return outcome.state
 
     @rpc(expected_exceptions=EXPECTED)
-    def set_quota(self, data):
-        """The ministry's quota of selected villages for a kabupaten/kota."""
+    def set_quota(self, data, idempotency_key=None):
+        """The ministry's quota of selected villages for a kabupaten/kota (a key already
+        recorded sets nothing again: a retry, or a request redelivered after a crash)."""
         quota = load(schemas.QuotaSchema(), data)
         code = quota["kabupaten"]
         authorize(self.platform.actor, MINISTRY, code, "set quotas")
@@ -99,7 +100,8 @@ class RegistrationService(OperatorEntrypoints):
         outcome = self.platform.execute(
             domain.QUOTA, domain.quota_stream(code),
             domain.SetQuota({"code": code, "name": name}, quota["quota"],
-                            quota["decree_reference"]), self.platform.metadata)
+                            quota["decree_reference"]), self.platform.metadata,
+            idempotency_key)
         return {"kabupaten": code, "quota": outcome.state.quota,
                 "selected": len(outcome.state.selected)}
 
