@@ -1,5 +1,6 @@
 """The registration nameko service: thin entrypoints over the domain and the views."""
 import hashlib
+from dataclasses import replace
 
 import orjson
 from marshmallow import ValidationError
@@ -106,12 +107,13 @@ class RegistrationService(OperatorEntrypoints):
                 "selected": len(outcome.state.selected)}
 
     @rpc(expected_exceptions=EXPECTED)
-    def select_villages(self, kabupaten=None):
+    def select_villages(self, kabupaten=None, idempotency_key=None):
         """Select the best-ranked eligible villages under each quota (one kabupaten or all).
 
         Answers {"selected": {kabupaten: [codes selected now]}, "unfilled": {kabupaten:
         what stays open and why}}, the latter only for quotas left partly open (too few
-        eligible villages).
+        eligible villages). A round already recorded under the key (a retry whose answer
+        was lost, a request redelivered after a crash) is answered as it was recorded.
         """
         kabupaten = load(schemas.SelectionSchema(), {"kabupaten": kabupaten})["kabupaten"]
         actor = self.platform.actor
@@ -122,7 +124,8 @@ class RegistrationService(OperatorEntrypoints):
         # "all" is every quota in the actor's region: a ministry account may be regional
         chosen = [kabupaten] if kabupaten else [q["_id"] for q in quotas.find()
                                                 if in_scope(actor, q["_id"])]
-        rounds = {code: self._select_in(code) for code in chosen}
+        rounds = {code: self._select_in(code, idempotency_key and f"{idempotency_key}/{code}")
+                  for code in chosen}
         selected = {code: codes for code, (codes, _open) in rounds.items()}
         unfilled = {code: open_ for code, (_codes, open_) in rounds.items() if open_}
         self.log.info("villages selected", kabupaten=len(chosen),
@@ -221,7 +224,7 @@ class RegistrationService(OperatorEntrypoints):
                     f"reevaluate:{rule_set['id']}:{rule_set['version']}:{v['code']}")
                 for v in villages[start:start + IMPORT_CHUNK]])
 
-    def _select_in(self, kabupaten):
+    def _select_in(self, kabupaten, key=None):
         """One selection round in one kabupaten, recorded whole or not at all:
         ([codes selected], what stays open under the quota or None).
 
@@ -231,7 +234,7 @@ class RegistrationService(OperatorEntrypoints):
         """
         for _attempt in range(SELECTION_ATTEMPTS):
             try:
-                return self._round_in(kabupaten)
+                return self._round_in(kabupaten, key)
             except ConcurrencyError:
                 continue
         raise Conflict(f"the selection in {kabupaten} changed while it was being recorded: "
@@ -240,7 +243,7 @@ class RegistrationService(OperatorEntrypoints):
                        f"{kabupaten}: send it again to choose from the villages and the "
                        "quota as they are then")
 
-    def _round_in(self, kabupaten):
+    def _round_in(self, kabupaten, key=None):
         """Choose by the ranking (a view, which can lag the ledger) and confirm each
         chosen village on its own record, the truth: one that refuses selection is passed
         over and the next ranked takes its place. The round (quota stream) and every
@@ -250,6 +253,8 @@ class RegistrationService(OperatorEntrypoints):
         ledger = self.platform.ledger
         quota_stream = domain.quota_stream(kabupaten)
         quota_records = ledger.read_stream(quota_stream)
+        if key is not None and (done := ledger.recorded(key)) is not None:
+            return _recorded_round(quota_records, done.first_position)
         quota = fold(domain.QUOTA, quota_records)
         eligible = views.eligible_in(self.platform.views, kabupaten)
         records, passed_over = {}, {}
@@ -274,9 +279,9 @@ class RegistrationService(OperatorEntrypoints):
             self.log.info("villages passed over: the ranking lags their records",
                           kabupaten=kabupaten, villages=sorted(passed_over))
         if chosen:
-            self.platform.append_batch([self._decided(
+            self.platform.append_batch([replace(self._decided(
                 domain.QUOTA, quota_stream, quota_records,
-                domain.RecordSelectionRound(chosen))] + selections)
+                domain.RecordSelectionRound(chosen)), idempotency_key=key)] + selections)
         elif (version := ledger.stream_version(quota_stream)) != len(quota_records):
             # nothing to append, so no version check: what stays open is said only of
             # the quota as it still is (a village passed over as already selected means
@@ -355,3 +360,13 @@ def _last_said(rows):
         finals.append(frozenset(given - seen))
         seen |= given
     return finals[::-1]
+
+
+def _recorded_round(quota_records, position):
+    """The answer of the selection round recorded at position: what it selected, and what
+    it left open under the quota as it stood before it (no village passed over)."""
+    before = [record for record in quota_records if record.position < position]
+    recorded = next(record for record in quota_records if record.position == position)
+    chosen = recorded.payload["selected"]
+    return [village["code"] for village in chosen], \
+        domain.unfilled(fold(domain.QUOTA, before), chosen, {})
