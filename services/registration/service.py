@@ -254,7 +254,7 @@ class RegistrationService(OperatorEntrypoints):
         quota_stream = domain.quota_stream(kabupaten)
         quota_records = ledger.read_stream(quota_stream)
         if key is not None and (done := ledger.recorded(key)) is not None:
-            return _recorded_round(quota_records, done.first_position)
+            return _recorded_round(ledger, quota_records, done.first_position)
         quota = fold(domain.QUOTA, quota_records)
         eligible = views.eligible_in(self.platform.views, kabupaten)
         records, passed_over = {}, {}
@@ -279,9 +279,13 @@ class RegistrationService(OperatorEntrypoints):
             self.log.info("villages passed over: the ranking lags their records",
                           kabupaten=kabupaten, villages=sorted(passed_over))
         if chosen:
-            self.platform.append_batch([replace(self._decided(
+            # the key rides on a village's append, never the quota's: an append whose key
+            # is already recorded is skipped unchecked, and the quota's version must be
+            # checked (a same-key request racing this one could exceed the quota otherwise)
+            selections[0] = replace(selections[0], idempotency_key=key)
+            self.platform.append_batch([self._decided(
                 domain.QUOTA, quota_stream, quota_records,
-                domain.RecordSelectionRound(chosen)), idempotency_key=key)] + selections)
+                domain.RecordSelectionRound(chosen))] + selections)
         elif (version := ledger.stream_version(quota_stream)) != len(quota_records):
             # nothing to append, so no version check: what stays open is said only of
             # the quota as it still is (a village passed over as already selected means
@@ -362,11 +366,13 @@ def _last_said(rows):
     return finals[::-1]
 
 
-def _recorded_round(quota_records, position):
-    """The answer of the selection round recorded at position: what it selected, and what
-    it left open under the quota as it stood before it (no village passed over)."""
-    before = [record for record in quota_records if record.position < position]
-    recorded = next(record for record in quota_records if record.position == position)
-    chosen = recorded.payload["selected"]
+def _recorded_round(ledger, quota_records, position):
+    """The answer of the selection round whose village selection is recorded at position:
+    what it selected, and what it left open under the quota as it stood before it (no
+    village passed over)."""
+    number = ledger.read(position - 1, limit=1)[0].payload["selection_round"]
+    index = next(index for index, record in enumerate(quota_records)
+                 if record.type == "SelectionRoundRecorded" and record.payload["round"] == number)
+    chosen = quota_records[index].payload["selected"]
     return [village["code"] for village in chosen], \
-        domain.unfilled(fold(domain.QUOTA, before), chosen, {})
+        domain.unfilled(fold(domain.QUOTA, quota_records[:index]), chosen, {})
