@@ -77,13 +77,15 @@ class RegistrationService(OperatorEntrypoints):
         return views.village_profile(self.platform.views, code)
 
     @rpc(expected_exceptions=EXPECTED)
-    def publish_rule_set(self, data):
-        """Publish a new version of an eligibility rule set; every village is re-decided."""
+    def publish_rule_set(self, data, idempotency_key=None):
+        """Publish a new version of an eligibility rule set; every village is re-decided.
+        A key already recorded publishes nothing again (a version published since stands)."""
         actor = self.platform.actor
         authorize_national(actor, MINISTRY, "publish rule sets")   # it re-decides every village
         rule_set = load(schemas.RuleSetSchema(), data)
         outcome = self.platform.execute(domain.RULE_SET, domain.rule_set_stream(rule_set["id"]),
-                                        domain.PublishRuleSet(rule_set), self.platform.metadata)
+                                        domain.PublishRuleSet(rule_set), self.platform.metadata,
+                                        idempotency_key)
         if rule_set["id"] == self._active_rule_set_id() and outcome.events:
             self._reevaluate_all(outcome.state)
         return outcome.state

@@ -163,7 +163,7 @@ ROUTES = [
           response=Open),
     Route("POST", "/api/v1/eligibility/rule-sets", "publish_rule_set",
           "Publish a new version of a rule set (ministry)", TAG,
-          rpc("registration", "publish_rule_set", body), body=reg.RuleSetSchema,
+          rpc("registration", "publish_rule_set", body, keyed=True), body=reg.RuleSetSchema,
           response=Open, status=201),
     Route("POST", "/api/v1/quotas", "set_quota",
           "Set the quota of selected villages of a kabupaten/kota (ministry)", TAG,

@@ -88,3 +88,20 @@ def test_a_selection_racing_one_with_its_own_key_never_exceeds_the_quota(
         assert ministry.select_villages("52.01", idempotency_key="k")["selected"] == {
             "52.01": [BAJUR]}
     assert selections_recorded(registration) == [(1, 1, BAJUR)]
+
+
+def test_a_rule_set_sent_again_with_its_key_does_not_bring_it_back(registration):
+    """A publication whose answer was lost, sent again after another version followed
+    (or redelivered after a crash): without the key it was recorded again, as a newer
+    version that silently undid the one published in between."""
+    def rule_set(threshold):
+        return {"id": "plpbk-2027", "criteria": [
+            {"criterion": "poverty_rate", "indicator": "poverty_rate", "operator": ">=",
+             "threshold": threshold}]}
+
+    with proxy(registration) as ministry:
+        first = ministry.publish_rule_set(rule_set("25"), idempotency_key="rules-25")
+        ministry.publish_rule_set(rule_set("30"), idempotency_key="rules-30")
+        again = ministry.publish_rule_set(rule_set("25"), idempotency_key="rules-25")
+    assert first["version"] == 1 and again["version"] == 2   # the ledger's: 30 stands
+    assert again["criteria"][0]["threshold"] == "30"
