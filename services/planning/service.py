@@ -43,7 +43,7 @@ class PlanningService(OperatorEntrypoints):
             domain.ATTACHMENTS, domain.attachments_stream(code),
             domain.StoreAttachment(code=code, sha256=sha256, size=len(content), **upload),
             self.platform.metadata, idempotency_key)
-        recorded = self._recorded(domain.ATTACHMENTS, domain.attachments_stream(code), outcome)
+        recorded = outcome.state   # what the ledger holds (the key's first use, if sent again)
         if sha256 not in recorded:
             # the ledger keeps a key for ever: this one recorded another file (or another
             # village's), and this file was not recorded
@@ -177,7 +177,7 @@ class PlanningService(OperatorEntrypoints):
                                        self._drafted_versions(code))
         outcome = self.platform.execute(meetings.MEETING, domain.meeting_stream(meeting_id),
                                         command, self.platform.metadata, idempotency_key)
-        recorded = self._recorded(meetings.MEETING, domain.meeting_stream(meeting_id), outcome)
+        recorded = outcome.state   # what the ledger holds (the key's first use, if sent again)
         if outcome.duplicate and not meetings.recorded_by(recorded, command):
             # the ledger keeps a key for ever: this one recorded another meeting
             raise CommandRejected("this idempotency key was already used for another "
@@ -238,14 +238,6 @@ class PlanningService(OperatorEntrypoints):
     def _execute(self, code, kind, command, idempotency_key=None):
         return self.platform.execute(domain.DOCUMENT, domain.document_stream(code, kind),
                                      command, self.platform.metadata, idempotency_key)
-
-    def _recorded(self, decider, stream_id, outcome):
-        """The stream's state as the ledger holds it. When the idempotency key was
-        recorded by another request at the same moment, outcome.state is this command's
-        decision, which nothing recorded: the ledger's own state says what the key did."""
-        if not outcome.duplicate:
-            return outcome.state
-        return fold(decider, self.platform.ledger.read_stream(stream_id))
 
     def _attachments(self, code):
         """The village's uploaded attachments, from the ledger (the truth, not a view)."""

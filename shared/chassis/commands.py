@@ -92,9 +92,10 @@ def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
                 raise Conflict(f"{stream_id} kept changing while deciding; try again "
                                f"({exc})") from None
             continue
-        if result.duplicate:   # the same key recorded meanwhile, by another process
+        if result.duplicate:   # the same key recorded meanwhile, by another request:
             refuse_key_of_another_stream(ledger, result, stream_id)
-        return Outcome([] if result.duplicate else events, result, state, result.duplicate)
+            return _duplicate(ledger, decider, stream_id, result)
+        return Outcome(events, result, state)
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,23 @@ def execute_many(ledger, jobs, retries=3) -> list:
                 raise
             continue
         for index, result in zip(placed, results):
-            done = outcomes[index]
-            outcomes[index] = Outcome([] if result.duplicate else done.events, result,
-                                      done.state, result.duplicate)
+            job = jobs[index]
+            if not result.duplicate:
+                outcomes[index] = Outcome(outcomes[index].events, result, outcomes[index].state)
+                continue
+            try:   # the key recorded meanwhile by another request
+                refuse_key_of_another_stream(ledger, result, job.stream_id)
+                outcomes[index] = _duplicate(ledger, job.decider, job.stream_id, result)
+            except CommandRejected as exc:
+                outcomes[index] = exc
         return outcomes
     raise LedgerError("unreachable")  # the loop returns or raises
+
+
+def _duplicate(ledger, decider, stream_id, result):
+    """The answer to a key another request recorded while this one decided: the stream as
+    the ledger holds it (what the key did), not this decision, of which nothing was."""
+    return Outcome([], result, fold(decider, ledger.read_stream(stream_id)), True)
 
 
 def _refold(ledger, job, requests):

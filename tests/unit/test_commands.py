@@ -105,3 +105,28 @@ def test_a_key_used_on_another_stream_is_refused_and_nothing_is_lost(ledger):
     assert ledger.stream_version("counter-2") == 0
     again = execute_many(ledger, [Job(COUNTER, "counter-3", [Add(1)], META, "k3")])
     assert again[0].duplicate and ledger.stream_version("counter-3") == 1   # a true retry
+
+
+def test_a_key_recorded_by_another_request_meanwhile_answers_what_the_ledger_holds(ledger):
+    """Two requests with one key at the same moment: the second finds the key at its
+    append. Its answer is the ledger's state (what the key did), not its own decision,
+    of which nothing was recorded (a caller told its file or meeting was on record)."""
+    def racing(stream_id, key):
+        def decide(total, command):
+            if ledger.recorded(key) is None:   # the other request records first, same key
+                ledger.append(stream_id, ledger.stream_version(stream_id),
+                              [NewEvent("Added", {"amount": 100})], META, key)
+            return decide_add(total, command)
+        return Decider(COUNTER.initial, COUNTER.evolve, decide)
+
+    outcome = execute(ledger, racing("counter-1", "k"), "counter-1", Add(7), META,
+                      idempotency_key="k")
+    assert outcome.duplicate and outcome.events == []
+    assert outcome.state == 100    # was 7: a decision nothing recorded
+    (job,) = execute_many(ledger, [Job(racing("counter-2", "k2"), "counter-2", [Add(7)],
+                                       META, "k2")])
+    assert job.duplicate and job.events == [] and job.state == 100
+    (refused,) = execute_many(ledger, [Job(racing("counter-9", "k3"), "counter-3", [Add(7)],
+                                           META, "k3")])   # the key went to another stream
+    assert isinstance(refused, CommandRejected) and refused.field == "idempotency_key"
+    assert ledger.stream_version("counter-3") == 0
