@@ -1,5 +1,6 @@
 """Calling services from the command line, as an identified operator."""
 import getpass
+import signal
 import uuid
 from contextlib import contextmanager
 
@@ -41,9 +42,14 @@ def service_proxy(amqp_uri, actor, role, region, timeout=600):
     context = {"actor": {"id": actor, "role": role, "region": region},
                "correlation_id": correlation_id}
     try:
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout,
-                             context_data=context) as cluster:
-            yield RunningServices(cluster, amqp_uri)
+        proxy = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout,
+                                context_data=context)
+        services = RunningServices(proxy.start(), amqp_uri)
+        try:
+            yield services
+        finally:
+            if not services.cut:   # a connection cut mid-frame takes no goodbye: it hangs
+                proxy.stop()
     except (OSError, ConnectionError) as exc:
         fail(f"cannot reach RabbitMQ at {sanitize_url(amqp_uri)}: {exc}", EXIT_UNREACHABLE)
     except RpcTimeout:
@@ -60,6 +66,7 @@ class RunningServices:
 
     def __init__(self, cluster, amqp_uri):
         self._cluster, self._amqp_uri, self._checked = cluster, amqp_uri, set()
+        self.cut = False   # a Ctrl-C stopped a call: the connection may be mid-frame
 
     def __getattr__(self, service):
         if service not in self._checked:
@@ -67,7 +74,37 @@ class RunningServices:
                 fail(f"the {service} service is not running (no process takes its calls): "
                      "start it (make run) and try again; nothing was sent", EXIT_UNREACHABLE)
             self._checked.add(service)
-        return getattr(self._cluster, service)
+        return _Calls(self, getattr(self._cluster, service))
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C during a call. Not a KeyboardInterrupt: nameko's reply wait answers that by
+    resetting its consumer over the connection the signal may have cut mid-frame, and
+    waits for an answer that never comes (1 Ctrl-C in ~35 hung the command for good)."""
+
+
+class _Calls:
+    """A service's RPC methods; Ctrl-C during a call stops it as a KeyboardInterrupt
+    raised here, outside nameko."""
+
+    def __init__(self, services, proxy):
+        self._services, self._proxy = services, proxy
+
+    def __getattr__(self, method):
+        call = getattr(self._proxy, method)
+
+        def interruptible(*args, **kwargs):
+            def interrupt(*_):
+                raise _Interrupted
+            previous = signal.signal(signal.SIGINT, interrupt)
+            try:
+                return call(*args, **kwargs)
+            except _Interrupted:
+                self._services.cut = True
+                raise KeyboardInterrupt from None
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        return interruptible
 
 
 def _consumers(amqp_uri, service):
