@@ -37,3 +37,23 @@ def test_the_broker_library_s_chatter_is_kept_off_the_operator_s_screen(tmp_path
     logging.getLogger("amqp").setLevel(logging.NOTSET)
     CliRunner().invoke(cli, ["ledgers", "--store", f"sqlite:///{tmp_path}"])
     assert logging.getLogger("amqp").getEffectiveLevel() == logging.ERROR
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_not_a_traceback(tmp_path):
+    """The commands take most of a second to load (nameko, kombu, marshmallow); a Ctrl-C
+    then printed a KeyboardInterrupt traceback from inside some import. Pressed at a
+    known moment: a sitecustomize that signals the process as kombu starts to load."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal, sys\n"
+        "class Press:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'kombu':\n"
+        "            sys.meta_path.remove(self)\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Press())\n")
+    done = subprocess.run([PLPBK, "ledgers", "--store", f"sqlite:///{tmp_path}/none"],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "error: interrupted (Ctrl-C) before the command started"

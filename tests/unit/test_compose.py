@@ -127,4 +127,4 @@ def test_the_image_holds_what_the_commands_run():
         for source in sources.split():
             assert (ROOT / source).exists(), source
     assert "config.yml" in " ".join(copied)
-    assert 'plpbk = "services.cli:cli"' in (ROOT / "pyproject.toml").read_text()
+    assert 'plpbk = "services.console:main"' in (ROOT / "pyproject.toml").read_text()
