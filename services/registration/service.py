@@ -11,8 +11,8 @@ from shared import regions
 from shared.chassis.access import authorize, authorize_national, in_scope, scoped_prefix
 from shared.chassis.commands import Job, decide_all, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
-from shared.chassis.errors import EXPECTED, CommandRejected, Conflict, InvalidInput, \
-    NotFound, flatten, load
+from shared.chassis.errors import EXPECTED, LONE_SURROGATE, CommandRejected, Conflict, \
+    InvalidInput, NotFound, flatten, load, lone_surrogate
 from shared.chassis.platform import Platform
 from shared.ledger import SYSTEM, AppendRequest, ConcurrencyError, Metadata
 from shared.schemas import official_village, village_code
@@ -305,6 +305,10 @@ class RegistrationService(OperatorEntrypoints):
         """(where, validated row, official village) of one import row, or None when it is
         refused (said in the report where it is: its index in the request, its line)."""
         where = {"row": index, "line": row.get("line") if isinstance(row, dict) else None}
+        field = lone_surrogate(row)
+        if field is not None:
+            report["errors"].append({**where, "reason": f"{field}: {LONE_SURROGATE}"})
+            return None
         try:
             data = schema.load({k: v for k, v in row.items() if k != "line"})
         except ValidationError as exc:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..ledger import AppendRequest, ConcurrencyError, LedgerError
 from ..ledger.envelope import MAX_KEY_LENGTH
-from .errors import CommandRejected, Conflict, InvalidInput
+from .errors import CommandRejected, Conflict, InvalidInput, lone_surrogate
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,11 @@ class Outcome:
 def checked_key(key):
     """An RPC's idempotency key as the ledger records it (text, 1-300 characters), else
     a 400 naming it: a direct RPC caller's 5 or [] must not get as far as the ledger."""
-    if key is None or (type(key) is str and 0 < len(key) <= MAX_KEY_LENGTH):
+    if key is None or (type(key) is str and 0 < len(key) <= MAX_KEY_LENGTH
+                       and lone_surrogate(key) is None):
         return key
-    raise InvalidInput(f"must be text of 1 to {MAX_KEY_LENGTH} characters", "idempotency_key")
+    raise InvalidInput(f"must be text of 1 to {MAX_KEY_LENGTH} characters (UTF-8)",
+                       "idempotency_key")
 
 
 def refuse_key_of_another_stream(ledger, done, stream_id):

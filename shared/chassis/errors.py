@@ -5,6 +5,7 @@ registered with deserialize_to_instance, the caller (the gateway, the CLI) gets 
 same class back with its message and field, and turns the class into an HTTP status.
 Every other exception is a bug.
 """
+import orjson
 from marshmallow import ValidationError
 from nameko.exceptions import deserialize_to_instance
 
@@ -82,12 +83,49 @@ def load(schema, data, partial=False):
     """schema.load(data), or InvalidInput naming every bad field ("a.b: message; ...")."""
     if not isinstance(data, dict):
         raise InvalidInput("expected a JSON object", "body")
+    where = lone_surrogate(data)
+    if where is not None:
+        raise InvalidInput(LONE_SURROGATE, where or "body")
     try:
         return schema.load(data, partial=partial)
     except ValidationError as exc:
         problems = flatten(exc.messages)
         raise InvalidInput("; ".join(f"{field}: {message}" for field, message in problems),
                            problems[0][0] if problems else None) from None
+
+
+LONE_SURROGATE = ("holds a lone surrogate (\\ud800-\\udfff), half of a character that "
+                  "no store can write: send the text as UTF-8")
+
+
+def lone_surrogate(value, path=""):
+    """The dotted path of the first text in value (keys too) that UTF-8 cannot hold, or
+    None. JSON's "\\ud800" escape decodes to such a str, and every store refuses it."""
+    try:
+        orjson.dumps(value)   # the quick answer for the common input: nothing to find
+        return None
+    except orjson.JSONEncodeError:
+        pass
+    if isinstance(value, str):
+        return path if not _encodable(value) else None
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        inner = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and not _encodable(key):
+            return path
+        found = lone_surrogate(item, inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def flatten(messages, prefix=""):

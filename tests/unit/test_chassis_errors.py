@@ -36,3 +36,28 @@ def test_a_nested_object_s_own_error_names_its_field_not_marshmallow_s_schema_ke
     assert refused.value.field == "indicators"
     assert "_schema" not in refused.value.message
     assert refused.value.message.startswith("indicators: ")
+
+
+def test_text_utf_8_cannot_hold_is_named_before_anything_is_recorded():
+    """JSON's "\\ud800" decodes to a lone surrogate, a str no store can encode: a direct
+    RPC caller's got through the schemas and failed in the ledger, a 500 (an upload after
+    its file was stored)."""
+    from marshmallow import Schema, fields
+
+    from shared.chassis.commands import checked_key
+    from shared.chassis.errors import load
+
+    class Meeting(Schema):
+        place = fields.String()
+        notes = fields.List(fields.Dict())
+
+    for data, field in [({"place": "Balai \ud800"}, "place"),
+                        ({"notes": [{"ok": "x"}, {"bad": "\udfff"}]}, "notes.1.bad"),
+                        ({"notes": [{"\ud83d": "key"}]}, "notes.0")]:
+        with pytest.raises(InvalidInput) as refused:
+            load(Meeting(), data)
+        assert refused.value.field == field and "surrogate" in refused.value.message
+    assert load(Meeting(), {"place": "Balai Desa 🏠 Bajur"}) == {"place": "Balai Desa 🏠 Bajur"}
+    with pytest.raises(InvalidInput) as refused:
+        checked_key("key-\ud800")
+    assert refused.value.field == "idempotency_key"

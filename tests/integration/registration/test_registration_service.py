@@ -304,13 +304,15 @@ def test_import_errors_name_the_row_of_the_request_as_well_as_its_line(registrat
     good = {"code": "52.01.08.2001", "source_document": "BPS", "observed_on": "2024-01-01",
             "poverty_rate": "30"}
     rows = [{**good, "poverty_rate": "130"}, good, {**good, "code": "52.01.08.9999"},
-            "not a row", {**good, "line": 7, "observed_on": "30/06/2024"}]
+            "not a row", {**good, "line": 7, "observed_on": "30/06/2024"},
+            # JSON's "\ud800" (half a character): was a 500 for the whole call, in the ledger
+            {**good, "code": "52.01.08.2002", "source_document": "BPS \ud800"}]
     with proxy(registration) as ministry:
         report = ministry.import_rows(rows, "sipd")
         assert report["recorded"] == 1
         assert [(e["row"], e["line"], e["reason"].split(":")[0]) for e in report["errors"]] == [
             (0, None, "poverty_rate"), (2, None, "code"), (3, None, "row is not an object"),
-            (4, 7, "observed_on")]
+            (4, 7, "observed_on"), (5, None, "source_document")]
 
 
 def evidence(line, poverty=None, turnout=None, document="BPS 2024"):
