@@ -7,8 +7,7 @@ RAB, the Indonesian bill of quantities), computed with Decimal, never float.
 from decimal import Decimal
 
 from shared.chassis.errors import InvalidInput
-from shared.ledger.canonical import MAX_SAFE_INTEGER
-from shared.money import whole_rupiah
+from shared.money import MAX_RUPIAH, whole_rupiah
 
 # The seven KOTAKU slum aspects, plus what a settlement plan adds around them.
 SECTORS = ("bangunan", "jalan_lingkungan", "air_minum", "drainase", "air_limbah",
@@ -50,25 +49,26 @@ def assign_ids(document_id, items, known_ids, where="investment_items"):
         seen.add(identity)
         placed.append({**item, "item_id": identity,
                        "total_cost": item_total(item["quantity"], item["unit_cost"])})
-    _check_safe(placed, where)
+    _check_total(placed, where)
     return placed
 
 
-def _check_safe(placed, where):
-    """A plan totals at most what the ledger records exactly (MAX_SAFE_INTEGER). Refused at
+def _check_total(placed, where):
+    """A plan totals at most MAX_RUPIAH, the most any amount on the platform may be, so
+    that every item's and every breakdown's total is an amount the services after
+    planning take (marketing's funding needs, construction's work packages). Refused at
     the item whose cost takes the running total over it, naming its unit_cost when that
     alone, at quantity 1, would take it over, and otherwise its quantity."""
     before = 0
     for index, item in enumerate(placed):
         cost = item["total_cost"]
-        if before + cost > MAX_SAFE_INTEGER:
-            field = "unit_cost" if before + item["unit_cost"] > MAX_SAFE_INTEGER \
-                else "quantity"
+        if before + cost > MAX_RUPIAH:
+            field = "unit_cost" if before + item["unit_cost"] > MAX_RUPIAH else "quantity"
             raise InvalidInput(
                 f"{item['quantity']} x Rp {item['unit_cost']} = Rp {cost} takes the plan's "
-                f"total to Rp {before + cost}, over the limit of Rp {MAX_SAFE_INTEGER} a plan "
-                f"may total (the most the ledger records exactly); the items before it total "
-                f"Rp {before}, so this one may cost at most Rp {MAX_SAFE_INTEGER - before}",
+                f"total to Rp {before + cost}, over the limit of Rp {MAX_RUPIAH} a plan may "
+                f"total (the most any amount on the platform may be); the items before it "
+                f"total Rp {before}, so this one may cost at most Rp {MAX_RUPIAH - before}",
                 f"{where}.{index}.{field}")
         before += cost
 

@@ -90,7 +90,7 @@ def test_bad_input_names_the_field_and_records_nothing(planning):
         assert money.value.field == "content.investment_items.0.unit_cost"
         content["investment_items"][0]["unit_cost"] = 10**13
         content["investment_items"][0]["quantity"] = "1000"
-        with pytest.raises(InvalidInput, match="may cost at most Rp 9007199254740991") as total:
+        with pytest.raises(InvalidInput, match="may cost at most Rp 10000000000000") as total:
             service.draft_document(BAJUR, "rtplp", {"content": content,
                                                     "drafted_on": "2024-08-01"})
         assert total.value.field == "content.investment_items.0.quantity"

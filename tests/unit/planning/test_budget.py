@@ -3,6 +3,7 @@ import pytest
 
 from services.planning import budget
 from shared.chassis.errors import InvalidInput
+from shared.money import MAX_RUPIAH
 
 DOC = "52.01.08.2006-rtplp"
 
@@ -66,20 +67,20 @@ def test_unknown_or_repeated_item_ids_are_refused_by_field():
     assert twice.value.field == "investment_items.1.item_id"
 
 
-LIMIT = 9_007_199_254_740_991       # 2**53 - 1, what the ledger's JSON records exactly
+LIMIT = MAX_RUPIAH   # Rp 10 trillion: every total stays an amount the next services take
 
 
 @pytest.mark.parametrize("items, field, cost, before", [
-    # one item: the quantity multiplies the largest unit cost a field takes over the limit
-    ([item("1000", 10**13)], "investment_items.0.quantity", 10**16, 0),
+    # one item: its unit cost fits, the quantity takes it over
+    ([item("2", 10**13)], "investment_items.0.quantity", 2 * 10**13, 0),
     # three items fit; the fourth's unit cost alone, at quantity 1, would take it over
-    ([item("300", 10**13)] * 3 + [item("1", 10**13)], "investment_items.3.unit_cost",
-     10**13, 9 * 10**15),
+    ([item("3", 10**12)] * 3 + [item("1", 2 * 10**12)], "investment_items.3.unit_cost",
+     2 * 10**12, 9 * 10**12),
     # three items fit; the fourth's unit cost would fit once, its quantity takes it over
-    ([item("300", 10**13)] * 3 + [item("2", 5 * 10**12), item()],
-     "investment_items.3.quantity", 10**13, 9 * 10**15),
+    ([item("3", 10**12)] * 3 + [item("2", 6 * 10**11), item()],
+     "investment_items.3.quantity", 12 * 10**11, 9 * 10**12),
 ])
-def test_a_plan_beyond_what_the_ledger_holds_exactly_names_the_item_that_crosses(
+def test_a_plan_beyond_the_largest_amount_names_the_item_that_crosses(
         items, field, cost, before):
     with pytest.raises(InvalidInput) as too_much:
         budget.assign_ids(DOC, items, set())
@@ -89,19 +90,18 @@ def test_a_plan_beyond_what_the_ledger_holds_exactly_names_the_item_that_crosses
     assert too_much.value.message == (
         f"{crossing['quantity']} x Rp {crossing['unit_cost']} = Rp {cost} takes the plan's "
         f"total to Rp {before + cost}, over the limit of Rp {LIMIT} a plan may total (the "
-        f"most the ledger records exactly); the items before it total Rp {before}, so this "
-        f"one may cost at most Rp {LIMIT - before}")
+        f"most any amount on the platform may be); the items before it total Rp {before}, "
+        f"so this one may cost at most Rp {LIMIT - before}")
 
 
 def test_a_plan_at_exactly_the_limit_is_taken():
-    items = budget.assign_ids(DOC, [item("900", 10**13), item("1", LIMIT - 9 * 10**15)],
-                              set())
+    items = budget.assign_ids(DOC, [item("9", 10**12), item("1", 10**12)], set())
     assert budget.totals(items)["total"] == LIMIT
 
 
 def test_the_caller_names_where_the_items_are():
     with pytest.raises(InvalidInput) as too_much:
-        budget.assign_ids(DOC, [item(), item("1000", 10**13)], set(),
+        budget.assign_ids(DOC, [item(), item("2", 6 * 10**12)], set(),
                           "content.investment_items")
     assert too_much.value.field == "content.investment_items.1.quantity"
     with pytest.raises(InvalidInput) as unknown:

@@ -160,13 +160,13 @@ def test_rtplp_items_get_stable_ids_costs_and_totals():
 
 def test_item_errors_name_the_field_of_the_request_content():
     """A draft's or revision's items are content.investment_items in the request: a plan
-    over what the ledger holds names the item field that takes it over, an unknown item id
+    over the largest amount names the item field that takes it over, an unknown item id
     its own field, and nothing is recorded."""
     too_much = samples.rtplp(DED)
     too_much["investment_items"].append({**too_much["investment_items"][0],
-                                         "quantity": "1000", "unit_cost": 10**13})
+                                         "quantity": "2", "unit_cost": 6 * 10**12})
     document = Stream(domain.DOCUMENT)
-    with pytest.raises(InvalidInput, match="over the limit of Rp 9007199254740991") as refused:
+    with pytest.raises(InvalidInput, match="over the limit of Rp 10000000000000") as refused:
         document.do(draft("rtplp", content=too_much))
     assert refused.value.field == "content.investment_items.3.quantity"
     assert document.events == []
