@@ -8,11 +8,13 @@ reused key with a different request is refused (422 naming the header). Server-s
 failures (5xx) are not kept, so they can be retried for real.
 
 The key is also passed down to the service RPCs that take one, so the ledger itself
-refuses to record a command twice even when two gateway processes race on one key.
+refuses to record a command twice even when two gateway processes race on one key. A
+write without a key goes down with a key of its own (own_key).
 """
 import hashlib
 import re
 import time
+import uuid
 
 import orjson
 
@@ -43,6 +45,13 @@ def service_key(slot: str, request_fingerprint: str) -> str:
     keeps answers 24 hours, so the key sent again later with another request (a monthly
     "evidence-june") would find the first one done and record nothing, answered as done."""
     return "http:" + hashlib.sha256(f"{slot}\0{request_fingerprint}".encode()).hexdigest()[:40]
+
+
+def own_key() -> str:
+    """The key a write sent without an Idempotency-Key goes down with: this request's
+    alone, so the ledger records it once however often RabbitMQ delivers the call (a
+    service killed while running it gets it again at restart), and a new request anew."""
+    return f"once:{uuid.uuid4().hex}"
 
 
 def fingerprint(method, path, query_string, body: bytes) -> str:

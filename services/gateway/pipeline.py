@@ -248,6 +248,8 @@ def _authorize(call):
 def _answer(call, tools):
     key = idempotency.parse_key(call.request.headers) if call.route.idempotent else None
     if key is None or call.principal is None:
+        if call.route.writes:   # RabbitMQ redelivering this call (its service killed while
+            call.service_key = idempotency.own_key()   # running it) records it once
         return _render(_run(call))
     slot = idempotency.slot_of(call.principal.id, key)
     request = call.request

@@ -63,3 +63,33 @@ def test_a_key_used_again_after_its_24_hours_for_another_request_records_it(
     retry = siti.post(f"/api/v1/villages/{BAJUR}/indicators", json=later, headers=key)
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert len(records(gateway_config, "IndicatorsRecorded")) == 2
+
+
+def test_a_write_sent_without_a_key_goes_down_with_a_key_of_its_own(
+        gateway, operator, gateway_config):
+    """A service killed while it ran a request gets it again from RabbitMQ when it
+    restarts (nameko acks a call once it has run): without a key the write was recorded
+    twice (the crash drill's quotas). Each request without an Idempotency-Key now goes
+    down under a key of its own: its redelivery records nothing, a new request does."""
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    from shared.ledger import open_ledger
+    from tests.samples import MINISTRY
+
+    from .test_idempotency_races import records
+    operator.user("ani", "ministry")
+    ani = login(gateway, "ani")
+    quota = {"kabupaten": "52.01", "quota": 3, "decree_reference": "KepMen 12/2026"}
+    assert ani.post("/api/v1/quotas", json=quota).status_code == 200
+    ledger = open_ledger(gateway_config["STORE_URI"], "registration")
+    try:
+        (key,) = [key for (key,) in ledger._query("SELECT idempotency_key FROM commits")]
+    finally:
+        ledger.close()
+    assert key.startswith("once:")
+    with ServiceRpcProxy("registration", gateway_config,
+                         context_data={"actor": MINISTRY}) as rabbitmq:
+        rabbitmq.set_quota(quota, idempotency_key=key)    # the same call, redelivered
+    assert len(records(gateway_config, "QuotaSet")) == 1
+    assert ani.post("/api/v1/quotas", json=quota).status_code == 200   # a new request
+    assert len(records(gateway_config, "QuotaSet")) == 2
