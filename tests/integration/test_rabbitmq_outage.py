@@ -19,7 +19,7 @@ from shared.messaging.relay import log as relay_log
 from shared.views import open_view_store
 
 from .conftest import wait_for
-from .test_messaging import applied, tap, tick, tocks  # noqa: F401 - tap is a fixture
+from .test_messaging import applied, tick, tocks
 from .ticking import Consumer
 
 
