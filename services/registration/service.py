@@ -216,6 +216,12 @@ class RegistrationService(OperatorEntrypoints):
             found = outcome.state
         return {k: v for k, v in found.items() if k not in ("_id", "published_at")}
 
+    def _active_rule_set(self):
+        """The active rule set as its ledger stream holds it (the view may lag)."""
+        stream = domain.rule_set_stream(self._active_rule_set_id())
+        recorded = fold(domain.RULE_SET, self.platform.ledger.read_stream(stream))
+        return recorded if recorded is not None else self._rule_set()
+
     def _reevaluate_all(self, rule_set):
         villages = self.platform.views.collection("villages").find()
         metadata = self.platform.metadata
@@ -259,6 +265,10 @@ class RegistrationService(OperatorEntrypoints):
             return _recorded_round(ledger, quota_records, done.first_position)
         quota = fold(domain.QUOTA, quota_records)
         eligible = views.eligible_in(self.platform.views, kabupaten)
+        # each village is decided on the active rule set as the ledger holds it first: one
+        # published, its re-decisions not yet recorded, must not select by the version it
+        # replaced
+        rule_set = self._active_rule_set()
         records, passed_over = {}, {}
         while True:  # ends: each pass either confirms every chosen or passes one over
             chosen = domain.choose(eligible, quota.quota or 0, set(quota.selected),
@@ -271,7 +281,8 @@ class RegistrationService(OperatorEntrypoints):
                 try:
                     selections.append(self._decided(
                         domain.VILLAGE, domain.village_stream(code), records[code],
-                        domain.Select(village["rank"], quota.quota, quota.rounds + 1)))
+                        [domain.Evaluate(rule_set, "rule_set"),
+                         domain.Select(village["rank"], quota.quota, quota.rounds + 1)]))
                 except CommandRejected as refused:
                     passed_over[code] = refused.message
                     break
@@ -297,8 +308,10 @@ class RegistrationService(OperatorEntrypoints):
             domain.unfilled(quota, chosen, passed_over)
 
     def _decided(self, decider, stream_id, records, command):
-        """The append of what command decides on a stream as read (at its version)."""
-        events, _state = decide_all(decider, fold(decider, records), [command])
+        """The append of what command (or a list, in a row) decides on a stream as read
+        (at its version)."""
+        commands = command if isinstance(command, list) else [command]
+        events, _state = decide_all(decider, fold(decider, records), commands)
         return AppendRequest(stream_id, len(records), events, self.platform.metadata)
 
     def _import_row(self, schema, index, row, report):
