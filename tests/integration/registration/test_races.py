@@ -103,6 +103,19 @@ def meanwhile_deciding(monkeypatch, config, decider_name, command_type, method, 
     return answers
 
 
+def meanwhile_selecting(point, monkeypatch, config, method, *args, **kwargs):
+    """`method` sent and answered while the first selection has read its quota
+    ("ranking": before it reads the chosen villages' records) or a chosen village's record
+    too ("confirming": before it appends its round)."""
+    if point == "ranking":
+        return meanwhile_after_ranking(monkeypatch, config, method, *args, **kwargs)
+    return meanwhile_deciding(monkeypatch, config, "VILLAGE", domain.Select, method, *args,
+                              **kwargs)
+
+
+SELECTING = pytest.mark.parametrize("point", ["ranking", "confirming"])
+
+
 def _outcome(call, *args, **kwargs):
     try:
         return call(*args, **kwargs)
@@ -203,11 +216,13 @@ def test_a_national_selection_at_once_with_one_kabupaten(registration):
 
 # -- a selection and a quota change ---------------------------------------------------
 
-def test_a_quota_raised_while_selecting_is_the_one_selected_under(registration, monkeypatch):
+@SELECTING
+def test_a_quota_raised_while_selecting_is_the_one_selected_under(
+        registration, monkeypatch, point):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND, THIRD)
         quota(ministry, "52.01", 1)
-    other = meanwhile_after_ranking(monkeypatch, registration, "set_quota", {
+    other = meanwhile_selecting(point, monkeypatch, registration, "set_quota", {
         "kabupaten": "52.01", "quota": 3, "decree_reference": "KepMen 3"})
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
@@ -216,11 +231,13 @@ def test_a_quota_raised_while_selecting_is_the_one_selected_under(registration, 
         assert consistent(registration, ministry) == {"52.01": [BAJUR, SECOND, THIRD]}
 
 
-def test_a_quota_lowered_while_selecting_is_the_one_selected_under(registration, monkeypatch):
+@SELECTING
+def test_a_quota_lowered_while_selecting_is_the_one_selected_under(
+        registration, monkeypatch, point):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND, THIRD)
         quota(ministry, "52.01", 3)
-    other = meanwhile_after_ranking(monkeypatch, registration, "set_quota", {
+    other = meanwhile_selecting(point, monkeypatch, registration, "set_quota", {
         "kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 1"})
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
@@ -261,13 +278,15 @@ def test_quota_changes_at_once_with_selections(registration):
 
 # -- a selection and a village's eligibility ------------------------------------------
 
+@SELECTING
 def test_an_override_recorded_while_selecting_passes_the_village_over(
-        registration, monkeypatch):
+        registration, monkeypatch, point):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND)
         quota(ministry, "52.01", 1)
-    other = meanwhile_after_ranking(monkeypatch, registration, "override_eligibility", BAJUR, {
-        "eligible": False, "justification": "Dana BLM disalahgunakan menurut inspektorat"})
+    other = meanwhile_selecting(point, monkeypatch, registration, "override_eligibility",
+                                BAJUR, {"eligible": False, "justification":
+                                        "Dana BLM disalahgunakan menurut inspektorat"})
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
         assert other[0]["status"] == "ineligible"
@@ -292,13 +311,16 @@ def test_an_override_of_a_village_selected_meanwhile_is_refused(registration, mo
         assert consistent(registration, ministry) == {"52.01": [BAJUR]}
 
 
-def test_evidence_recorded_while_selecting_passes_the_village_over(registration, monkeypatch):
+@SELECTING
+def test_evidence_recorded_while_selecting_passes_the_village_over(
+        registration, monkeypatch, point):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND)
         quota(ministry, "52.01", 1)
-    other = meanwhile_after_ranking(monkeypatch, registration, "record_indicators", BAJUR, {
-        "indicators": {"fund_misuse_cases": 2}, "source_document": "LHP Inspektorat",
-        "observed_on": "2024-07-01"})
+    other = meanwhile_selecting(point, monkeypatch, registration, "record_indicators",
+                                BAJUR, {"indicators": {"fund_misuse_cases": 2},
+                                        "source_document": "LHP Inspektorat",
+                                        "observed_on": "2024-07-01"})
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
         assert other[0]["status"] == "ineligible"
@@ -306,11 +328,13 @@ def test_evidence_recorded_while_selecting_passes_the_village_over(registration,
         assert consistent(registration, ministry) == {"52.01": [SECOND]}
 
 
-def test_an_import_recorded_while_selecting_passes_the_village_over(registration, monkeypatch):
+@SELECTING
+def test_an_import_recorded_while_selecting_passes_the_village_over(
+        registration, monkeypatch, point):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND)
         quota(ministry, "52.01", 1)
-    other = meanwhile_after_ranking(monkeypatch, registration, "import_rows", [
+    other = meanwhile_selecting(point, monkeypatch, registration, "import_rows", [
         {"code": BAJUR, "source_document": "LHP Inspektorat", "observed_on": "2024-07-01",
          "fund_misuse_cases": "2", "line": 2},
         {"code": THIRD, "source_document": "BPS", "observed_on": "2024-07-01",
@@ -382,15 +406,16 @@ def stricter_rules(service, poverty):
         for c in seed["criteria"]]}
 
 
+@SELECTING
 def test_a_rule_set_published_while_selecting_passes_the_village_over(
-        registration, monkeypatch):
+        registration, monkeypatch, point):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND)
         ministry.record_indicators(BAJUR, with_poverty("29"))
         ministry.record_indicators(SECOND, with_poverty("26"))
         quota(ministry, "52.01", 1)
         rules = stricter_rules(ministry, "30")
-    other = meanwhile_after_ranking(monkeypatch, registration, "publish_rule_set", rules)
+    other = meanwhile_selecting(point, monkeypatch, registration, "publish_rule_set", rules)
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
         assert other[0]["version"] == 2
