@@ -93,7 +93,8 @@ def activities_belong_to_open_stages(config, code=BAJUR):
 
 def test_two_facilitators_completing_one_stage_complete_it_once(platform):
     """With the stage named (as clients should send it), the loser is told the stage is
-    already complete (409 stage); without it, the next stage's gate refuses (422)."""
+    already complete (409 stage); without it, the next stage's gate refuses (422); with
+    one idempotency key, both are answered with the stage completed once."""
     select(platform)
     wait_open(platform)
     with call(platform, actor=FASKEL) as first, call(platform, actor=OTHER_FASKEL) as second:
@@ -114,8 +115,17 @@ def test_two_facilitators_completing_one_stage_complete_it_once(platform):
         assert won["stage"] == 3
         assert type(lost) is CommandRejected and lost.field == "outputs", lost
         assert str(lost).endswith("missing outputs: peta_tematik")
-    assert types(platform).count("StageCompleted") == 2
-    assert settled(platform)["stage"] == 3
+
+        # one form sent twice with its idempotency key: both are answered with the
+        # stage completed once
+        first.record_activity(BAJUR, activity("pemetaan_swadaya"))
+        answers = race(*[(service, "complete_stage", (BAJUR, {"completed_on": TODAY},
+                                                      "complete-3"))
+                         for service in (first, second)])
+        assert not losers(answers), answers
+        assert [answer["stage"] for answer in answers] == [4, 4]
+    assert types(platform).count("StageCompleted") == 3
+    assert settled(platform)["stage"] == 4
 
 
 def test_an_activity_sent_with_its_stages_completion_belongs_to_one_open_stage(platform):
