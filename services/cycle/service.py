@@ -118,8 +118,13 @@ class CycleService(OperatorEntrypoints):
         # a selection or an approval recorded a moment ago, not yet announced, counts:
         # the reactions apply it before the cycle decides
         self.platform.catch_up()
-        return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
-                                     self.platform.metadata, idempotency_key)
+        outcome = self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
+                                        self.platform.metadata, idempotency_key)
+        # the answer is read from the views: a command that recorded nothing (the same
+        # activity sent twice at once) may have decided on a record another request has
+        # not yet brought into them
+        self.platform.catch_up(self.name)
+        return outcome
 
 
 def _today():

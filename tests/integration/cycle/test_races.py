@@ -248,16 +248,17 @@ def test_a_waiver_racing_the_approval_it_waives_one_of_them_does_the_output(plat
 
 
 def test_the_same_activity_sent_twice_at_once_is_recorded_once(platform):
-    """A double submission, with one idempotency key or two: one record, and both answers
-    show it."""
+    """A double submission, with one idempotency key or several: one record, and every
+    answer shows it (the one that recorded nothing too: the cycle as it is)."""
     select(platform)
     wait_open(platform)
-    with call(platform, actor=FASKEL) as first, call(platform, actor=FASKEL) as second:
-        for round_, keys in enumerate([("k", "k"), ("k", "k2"), (None, None)] * 2):
+    with call(platform, actor=FASKEL) as faskel:
+        # rounds enough to catch an answer read from views a moment behind the ledger
+        for round_, keys in enumerate([("k", "k", "k"), ("k", "k2", "k3"), (None,) * 3] * 20):
             keys = [key and f"{key}-{round_}" for key in keys]
             sent = activity("lokakarya_kota", place=f"Balai {round_}")
-            answers = race(*[(service, "record_activity", (BAJUR, sent, key))
-                             for service, key in zip((first, second), keys)])
+            answers = race(*[(faskel, "record_activity", (BAJUR, sent, key))
+                             for key in keys])
             assert not losers(answers), answers
             held = [r for r in stream(platform) if r.type == "ActivityRecorded"
                     and r.payload["place"] == sent["place"]]
