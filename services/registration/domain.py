@@ -137,6 +137,8 @@ def decide_village(state: Village, command):
     if isinstance(command, RecordIndicators):
         return _record_indicators(state, code, command)
     if isinstance(command, Evaluate):
+        if command.trigger == "rule_set" and _replaced(command.rule_set, state.decision):
+            return []  # a publication's re-decision overtaken by a later version's
         return _decision(state, code, command.rule_set, state.readings, command.trigger)
     if isinstance(command, Override):
         return _override(state, code, command)
@@ -192,6 +194,12 @@ def _same_reading(previous, reading, command):
     return previous is not None and previous["value"] == reading["value"] and \
         previous["source_document"] == command.source_document and \
         previous["observed_on"] == command.observed_on
+
+
+def _replaced(rule_set, decision):
+    """The village was decided by a later version of this rule set already."""
+    return decision is not None and decision["rule_set"]["id"] == rule_set["id"] and \
+        decision["rule_set"]["version"] > rule_set["version"]
 
 
 def _decision(state, code, rule_set, readings, trigger):

@@ -469,3 +469,25 @@ def test_a_selection_between_a_publication_and_its_re_decisions_selects_by_the_n
         ministry.publish_rule_set(rules)
         assert answers[0]["selected"] == {"52.01": []}, answers
         assert consistent(registration, ministry) == {}
+
+
+def test_two_publications_at_once_leave_every_village_decided_by_the_later(
+        registration, monkeypatch):
+    """v2's re-decision of a village was overtaken by v3's (published meanwhile): decided
+    again, it recorded v2's decision over v3's, and the village, eligible by the active
+    rules, was missing from the ranking a selection chooses from."""
+    with proxy(registration) as ministry:
+        eligible(ministry, BAJUR)
+        ministry.record_indicators(BAJUR, with_poverty("28"))
+        quota(ministry, "52.01", 1)
+        v2, v3 = stricter_rules(ministry, "30"), stricter_rules(ministry, "27")
+    other = meanwhile_deciding(monkeypatch, registration, "VILLAGE", domain.Evaluate,
+                               "publish_rule_set", v3)
+    with proxy(registration) as ministry:
+        assert ministry.publish_rule_set(v2)["version"] == 2
+        assert other[0]["version"] == 3
+        village = ministry.get_village(BAJUR)
+        assert village["decision"]["rule_set"]["version"] == 3
+        assert village["status"] == "eligible"
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
+        assert consistent(registration, ministry) == {"52.01": [BAJUR]}
