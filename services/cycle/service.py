@@ -118,13 +118,8 @@ class CycleService(OperatorEntrypoints):
         # a selection or an approval recorded a moment ago, not yet announced, counts:
         # the reactions apply it before the cycle decides
         self.platform.catch_up()
-        outcome = self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
-                                        self.platform.metadata, idempotency_key)
-        # the answer is read from the views: a command that recorded nothing (the same
-        # activity sent twice at once) may have decided on a record another request has
-        # not yet brought into them
-        self.platform.catch_up(self.name)
-        return outcome
+        return self.platform.execute(domain.CYCLE, domain.cycle_stream(code), command,
+                                     self.platform.metadata, idempotency_key)
 
 
 def _today():

@@ -51,18 +51,24 @@ class ServiceContext:
     def execute(self, decider, stream_id, command, metadata, idempotency_key=None):
         outcome = commands.execute(self.ledger, decider, stream_id, command, metadata,
                                    idempotency_key)
-        if outcome.events or outcome.duplicate:
-            # a duplicate: another process may have recorded it a moment ago, and the
-            # answer is read from views that must hold that record too
-            self._platform.appended()
+        self._answered_from_views(outcome.events)
         return outcome
 
     def execute_many(self, jobs):
         outcomes = commands.execute_many(self.ledger, jobs)
-        if any(isinstance(o, commands.Outcome) and (o.events or o.duplicate)
-               for o in outcomes):
-            self._platform.appended()
+        self._answered_from_views(any(isinstance(o, commands.Outcome) and o.events
+                                      for o in outcomes))
         return outcomes
+
+    def _answered_from_views(self, recorded):
+        """Bring our views up to our ledger before the answer is read from them: after
+        our own append, and also when this command recorded nothing (a duplicate key, the
+        same activity sent twice at once), since what it decided on may be another
+        request's record of a moment ago that no catch-up has applied yet."""
+        if recorded:
+            self._platform.appended()   # also wakes the relay
+        else:
+            self._platform.catch_up(self.name)
 
     def append_batch(self, requests):
         results = self.ledger.append_batch(requests)
