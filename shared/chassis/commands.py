@@ -47,6 +47,12 @@ class Outcome:
     duplicate: bool = False  # the idempotency key had been used: nothing was recorded
 
 
+# Decisions again after losing a version race. Each round has a winner, so this many
+# writers to one stream at once are all recorded (a facilitator's app sending a dozen
+# activities recorded offline; with 3, some were refused 409 though nothing was wrong).
+RETRIES = 20
+
+
 def checked_key(key):
     """An RPC's idempotency key as the ledger records it (text, 1-300 characters), else
     a 400 naming it: a direct RPC caller's 5 or [] must not get as far as the ledger."""
@@ -69,7 +75,7 @@ def refuse_key_of_another_stream(ledger, done, stream_id):
 
 
 def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
-            retries=3) -> Outcome:
+            retries=RETRIES) -> Outcome:
     """Decide on the current state and record the events; bounded retry on conflicts.
 
     command may be one command or a list decided in a row and recorded together.
@@ -110,7 +116,7 @@ class Job:
     idempotency_key: str | None = None
 
 
-def execute_many(ledger, jobs, retries=3) -> list:
+def execute_many(ledger, jobs, retries=RETRIES) -> list:
     """Many streams' commands in one transaction (bulk work: imports, selections).
 
     Returns per job an Outcome, or the CommandRejected that refused it; a refused job

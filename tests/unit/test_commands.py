@@ -130,3 +130,26 @@ def test_a_key_recorded_by_another_request_meanwhile_answers_what_the_ledger_hol
                                            META, "k3")])   # the key went to another stream
     assert isinstance(refused, CommandRejected) and refused.field == "idempotency_key"
     assert ledger.stream_version("counter-3") == 0
+
+
+def test_many_commands_on_one_stream_at_once_are_all_recorded(ledger):
+    """A facilitator's app sending a village's activities at once (a dozen recorded
+    offline): each command that loses the version race decides again on what won. With
+    3 retries some were refused 409 'kept changing' though nothing was wrong."""
+    import threading
+    callers, barrier, refused = 16, threading.Barrier(16), []
+
+    def send():
+        barrier.wait()
+        try:
+            execute(ledger, COUNTER, "counter-1", Add(1), META)
+        except Conflict as exc:
+            refused.append(exc)
+
+    for _round in range(3):
+        threads = [threading.Thread(target=send) for _ in range(callers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert refused == [] and ledger.stream_version("counter-1") == 3 * callers
