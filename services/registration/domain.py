@@ -134,11 +134,12 @@ def decide_village(state: Village, command):
         recorded = _bkm_event(code, command.bkm)
         # the same BKM sent again (PUT twice): nothing new to record
         return [] if recorded.payload == state.bkm else [recorded]
+    if isinstance(command, (RecordIndicators, Evaluate)) and \
+            _replaced(command.rule_set, state.decision):
+        return _overtaken(command, state.decision["rule_set"])
     if isinstance(command, RecordIndicators):
         return _record_indicators(state, code, command)
     if isinstance(command, Evaluate):
-        if command.trigger == "rule_set" and _replaced(command.rule_set, state.decision):
-            return []  # a publication's re-decision overtaken by a later version's
         return _decision(state, code, command.rule_set, state.readings, command.trigger)
     if isinstance(command, Override):
         return _override(state, code, command)
@@ -200,6 +201,16 @@ def _replaced(rule_set, decision):
     """The village was decided by a later version of this rule set already."""
     return decision is not None and decision["rule_set"]["id"] == rule_set["id"] and \
         decision["rule_set"]["version"] > rule_set["version"]
+
+
+def _overtaken(command, later):
+    """A command deciding by a rule set a later version replaced while it was decided:
+    its decision would undo the later version's."""
+    if isinstance(command, Evaluate) and command.trigger == "rule_set":
+        return []  # the earlier publication's re-decision: the later one's stands
+    raise Conflict(f"version {later['version']} of rule set {later['id']} was published "
+                   "while this was being decided; nothing was recorded: send it again to be "
+                   "decided by it")
 
 
 def _decision(state, code, rule_set, readings, trigger):

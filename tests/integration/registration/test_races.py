@@ -491,3 +491,28 @@ def test_two_publications_at_once_leave_every_village_decided_by_the_later(
         assert village["status"] == "eligible"
         assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
         assert consistent(registration, ministry) == {"52.01": [BAJUR]}
+
+
+def test_evidence_decided_by_a_rule_set_replaced_meanwhile_is_refused(
+        registration, monkeypatch):
+    """The evidence was decided by v1; v2 was published and re-decided the village before
+    it was appended: decided again by v1, it was recorded over v2's decision."""
+    with proxy(registration) as ministry:
+        eligible(ministry, BAJUR)
+        quota(ministry, "52.01", 1)
+        v2 = stricter_rules(ministry, "30")
+    other = meanwhile_deciding(monkeypatch, registration, "VILLAGE", domain.RecordIndicators,
+                               "publish_rule_set", v2)
+    with proxy(registration) as ministry:
+        with pytest.raises(Conflict) as refused:
+            ministry.record_indicators(BAJUR, with_poverty("28"))
+        assert "version 2 of rule set plpbk-seed" in str(refused.value)
+        assert other[0]["version"] == 2
+        village = ministry.get_village(BAJUR)
+        assert village["decision"]["rule_set"]["version"] == 2
+        assert village["indicators"]["poverty_rate"]["value"] == "60.00"   # nothing recorded
+        village = ministry.record_indicators(BAJUR, with_poverty("28"))   # sent again
+        assert village["decision"]["rule_set"]["version"] == 2
+        assert village["status"] == "ineligible"
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": []}
+        assert consistent(registration, ministry) == {}
