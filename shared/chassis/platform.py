@@ -20,7 +20,7 @@ from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 
 from ..config import number_setting, setting
-from ..ledger import SYSTEM, LedgerDamaged, Metadata, open_ledger
+from ..ledger import SYSTEM, ConcurrencyError, LedgerDamaged, Metadata, open_ledger
 from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
@@ -28,7 +28,7 @@ from ..messaging.subscription import RETRY_LATER, HalfRebuilt, SourceRewound, Su
 from ..views import open_view_store
 from . import commands
 from .access import actor_of
-from .errors import StoreUnavailable
+from .errors import Conflict, StoreUnavailable
 from .starting import starting
 
 log = logging.getLogger(__name__)
@@ -93,17 +93,18 @@ class WorkerSession(ServiceContext):
         self.correlation_id = str(data.get("correlation_id") or worker_ctx.origin_call_id)
         self.metadata = Metadata(self.actor, self.correlation_id, None)
 
-    # A request's writes: a store that cannot take them is the caller's 503, not a bug
+    # A request's writes: a store that cannot take them is the caller's 503, streams that
+    # kept changing its 409; neither is a bug
     def execute(self, *args, **kwargs):
-        with _unavailable_is_503():
+        with _request_errors():
             return super().execute(*args, **kwargs)
 
     def execute_many(self, jobs):
-        with _unavailable_is_503():
+        with _request_errors():
             return super().execute_many(jobs)
 
     def append_batch(self, requests):
-        with _unavailable_is_503():
+        with _request_errors():
             return super().append_batch(requests)
 
     def ring(self, source, position):
@@ -224,11 +225,14 @@ class Platform(DependencyProvider):
 
 
 @contextmanager
-def _unavailable_is_503():
+def _request_errors():
     try:
         yield
     except OUTAGES as exc:
         raise StoreUnavailable(str(exc)) from None
+    except ConcurrencyError as exc:   # execute_many's last word (a reaction retries later)
+        raise Conflict(f"the records it decides on kept changing while deciding; send it "
+                       f"again ({exc})") from None
 
 
 def doorbell(source, *event_types):

@@ -153,3 +153,23 @@ def test_many_commands_on_one_stream_at_once_are_all_recorded(ledger):
         for thread in threads:
             thread.join()
     assert refused == [] and ledger.stream_version("counter-1") == 3 * callers
+
+
+def test_a_request_whose_batch_keeps_losing_races_is_a_409_not_a_500(ledger):
+    """execute_many gives up with the ledger's ConcurrencyError (a reaction then runs
+    again at the next catch-up); a request (an import, a rule set's re-decisions) got it
+    as a 500. In a worker it is a Conflict, like execute's."""
+    from types import SimpleNamespace
+
+    from shared.chassis.platform import WorkerSession
+    from shared.ledger import ConcurrencyError
+
+    decider, _calls = interfering(ledger, times=10**6)
+    platform = SimpleNamespace(service_name="counters", views=None, ledger=ledger,
+                               appended=lambda: None, catch_up=lambda source=None: None)
+    worker = WorkerSession(platform, SimpleNamespace(
+        context_data={"actor": {"id": "operator:ani", "role": "ministry"}}, origin_call_id="c"))
+    with pytest.raises(Conflict, match="kept changing"):
+        worker.execute_many([Job(decider, "counter-1", [Add(1)], META)])
+    with pytest.raises(ConcurrencyError):   # outside a request: the caller's to retry
+        execute_many(ledger, [Job(decider, "counter-1", [Add(1)], META)], retries=1)
