@@ -93,18 +93,21 @@ class WorkerSession(ServiceContext):
         self.correlation_id = str(data.get("correlation_id") or worker_ctx.origin_call_id)
         self.metadata = Metadata(self.actor, self.correlation_id, None)
 
-    # A request's writes: a store that cannot take them is the caller's 503, streams that
-    # kept changing its 409; neither is a bug
+    # A request's writes: a store that cannot take them is the caller's 503, not a bug
     def execute(self, *args, **kwargs):
-        with _request_errors():
+        with _unavailable_is_503():
             return super().execute(*args, **kwargs)
 
     def execute_many(self, jobs):
-        with _request_errors():
-            return super().execute_many(jobs)
+        with _unavailable_is_503():
+            try:
+                return super().execute_many(jobs)
+            except ConcurrencyError as exc:   # its retries spent: a 409, as execute's is
+                raise Conflict(f"the records it decides on kept changing while deciding; "
+                               f"send it again ({exc})") from None
 
-    def append_batch(self, requests):
-        with _request_errors():
+    def append_batch(self, requests):   # a version conflict is the caller's to decide on
+        with _unavailable_is_503():
             return super().append_batch(requests)
 
     def ring(self, source, position):
@@ -225,14 +228,11 @@ class Platform(DependencyProvider):
 
 
 @contextmanager
-def _request_errors():
+def _unavailable_is_503():
     try:
         yield
     except OUTAGES as exc:
         raise StoreUnavailable(str(exc)) from None
-    except ConcurrencyError as exc:   # execute_many's last word (a reaction retries later)
-        raise Conflict(f"the records it decides on kept changing while deciding; send it "
-                       f"again ({exc})") from None
 
 
 def doorbell(source, *event_types):
