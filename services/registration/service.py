@@ -79,14 +79,18 @@ class RegistrationService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def publish_rule_set(self, data, idempotency_key=None):
         """Publish a new version of an eligibility rule set; every village is re-decided.
-        A key already recorded publishes nothing again (a version published since stands)."""
+        A key already recorded publishes nothing again (a version published since stands);
+        sent again, it finishes the re-decisions of the version the ledger holds."""
         actor = self.platform.actor
         authorize_national(actor, MINISTRY, "publish rule sets")   # it re-decides every village
         rule_set = load(schemas.RuleSetSchema(), data)
         outcome = self.platform.execute(domain.RULE_SET, domain.rule_set_stream(rule_set["id"]),
                                         domain.PublishRuleSet(rule_set), self.platform.metadata,
                                         idempotency_key)
-        if rule_set["id"] == self._active_rule_set_id() and outcome.events:
+        if rule_set["id"] == self._active_rule_set_id():
+            # also when nothing was recorded now (sent again, or identical): a publication
+            # stopped part-way through its re-decisions is finished this way; villages
+            # already decided under this version record nothing (their keys, their state)
             self._reevaluate_all(outcome.state)
         return outcome.state
 

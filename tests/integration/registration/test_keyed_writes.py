@@ -105,3 +105,28 @@ def test_a_rule_set_sent_again_with_its_key_does_not_bring_it_back(registration)
         again = ministry.publish_rule_set(rule_set("25"), idempotency_key="rules-25")
     assert first["version"] == 1 and again["version"] == 2   # the ledger's: 30 stands
     assert again["criteria"][0]["threshold"] == "30"
+
+
+def test_publishing_the_active_rule_set_again_finishes_its_re_decisions(registration):
+    """A publication whose re-decisions stopped part-way (its process killed after the
+    new version was recorded): sending it again, with its key or without, recorded
+    nothing and re-decided nothing, so villages kept decisions of the replaced version.
+    Now it re-decides every village under the version the ledger holds."""
+    from shared.ledger import Actor, Metadata, NewEvent
+
+    with proxy(registration) as ministry:
+        eligible(ministry, BAJUR)
+        active = ministry.rule_set()
+        assert ministry.get_village(BAJUR)["decision"]["rule_set"]["version"] == 1
+        stricter = {k: v for k, v in active.items() if k != "version"}
+        stricter["note"] = "stricter"
+        ledger = open_ledger(registration["STORE_URI"], "registration")
+        try:   # recorded, and then the process died before any village was re-decided
+            ledger.append(f"ruleset-{active['id']}", 1,
+                          [NewEvent("RuleSetPublished", {**stricter, "version": 2})],
+                          Metadata(Actor("kemen-1", "ministry"), "corr-cut"))
+        finally:
+            ledger.close()
+        again = ministry.publish_rule_set(stricter, idempotency_key="rules-stricter")
+        assert again["version"] == 2
+        assert ministry.get_village(BAJUR)["decision"]["rule_set"]["version"] == 2
