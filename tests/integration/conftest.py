@@ -59,3 +59,22 @@ def tap(platform_config):
 
     yield drain
     connection.release()
+
+
+def race(*calls):
+    """Send every (service proxy, method, args) before awaiting any answer: each call's
+    answer, or the refusal (CommandRejected) it raised, in the order given."""
+    return answers([getattr(service, method).call_async(*args)
+                    for service, method, args in calls])
+
+
+def answers(replies):
+    """Each awaited RPC reply's answer, or the refusal it raised, in order."""
+    from shared.chassis.errors import CommandRejected
+    outcomes = []
+    for reply in replies:
+        try:
+            outcomes.append(reply.result())
+        except CommandRejected as refused:
+            outcomes.append(refused)
+    return outcomes

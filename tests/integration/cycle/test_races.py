@@ -10,7 +10,7 @@ from services.cycle.service import CycleService
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, Conflict, InvalidInput
 
-from ..conftest import wait_for
+from ..conftest import race, wait_for
 from .conftest import (
     BAJUR,
     FASKEL,
@@ -34,19 +34,6 @@ LAST_OF_STAGE = {1: ("lokakarya_kota", "lokakarya_kota"),
                  2: ("refleksi_perkara_kritis", "laporan_rpk"),
                  3: ("pemetaan_swadaya", "peta_tematik")}
 FIRST_ACTIVITIES = ["lokakarya_kelurahan", "sosialisasi_massal", "pengukuhan_tipp"]
-
-
-def race(*calls):
-    """Send every (proxy, method, args) before awaiting any answer; each call's answer or
-    the refusal it raised, in the order given."""
-    replies = [getattr(service, method).call_async(*args) for service, method, args in calls]
-    outcomes = []
-    for reply in replies:
-        try:
-            outcomes.append(reply.result())
-        except CommandRejected as refused:
-            outcomes.append(refused)
-    return outcomes
 
 
 def in_turn(round_, race, calls):

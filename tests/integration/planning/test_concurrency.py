@@ -10,25 +10,13 @@ import pytest
 from shared.chassis.errors import CommandRejected, Conflict
 from tests.unit.planning import samples
 
+from ..conftest import race
 from .conftest import BAJUR, BKM, FACILITATOR, LURAH, pdf, proxy, upload
 from .test_planning_service import ledger_events, person
 
 OTHER_FACILITATOR = {"id": "faskel-9", "role": "facilitator", "region": "52.01"}
 OTHER_BKM = {"id": "bkm-bajur-2", "role": "bkm", "region": BAJUR}
 ROUNDS = 3   # each race is run a few times: which call wins differs from run to run
-
-
-def race(*calls):
-    """Send every (proxy, method, args) before awaiting any answer; each call's answer or
-    the exception it raised, in the order given."""
-    replies = [getattr(service, method).call_async(*args) for service, method, args in calls]
-    outcomes = []
-    for reply in replies:
-        try:
-            outcomes.append(reply.result())
-        except (Conflict, CommandRejected) as refused:
-            outcomes.append(refused)
-    return outcomes
 
 
 def winners(outcomes):

@@ -1,6 +1,9 @@
 """Helpers shared by the registration tests over RabbitMQ and over HTTP."""
+from nameko.standalone.rpc import ServiceRpcProxy
+
 from services.registration import views
 from shared.ledger import open_ledger
+from tests.samples import MINISTRY
 
 
 def stale_ranking(monkeypatch, code, score="99.00"):
@@ -32,3 +35,8 @@ def selections_recorded(config):
                 for r in records if r.type == "VillageSelected"]
     assert spent == selected, (spent, selected)
     return spent
+
+
+def proxy(config, actor=MINISTRY):
+    """An RPC proxy of the registration service acting as actor (the ministry)."""
+    return ServiceRpcProxy("registration", config, context_data={"actor": actor})

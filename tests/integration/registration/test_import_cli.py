@@ -8,13 +8,13 @@ import sys
 import time
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.registration import rules
 from services.registration.cli import CHUNK
-from services.registration.service import RegistrationService
 from shared import regions
 from shared.chassis.errors import NotFound
+
+from .support import proxy
 
 PLPBK = os.path.join(os.path.dirname(sys.executable), "plpbk")
 MINISTRY = {"id": "kemen-1", "role": "ministry", "region": ""}
@@ -35,11 +35,6 @@ MIXED = "\n".join([HEADER, GOOD_ELIGIBLE, BAD_ROWS[3][0], BAD_ROWS[4][0], BAD_RO
                    GOOD_INELIGIBLE, BAD_ROWS[7][0], BAD_ROWS[8][0], BAD_ROWS[9][0]]) + "\n"
 
 
-@pytest.fixture
-def registration(container_factory, platform_config):
-    container = container_factory(RegistrationService, platform_config)
-    container.start()
-    return platform_config
 
 
 def plpbk(config, *args, timeout=120):
@@ -65,8 +60,6 @@ def write(tmp_path, name, text):
     return path
 
 
-def proxy(config):
-    return ServiceRpcProxy("registration", config, context_data={"actor": MINISTRY})
 
 
 def ledger_head(config):

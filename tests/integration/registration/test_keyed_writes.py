@@ -1,28 +1,19 @@
 """Quotas and selections sent again with their idempotency key (the gateway passes an
 Idempotency-Key down): a retry whose answer was lost, or a request RabbitMQ redelivers
 after the process that took it was killed (found by tests/e2e/test_crash_recovery.py)."""
-import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.registration import views
-from services.registration.service import RegistrationService
 from shared.ledger import open_ledger
-from tests.samples import BAJUR, ELIGIBLE, MINISTRY
+from tests.samples import BAJUR, ELIGIBLE
 
-from .support import selections_recorded
+from .support import proxy, selections_recorded
 
 SECOND = "52.01.08.2002"
 QUOTA = {"kabupaten": "52.01", "quota": 2, "decree_reference": "KepMen 7"}
 
 
-@pytest.fixture
-def registration(container_factory, platform_config):
-    container_factory(RegistrationService, platform_config).start()
-    return platform_config
 
 
-def proxy(config):
-    return ServiceRpcProxy("registration", config, context_data={"actor": MINISTRY})
 
 
 def eligible(service, *codes):

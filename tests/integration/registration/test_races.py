@@ -8,30 +8,24 @@ Whatever the order: a quota is never exceeded, a village is selected once, a sel
 village's eligibility is final, the loser is refused naming its field (or answered as the
 state then is), and the ledger, the views and the parked events agree afterwards."""
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.registration import domain, views
 from services.registration.service import RegistrationService
 from shared.chassis.commands import Decider
 from shared.chassis.errors import CommandRejected, Conflict
 from shared.ledger import open_ledger
-from tests.samples import BAJUR, ELIGIBLE, MINISTRY
+from tests.samples import BAJUR, ELIGIBLE
 
-from .support import selections_recorded
+from ..conftest import answers
+from .support import proxy, selections_recorded
 
 SECOND, THIRD, FOURTH = "52.01.08.2002", "52.01.08.2003", "52.01.08.2004"
 LOMBOK_TENGAH = "52.02.02.2001"
 ROUNDS = 3
 
 
-@pytest.fixture
-def registration(container_factory, platform_config):
-    container_factory(RegistrationService, platform_config).start()
-    return platform_config
 
 
-def proxy(config):
-    return ServiceRpcProxy("registration", config, context_data={"actor": MINISTRY})
 
 
 def with_poverty(rate):
@@ -56,15 +50,8 @@ def at_once(config, *calls):
     proxies = [proxy(config) for _call in calls]
     try:
         services = [each.start() for each in proxies]
-        replies = [getattr(service, method).call_async(*args, **kwargs)
-                   for service, (method, args, kwargs) in zip(services, calls)]
-        outcomes = []
-        for reply in replies:
-            try:
-                outcomes.append(reply.result())
-            except CommandRejected as refused:
-                outcomes.append(refused)
-        return outcomes
+        return answers([getattr(service, method).call_async(*args, **kwargs)
+                        for service, (method, args, kwargs) in zip(services, calls)])
     finally:
         for each in proxies:
             each.stop()
@@ -217,33 +204,20 @@ def test_a_national_selection_at_once_with_one_kabupaten(registration):
 # -- a selection and a quota change ---------------------------------------------------
 
 @SELECTING
-def test_a_quota_raised_while_selecting_is_the_one_selected_under(
-        registration, monkeypatch, point):
+@pytest.mark.parametrize("before, after, selected", [(1, 3, [BAJUR, SECOND, THIRD]),
+                                                     (3, 1, [BAJUR])])
+def test_a_quota_changed_while_selecting_is_the_one_selected_under(
+        registration, monkeypatch, point, before, after, selected):
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND, THIRD)
-        quota(ministry, "52.01", 1)
+        quota(ministry, "52.01", before)
     other = meanwhile_selecting(point, monkeypatch, registration, "set_quota", {
-        "kabupaten": "52.01", "quota": 3, "decree_reference": "KepMen 3"})
+        "kabupaten": "52.01", "quota": after, "decree_reference": f"KepMen {after}"})
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
-        assert other[0]["quota"] == 3
-        assert answer == {"selected": {"52.01": [BAJUR, SECOND, THIRD]}, "unfilled": {}}
-        assert consistent(registration, ministry) == {"52.01": [BAJUR, SECOND, THIRD]}
-
-
-@SELECTING
-def test_a_quota_lowered_while_selecting_is_the_one_selected_under(
-        registration, monkeypatch, point):
-    with proxy(registration) as ministry:
-        eligible(ministry, BAJUR, SECOND, THIRD)
-        quota(ministry, "52.01", 3)
-    other = meanwhile_selecting(point, monkeypatch, registration, "set_quota", {
-        "kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 1"})
-    with proxy(registration) as ministry:
-        answer = ministry.select_villages("52.01")
-        assert other[0]["quota"] == 1
-        assert answer["selected"] == {"52.01": [BAJUR]}
-        assert consistent(registration, ministry) == {"52.01": [BAJUR]}
+        assert other[0]["quota"] == after
+        assert answer == {"selected": {"52.01": selected}, "unfilled": {}}
+        assert consistent(registration, ministry) == {"52.01": selected}
 
 
 def test_a_quota_lowered_below_a_selection_recorded_meanwhile_is_refused(

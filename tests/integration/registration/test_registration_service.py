@@ -6,9 +6,9 @@ from nameko.testing.services import entrypoint_hook
 from services.registration import domain, views
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
-from tests.samples import BAJUR, ELIGIBLE, MINISTRY
+from tests.samples import BAJUR, ELIGIBLE
 
-from .support import selections_recorded, stale_ranking
+from .support import proxy, selections_recorded, stale_ranking
 
 NEIGHBOUR = "52.01.08.2001"
 SECOND = "52.01.08.2002"
@@ -20,15 +20,8 @@ BKM = {"name": "BKM Bajur Sejahtera", "formed_on": "2019-03-01", "members": [
                                                          "role": "anggota"}]}
 
 
-@pytest.fixture
-def registration(container_factory, platform_config):
-    container = container_factory(RegistrationService, platform_config)
-    container.start()
-    return platform_config
 
 
-def proxy(config, actor=MINISTRY):
-    return ServiceRpcProxy("registration", config, context_data={"actor": actor})
 
 
 def test_register_takes_identity_from_the_official_list(registration):
