@@ -252,18 +252,34 @@ def test_quota_changes_at_once_with_selections(registration):
 
 # -- a selection and a village's eligibility ------------------------------------------
 
+MADE_INELIGIBLE = {   # what another request records about BAJUR, and its answer
+    "override": ("override_eligibility", (BAJUR, {
+        "eligible": False, "justification": "Dana BLM disalahgunakan menurut inspektorat"}),
+        lambda answer: answer["status"] == "ineligible"),
+    "evidence": ("record_indicators", (BAJUR, {
+        "indicators": {"fund_misuse_cases": 2}, "source_document": "LHP Inspektorat",
+        "observed_on": "2024-07-01"}), lambda answer: answer["status"] == "ineligible"),
+    "import": ("import_rows", ([
+        {"code": BAJUR, "source_document": "LHP Inspektorat", "observed_on": "2024-07-01",
+         "fund_misuse_cases": "2", "line": 2},
+        {"code": THIRD, "source_document": "BPS", "observed_on": "2024-07-01",
+         "poverty_rate": "70", "line": 3}],),
+        lambda answer: answer == {"recorded": 2, "unchanged": 0, "errors": []}),
+}
+
+
 @SELECTING
-def test_an_override_recorded_while_selecting_passes_the_village_over(
-        registration, monkeypatch, point):
+@pytest.mark.parametrize("what", sorted(MADE_INELIGIBLE))
+def test_a_village_made_ineligible_while_selecting_is_passed_over(
+        registration, monkeypatch, point, what):
+    method, args, answered = MADE_INELIGIBLE[what]
     with proxy(registration) as ministry:
         eligible(ministry, BAJUR, SECOND)
         quota(ministry, "52.01", 1)
-    other = meanwhile_selecting(point, monkeypatch, registration, "override_eligibility",
-                                BAJUR, {"eligible": False, "justification":
-                                        "Dana BLM disalahgunakan menurut inspektorat"})
+    other = meanwhile_selecting(point, monkeypatch, registration, method, *args)
     with proxy(registration) as ministry:
         answer = ministry.select_villages("52.01")
-        assert other[0]["status"] == "ineligible"
+        assert answered(other[0]), other
         assert answer["selected"] == {"52.01": [SECOND]}
         assert consistent(registration, ministry) == {"52.01": [SECOND]}
 
@@ -283,41 +299,6 @@ def test_an_override_of_a_village_selected_meanwhile_is_refused(registration, mo
         assert ledger_records(registration, "EligibilityOverridden") == []
         assert ministry.get_village(BAJUR)["status"] == "selected"
         assert consistent(registration, ministry) == {"52.01": [BAJUR]}
-
-
-@SELECTING
-def test_evidence_recorded_while_selecting_passes_the_village_over(
-        registration, monkeypatch, point):
-    with proxy(registration) as ministry:
-        eligible(ministry, BAJUR, SECOND)
-        quota(ministry, "52.01", 1)
-    other = meanwhile_selecting(point, monkeypatch, registration, "record_indicators",
-                                BAJUR, {"indicators": {"fund_misuse_cases": 2},
-                                        "source_document": "LHP Inspektorat",
-                                        "observed_on": "2024-07-01"})
-    with proxy(registration) as ministry:
-        answer = ministry.select_villages("52.01")
-        assert other[0]["status"] == "ineligible"
-        assert answer["selected"] == {"52.01": [SECOND]}
-        assert consistent(registration, ministry) == {"52.01": [SECOND]}
-
-
-@SELECTING
-def test_an_import_recorded_while_selecting_passes_the_village_over(
-        registration, monkeypatch, point):
-    with proxy(registration) as ministry:
-        eligible(ministry, BAJUR, SECOND)
-        quota(ministry, "52.01", 1)
-    other = meanwhile_selecting(point, monkeypatch, registration, "import_rows", [
-        {"code": BAJUR, "source_document": "LHP Inspektorat", "observed_on": "2024-07-01",
-         "fund_misuse_cases": "2", "line": 2},
-        {"code": THIRD, "source_document": "BPS", "observed_on": "2024-07-01",
-         "poverty_rate": "70", "line": 3}])
-    with proxy(registration) as ministry:
-        answer = ministry.select_villages("52.01")
-        assert other[0] == {"recorded": 2, "unchanged": 0, "errors": []}
-        assert answer["selected"] == {"52.01": [SECOND]}
-        assert consistent(registration, ministry) == {"52.01": [SECOND]}
 
 
 def test_evidence_after_a_selection_leaves_the_village_selected_and_says_why(
