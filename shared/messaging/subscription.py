@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 
 import eventlet
 from structlog.contextvars import bound_contextvars
@@ -70,6 +71,7 @@ class Subscription:
         self.retries, self.backoff, self.batch = retries, backoff, batch
         self.batch_handler = batch_handler  # fn(records): one go; on failure, one by one
         self._lock = threading.Lock()
+        self._runner = None   # the thread catching up now
         self._key = f"{name}:{source.name}"
         self._held = {}   # stream -> positions parked, while a catch-up or replay runs
         self._source_checked = False   # once per start: a restore happens while stopped
@@ -90,34 +92,52 @@ class Subscription:
         """Apply every event after the tracked position up to the current head."""
         if not self.handlers:   # nothing to apply (and no type would mean every type)
             return 0
+        if self._runner == threading.get_ident():
+            # called from one of its own handlers (a reaction appended to the ledger this
+            # subscription reads, and the platform caught that ledger up): the lock is
+            # this thread's; what the handler recorded is applied at the next round
+            return 0
+        with self._running():
+            return self._catch_up_locked(progress)
+
+    @contextmanager
+    def _running(self):
+        """One catch-up or replay at a time, knowing which thread runs it."""
         with self._lock:
-            tracked = self.tracking.get(self._key) or {"position": 0}
-            if tracked.get("rebuilding"):
-                raise HalfRebuilt(f"subscriber {self.name}: its view was left half rebuilt "
-                                  "(the rebuild was stopped while replacing it); nothing is "
-                                  f"applied onto it until `plpbk rebuild {self.name}` runs "
-                                  "again")
-            applied, after = 0, tracked["position"]
-            head = self.source.head().position
-            self._check_source(tracked, head)
-            if after >= head:   # nothing new: the common case of every doorbell and command
-                return 0
-            self._held = self._parked_by_stream()
-            types = None if "*" in self.handlers else list(self.handlers)
-            while after < head:
-                records = self.source.read(after, upto=head, limit=self.batch, types=types)
-                self._apply_all(records)
-                applied += len(records)
-                after = records[-1].position if len(records) == self.batch else head
-                if records:   # the last event applied, to know it again after a restart
-                    tracked = {"last": records[-1].position, "hash": records[-1].hash}
-                self.tracking.put(self._key, {"position": after, "source": self.source.name,
-                                              "subscriber": self.name, "last": tracked.get(
-                                                  "last"), "hash": tracked.get("hash")})
-                SUBSCRIBER_LAG.labels(self.name, self.source.name).set(head - after)
-                if progress:
-                    progress(after, head)
-            return applied
+            self._runner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._runner = None
+
+    def _catch_up_locked(self, progress):
+        tracked = self.tracking.get(self._key) or {"position": 0}
+        if tracked.get("rebuilding"):
+            raise HalfRebuilt(f"subscriber {self.name}: its view was left half rebuilt "
+                              "(the rebuild was stopped while replacing it); nothing is "
+                              f"applied onto it until `plpbk rebuild {self.name}` runs "
+                              "again")
+        applied, after = 0, tracked["position"]
+        head = self.source.head().position
+        self._check_source(tracked, head)
+        if after >= head:   # nothing new: the common case of every doorbell and command
+            return 0
+        self._held = self._parked_by_stream()
+        types = None if "*" in self.handlers else list(self.handlers)
+        while after < head:
+            records = self.source.read(after, upto=head, limit=self.batch, types=types)
+            self._apply_all(records)
+            applied += len(records)
+            after = records[-1].position if len(records) == self.batch else head
+            if records:   # the last event applied, to know it again after a restart
+                tracked = {"last": records[-1].position, "hash": records[-1].hash}
+            self.tracking.put(self._key, {"position": after, "source": self.source.name,
+                                          "subscriber": self.name, "last": tracked.get(
+                                              "last"), "hash": tracked.get("hash")})
+            SUBSCRIBER_LAG.labels(self.name, self.source.name).set(head - after)
+            if progress:
+                progress(after, head)
+        return applied
 
     def _check_source(self, tracked, head):
         """Refuse a source that lost what we applied: its head is behind our position, or
@@ -228,7 +248,7 @@ class Subscription:
         in position order, up to the first that fails; one held behind an event still
         parked is not run."""
         outcomes = []
-        with self._lock:
+        with self._running():
             entries = self._parked_in_order()
             self._held = self._parked_by_stream(entries)
             stuck = set()   # streams whose earlier parked event failed again just now

@@ -140,3 +140,43 @@ def test_a_handler_that_keeps_losing_version_races_is_tried_again_later_not_park
         except ConcurrencyError:
             continue
     assert subscription.position == 3 and subscription.parked_events() == []
+
+
+def test_a_reaction_on_its_own_ledger_does_not_wait_for_itself(tmp_path):
+    """A reaction to its own service's events records into the ledger it reads; after
+    that append the platform catches up the subscriptions of that ledger, its own among
+    them, whose lock the running catch-up holds: it waited for itself for ever. The inner
+    call now returns at once, and the next round applies what the reaction recorded."""
+    from types import SimpleNamespace
+
+    from shared.chassis.platform import ServiceContext
+    from shared.chassis.subscribers import React, Reaction, handles
+    from tests.integration.ticking import TOCKS
+
+    class TockOnTick(Reaction):
+        name = "tock_on_tick"
+
+        @handles("Ticked")
+        def ticked(self, record):
+            return React(TOCKS, f"tock-{record.event_id}", {"tick": record.position})
+
+    own = open_ledger(f"sqlite:///{tmp_path}", "consumer")
+    own.append("ticker-1", 0, [NewEvent("Ticked", {})])
+    state = open_view_store("memory://", "consumer")
+    subscriptions = []
+    platform = SimpleNamespace(
+        service_name="consumer", views=state, ledger=own,
+        appended=lambda: [s.catch_up() for s in subscriptions])   # Platform.appended's
+    reaction = TockOnTick(ServiceContext(platform))
+    subscriptions.append(Subscription(
+        "consumer.tock_on_tick", own, reaction.handlers(), state.collection("tracking"),
+        state.collection("parked"), retries=0, backoff=0, batch_handler=reaction.handle_batch))
+    done = []
+    runner = threading.Thread(target=lambda: done.append(subscriptions[0].catch_up()),
+                              daemon=True)
+    runner.start()
+    runner.join(10)
+    assert done == [1], "the catch-up waited for itself"
+    assert [r.type for r in own.iter_records()] == ["Ticked", "Tocked"]
+    subscriptions[0].catch_up()     # the next round reads past what the reaction recorded
+    assert subscriptions[0].position == 2 and subscriptions[0].parked_events() == []
