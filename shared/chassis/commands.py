@@ -97,8 +97,7 @@ def execute(ledger, decider, stream_id, command, metadata, idempotency_key=None,
                                    idempotency_key)
         except ConcurrencyError as exc:
             if attempt == retries:
-                raise Conflict(f"{stream_id} kept changing while deciding; try again "
-                               f"({exc})") from None
+                raise kept_changing(stream_id, exc) from None
             continue
         if result.duplicate:   # the same key recorded meanwhile, by another request:
             refuse_key_of_another_stream(ledger, result, stream_id)
@@ -174,6 +173,11 @@ def execute_many(ledger, jobs, retries=RETRIES) -> list:
                 outcomes[index] = exc
         return outcomes
     raise LedgerError("unreachable")  # the loop returns or raises
+
+
+def kept_changing(what, exc) -> Conflict:
+    """The 409 of a command whose retries were all spent losing version races."""
+    return Conflict(f"{what} kept changing while deciding; send it again ({exc})")
 
 
 def _duplicate(ledger, decider, stream_id, result):

@@ -28,7 +28,7 @@ from ..messaging.subscription import RETRY_LATER, HalfRebuilt, SourceRewound, Su
 from ..views import open_view_store
 from . import commands
 from .access import actor_of
-from .errors import Conflict, StoreUnavailable
+from .errors import StoreUnavailable
 from .starting import starting
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,7 @@ class WorkerSession(ServiceContext):
             try:
                 return super().execute_many(jobs)
             except ConcurrencyError as exc:   # its retries spent: a 409, as execute's is
-                raise Conflict(f"the records it decides on kept changing while deciding; "
-                               f"send it again ({exc})") from None
+                raise commands.kept_changing("the records it decides on", exc) from None
 
     def append_batch(self, requests):   # a version conflict is the caller's to decide on
         with _unavailable_is_503():
