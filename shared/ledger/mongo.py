@@ -235,7 +235,9 @@ class MongoLedger(Ledger):
             return 0
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors") or [{}]
-            if errors[0].get("code") != DUPLICATE_KEY:
+            # A write concern error beside the collision: the documents written before it
+            # may still be rolled back, so none of them counts as recorded.
+            if errors[0].get("code") != DUPLICATE_KEY or exc.details.get("writeConcernErrors"):
                 raise
             return exc.details["nInserted"]
         return len(docs)

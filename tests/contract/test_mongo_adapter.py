@@ -283,3 +283,27 @@ def test_a_unit_is_measured_whole_keys_and_stream_ids_included(open_mongo, monke
     assert isinstance(outcomes[0], InvalidEvent) and "split it" in str(outcomes[0])
     assert outcomes[1][0].positions == range(1, 2)
     assert positions(ledger) == [1] and verify_ledger(ledger).ok
+
+
+def test_a_group_whose_majority_acknowledgement_failed_is_not_called_recorded(open_mongo):
+    """A server answers an ordered insert with the first document written, the second
+    colliding and a write concern error (w: "majority" not reached: a failover may still
+    roll the first back). The adapter counted the first as recorded from nInserted alone
+    and told its caller so; it may or may not be recorded, as after any write error."""
+    ledger = open_mongo()
+
+    def first_written_unacknowledged_then_collision(docs, ordered):
+        ledger._commits.insert_one(docs[0])
+        raise BulkWriteError({
+            "nInserted": 1, "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0,
+            "upserted": [],
+            "writeErrors": [{"index": 1, "code": 11000, "errmsg": "E11000 duplicate key"}],
+            "writeConcernErrors": [{"code": 64, "errmsg": "waiting for replication timed out"}],
+        })
+
+    ledger._commits.insert_many = first_written_unacknowledged_then_collision
+    outcomes = ledger._commit_units([[AppendRequest("village-1", 0, events("A1"), META, "k1")],
+                                     [AppendRequest("village-2", 0, events("B1"), META)]])
+    for outcome in outcomes:
+        assert isinstance(outcome, LedgerUnavailable)
+        assert "may or may not be recorded" in str(outcome)
