@@ -31,7 +31,17 @@ group commit has one writer); a real server's unique _id has no such gap.
 
 Writes use w:"majority", j:true and reads read concern "majority": a record is only
 "recorded" once it cannot be rolled back by a failover, and no writer builds on (no
-reader sees) one that could be.
+reader sees) one that could be. So a writer inserts N + 1 only after N was majority
+committed, and a reader never sees N + 1 before N. Reads go to the primary whatever
+the URI says: a secondary's snapshot lags, and each read could go to another one. Even
+there, after a failover the new primary's majority snapshot can be older than the one
+the head was read from, so the versions and keys read after the head can be older
+than it: there the unique indexes above, not the _id argument, refuse the stale seal
+(decision 0018). A write waits at most MAJORITY_WAIT_MS for its majority; a write
+error or timeout leaves the append "may or may not be recorded" (a retry with its
+idempotency key answers which). pymongo retries a write once after a network error
+(retryable writes, on by default on a replica set), and the server answers a retry of
+a write that did commit with its first result, not a duplicate key.
 """
 import functools
 import re
@@ -43,6 +53,7 @@ import mongoengine
 import orjson
 from mongoengine import DictField, Document, IntField, ListField, StringField
 from mongoengine.connection import ConnectionFailure
+from pymongo import ReadPreference
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -58,6 +69,10 @@ MAX_TRIES = 100  # collisions with other writers before giving up on a group
 MAX_COMMIT_BYTES = 15 * 2**20  # BSON documents stop at 16 MiB
 EVENT_OVERHEAD = 200  # BSON bytes around one body, at least: a quick first check
 DUPLICATE_KEY = 11000
+# How long a write waits for a majority before it fails as "may or may not be recorded"
+# (a wtimeoutMS in the URI wins): without a bound it waits for ever where no majority
+# can answer, and every append of the process queues behind it.
+MAJORITY_WAIT_MS = 10_000
 
 _LOCK = threading.Lock()
 _DOCUMENTS = {}  # (alias, ledger name) -> mongoengine Document class
@@ -98,6 +113,14 @@ def _document_class(alias, name):
                          "name": "idempotency_key_once"},
                     ]}})
         return _DOCUMENTS[key]
+
+
+def _durable(collection):
+    """The collection as the ledger uses it: see "Writes use ..." at the top."""
+    wait = collection.write_concern.document.get("wtimeout") or MAJORITY_WAIT_MS
+    return collection.with_options(
+        write_concern=WriteConcern(w="majority", j=True, wtimeout=wait),
+        read_concern=ReadConcern("majority"), read_preference=ReadPreference.PRIMARY)
 
 
 def _has_indexes(document):
@@ -145,9 +168,7 @@ class MongoLedger(Ledger):
             document = _document_class(_connect(uri, mongo_client_class), name)
             if not read_only and not _has_indexes(document):  # a find-only role may not
                 document.ensure_indexes()   # create them; a reopened ledger has them
-            self._commits = document._get_collection().with_options(
-                write_concern=WriteConcern(w="majority", j=True),
-                read_concern=ReadConcern("majority"))
+            self._commits = _durable(document._get_collection())
         except (PyMongoError, ConnectionFailure) as exc:
             raise LedgerUnavailable(f"cannot open ledger {name!r} at {self.where}: {exc}") \
                 from None

@@ -307,3 +307,29 @@ def test_a_group_whose_majority_acknowledgement_failed_is_not_called_recorded(op
     for outcome in outcomes:
         assert isinstance(outcome, LedgerUnavailable)
         assert "may or may not be recorded" in str(outcome)
+
+
+def test_writes_wait_for_a_majority_for_a_bounded_time(open_mongo):
+    """w: "majority" without wtimeout waits for ever when no majority can acknowledge
+    (a secondary down beside an arbiter, a lagging set): the group-commit leader hung
+    and every append of the process queued behind it. Now it fails after a while with
+    "may or may not be recorded", like any write error."""
+    ledger = open_mongo()
+    assert ledger._commits.write_concern.document == {
+        "w": "majority", "j": True, "wtimeout": mongo.MAJORITY_WAIT_MS}
+
+
+def test_a_uri_wtimeout_is_kept_and_reads_go_to_the_primary():
+    """with_options replaced the URI's write concern whole, dropping its wtimeoutMS. And a
+    URI's readPreference=secondary sent the writer's state reads to members that lag
+    (each read to any of them), so it sealed against a state older than its head. A real
+    pymongo client that never connects: nothing is sent."""
+    from pymongo import MongoClient, ReadPreference
+
+    client = MongoClient("mongodb://localhost/x?wtimeoutMS=2500&readPreference=secondary",
+                         connect=False)
+    commits = mongo._durable(client.x.y_ledger)
+    assert commits.write_concern.document == {"w": "majority", "j": True, "wtimeout": 2500}
+    assert commits.read_preference == ReadPreference.PRIMARY
+    assert commits.read_concern.level == "majority"
+    client.close()
