@@ -189,6 +189,10 @@ class YesNo(fields.Boolean):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             value = value.strip().lower()
+        elif type(value) is int and value in (0, 1):   # a JSON row's 1/0 (never 1.0)
+            value = bool(value)
+        if isinstance(value, bool):                     # a JSON row's true/false
+            return value
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -91,6 +91,19 @@ def test_no_cells(cell):
     assert values(loaded)["pemda_priority"] == {"prioritised": False, "decree_reference": None}
 
 
+@pytest.mark.parametrize("value, expected", [(True, True), (False, False), (1, True), (0, False)])
+def test_yes_no_json_values_of_an_http_import(value, expected):
+    # POST /villages/imports takes JSON rows: the error said "true/false, 1/0" are taken,
+    # yet the JSON true (and 1) an integrator sends was refused with those very words
+    assert values(load_row(slum_area=value))["slum_area"]["present"] is expected
+
+
+@pytest.mark.parametrize("value", [2, 1.0, 0.5, [], {}])
+def test_other_json_values_are_refused_as_yes_no(value):
+    assert row_errors(slum_area=value) == {
+        "slum_area": ["must be ya or tidak (or yes/no, true/false, 1/0)"]}
+
+
 @pytest.mark.parametrize("cell, expected", [("Ya", True), ("YA", True), ("Yes", True),
                                             ("Tidak", False), ("TIDAK", False), ("No", False)])
 def test_yes_no_cells_ignore_case(cell, expected):
