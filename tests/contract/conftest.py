@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from shared.ledger import open_ledger
+from tests.contract.real_mongo import real_server_uri
 
 BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("MONGO_URI") else [])
 
@@ -21,7 +22,7 @@ def store_uri(backend, tmp_path):
     if backend == "mongomock":
         import mongomock
         return f"mongodb://localhost/{database}", {"mongo_client_class": mongomock.MongoClient}
-    return f"{os.environ['MONGO_URI'].rstrip('/')}/{database}", {}
+    return real_server_uri(database), {}
 
 
 @pytest.fixture(params=BACKENDS)

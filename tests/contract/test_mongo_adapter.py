@@ -16,6 +16,7 @@ from shared.ledger import (Actor, AppendRequest, ConcurrencyError, InvalidEvent,
 from shared.ledger import mongo
 from shared.ledger.mongo import MongoLedger, mongo_ledger_names
 from shared.ledger.verify import verify_ledger
+from tests.contract.real_mongo import real_server_uri, with_database
 
 META = Metadata(Actor("officer-7", "ministry", "52.01"), "corr-1", None)
 KINDS = ["mongomock"] + (["mongodb"] if os.environ.get("MONGO_URI") else [])
@@ -38,7 +39,7 @@ def open_mongo(kind):
         import mongomock
         uri, client_class = f"mongodb://localhost/{database}", mongomock.MongoClient
     else:
-        uri, client_class = f"{os.environ['MONGO_URI'].rstrip('/')}/{database}", None
+        uri, client_class = real_server_uri(database), None
     opened = []
 
     def open_(name="race"):
@@ -333,3 +334,17 @@ def test_a_uri_wtimeout_is_kept_and_reads_go_to_the_primary():
     assert commits.read_preference == ReadPreference.PRIMARY
     assert commits.read_concern.level == "majority"
     client.close()
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("mongodb://localhost:27017", "mongodb://localhost:27017/db1"),
+    ("mongodb://localhost:27017/", "mongodb://localhost:27017/db1"),
+    ("mongodb://u:p@h1,h2,h3/?replicaSet=rs0", "mongodb://u:p@h1,h2,h3/db1?replicaSet=rs0"),
+    ("mongodb://h1/admin?replicaSet=rs0&authSource=admin",
+     "mongodb://h1/db1?replicaSet=rs0&authSource=admin"),
+])
+def test_a_replica_set_uri_in_mongo_uri_gets_each_test_its_own_database(given, expected):
+    """MONGO_URI=mongodb://h/?replicaSet=rs0 (a replica set, as deployed) became
+    mongodb://h/?replicaSet=rs0/plpbk_test_...: the real-server suites could only run
+    against a URI without options."""
+    assert with_database(given, "db1") == expected

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from shared.views import ViewStoreError, open_view_store
+from tests.contract.real_mongo import real_server_uri
 
 STORES = ["memory", "sqlite"]
 if importlib.util.find_spec("shared.views.mongo"):
@@ -27,7 +28,7 @@ def store(request, tmp_path):
         store = open_view_store(f"mongodb://localhost/{database}", "svc",
                                 mongo_client_class=mongomock.MongoClient)
     else:
-        store = open_view_store(f"{os.environ['MONGO_URI'].rstrip('/')}/{database}", "svc")
+        store = open_view_store(real_server_uri(database), "svc")
     yield store
     store.close()
 
