@@ -58,6 +58,11 @@ def version_created(call, version):
                                             f"versions/{version.get('version')}"})
 
 
+def attachment_stored(call, attachment):
+    return Reply(201, attachment, {"Location": f"/api/v1/villages/{call.path['code']}/"
+                                               f"attachments/{attachment.get('sha256')}"})
+
+
 pending = scoped_listing("planning", "pending")
 
 
@@ -143,9 +148,10 @@ ROUTES = [
           response=Open, scope=meeting_scope),
     Route("POST", "/api/v1/villages/{code}/attachments", "upload_attachment",
           "Upload a file (base64, up to 20 MiB); it is kept by its SHA-256", TAG,
-          rpc("planning", "upload_attachment", path_and_body("code"), keyed=True),
+          rpc("planning", "upload_attachment", path_and_body("code"), keyed=True,
+              present=attachment_stored),
           path_params=VillagePath, body=plan.UploadSchema, response=Open, status=201,
-          scope=from_path("code"), max_body=ATTACHMENT_BODY),
+          location=True, scope=from_path("code"), max_body=ATTACHMENT_BODY),
     Route("GET", "/api/v1/villages/{code}/attachments", "list_attachments",
           "A village's uploaded attachments, oldest first, paged", TAG,
           rpc("planning", "list_attachments",

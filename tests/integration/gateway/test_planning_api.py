@@ -15,8 +15,11 @@ def upload(client, content, kind="other"):
         "filename": "file.pdf", "media_type": "application/pdf", "kind": kind,
         "content_base64": base64.b64encode(content).decode()})
     assert answer.status_code == 201, answer.text
-    assert answer.json()["sha256"] == hashlib.sha256(content).hexdigest()
-    return answer.json()["sha256"]
+    sha256 = hashlib.sha256(content).hexdigest()
+    assert answer.json()["sha256"] == sha256
+    # a 201 names what it made (RFC 9110 15.3.2), as a village, a version or a meeting does
+    assert answer.headers["Location"] == f"/api/v1/villages/{BAJUR}/attachments/{sha256}"
+    return sha256
 
 
 def test_a_plan_is_drafted_approved_by_a_meeting_and_read_back(gateway, gateway_config,

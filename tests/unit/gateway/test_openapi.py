@@ -139,7 +139,7 @@ def test_the_headers_answers_carry_are_documented(document):
     """Location on what a 201 creates, WWW-Authenticate on a 401, Retry-After on a 429:
     a generated client only reads the headers the document names."""
     located = {route.name for route in ROUTES if route.location}
-    assert located == {"register_village", "record_meeting"} | {
+    assert located == {"register_village", "record_meeting", "upload_attachment"} | {
         f"{step}_{kind}" for step in ("draft", "revise")
         for kind in ("rplp", "rtplp", "aturan_bersama", "marketing_strategy")}
     for route in ROUTES:
