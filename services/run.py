@@ -26,6 +26,14 @@ from . import RELAY_METRICS_PORT, SERVICES
 
 # Where the embedded default keeps the key it signs tree heads with (README "Audit").
 DEFAULT_TREE_HEAD_KEY = os.path.join("var", "keys", "tree-head.pem")
+# nameko's settings (each read from the environment), the checkout's own whatever the
+# working directory: only the default data paths are relative to it
+CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "config.yml")
+
+
+def service_command(bin_dir, target):
+    return [os.path.join(bin_dir, "nameko"), "run", "--config", CONFIG, target]
 
 
 class Child:
@@ -116,7 +124,7 @@ def run(ctx, only, host):
                   f"(pid {children[0].pid})")
     for name, (target, port) in chosen.items():
         children.append(Child(
-            name, [os.path.join(bin_dir, "nameko"), "run", "--config", "config.yml", target],
+            name, service_command(bin_dir, target),
             dict(base, PLPBK_PROCESS=name, WEB_SERVER_ADDRESS=f"{host}:{port}")))
         console.print(f"{name:<13} http://{host}:{port}  (pid {children[-1].pid})")
     stopping = []
