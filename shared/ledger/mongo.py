@@ -62,7 +62,7 @@ from ..mongo_connection import connect, database_name
 from ..mongo_connection import redacted as _redacted
 from .base import EMPTY_HEAD, LEDGER_NAME_PATTERN, Ledger, Sealer
 from .envelope import AppendResult, Head
-from .errors import InvalidEvent, LedgerError, LedgerUnavailable
+from .errors import InvalidEvent, LedgerDamaged, LedgerError, LedgerUnavailable
 
 SUFFIX = "_ledger"
 MAX_TRIES = 100  # collisions with other writers before giving up on a group
@@ -131,8 +131,14 @@ def _has_indexes(document):
     return wanted <= set(document._get_collection().index_information())
 
 
-def _unavailable(what):
-    """Turn driver errors into LedgerUnavailable naming the ledger and the operation."""
+# What reading a document without the layout above raises (one inserted by hand: the
+# insert/find-only role cannot stop that).
+MALFORMED = (KeyError, IndexError, TypeError, ValueError, StopIteration)
+
+
+def _reading(what):
+    """Turn driver errors into LedgerUnavailable naming the ledger and the operation, and
+    a malformed commit document into LedgerDamaged naming the commit."""
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
@@ -141,6 +147,8 @@ def _unavailable(what):
             except PyMongoError as exc:
                 raise LedgerUnavailable(
                     f"ledger {self.name!r} at {self.where}: cannot {what}: {exc}") from None
+            except MALFORMED as exc:
+                raise self._damaged(what, exc) from None
         return wrapper
     return decorate
 
@@ -157,7 +165,9 @@ def mongo_ledger_names(store_uri, mongo_client_class=None) -> list:
 
 
 def _bytes(value):
-    return value if type(value) is bytes else bytes(value)  # mongomock may hand back Binary
+    """bytes of a stored body (mongomock may hand back Binary); anything else as it is,
+    for the verify walk to name (a body stored as text, say)."""
+    return bytes(value) if isinstance(value, bytes) else value
 
 
 class MongoLedger(Ledger):
@@ -186,6 +196,8 @@ class MongoLedger(Ledger):
                 time.sleep(min(0.001 * attempt, 0.05))
             try:
                 sealed = self._seal(units[done:])
+            except LedgerDamaged as exc:   # nothing more is written on top of it
+                return outcomes[:done] + [exc] * (len(units) - done)
             except (PyMongoError, LedgerUnavailable) as exc:
                 return self._failed(outcomes, done, f"cannot read it ({exc}); nothing of "
                                                     "this append was recorded")
@@ -264,7 +276,7 @@ class MongoLedger(Ledger):
         return len(docs)
 
     # -- reading ---------------------------------------------------------------------------
-    @_unavailable("look up an idempotency key")
+    @_reading("look up an idempotency key")
     def recorded(self, idempotency_key):
         doc = self._commits.find_one({"keys.key": idempotency_key}, {"keys": 1})
         for entry in doc["keys"] if doc else ():
@@ -272,7 +284,7 @@ class MongoLedger(Ledger):
                 return _key_result(entry)
         return None
 
-    @_unavailable("read the head")
+    @_reading("read the head")
     def head(self):
         doc = self._commits.find_one({}, {"count": 1, "recorded_at": 1, "events.hash": 1},
                                      sort=[("_id", -1)])
@@ -280,7 +292,7 @@ class MongoLedger(Ledger):
             return EMPTY_HEAD
         return Head(doc["_id"] + doc["count"] - 1, doc["events"][-1]["hash"], doc["recorded_at"])
 
-    @_unavailable("read a stream version")
+    @_reading("read a stream version")
     def stream_version(self, stream_id):
         # A stream's commits follow each other in _id order (each was sealed after the
         # one before it was visible), so its last commit holds its version.
@@ -291,7 +303,7 @@ class MongoLedger(Ledger):
         return next(entry["last_version"] for entry in doc["streams"]
                     if entry["stream_id"] == stream_id)
 
-    @_unavailable("read a stream")
+    @_reading("read a stream")
     def _stream_rows(self, stream_id, to_version):
         rows = []
         cursor = self._commits.find(
@@ -316,7 +328,7 @@ class MongoLedger(Ledger):
         return [(position, _bytes(event["body"]), event["hash"])
                 for position, event in self._scan(after, None, limit, None)]
 
-    @_unavailable("read records")
+    @_reading("read records")
     def _scan(self, after, upto, limit, types):
         """(position, event) with after < position <= upto, in position order, <= limit."""
         if limit <= 0:
@@ -347,6 +359,13 @@ class MongoLedger(Ledger):
                         return found
         return found
 
+    def _damaged(self, what, exc):
+        """LedgerDamaged naming the first damaged commit (the whole collection is read, in
+        this rare case), or what was met if none is found."""
+        found = next(self.index_mismatches(), None)
+        problem = found[1] if found else f"a commit is malformed ({type(exc).__name__}: {exc})"
+        return LedgerDamaged(f"ledger {self.name!r} at {self.where}: cannot {what}: {problem}")
+
     def index_mismatches(self):
         try:
             with self._commits.find({}).sort("_id", 1) as cursor:
@@ -358,7 +377,7 @@ class MongoLedger(Ledger):
             raise LedgerUnavailable(
                 f"ledger {self.name!r} at {self.where}: cannot check records: {exc}") from None
 
-    @_unavailable("read a record's time")
+    @_reading("read a record's time")
     def _recorded_at(self, position):
         doc = self._commits.find_one({"_id": {"$lte": position}}, {"count": 1, "recorded_at": 1},
                                      sort=[("_id", -1)])

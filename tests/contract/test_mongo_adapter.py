@@ -11,7 +11,7 @@ import uuid
 import pytest
 from pymongo.errors import AutoReconnect, BulkWriteError, DuplicateKeyError
 
-from shared.ledger import (Actor, AppendRequest, ConcurrencyError, InvalidEvent,
+from shared.ledger import (Actor, AppendRequest, ConcurrencyError, InvalidEvent, LedgerDamaged,
                            LedgerUnavailable, Metadata, NewEvent)
 from shared.ledger import mongo
 from shared.ledger.mongo import MongoLedger, mongo_ledger_names
@@ -348,3 +348,46 @@ def test_a_replica_set_uri_in_mongo_uri_gets_each_test_its_own_database(given, e
     mongodb://h/?replicaSet=rs0/plpbk_test_...: the real-server suites could only run
     against a URI without options."""
     assert with_database(given, "db1") == expected
+
+
+def test_a_body_stored_as_text_is_broken_at_that_record(open_mongo):
+    """As a SQLite body stored as TEXT (docs/ledger-format.md, section 4): the walk names
+    the record. The adapter turned the text into bytes for the walk and failed with a
+    TypeError, a traceback out of plpbk verify."""
+    ledger = open_mongo()
+    ledger.append("village-1", 0, events("A1", "B1"), META)
+    body = ledger.raw()[1][1]
+    ledger._commits.update_one({"_id": 1}, {"$set": {"events.1.body": body.decode()}})
+    report = verify_ledger(ledger)
+    assert (report.ok, report.first_bad_position) == (False, 2)
+    assert "not stored as bytes" in report.problem
+
+
+@pytest.mark.parametrize("forged", [
+    {"_id": 3},                                              # fields missing
+    {"_id": 3, "count": 1, "recorded_at": "x", "events": []},  # no event to hold position 3
+    {"_id": "3", "count": 1, "recorded_at": "x", "events": [{"hash": "h", "body": b"{}"}]},
+])
+def test_a_malformed_commit_inserted_by_hand_is_damage_named_not_a_traceback(open_mongo,
+                                                                             forged):
+    """The insert/find-only role lets a service account insert any document, and an
+    administrator can write one. Reading the head or records, appending and verifying
+    failed with a KeyError or TypeError (a traceback, a 500); now each says the ledger
+    is damaged and names the commit, and appends record nothing."""
+    ledger = open_mongo()
+    ledger.append("village-1", 0, events("A1", "B1"), META)
+    ledger._commits.insert_one(forged)
+    for move in [ledger.head, lambda: ledger.append("village-1", 2, events("C1"), META),
+                 lambda: ledger.append_batch([AppendRequest("village-2", 0, events("C1"), META)])]:
+        with pytest.raises(LedgerDamaged, match="commit at 3"):
+            move()
+    assert ledger._commits.count_documents({}) == 2
+    try:   # records before it are read where the reading does not meet it
+        assert [r.position for r in ledger.read(0)] == [1, 2]
+    except LedgerDamaged as exc:
+        assert "commit at 3" in str(exc)
+    try:   # plpbk verify reports either as the ledger broken, exit 1
+        report = verify_ledger(ledger)
+        assert not report.ok and "commit at 3" in report.problem
+    except LedgerDamaged as exc:
+        assert "commit at 3" in str(exc)
