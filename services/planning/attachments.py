@@ -135,12 +135,20 @@ class GridFsStore(ContentStore):
         self._files.put(content, filename=sha256, metadata={"sha256": sha256})
 
     def read(self, sha256) -> bytes | None:
-        try:
-            return self._files.get_last_version(filename=sha256).read()
-        except self._no_file:
-            return None
+        """The newest copy whose bytes have this hash, else the newest copy: a version
+        added later (the insert-only role cannot stop one, nor remove it, and one dated
+        in the future stays the newest) never hides the genuine file."""
+        newest = None
+        for stored in self._files.find({"filename": sha256}, sort=[("uploadDate", -1)]):
+            content = stored.read()
+            if sha256_of(content) == sha256:
+                return content
+            newest = content if newest is None else newest
+        return newest
 
     def digest(self, sha256) -> str | None:
+        """The newest copy's hash: verify names a changed file even when an older copy
+        is still right."""
         try:
             stored = self._files.get_last_version(filename=sha256)
         except self._no_file:

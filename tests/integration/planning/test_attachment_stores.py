@@ -39,3 +39,30 @@ def test_uri_setting_and_defaults(monkeypatch):
         attachments.open_attachment_store("s3://bucket")
     with pytest.raises(ValueError, match="names no database"):
         attachments.open_attachment_store("mongodb://localhost", mongomock.MongoClient)
+
+
+def test_a_forged_newer_version_in_gridfs_does_not_hide_the_genuine_file():
+    """The insert/find-only role (deploy/mongo) lets a service account add a file under a
+    hash but not remove one: a forged version dated in the future stays the newest for
+    good, so an upload of the genuine bytes could not repair it and every read served
+    the forgery (refused by the service as a changed file). The genuine copy is read;
+    digest still reports the newest copy, so verify keeps naming the forgery."""
+    import datetime
+
+    from mongoengine.connection import get_db
+
+    from shared.mongo_connection import connect
+
+    mongomock.gridfs.enable_gridfs_integration()
+    uri = f"mongodb://localhost/plpbk_files_{uuid.uuid4().hex[:8]}"
+    store = attachments.open_attachment_store(uri, mongomock.MongoClient)
+    database = get_db(connect(uri, mongomock.MongoClient))
+    genuine = b"%PDF-1.7 daftar hadir: 45 orang"
+    sha256 = store.put(genuine)
+    forged = b"%PDF-1.7 daftar hadir: 90 orang"
+    file_id = store._files.put(forged, filename=sha256)
+    database[f"{attachments.BUCKET}.files"].update_one(   # what the role allows is an
+        {"_id": file_id}, {"$set": {"uploadDate": datetime.datetime(2999, 1, 1)}})  # insert
+    assert store.put(genuine) == sha256   # the repair upload cannot become the newest
+    assert store.read(sha256) == genuine
+    assert store.digest(sha256) == hashlib.sha256(forged).hexdigest()
