@@ -244,6 +244,7 @@ class MongoLedger(Ledger):
                 sealed.append((exc, None))
         return sealed
 
+    @_reading("read the state to seal against")
     def _state(self, streams, keys):
         """(head, stream versions, recorded keys). The head is read first: see the top."""
         head = self.head()

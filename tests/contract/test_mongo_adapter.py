@@ -391,3 +391,16 @@ def test_a_malformed_commit_inserted_by_hand_is_damage_named_not_a_traceback(ope
         assert not report.ok and "commit at 3" in report.problem
     except LedgerDamaged as exc:
         assert "commit at 3" in str(exc)
+
+
+def test_a_forged_idempotency_key_is_damage_named_not_a_traceback(open_mongo):
+    """A document claiming a key, inserted by hand where no head or read meets it: an
+    append with that key read it while sealing and failed with a KeyError."""
+    ledger = open_mongo()
+    ledger.append("village-1", 0, events("A1"), META)
+    ledger._commits.insert_one({"_id": 0, "keys": [{"key": "k9"}]})
+    with pytest.raises(LedgerDamaged, match="commit at 0"):
+        ledger.append("village-2", 0, events("B1"), META, "k9")
+    with pytest.raises(LedgerDamaged, match="commit at 0"):
+        ledger.recorded("k9")
+    assert positions(ledger) == [1]
