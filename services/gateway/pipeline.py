@@ -57,11 +57,7 @@ def respond(route, request, path_values, tools) -> Any:
     try:
         correlation_id = _correlation_id(request.headers) or correlation_id
         call = Call(route, request, correlation_id, tools=tools)
-        call.principal = tools.authenticate(request.headers) if route.credentials else None
-        if call.principal is None and not route.public:
-            raise Unauthorized("credentials needed: 'Authorization: Bearer <token>' "
-                               "(POST /api/v1/auth/login) or 'X-API-Key: <key>'",
-                               "Authorization")
+        call.principal = principal_of(route, request.headers, tools.authenticate)
         _validate(call, path_values)
         _authorize(call)
         if call.principal is not None:
@@ -72,6 +68,17 @@ def respond(route, request, path_values, tools) -> Any:
         response = error_response(error)
     response.headers[CORRELATION_HEADER] = correlation_id
     return response
+
+
+def principal_of(route, headers, authenticate) -> Principal | None:
+    """Who asks (None on a public route asked without credentials), or Unauthorized.
+    Judged from the headers alone, so also before the body is read (web.py)."""
+    principal = authenticate(headers) if route.credentials else None
+    if principal is None and not route.public:
+        raise Unauthorized("credentials needed: 'Authorization: Bearer <token>' "
+                           "(POST /api/v1/auth/login) or 'X-API-Key: <key>'",
+                           "Authorization")
+    return principal
 
 
 def _correlation_id(headers):

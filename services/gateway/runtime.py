@@ -15,12 +15,14 @@ Configuration (nameko config, then the environment):
 import os
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from eventlet import tpool
 from nameko.exceptions import ConfigurationError
 from nameko.extensions import DependencyProvider
 
 from services import SERVICES as PLATFORM_SERVICES
+from shared.chassis.platform import Platform
 from shared.chassis.starting import starting
 from shared.config import number_setting, setting
 from shared.ledger import Actor, Metadata
@@ -29,6 +31,7 @@ from . import health, openapi, pipeline
 from .accounts import Accounts
 from .auth import Authenticator, Directory
 from .credentials import hash_password
+from .errors import Unauthorized
 from .idempotency import StoredResponses
 from .locks import KeyedLocks
 from .throttle import Policy
@@ -85,9 +88,34 @@ class GatewayRuntime(DependencyProvider):
                                         self.settings.health_max_age)
         self.bulkhead = Bulkhead(max(1, self.container.max_workers - RESERVED_WORKERS))
         self.identity_checked = [0.0]
+        self._routes_by_name = {route.name: route for route in self.routes}
 
     def get_dependency(self, worker_ctx):
         return Tools(self, worker_ctx)
+
+    def refusal_before_body(self, entrypoint, request):
+        """Unauthorized for a request to route `entrypoint` without valid credentials,
+        judged in the connection's green thread before its body is read (web.py), so a
+        client with none is refused (and not asked for the body by 100 Continue) before
+        it can make the gateway read up to the route's max_body; else None. The pipeline
+        authenticates the request again, in its worker."""
+        route = self._routes_by_name.get(entrypoint)
+        if route is None:
+            return None
+        try:
+            pipeline.principal_of(route, request.headers, self._authenticator().authenticate)
+        except Unauthorized as refusal:
+            return refusal
+        return None
+
+    def _authenticator(self):
+        platform = next(dependency for dependency in self.container.dependencies
+                        if isinstance(dependency, Platform))
+        platform.ready.wait()   # its views are built (what a worker's session waits for)
+        identity = SimpleNamespace(views=platform.views, subscriptions=platform.subscriptions,
+                                   name=platform.service_name)
+        return Authenticator(Directory(identity, self.identity_checked),
+                             self.secret(platform.state))
 
     def secret(self, state) -> str:
         if self._secret is None:

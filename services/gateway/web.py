@@ -13,6 +13,7 @@ import io
 import logging
 import re
 import socket
+import time
 import uuid
 
 import eventlet.wsgi
@@ -53,6 +54,10 @@ MAX_HEADER_LINES = http.client._MAXHEADERS   # the header parser's own count (10
 # next one on a kept-alive connection); a slow but steady upload is never cut off
 CLIENT_TIMEOUT = 60.0
 CLOSE_CONNECTION = "plpbk.close_connection"   # environ: a call that ends the connection
+# after answering with a body left unread, how long what the client still sends of it is
+# read and dropped before the connection is closed (JsonProtocol._linger)
+LINGER_SECONDS = 2.0
+LINGER_READ = 64 * 1024
 CORRELATION_HEADER = "X-Correlation-Id"
 ABSOLUTE_FORM = re.compile(r"https?://[^/?#]*", re.IGNORECASE)   # scheme and authority
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -146,13 +151,20 @@ class JsonWsgiApp(WsgiApp):
             metrics.UNROUTED.labels("404").inc()
             return error_response(RouteNotFound())
         limit = getattr(provider, "max_body", MAX_BODY_BYTES)
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        too_large = PayloadTooLarge(f"the body may be at most {limit} bytes", "body")
+        if (request.content_length or 0) > limit:
+            return self._unread(environ, too_large)
+        if chunked or request.content_length:
+            # refused before the body is read (and before 100 Continue asks for it): no
+            # client without valid credentials makes the gateway take up to `limit` bytes
+            refusal = provider.refusal_before_body(request)
+            if refusal is not None:
+                return self._unread(environ, refusal)
         try:
-            if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-                _buffer_chunked_body(environ, limit)
-            if (request.content_length or 0) > limit:
-                metrics.UNROUTED.labels("413").inc()
-                return error_response(PayloadTooLarge(
-                    f"the body may be at most {limit} bytes", "body"))
+            if chunked:
+                if _buffer_chunked_body(environ, limit) > limit:
+                    return self._unread(environ, too_large)
             request.max_content_length = limit
             _read_body(request)
         except (socket.timeout, ClientDisconnected):
@@ -167,8 +179,10 @@ class JsonWsgiApp(WsgiApp):
 
     @staticmethod
     def _unread(environ, error):
-        """Where the body ends is unknown: answered, then the connection is closed (what
-        follows could otherwise be read as the next request)."""
+        """Answered without reading the rest of the body, then the connection is closed:
+        what follows could otherwise be read as the next request (where the body ends is
+        unknown), or be read in full only to be dropped (eventlet reads a kept-alive
+        connection's unread body, however large it says it is)."""
         environ[CLOSE_CONNECTION]()
         metrics.UNROUTED.labels(str(error.status)).inc()
         return error_response(error)
@@ -184,11 +198,13 @@ def _read_body(request):
 
 def _buffer_chunked_body(environ, limit):
     """A body without Content-Length (chunked): read at most one byte past the limit,
-    then present it with its length, so the limit holds and Werkzeug reads it."""
+    then present it with its length, so the limit holds and Werkzeug reads it. Its
+    length (limit + 1: too large)."""
     body = environ["wsgi.input"].read(limit + 1)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return len(body)
 
 
 class JsonProtocol(HttpOnlyProtocol):
@@ -215,6 +231,28 @@ class JsonProtocol(HttpOnlyProtocol):
     def _close_after_answer(self):
         """Answer with Connection: close, and read nothing more from this connection."""
         self.close_connection = 1
+        self.linger = True
+
+    def finish(self):
+        if getattr(self, "linger", False):
+            self._linger()
+        super().finish()
+
+    def _linger(self):
+        """A lingering close (RFC 9112, 9.6): the answer sent, our side of the connection
+        is shut, and what the client still sends of its body is read and dropped for at
+        most LINGER_SECONDS. Closed at once, the client's kernel would be answered with a
+        reset while it is still sending, and the client would lose our answer with it."""
+        deadline = time.monotonic() + LINGER_SECONDS
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            while (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                if not self.connection.recv(LINGER_READ):
+                    break   # the client has closed its side too
+        except OSError:   # a timeout, or the client is gone
+            pass
 
     def _read_request_line(self):
         """eventlet answers a request line of url_length_limit or more with an empty 414, and
@@ -426,6 +464,18 @@ class ApiEntrypoint(HttpRequestHandler):
     def __init__(self, method, url, max_body=MAX_BODY_BYTES, **kwargs):
         self.max_body = max_body
         super().__init__(method, url, **kwargs)
+
+    def setup(self):
+        super().setup()
+        # the service's dependency that judges a request from its head alone, if any
+        self.gatekeeper = next((dependency for dependency in self.container.dependencies
+                                if hasattr(dependency, "refusal_before_body")), None)
+
+    def refusal_before_body(self, request):
+        """The error to answer before the body is read (no valid credentials), or None."""
+        if self.gatekeeper is None:
+            return None
+        return self.gatekeeper.refusal_before_body(self.method_name, request)
 
     def response_from_exception(self, exc):
         """Only a bug gets here (entrypoints return their errors as responses)."""
