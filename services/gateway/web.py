@@ -76,6 +76,15 @@ HOST = re.compile(r"(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(:[0-9]*)?
 # The methods HTTP defines (RFC 9110, 9; PATCH: RFC 5789), case-sensitive (Werkzeug
 # upper-cases them: 'get' was served as GET). Any other is answered 405 like a method the
 # path lacks, not 501: a client's mistake is no server error
+# Every answer, for browsers (web pages for the ministry and auditors): no guessing a
+# type other than the one given, nothing a principal was shown kept by a cache or
+# browser (a token, a village's data), no framing, no referrer; a JSON answer opened as a
+# page runs and loads nothing, and the HTML audit report may style itself, nothing more
+BROWSER_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"),
+                   ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
+CONTENT_POLICY = ("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+                  "form-action 'none'")
+HTML_CONTENT_POLICY = CONTENT_POLICY + "; style-src 'unsafe-inline'"
 KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
                  "PATCH")
 
@@ -111,6 +120,7 @@ class JsonWsgiApp(WsgiApp):
             given = request.headers.get(CORRELATION_HEADER, "")
             response.headers[CORRELATION_HEADER] = (
                 given if CORRELATION_PATTERN.fullmatch(given) else uuid.uuid4().hex)
+        _for_browsers(response.headers, response.mimetype == "text/html")
         # the server's access line for this request, written after it in this connection's
         # greenthread (its own context), carries the id too
         structlog.contextvars.bind_contextvars(
@@ -186,6 +196,12 @@ class JsonWsgiApp(WsgiApp):
         environ[CLOSE_CONNECTION]()
         metrics.UNROUTED.labels(str(error.status)).inc()
         return error_response(error)
+
+
+def _for_browsers(headers, html=False):
+    for name, value in BROWSER_HEADERS:
+        headers[name] = value
+    headers["Content-Security-Policy"] = HTML_CONTENT_POLICY if html else CONTENT_POLICY
 
 
 def _read_body(request):
@@ -413,10 +429,11 @@ class JsonProtocol(HttpOnlyProtocol):
         if self.request_version == "HTTP/0.9":   # a request line with no readable version:
             self.request_version = "HTTP/1.0"    # answered with a status line all the same
         self.send_response_only(error.status)
-        for name, value in (("Connection", "close"), ("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body))),
-                            (CORRELATION_HEADER, uuid.uuid4().hex),
-                            ("Date", self.date_time_string())):   # RFC 9110, 6.6.1
+        headers = {"Connection": "close", "Content-Type": "application/json",
+                   "Content-Length": str(len(body)), CORRELATION_HEADER: uuid.uuid4().hex,
+                   "Date": self.date_time_string()}   # RFC 9110, 6.6.1
+        _for_browsers(headers)
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
