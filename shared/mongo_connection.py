@@ -6,8 +6,14 @@ from urllib.parse import unquote, urlsplit
 
 import mongoengine
 from mongoengine.connection import ConnectionFailure, get_connection
+from pymongo.write_concern import WriteConcern
 
 _LOCK = threading.Lock()
+# How long a write that must survive a failover (a ledger record, an attachment) waits
+# for a majority before it fails as "may or may not be written"; a wtimeoutMS in the URI
+# wins. Without a bound it waits for ever where no majority can answer (a secondary down
+# beside an arbiter): decision 18.
+MAJORITY_WAIT_MS = 10_000
 
 
 def redacted(uri):
@@ -33,3 +39,10 @@ def connect(uri, mongo_client_class=None):
                 "mongo_client_class": mongo_client_class}
             mongoengine.connect(db=database_name(uri), host=uri, alias=alias, **options)
     return alias
+
+
+def majority(write_concern):
+    """w: "majority", j: true, waiting at most the wtimeout write_concern has (the URI's
+    wtimeoutMS) or MAJORITY_WAIT_MS."""
+    wait = write_concern.document.get("wtimeout") or MAJORITY_WAIT_MS
+    return WriteConcern(w="majority", j=True, wtimeout=wait)

@@ -117,16 +117,16 @@ class GridFsStore(ContentStore):
     def __init__(self, uri, mongo_client_class=None):
         import gridfs
         from mongoengine.connection import get_db
-        from pymongo.write_concern import WriteConcern
 
-        from shared.mongo_connection import connect, database_name
+        from shared.mongo_connection import connect, database_name, majority
         if not database_name(uri):
             raise ValueError("ATTACHMENT_URI names no database: use mongodb://<host>/<database>")
         database = get_db(connect(uri, mongo_client_class))
         # an upload is acknowledged only once it survives a failover, like a ledger record
         # (mongomock 4.3 has no database-level write concern; it has no failover either)
         if not type(database).__module__.startswith("mongomock"):
-            database = database.with_options(write_concern=WriteConcern("majority", j=True))
+            database = database.with_options(write_concern=majority(database.write_concern))
+        self.write_concern = database.write_concern
         self._files = gridfs.GridFS(database, collection=BUCKET)
         self._no_file = gridfs.NoFile
 

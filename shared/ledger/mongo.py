@@ -37,11 +37,12 @@ the URI says: a secondary's snapshot lags, and each read could go to another one
 there, after a failover the new primary's majority snapshot can be older than the one
 the head was read from, so the versions and keys read after the head can be older
 than it: there the unique indexes above, not the _id argument, refuse the stale seal
-(decision 0018). A write waits at most MAJORITY_WAIT_MS for its majority; a write
-error or timeout leaves the append "may or may not be recorded" (a retry with its
-idempotency key answers which). pymongo retries a write once after a network error
-(retryable writes, on by default on a replica set), and the server answers a retry of
-a write that did commit with its first result, not a duplicate key.
+(decision 0018). A write waits at most MAJORITY_WAIT_MS (shared/mongo_connection.py)
+for its majority; a write error or timeout leaves the append "may or may not be
+recorded" (a retry with its idempotency key answers which). pymongo retries a write
+once after a network error (retryable writes, on by default on a replica set), and the
+server answers a retry of a write that did commit with its first result, not a
+duplicate key.
 """
 import functools
 import re
@@ -56,9 +57,8 @@ from mongoengine.connection import ConnectionFailure
 from pymongo import ReadPreference
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
-from pymongo.write_concern import WriteConcern
 
-from ..mongo_connection import connect, database_name
+from ..mongo_connection import connect, database_name, majority
 from ..mongo_connection import redacted as _redacted
 from .base import EMPTY_HEAD, LEDGER_NAME_PATTERN, Ledger, Sealer
 from .envelope import AppendResult, Head
@@ -69,10 +69,6 @@ MAX_TRIES = 100  # collisions with other writers before giving up on a group
 MAX_COMMIT_BYTES = 15 * 2**20  # BSON documents stop at 16 MiB
 EVENT_OVERHEAD = 200  # BSON bytes around one body, at least: a quick first check
 DUPLICATE_KEY = 11000
-# How long a write waits for a majority before it fails as "may or may not be recorded"
-# (a wtimeoutMS in the URI wins): without a bound it waits for ever where no majority
-# can answer, and every append of the process queues behind it.
-MAJORITY_WAIT_MS = 10_000
 
 _LOCK = threading.Lock()
 _DOCUMENTS = {}  # (alias, ledger name) -> mongoengine Document class
@@ -117,10 +113,9 @@ def _document_class(alias, name):
 
 def _durable(collection):
     """The collection as the ledger uses it: see "Writes use ..." at the top."""
-    wait = collection.write_concern.document.get("wtimeout") or MAJORITY_WAIT_MS
     return collection.with_options(
-        write_concern=WriteConcern(w="majority", j=True, wtimeout=wait),
-        read_concern=ReadConcern("majority"), read_preference=ReadPreference.PRIMARY)
+        write_concern=majority(collection.write_concern), read_concern=ReadConcern("majority"),
+        read_preference=ReadPreference.PRIMARY)
 
 
 def _has_indexes(document):

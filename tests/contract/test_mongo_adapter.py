@@ -16,6 +16,7 @@ from shared.ledger import (Actor, AppendRequest, ConcurrencyError, InvalidEvent,
 from shared.ledger import mongo
 from shared.ledger.mongo import MongoLedger, mongo_ledger_names
 from shared.ledger.verify import verify_ledger
+from shared.mongo_connection import MAJORITY_WAIT_MS
 from tests.contract.real_mongo import real_server_uri, with_database
 
 META = Metadata(Actor("officer-7", "ministry", "52.01"), "corr-1", None)
@@ -317,7 +318,7 @@ def test_writes_wait_for_a_majority_for_a_bounded_time(open_mongo):
     "may or may not be recorded", like any write error."""
     ledger = open_mongo()
     assert ledger._commits.write_concern.document == {
-        "w": "majority", "j": True, "wtimeout": mongo.MAJORITY_WAIT_MS}
+        "w": "majority", "j": True, "wtimeout": MAJORITY_WAIT_MS}
 
 
 def test_a_uri_wtimeout_is_kept_and_reads_go_to_the_primary():

@@ -66,3 +66,15 @@ def test_a_forged_newer_version_in_gridfs_does_not_hide_the_genuine_file():
     assert store.put(genuine) == sha256   # the repair upload cannot become the newest
     assert store.read(sha256) == genuine
     assert store.digest(sha256) == hashlib.sha256(forged).hexdigest()
+
+
+def test_a_gridfs_upload_waits_for_a_majority_for_a_bounded_time():
+    """As a ledger write (decision 18): w: "majority" without wtimeout waited for ever
+    where no majority could answer, holding the upload's worker. A real pymongo client
+    that never reaches a server (none can run here): nothing is sent."""
+    from shared.mongo_connection import MAJORITY_WAIT_MS
+
+    store = attachments.open_attachment_store(
+        "mongodb://127.0.0.1:9/plpbk_attachments_wc?serverSelectionTimeoutMS=100")
+    assert store.write_concern.document == {"w": "majority", "j": True,
+                                            "wtimeout": MAJORITY_WAIT_MS}
