@@ -28,6 +28,7 @@ from shared.ledger import Actor, Metadata, ledger_names, open_ledger
 from shared.views import ViewStoreError, open_view_store
 
 from .accounts import Accounts, check_password
+from .credentials import keep_private
 from .schemas import NewApiKeySchema, NewUserSchema
 from .views import IdentityBoard, api_keys, users
 
@@ -47,6 +48,7 @@ def operator_option(function):
 
 def _accounts(store_uri, state_uri, actor, creating=False):
     state = open_view_store(state_uri, LEDGER)
+    keep_private(state)   # before any hash is written to it
     if creating:   # a password or key the state store cannot keep: no new ledger either
         state.check_writable()
     ledger = open_ledger(store_uri, LEDGER)

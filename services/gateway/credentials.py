@@ -7,6 +7,8 @@ stored, event not recorded, or the reverse) fails safe until the operator repeat
 """
 import hashlib
 import hmac
+import logging
+import os
 import secrets
 from functools import lru_cache
 
@@ -14,6 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shared.ledger.envelope import now_iso
+
+log = logging.getLogger(__name__)
 
 HASHER = PasswordHasher()   # argon2id with the library's RFC 9106 defaults
 KEY_PREFIX = "plpbk"
@@ -66,6 +70,24 @@ class PasswordStore:
 
     def delete(self, username, credential=None):
         self.collection.delete(_key(username, credential))
+
+
+def keep_private(state):
+    """Make the gateway's state store readable by its owner alone: it holds the password
+    hashes and, without GATEWAY_SECRET, the token secret (whoever reads that forges any
+    token). SQLite made its file with the umask (usually world-readable); its WAL files
+    take the database file's mode. A server store (MongoDB) has its own access control."""
+    path = getattr(state, "path", None)
+    if path is None:
+        return
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:   # not ours to change: said, the operator's to fix
+            log.warning("could not make %s readable by its owner alone (%s): it holds "
+                        "password hashes; chmod 600 it", name, exc)
 
 
 def _key(username, credential):

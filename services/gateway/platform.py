@@ -4,6 +4,8 @@ import gc
 
 from shared.chassis.platform import Platform
 
+from .credentials import keep_private
+
 
 class GatewayPlatform(Platform):
     def setup(self):
@@ -16,6 +18,7 @@ class GatewayPlatform(Platform):
         gc.collect()
         gc.freeze()
         gc.set_threshold(5_000, 50, 1000)
+        keep_private(self.state)
 
     def get_dependency(self, worker_ctx):
         session = super().get_dependency(worker_ctx)

@@ -203,3 +203,15 @@ def test_lookalike_usernames_and_huge_passwords_are_refused_before_any_check(
                          json={"username": "siti", "password": "x" * 100_000})
     assert huge.status_code == 400 and huge.json()["field"] == "password"
     assert login(gateway, "siti").get("/api/v1/auth/me").status_code == 200
+
+
+def test_the_gateways_state_store_is_its_owners_alone(gateway, operator, gateway_config):
+    """The gateway's state holds password hashes and, when GATEWAY_SECRET is not set, the
+    token secret itself: readable by others, any account on the machine could forge a
+    ministry token. Kept owner-only however it was made (an older file is narrowed)."""
+    import pathlib
+    folder = pathlib.Path(gateway_config["STATE_URI"].removeprefix("sqlite:///"))
+    files = list(folder.glob("gateway.db*"))
+    assert files
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path

@@ -178,3 +178,16 @@ def test_names_are_shown_as_recorded_never_read_as_terminal_markup(stores):
     for listing, name in ((("users", "list"), "[bold]A"), (("keys", "list"), "[bold]B")):
         listed = plpbk(*listing)
         assert listed.exit_code == 0 and name in listed.output, listed.output
+
+
+def test_the_state_store_holding_password_hashes_is_its_owners_alone(stores, tmp_path):
+    """It holds the argon2 hashes (and the gateway's generated token secret): with the
+    usual umask 022 SQLite made it readable by every account on the machine."""
+    store, state = stores
+    done = plpbk("users", "create", "siti", "--name", "Siti Aminah", "--role", "district",
+                 "--region", "52.01", "--password-stdin", stdin=PASSWORD + "\n")
+    assert done.exit_code == 0, done.output
+    files = list((tmp_path / "state").glob("gateway.db*"))
+    assert files
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path
