@@ -133,7 +133,7 @@ MALFORMED = (KeyError, IndexError, TypeError, ValueError, StopIteration)
 
 def _reading(what):
     """Turn driver errors into LedgerUnavailable naming the ledger and the operation, and
-    a malformed commit document into LedgerDamaged naming the commit."""
+    a malformed commit document into LedgerDamaged naming the first damaged commit."""
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
@@ -142,8 +142,12 @@ def _reading(what):
             except PyMongoError as exc:
                 raise LedgerUnavailable(
                     f"ledger {self.name!r} at {self.where}: cannot {what}: {exc}") from None
-            except MALFORMED as exc:
-                raise self._damaged(what, exc) from None
+            except MALFORMED:
+                damaged = next(self.index_mismatches(), None)  # all read: a rare case
+                if damaged is None:
+                    raise   # every commit has the layout: the fault is ours, not the data's
+                raise LedgerDamaged(f"ledger {self.name!r} at {self.where}: cannot {what}: "
+                                    f"{damaged[1]}") from None
         return wrapper
     return decorate
 
@@ -354,13 +358,6 @@ class MongoLedger(Ledger):
                     if len(found) == limit:
                         return found
         return found
-
-    def _damaged(self, what, exc):
-        """LedgerDamaged naming the first damaged commit (the whole collection is read, in
-        this rare case), or what was met if none is found."""
-        found = next(self.index_mismatches(), None)
-        problem = found[1] if found else f"a commit is malformed ({type(exc).__name__}: {exc})"
-        return LedgerDamaged(f"ledger {self.name!r} at {self.where}: cannot {what}: {problem}")
 
     def index_mismatches(self):
         try:
