@@ -9,6 +9,8 @@
 //                    Nothing else may live there: the roles cover the whole database.
 //   LEDGER_WRITERS   comma-separated service users that append to ledgers.
 //   LEDGER_READERS   comma-separated users that only read (auditors, verifiers).
+//   LEDGER_RELAYS    comma-separated users of `plpbk relay`: they read the ledgers (as
+//                    readers) and keep their positions in VIEWS_DB (readWrite there).
 //   VIEWS_DB         optional: also grant writers readWrite on this database, where
 //                    read models and operator state live (they are mutable by design).
 //   LEDGER_PASSWORD_<USER>  password of a user (name upper-cased, non-alphanumerics
@@ -87,7 +89,10 @@ function ensureUser(user, roles) {
 const writerRoles = [{ role: "plpbkLedgerWriter", db: ledgerDbName }].concat(
   viewsDbName ? [{ role: "readWrite", db: viewsDbName }] : []);
 for (const user of names(setting("LEDGER_WRITERS", ""))) ensureUser(user, writerRoles);
-for (const user of names(setting("LEDGER_READERS", ""))) {
-  ensureUser(user, [{ role: "plpbkLedgerReader", db: ledgerDbName }]);
-}
+const readerRoles = [{ role: "plpbkLedgerReader", db: ledgerDbName }];
+for (const user of names(setting("LEDGER_READERS", ""))) ensureUser(user, readerRoles);
+// A relay publishes ledgers, never appends: a writer's insert would be more than it needs.
+const relayRoles = readerRoles.concat(
+  viewsDbName ? [{ role: "readWrite", db: viewsDbName }] : []);
+for (const user of names(setting("LEDGER_RELAYS", ""))) ensureUser(user, relayRoles);
 })();
