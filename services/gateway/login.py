@@ -1,4 +1,6 @@
 """POST /api/v1/auth/login: a password for a short-lived token, guessing slowed down."""
+import ipaddress
+
 from eventlet import tpool
 
 from . import credentials, tokens
@@ -36,3 +38,35 @@ def log_in(tools, username, password, address) -> dict:
     ttl = tools.settings.token_ttl
     return {"access_token": tokens.issue(tools.secret, user, ttl), "token_type": "Bearer",
             "expires_in": ttl, "principal": user_principal(user).as_dict()}
+
+
+def client_address(request, trusted_proxies) -> str:
+    """Who sent the request, for the throttle: the connection's peer; or, when the peer is
+    a proxy named in GATEWAY_TRUSTED_PROXIES, the address it says it forwards for (the last
+    one in X-Forwarded-For, and so on through proxies named there). Everything before
+    that in the header is the client's own word and is never believed."""
+    address = request.remote_addr or "unknown"
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    while forwarded and forwarded[-1] and _among(address, trusted_proxies):
+        address = forwarded.pop()
+    return address
+
+
+def _among(address, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def proxy_networks(text) -> tuple:
+    """GATEWAY_TRUSTED_PROXIES: addresses or networks, separated by commas (ValueError
+    naming the one that is neither)."""
+    networks = []
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is no IP address or network") from None
+    return tuple(networks)

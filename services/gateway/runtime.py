@@ -11,6 +11,8 @@ Configuration (nameko config, then the environment):
                            reused (1)
   LOGIN_USER_FREE_FAILURES / LOGIN_ADDRESS_FREE_FAILURES
                            failed logins before lockouts start (3 / 20)
+  GATEWAY_TRUSTED_PROXIES  reverse proxies (addresses or networks, comma-separated)
+                           whose X-Forwarded-For names the client (none)
 """
 import os
 import secrets
@@ -34,6 +36,7 @@ from .credentials import hash_password
 from .errors import Unauthorized
 from .idempotency import StoredResponses
 from .locks import KeyedLocks
+from .login import proxy_networks
 from .throttle import Policy
 from .tokens import MIN_SECRET_BYTES
 from .upstream import RESERVED_WORKERS, Bulkhead, Upstream, rpc_timeout
@@ -49,6 +52,7 @@ class Settings:
     rpc_timeout: float
     health_max_age: float
     login_policies: dict
+    trusted_proxies: tuple   # ipaddress networks whose X-Forwarded-For is believed
     amqp_uri: str
     store_uri: str
 
@@ -64,8 +68,12 @@ def read_settings(config) -> Settings:
     token_ttl = number_setting(config, "GATEWAY_TOKEN_TTL", 900)
     if token_ttl < 1:   # a token dead when issued: every login useless
         raise ConfigurationError("GATEWAY_TOKEN_TTL=0: a token must live at least 1 second")
+    try:
+        trusted_proxies = proxy_networks(get("GATEWAY_TRUSTED_PROXIES", ""))
+    except ValueError as exc:
+        raise ConfigurationError(f"GATEWAY_TRUSTED_PROXIES: {exc}") from None
     return Settings(
-        secret=secret, token_ttl=token_ttl,
+        secret=secret, token_ttl=token_ttl, trusted_proxies=trusted_proxies,
         rpc_timeout=rpc_timeout(config),
         health_max_age=number_setting(config, "GATEWAY_HEALTH_MAX_AGE", 1.0, whole=False),
         login_policies={

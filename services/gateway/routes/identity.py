@@ -2,14 +2,17 @@
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden
 
 from ..errors import Unauthorized
-from ..login import WRONG, log_in
+from ..login import WRONG, client_address, log_in
 from ..routing import Route
 from ..schemas import LoginSchema, PasswordChangeSchema, PrincipalSchema, TokenSchema
 
 
 def login(call):
-    return log_in(call.tools, call.loaded["username"], call.loaded["password"],
-                  call.request.remote_addr or "unknown")
+    return log_in(call.tools, call.loaded["username"], call.loaded["password"], _address(call))
+
+
+def _address(call):
+    return client_address(call.request, call.tools.settings.trusted_proxies)
 
 
 def me(call):
@@ -26,7 +29,7 @@ def change_password(call):
     # the current password again: a stolen token alone cannot take over the account
     try:
         log_in(call.tools, username, call.loaded["current_password"],
-               call.request.remote_addr or "unknown")
+               _address(call))
     except Unauthorized:
         raise CommandRejected("the current password is wrong", "current_password") from None
     if call.loaded["new_password"] == call.loaded["current_password"]:
@@ -37,7 +40,7 @@ def change_password(call):
     except Conflict as exc:   # another change (a second click, an operator) came first
         raise Conflict(exc.message, "new_password") from None
     return log_in(call.tools, username, call.loaded["new_password"],
-                  call.request.remote_addr or "unknown")
+                  _address(call))
 
 
 ROUTES = [

@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from .conftest import PASSWORD, Client, login
+from .conftest import PASSWORD, Client, login, start_gateway
 
 BAJUR = "52.01.08.2006"
 
@@ -215,3 +215,41 @@ def test_the_gateways_state_store_is_its_owners_alone(gateway, operator, gateway
     assert files
     for path in files:
         assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def failed_logins(base, count, forwarded_for):
+    for number in range(count):
+        answer = requests.post(f"{base}/api/v1/auth/login",
+                               headers={"X-Forwarded-For": forwarded_for(number)},
+                               json={"username": f"guess{number}", "password": "x" * 12})
+        assert answer.status_code == 401, answer.text
+
+
+def test_behind_a_trusted_proxy_each_client_is_slowed_down_alone(
+        container_factory, gateway_config, operator):
+    """Behind a reverse proxy every client has the proxy's address: 9 wrong passwords
+    from anyone locked every login of everyone, for up to 15 minutes at a time. With the
+    proxy named in GATEWAY_TRUSTED_PROXIES, the client is the address it forwards."""
+    base = start_gateway(container_factory,
+                         {**gateway_config, "GATEWAY_TRUSTED_PROXIES": "10.9.0.0/16, 127.0.0.1"})
+    operator.user("siti", "district", "52.01")
+    failed_logins(base, 9, lambda _: "203.0.113.7")   # the 9th locks that client
+    for client, status in (("203.0.113.7", 429), ("198.51.100.9", 200),
+                           ("203.0.113.7, 198.51.100.9", 200),   # what the client sent,
+                           ("198.51.100.9, 203.0.113.7", 429),   # then who it is
+                           ("203.0.113.7, 10.9.3.4", 429)):      # through two proxies
+        answer = requests.post(f"{base}/api/v1/auth/login",
+                               headers={"X-Forwarded-For": client},
+                               json={"username": "siti", "password": PASSWORD})
+        assert answer.status_code == status, (client, answer.text)
+
+
+def test_a_forwarded_address_is_not_believed_from_anyone_else(gateway, operator):
+    """Without GATEWAY_TRUSTED_PROXIES (or from a peer not named there), X-Forwarded-For
+    is the client's own word: believed, a guesser would name a new address each time."""
+    operator.user("siti", "district", "52.01")
+    failed_logins(gateway, 9, lambda number: f"203.0.113.{number}")
+    locked = requests.post(f"{gateway}/api/v1/auth/login",
+                           headers={"X-Forwarded-For": "198.51.100.9"},
+                           json={"username": "siti", "password": PASSWORD})
+    assert locked.status_code == 429 and locked.json()["field"] == "address"

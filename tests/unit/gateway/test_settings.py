@@ -8,7 +8,9 @@ from services.gateway.runtime import read_settings
 @pytest.mark.parametrize("key, value", [("GATEWAY_TOKEN_TTL", 0),
                                         ("GATEWAY_RPC_TIMEOUT", 0),
                                         ("GATEWAY_RPC_TIMEOUT", "0.0"),
-                                        ("GATEWAY_SECRET", "short")])
+                                        ("GATEWAY_SECRET", "short"),
+                                        ("GATEWAY_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
+                                        ("GATEWAY_TRUSTED_PROXIES", "10.0.0.0/33")])
 def test_a_setting_that_cannot_work_is_refused_by_name(key, value):
     """A token that lives 0 s made every login useless (each request then a 401 'expired'),
     an RPC timeout of 0 every request a 503."""
@@ -19,3 +21,4 @@ def test_a_setting_that_cannot_work_is_refused_by_name(key, value):
 def test_the_defaults_work():
     settings = read_settings({})
     assert (settings.token_ttl, settings.rpc_timeout) == (900, 60.0)
+    assert settings.trusted_proxies == ()   # X-Forwarded-For believed from nobody
