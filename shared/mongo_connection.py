@@ -6,6 +6,7 @@ from urllib.parse import unquote, urlsplit
 
 import mongoengine
 from mongoengine.connection import ConnectionFailure, get_connection
+from pymongo.errors import OperationFailure
 from pymongo.write_concern import WriteConcern
 
 _LOCK = threading.Lock()
@@ -46,3 +47,28 @@ def majority(write_concern):
     wtimeoutMS) or MAJORITY_WAIT_MS."""
     wait = write_concern.document.get("wtimeout") or MAJORITY_WAIT_MS
     return WriteConcern(w="majority", j=True, wtimeout=wait)
+
+
+def may(database, collection, action) -> bool:
+    """Whether the connection's users hold action on database.collection, as the server
+    says. A server without access control, or one that cannot say (no connectionStatus),
+    is taken at its word: the first write tells."""
+    try:
+        status = database.command("connectionStatus", showPrivileges=True)
+    except (OperationFailure, NotImplementedError):
+        return True
+    info = status.get("authInfo", {})
+    if not info.get("authenticatedUsers"):
+        return True
+    return any((action in p.get("actions", ()) or "anyAction" in p.get("actions", ()))
+               and _covers(p.get("resource", {}), database.name, collection)
+               for p in info.get("authenticatedUserPrivileges", ()))
+
+
+def _covers(resource, database, collection):
+    """A privilege's resource names this collection: anyResource, or db and collection
+    each the same or "" (every one); a cluster resource names no collection."""
+    if resource.get("anyResource"):
+        return True
+    return ("db" in resource and resource["db"] in ("", database)
+            and resource.get("collection") in ("", collection))

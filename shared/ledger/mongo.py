@@ -58,7 +58,7 @@ from pymongo import ReadPreference
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 
-from ..mongo_connection import connect, database_name, majority
+from ..mongo_connection import connect, database_name, majority, may
 from ..mongo_connection import redacted as _redacted
 from .base import EMPTY_HEAD, LEDGER_NAME_PATTERN, Ledger, Sealer
 from .envelope import AppendResult, Head
@@ -181,6 +181,16 @@ class MongoLedger(Ledger):
         except (PyMongoError, ConnectionFailure) as exc:
             raise LedgerUnavailable(f"cannot open ledger {name!r} at {self.where}: {exc}") \
                 from None
+
+    @_reading("check the account's privileges")
+    def check_writable(self):
+        """An account without insert here (the reader role given by mistake) is named
+        before the service starts, not at each append as "may or may not be recorded"."""
+        collection = self._commits.name
+        if not may(self._commits.database, collection, "insert"):
+            raise LedgerUnavailable(f"ledger {self.name!r} at {self.where}: this account "
+                                    f"may not insert into {collection} (give it the "
+                                    "plpbkLedgerWriter role: deploy/mongo/README.md)")
 
     def close(self):
         # The client belongs to the alias and is shared with every ledger (and view store)

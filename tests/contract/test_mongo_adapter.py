@@ -5,6 +5,7 @@ one client (with mongomock: one in-memory server): they are two independent writ
 each with its own group committer. A race is forced deterministically: a writer reads
 its state, a rival commits, and only then does the writer seal and insert.
 """
+import json
 import os
 import uuid
 
@@ -445,3 +446,61 @@ def test_a_seal_from_streams_older_than_its_head_is_refused_on_a_real_server(
         assert repeated.duplicate and repeated.positions == first.positions
     assert calls == [2, 2]   # sealed, collided on an index, sealed again
     assert positions(ledger) == [1, 2] and verify_ledger(ledger).ok
+
+
+def _connection_status(privileges, users=({"user": "svc", "db": "plpbk"},)):
+    """connectionStatus as a server with access control answers it (showPrivileges)."""
+    return {"ok": 1.0, "authInfo": {"authenticatedUsers": list(users),
+                                    "authenticatedUserRoles": [],
+                                    "authenticatedUserPrivileges": privileges}}
+
+
+@pytest.mark.parametrize("privileges, writable", [
+    ([{"resource": {"db": "DB", "collection": ""}, "actions": ["find", "insert"]}], True),
+    ([{"resource": {"db": "DB", "collection": "registration_ledger"},
+       "actions": ["insert"]}], True),
+    ([{"resource": {"db": "", "collection": ""}, "actions": ["insert"]}], True),
+    ([{"resource": {"anyResource": True}, "actions": ["anyAction"]}], True),
+    ([{"resource": {"db": "DB", "collection": ""}, "actions": ["find", "listIndexes"]}],
+     False),
+    ([{"resource": {"db": "other", "collection": ""}, "actions": ["insert"]},
+      {"resource": {"db": "DB", "collection": "payments_ledger"}, "actions": ["insert"]},
+      {"resource": {"cluster": True}, "actions": ["insert"]}], False),
+])
+def test_a_service_account_that_may_not_insert_is_named_before_it_starts(
+        open_mongo, monkeypatch, privileges, writable):
+    """The deploy role without insert (the reader role given to a service by mistake):
+    the service started, then answered every append "may or may not be recorded" though
+    nothing was; SQLite's read-only file is named at start."""
+    if open_mongo.kind != "mongomock":
+        pytest.skip("the privileges are the test's; a real server answers its own")
+    import mongomock
+    ledger = open_mongo("registration")
+    database = ledger._commits.database.name
+    resolved = json.loads(json.dumps(privileges).replace('"DB"', json.dumps(database)))
+    original = mongomock.database.Database.command
+
+    def command(self, name, *args, **kwargs):
+        if name == "connectionStatus":
+            assert kwargs.get("showPrivileges") is True
+            return _connection_status(resolved)
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock.database.Database, "command", command)
+    if writable:
+        ledger.check_writable()
+    else:
+        with pytest.raises(LedgerUnavailable, match="may not insert into registration_ledger"):
+            ledger.check_writable()
+
+
+def test_a_server_without_access_control_or_without_the_command_is_taken_at_its_word(
+        open_mongo, monkeypatch):
+    if open_mongo.kind != "mongomock":
+        pytest.skip("mongomock's answers")
+    import mongomock
+    ledger = open_mongo("registration")
+    ledger.check_writable()   # mongomock has no connectionStatus: the first append tells
+    monkeypatch.setattr(mongomock.database.Database, "command",
+                        lambda self, name, **kwargs: _connection_status([], users=()))
+    ledger.check_writable()
