@@ -74,6 +74,10 @@ class ServiceUnavailable(CommandRejected):
     """A service is not running, did not answer in time, or RabbitMQ is unreachable."""
     status = 503
 
+    def __init__(self, message, field, retry_after=None):
+        super().__init__(message, field)
+        self.retry_after = retry_after   # whole seconds, when the gateway knows
+
 
 def error_body(error: CommandRejected) -> dict:
     return {"error": type(error).__name__, "message": error.message, "field": error.field}
@@ -85,7 +89,7 @@ def error_headers(error: CommandRejected) -> dict:
         headers["WWW-Authenticate"] = 'Bearer realm="plpbk", ApiKey realm="plpbk"'
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)
-    if isinstance(error, TooManyRequests):
+    if isinstance(error, (TooManyRequests, ServiceUnavailable)) and error.retry_after:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, UnsupportedMediaType) and error.field == "Content-Encoding":
         headers["Accept-Encoding"] = "identity"   # the codings read: none (RFC 9110 15.5.16)

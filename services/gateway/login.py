@@ -5,7 +5,7 @@ from eventlet import tpool
 
 from . import credentials, tokens
 from .auth import user_principal
-from .errors import Unauthorized
+from .errors import ServiceUnavailable, Unauthorized
 from .metrics import LOGINS
 from .throttle import LoginThrottle
 
@@ -28,8 +28,7 @@ def log_in(tools, username, password, address) -> dict:
         # a user without a usable hash may be one the view has not caught up with yet
         user = tools.directory.user(username,
                                     fresh=lambda doc: passwords.of(doc) is not None)
-        # argon2 takes tens of milliseconds: off the event loop, in a real thread
-        if not tpool.execute(credentials.password_matches, passwords.of(user), password):
+        if not _check(tools.password_checks, passwords.of(user), password):
             throttle.failed(subjects)
             LOGINS.labels("failed").inc()
             raise Unauthorized(WRONG, "password")
@@ -38,6 +37,18 @@ def log_in(tools, username, password, address) -> dict:
     ttl = tools.settings.token_ttl
     return {"access_token": tokens.issue(tools.secret, user, ttl), "token_type": "Bearer",
             "expires_in": ttl, "principal": user_principal(user).as_dict()}
+
+
+def _check(bulkhead, stored_hash, password) -> bool:
+    """argon2: ~0.1 s of CPU and 64 MiB each, so only so many at once (a flood of logins
+    held every worker, and the API stopped for everyone); off the event loop, in a real
+    thread."""
+    if bulkhead.full("password"):
+        LOGINS.labels("busy").inc()
+        raise ServiceUnavailable("the gateway is checking as many passwords as it can at "
+                                 "once; try again in a second", None, retry_after=1)
+    with bulkhead.holding("password"):
+        return tpool.execute(credentials.password_matches, stored_hash, password)
 
 
 def client_address(request, trusted_proxies) -> str:

@@ -11,6 +11,9 @@ Configuration (nameko config, then the environment):
                            reused (1)
   LOGIN_USER_FREE_FAILURES / LOGIN_ADDRESS_FREE_FAILURES
                            failed logins before lockouts start (3 / 20)
+  GATEWAY_LOGIN_CONCURRENCY
+                           password checks (argon2) at once in a process (4); a login
+                           beyond them is a 503 with Retry-After: 1
   GATEWAY_TRUSTED_PROXIES  reverse proxies (addresses or networks, comma-separated)
                            whose X-Forwarded-For names the client (none)
 """
@@ -53,6 +56,7 @@ class Settings:
     health_max_age: float
     login_policies: dict
     trusted_proxies: tuple   # ipaddress networks whose X-Forwarded-For is believed
+    login_concurrency: int   # password checks (argon2) at once in a process
     amqp_uri: str
     store_uri: str
 
@@ -72,8 +76,12 @@ def read_settings(config) -> Settings:
         trusted_proxies = proxy_networks(get("GATEWAY_TRUSTED_PROXIES", ""))
     except ValueError as exc:
         raise ConfigurationError(f"GATEWAY_TRUSTED_PROXIES: {exc}") from None
+    login_concurrency = number_setting(config, "GATEWAY_LOGIN_CONCURRENCY", 4)
+    if login_concurrency < 1:
+        raise ConfigurationError("GATEWAY_LOGIN_CONCURRENCY=0: no one could log in")
     return Settings(
         secret=secret, token_ttl=token_ttl, trusted_proxies=trusted_proxies,
+        login_concurrency=login_concurrency,
         rpc_timeout=rpc_timeout(config),
         health_max_age=number_setting(config, "GATEWAY_HEALTH_MAX_AGE", 1.0, whole=False),
         login_policies={
@@ -95,6 +103,7 @@ class GatewayRuntime(DependencyProvider):
         self.presence = health.Presence(self.settings.amqp_uri, SERVICES,
                                         self.settings.health_max_age)
         self.bulkhead = Bulkhead(max(1, self.container.max_workers - RESERVED_WORKERS))
+        self.password_checks = Bulkhead(self.settings.login_concurrency)
         self.identity_checked = [0.0]
         self._routes_by_name = {route.name: route for route in self.routes}
 
@@ -172,6 +181,10 @@ class Tools:
     @property
     def secret(self):
         return self.runtime.secret(self.state)
+
+    @property
+    def password_checks(self):   # the process's limit of argon2 checks at once
+        return self.runtime.password_checks
 
     @property
     def directory(self):

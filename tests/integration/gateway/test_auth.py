@@ -1,4 +1,5 @@
 """Identity and access over HTTP: tokens for people, keys for systems, slowed guessing."""
+import threading
 import time
 
 import requests
@@ -253,3 +254,31 @@ def test_a_forwarded_address_is_not_believed_from_anyone_else(gateway, operator)
                            headers={"X-Forwarded-For": "198.51.100.9"},
                            json={"username": "siti", "password": PASSWORD})
     assert locked.status_code == 429 and locked.json()["field"] == "address"
+
+
+def test_logins_at_once_beyond_the_limit_are_503_and_leave_workers_for_the_rest(
+        container_factory, gateway_config, operator):
+    """A password check is argon2: ~0.1 s of CPU and 64 MiB. Logins from everywhere at
+    once (a flood, from addresses the throttle has not met yet) held every worker, and
+    the API stopped for everyone: only GATEWAY_LOGIN_CONCURRENCY checks run at once in a
+    process, and a login beyond them is told at once to come back in a second."""
+    base = start_gateway(container_factory, {**gateway_config, "GATEWAY_LOGIN_CONCURRENCY": 1,
+                                             "LOGIN_ADDRESS_FREE_FAILURES": 100})
+    operator.user("siti", "district", "52.01")
+    siti = login(base, "siti")
+    answers, barrier = [], threading.Barrier(8)
+
+    def attempt(number):
+        barrier.wait()
+        answers.append(requests.post(f"{base}/api/v1/auth/login", timeout=30, json={
+            "username": f"guess{number}", "password": "x" * 12}))
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    busy = [answer for answer in answers if answer.status_code == 503]
+    assert busy and {answer.status_code for answer in answers} == {401, 503}, answers
+    assert busy[0].headers["Retry-After"] == "1"
+    assert busy[0].json()["error"] == "ServiceUnavailable"
+    assert siti.get("/api/v1/auth/me").status_code == 200

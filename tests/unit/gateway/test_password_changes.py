@@ -13,6 +13,7 @@ from services.gateway.identity import USER, ChangePassword
 from services.gateway.locks import KeyedLocks
 from services.gateway.login import log_in
 from services.gateway.throttle import Policy
+from services.gateway.upstream import Bulkhead
 from shared.chassis import commands
 from shared.chassis.errors import Conflict
 from shared.ledger import Actor, Metadata, open_ledger
@@ -43,6 +44,7 @@ def logs_in(stores, password):
     ledger, state = stores
     tools = SimpleNamespace(
         state=state, locks=KeyedLocks(), directory=LedgerDirectory(ledger), secret="s" * 40,
+        password_checks=Bulkhead(4),
         settings=SimpleNamespace(token_ttl=900, login_policies={
             "user": Policy(100), "address": Policy(100)}))
     try:
