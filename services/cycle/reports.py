@@ -36,8 +36,9 @@ def is_overdue(progress_doc, as_of):
 
 
 def evaluation(state, as_of):
-    """The evaluation form: per stage, each output done yes/no (and how), days taken
-    against the guideline; the running stage shows its days so far as of a day."""
+    """The evaluation form: per stage, each activity of the guideline held yes/no (and
+    when) and each output done yes/no (and how), days taken against the guideline; the
+    running stage shows its days so far as of a day."""
     rows = []
     for spec in state.spec()["stages"]:
         record = state.stages.get(str(spec["stage"]), {})
@@ -52,9 +53,24 @@ def evaluation(state, as_of):
             if running else None,
             "on_time": record.get("on_time"),
             "overdue": running and domain.days_overdue(record["due_on"], as_of) > 0,
+            "activities": _activities(state, spec),
             "outputs": [{"output": o["key"], "name": o["name"], "done": o["key"] in state.done,
                          "how": state.done.get(o["key"], {}).get("how")}
                         for o in spec["outputs"]]})
+    return rows
+
+
+def _activities(state, spec):
+    """Each activity of a stage's guideline, held yes/no and on which days (timeline
+    order). DOMAIN.md: the form compares the guideline per stage *and activity*; stage 4's
+    and 5's activities produce no output, so their outputs alone cannot tell whether they
+    took place."""
+    rows = []
+    for act in spec["activities"]:
+        held_on = [a["held_on"] for a in state.activities
+                   if a["stage"] == spec["stage"] and a["activity"] == act["key"]]
+        rows.append({"activity": act["key"], "name": act["name"], "done": bool(held_on),
+                     "held_on": held_on})
     return rows
 
 

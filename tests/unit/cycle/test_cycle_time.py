@@ -108,3 +108,27 @@ def test_the_whole_cycle_share():
     assert whole["scope"] == "whole cycle"
     assert (whole["completed"], whole["on_time"], whole["overdue_unfinished"]) == (1, 1, 1)
     assert whole["share_percent"] == "50.00"
+
+
+def test_the_evaluation_form_tells_each_activity_of_the_guideline_done_or_not():
+    """DOMAIN.md: the evaluation form compares, per stage *and activity*, the guideline
+    with what was done (yes/no). Stage 4's activities produce no output of their own, so
+    the outputs alone could not tell whether its rembug warga was ever held."""
+    stream = walk_to_stage(opened("2026-01-05"), 4)
+    stream.do(activity("rembug_warga", "2026-02-20"))
+    stream.do(activity("rembug_warga", "2026-03-02"))
+    rows = reports.evaluation(stream.state, "2026-03-05")
+    assert rows[0]["activities"] == [
+        {"activity": key, "name": name, "done": True, "held_on": ["2026-01-15"]}
+        for key, name in (("lokakarya_kota", "Lokakarya kabupaten/kota"),
+                          ("lokakarya_kelurahan", "Lokakarya kelurahan/desa"),
+                          ("sosialisasi_massal", "Sosialisasi massal"),
+                          ("pengukuhan_tipp", "Pengukuhan TPP menjadi TIPP"))]
+    assert rows[3]["activities"] == [
+        {"activity": "rembug_warga", "name": "Rembug warga perencanaan", "done": True,
+         "held_on": ["2026-02-20", "2026-03-02"]},
+        {"activity": "lokakarya_pemasaran", "name": "Lokakarya pemasaran", "done": False,
+         "held_on": []}]
+    assert rows[5]["activities"] == [{"activity": "evaluasi_partisipatif",
+                                      "name": "Evaluasi partisipatif", "done": False,
+                                      "held_on": []}]
