@@ -118,5 +118,11 @@ class PageSchema(Open):
     page_size = fields.Integer(required=True)
 
 
+def page_of(item_schema, name):
+    """A page whose items a client can read: PageSchema with typed items."""
+    return type(name + "Schema", (PageSchema,), {
+        "items": fields.List(fields.Nested(item_schema), required=True)})
+
+
 class DocumentSchema(Open):
     """A service's answer: a JSON object (see the service's documentation)."""

@@ -1,6 +1,6 @@
 """Villages, BKM, evidence, eligibility, rule sets, quotas, selection and ranking
 (the registration service), validated with its own schemas."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.registration import schemas as reg
 from shared.chassis.access import in_scope, scoped_prefix
@@ -10,7 +10,7 @@ from shared.regions import is_village_code
 
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
     path_and_body, rpc
-from ..schemas import Open, PageQuerySchema, PageSchema
+from ..schemas import Open, PageQuerySchema, PageSchema, page_of
 
 TAG = "registration"
 # 5,000 rows (ImportSchema's most) of every column are about 3.5 MB: within the body limit
@@ -44,11 +44,55 @@ class ImportSchema(Schema):
                        metadata={"description": "objects with the columns of `plpbk import "
                                                 "villages` (code, source_document, "
                                                 "observed_on, poverty_rate, ...) and, "
-                                                "optionally, their `line` number; each row "
+                                                "optionally, their `line` number (a whole "
+                                                "number from 1); each row "
                                                 "is checked and reported on its own, an "
                                                 "error naming the row by `row` (its index "
                                                 "here, from 0) and `line`"})
     source = fields.String(load_default="http", validate=validate.Length(min=1, max=200))
+
+    @validates("rows")
+    def lines_are_numbers(self, rows, **kwargs):
+        """A row's `line` comes back in the report: a whole number from 1, or null."""
+        wrong = {number: {"line": ["must be a whole number from 1 (the row's line in the "
+                                   "caller's file), or null"]}
+                 for number, row in enumerate(rows)
+                 if row.get("line") is not None and not (
+                     type(row["line"]) is int and row["line"] >= 1)}
+        if wrong:
+            raise ValidationError(wrong)
+
+
+class ImportErrorSchema(Schema):
+    row = fields.Integer(required=True, metadata={
+        "description": "the refused row's index in `rows`, from 0"})
+    line = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the `line` the row was sent with (null if none)"})
+    reason = fields.String(required=True, metadata={
+        "description": "what is wrong, starting with the column (`observed_on: ...`)"})
+
+
+class ImportReportSchema(Schema):
+    recorded = fields.Integer(required=True, metadata={
+        "description": "rows recorded (the village registered if needed, its evidence "
+                       "recorded and eligibility decided)"})
+    unchanged = fields.Integer(required=True, metadata={
+        "description": "rows already recorded before: nothing new"})
+    errors = fields.List(fields.Nested(ImportErrorSchema), required=True, metadata={
+        "description": "the refused rows, each recording nothing"})
+
+
+class VillageSummarySchema(Schema):
+    """A village as lists give it (GET /api/v1/villages/{code} has the whole record)."""
+    code = fields.String(required=True, metadata={"example": "52.01.08.2006"})
+    name = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["desa", "kelurahan"]))
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["registered", "incomplete", "eligible", "ineligible", "selected"]))
+    score = fields.String(required=True, metadata={"description": "priority score, a "
+                                                                  "decimal string"})
+    kabupaten = fields.String(required=True, metadata={"description": "its name"})
+    province = fields.String(required=True, metadata={"description": "its name"})
 
 
 class VillageSchema(Open):
@@ -120,7 +164,8 @@ def registered(call, village):
 
 ROUTES = [
     Route("GET", "/api/v1/villages", "list_villages", "Villages, filtered and paged", TAG,
-          list_villages, query=reg.VillageQuerySchema, response=PageSchema,
+          list_villages, query=reg.VillageQuerySchema,
+          response=page_of(VillageSummarySchema, "VillagePage"),
           description="Within the caller's region (a wider `region` is narrowed to it)."),
     Route("POST", "/api/v1/villages", "register_village", "Register a village", TAG,
           rpc("registration", "register_village", body, keyed=True, present=registered),
@@ -130,7 +175,7 @@ ROUTES = [
                       "official Kemendagri list; optionally with the BKM."),
     Route("POST", "/api/v1/villages/imports", "import_villages",
           "Bulk import of villages with evidence", TAG, import_rows, body=ImportSchema,
-          status=200, response=Open, max_body=IMPORT_BODY,
+          status=200, response=ImportReportSchema, max_body=IMPORT_BODY,
           description="Up to 5,000 rows, the body up to 8 MiB."),
     Route("GET", "/api/v1/villages/{code}", "get_village", "One village", TAG,
           rpc("registration", "get_village", path("code")), path_params=VillagePath,

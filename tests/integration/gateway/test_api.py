@@ -3,10 +3,13 @@ import uuid
 from datetime import date
 
 import pytest
+import requests
 
 from shared.ledger import open_ledger
 from tests.integration.registration.support import stale_ranking
 from tests.samples import BAJUR, ELIGIBLE
+
+from .documented import schema_errors
 
 NEIGHBOUR = "52.01.08.2001"
 JAKARTA = "31.71.01.1001"
@@ -212,6 +215,54 @@ def test_lists_are_paged(gateway, as_user, role):
     reader = as_user(role)
     page = reader.get("/api/v1/villages?region=52.01&page=2&page_size=2").json()
     assert (page["total"], page["page"], len(page["items"])) == (3, 2, 1)
+
+
+def answer_fields(base, method, template):
+    """The fields the document gives a success answer, and those of its list items."""
+    document = requests.get(f"{base}/openapi.json", timeout=60).json()
+    schemas = document["components"]["schemas"]
+    responses = document["paths"][template][method]["responses"]
+    ok = next(answer for status, answer in responses.items() if status.startswith("2"))
+    schema = schemas[ok["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]]
+    items = schema["properties"].get("items", schema["properties"].get("errors", {}))
+    item = items.get("items", {})
+    item = schemas[item["$ref"].rsplit("/")[-1]] if "$ref" in item else item
+    return set(schema.get("required", [])), set(item.get("required", []))
+
+
+def test_an_integrators_client_reads_the_import_report_and_the_village_list(gateway,
+                                                                            as_user):
+    """A system's generated client reads what the document describes: the import's
+    report and the listed villages were untyped objects ({} with anything in it), so a
+    client had no `errors`, `row` or `reason`, no `code` or `status` of a village."""
+    district = as_user("district", "52.01")
+    report = district.post("/api/v1/villages/imports", json={"rows": [
+        {"code": BAJUR, "source_document": "BPS 2024", "observed_on": "2024-06-30",
+         "poverty_rate": "31.5", "line": 2},
+        {"code": NEIGHBOUR, "source_document": "BPS 2024", "observed_on": "30/06/2024",
+         "line": 3}]})
+    assert report.status_code == 200, report.text
+    assert report.json()["errors"][0]["row"] == 1
+    assert answer_fields(gateway, "post", "/api/v1/villages/imports") == (
+        {"recorded", "unchanged", "errors"}, {"row", "line", "reason"})
+    assert schema_errors(gateway, "POST", "/api/v1/villages/imports", report) == []
+    listed = district.get("/api/v1/villages?status=incomplete")
+    assert [v["code"] for v in listed.json()["items"]] == [BAJUR]
+    assert answer_fields(gateway, "get", "/api/v1/villages") == (
+        {"items", "total", "page", "page_size"},
+        {"code", "name", "kind", "status", "score", "kabupaten", "province"})
+    assert schema_errors(gateway, "GET", "/api/v1/villages", listed) == []
+    # `line` is the caller's number for its row, given back in the report: a whole number
+    # from 1 or null, else the report would carry "abc" where its document says a number
+    for line in ("abc", 2.5, 0, True, {"n": 2}):
+        refused = district.post("/api/v1/villages/imports", json={"rows": [
+            {"code": NEIGHBOUR, "source_document": "BPS", "observed_on": "2024-06-30"},
+            {"code": BAJUR, "source_document": "BPS", "observed_on": "2024-06-30",
+             "line": line}]})
+        assert (refused.status_code, refused.json()["field"]) == (400, "rows.1.line"), line
+    assert district.post("/api/v1/villages/imports", json={"rows": [
+        {"code": BAJUR, "source_document": "BPS", "observed_on": "2024-06-30",
+         "line": None}]}).status_code == 200
 
 
 def test_a_ranking_asked_by_a_village_or_kecamatan_account_is_narrowed_not_refused(
