@@ -131,6 +131,12 @@ class DecimalString(fields.Decimal):
         return str(exact.copy_abs() if exact.is_zero() else exact)  # no "-0.00"
 
 
+def Percentage(**options):
+    """A percentage from 0 to 100 with at most two decimals, as its exact string
+    (registration's indicators; construction's physical and financial progress next)."""
+    return DecimalString(places=2, validate=validate.Range(min=0, max=100), **options)
+
+
 class PagingSchema(Schema):
     """page and page_size of every paged list (the bound keeps page * size an ordinary
     integer: a 20-digit page must be a 400, not an overflow further down)."""

@@ -8,12 +8,11 @@ from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, v
                          validates, validates_schema)
 
 from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
-from shared.schemas import (DecimalString, MemberSchema, PagingSchema, RegionPrefix, VillageCode,
-                            Written, not_in_future)
+from shared.schemas import (DecimalString, MemberSchema, PagingSchema, Percentage, RegionPrefix,
+                            VillageCode, Written, not_in_future)
 
 from . import rules
 
-PERCENT = dict(places=2, validate=validate.Range(min=0, max=100))
 
 
 def day(**kwargs):
@@ -86,10 +85,10 @@ class Rating(fields.String):
 
 
 class IndicatorValuesSchema(Schema):
-    poverty_rate = DecimalString(**PERCENT, metadata={"description": "% of poor households"})
+    poverty_rate = Percentage(metadata={"description": "% of poor households"})
     slum_area = fields.Nested(SlumAreaSchema)
     bookkeeping_rating = Rating()
-    voter_turnout = DecimalString(**PERCENT,
+    voter_turnout = Percentage(
                                    metadata={"description": "% of adults voting for the BKM"})
     fund_misuse_cases = fields.Integer(strict=True, validate=MISUSE_CASES)
     pemda_priority = fields.Nested(PemdaPrioritySchema)
@@ -225,12 +224,12 @@ class ImportRowSchema(KotakuColumns):
     code = VillageCode(required=True)
     source_document = fields.String(required=True, validate=Written(300))
     observed_on = day(required=True)
-    poverty_rate = DecimalString(**PERCENT, load_default=None)
+    poverty_rate = Percentage(load_default=None)
     slum_area = YesNo(load_default=None)
     slum_hectares = DecimalString(places=2, load_default=None,
                                    validate=validate.Range(min=0, max=100000))
     bookkeeping_rating = Rating(load_default=None)
-    voter_turnout = DecimalString(**PERCENT, load_default=None)
+    voter_turnout = Percentage(load_default=None)
     fund_misuse_cases = WholeNumber(load_default=None, validate=MISUSE_CASES)
     pemda_priority = YesNo(load_default=None)
     pemda_decree = fields.String(load_default=None, validate=Written(300))
