@@ -42,7 +42,8 @@ ERRORS = {
          "connection is closed: send the request again",
     409: "The state changed meanwhile (version conflict), or it already exists",
     413: "The body is larger than the operation allows (1 MiB; imports 8 MiB, "
-         "attachments 28 MiB)",
+         "attachments 28 MiB, a login 8 KiB; 1 KiB to an operation that takes none); "
+         "refused unread, the connection closed",
     414: "The path and query string are longer than 8,192 characters (`field`: url)",
     415: "The body is not application/json in UTF-8, or is compressed (`field`: "
          "Content-Encoding, with `Accept-Encoding: identity`): send it as plain JSON",

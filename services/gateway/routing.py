@@ -10,7 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .web import MAX_BODY_BYTES
+
 READ_ONLY_ROLES = ("auditor",)   # may call GET routes only
+# A route that takes no body still reads a small one to say so (400, field body); a
+# larger one is refused unread (413): on the public routes anyone could otherwise make
+# the gateway hold a megabyte per connection
+NO_BODY_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ class Route:
     location: bool = False         # its 201 names the new resource in `Location`
     scope: Callable | None = None  # (Call) -> (field, region code it touches), checked
     description: str = ""
-    max_body: int = 1024 * 1024    # bytes; larger bodies get 413 before they are read
+    max_body: int | None = None    # bytes; larger bodies get 413 before they are read
+                                   # (None: MAX_BODY_BYTES, or NO_BODY_LIMIT without a body)
     errors: tuple = ()             # statuses beyond those every route can answer
     responses: dict = field(default_factory=dict)  # extra documented successes
 
@@ -48,6 +55,12 @@ class Route:
     def idempotent(self) -> bool:
         """Takes an Idempotency-Key: a write of a principal whose answer may be kept."""
         return self.writes and not self.public and self.replayable
+
+    @property
+    def body_limit(self) -> int:
+        if self.max_body is not None:
+            return self.max_body
+        return MAX_BODY_BYTES if self.body is not None else NO_BODY_LIMIT
 
     @property
     def rule(self) -> str:

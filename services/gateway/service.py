@@ -45,7 +45,7 @@ def _entrypoint(route):
         return self.gateway.respond(route, request, path_values)
     handle.__name__ = handle.__qualname__ = route.name
     handle.__doc__ = route.summary
-    return api(route.method, route.rule, max_body=route.max_body)(handle)
+    return api(route.method, route.rule, max_body=route.body_limit)(handle)
 
 
 for _route in ROUTES:

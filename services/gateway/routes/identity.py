@@ -6,6 +6,10 @@ from ..login import WRONG, client_address, log_in
 from ..routing import Route
 from ..schemas import LoginSchema, PasswordChangeSchema, PrincipalSchema, TokenSchema
 
+# Anyone may send a login: its body holds a username (64) and a password (256 characters,
+# 12 bytes each escaped as a JSON surrogate pair), and no more is read
+LOGIN_BODY = 8 * 1024
+
 
 def login(call):
     return log_in(call.tools, call.loaded["username"], call.loaded["password"], _address(call))
@@ -46,7 +50,7 @@ def change_password(call):
 ROUTES = [
     Route("POST", "/api/v1/auth/login", "login", "Log in: a password for a token", "auth",
           login, body=LoginSchema, response=TokenSchema, public=True, credentials=False,
-          errors=(429,),
+          errors=(429,), max_body=LOGIN_BODY,
           description=f"Answers 401 '{WRONG}' for either mistake. After a few failures "
                       "per username (and more per client address) attempts are refused "
                       "with 429 for 1 s, 2 s, 4 s, ... (Retry-After)."),

@@ -120,3 +120,26 @@ def test_the_rest_of_a_refused_body_is_taken_for_a_moment_not_reset(gateway, dis
             raw.sendall(b"x" * 65536)
         raw.shutdown(socket.SHUT_WR)
         assert raw.recv(1) == b""   # then closed in order
+
+
+@pytest.mark.parametrize("method, path", [(b"POST", b"/api/v1/auth/login"),
+                                          (b"GET", b"/health"), (b"GET", b"/openapi.json")])
+def test_what_anyone_may_send_without_credentials_is_small(gateway, method, path):
+    """The public routes take a login's few hundred bytes, or no body at all: a 1 MiB
+    body to each of a thousand connections kept a gigabyte in the gateway for anyone."""
+    with connect(gateway) as raw:
+        raw.sendall(b"%s %s HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n" % (method, path, 64 * 1024))
+        status, headers, body = answered_then_closed(raw)
+    expect_error((status, headers, body), 413, "PayloadTooLarge", "body")
+
+
+def test_a_login_with_the_longest_password_in_json_escapes_fits(gateway, operator):
+    """256 characters, each outside the BMP and escaped as a surrogate pair (12 bytes)."""
+    password = "\U0001f600" * 256
+    operator.user("siti", "district", "52.01", password=password)
+    body = ('{"username": "siti", "password": "%s"}' % (
+        "\\ud83d\\ude00" * 256)).encode()
+    answer = requests.post(f"{gateway}/api/v1/auth/login", data=body, timeout=30,
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
