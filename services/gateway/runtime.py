@@ -27,6 +27,7 @@ from nameko.exceptions import ConfigurationError
 from nameko.extensions import DependencyProvider
 
 from services import SERVICES as PLATFORM_SERVICES
+from shared.chassis.errors import CommandRejected
 from shared.chassis.platform import Platform
 from shared.chassis.starting import starting
 from shared.config import number_setting, setting
@@ -36,7 +37,6 @@ from . import health, openapi, pipeline
 from .accounts import Accounts
 from .auth import Authenticator, Directory
 from .credentials import hash_password
-from .errors import Unauthorized
 from .idempotency import StoredResponses
 from .locks import KeyedLocks
 from .login import proxy_networks
@@ -121,7 +121,7 @@ class GatewayRuntime(DependencyProvider):
             return None
         try:
             pipeline.principal_of(route, request.headers, self._authenticator().authenticate)
-        except Unauthorized as refusal:
+        except CommandRejected as refusal:   # a store that cannot be read: its 503 too
             return refusal
         return None
 
