@@ -30,7 +30,8 @@ errors = Console(stderr=True)
 # used now (locked, full, read-only, I/O error), 130 interrupted.
 EXIT_PROBLEM, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 # Ctrl-C: 128 + SIGINT, as shells report it; not 1, which would say "a problem was found".
-EXIT_INTERRUPTED = 130
+# SIGTERM (`timeout`, systemd, a container stop): 128 + SIGTERM.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 class WholeNumber(click.IntRange):
@@ -216,11 +217,32 @@ class PlatformGroup(click.Group):
         # (after "service not running"): noise around the one line that matters.
         logging.getLogger("amqp").setLevel(logging.ERROR)
         text_in_utf8(self)
+        terminated = []
+        previous = signal.signal(signal.SIGTERM, _as_ctrl_c(terminated))
         try:
             with nothing_unforeseen(), unreachable_is_an_error():
                 return super().invoke(ctx)
         except KeyboardInterrupt:
+            if terminated:
+                fail("stopped (SIGTERM) before the command finished", EXIT_TERMINATED)
             fail("interrupted (Ctrl-C) before the command finished", EXIT_INTERRUPTED)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _as_ctrl_c(terminated):
+    """SIGTERM handled as Ctrl-C is: SIGTERM's default ended the process on the spot,
+    silently, and a backup stopped so left its half copy behind. Whatever the command
+    does with Ctrl-C (remove what it wrote, finish a view first, leave an RPC call
+    cleanly) it then does with SIGTERM; `run` and `relay` set their own."""
+    def handler(_signum, frame):
+        terminated.append(True)
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if callable(ctrl_c):
+            ctrl_c(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+    return handler
 
 
 @contextmanager

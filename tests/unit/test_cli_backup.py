@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -17,6 +19,8 @@ from shared.cli import backup as backup_module
 from shared.ledger import NewEvent, open_ledger
 from shared.views import open_view_store
 from tests.unit.cli_support import ledgers, run
+
+PLPBK = os.path.join(os.path.dirname(sys.executable), "plpbk")
 
 
 def sha256(path):
@@ -315,3 +319,26 @@ def test_an_empty_out_folder_that_cannot_be_written_is_refused_before_any_copy(p
     assert result.exit_code == 2, result.output
     assert f"--out {out}" in result.text and "not writable" in result.text
     assert os.listdir(out) == []
+
+
+def test_a_backup_stopped_by_sigterm_leaves_no_half_backup_and_says_so(platform, tmp_path):
+    # `timeout`, systemd or a container stop sends SIGTERM: the process died at once,
+    # silently (exit 143), leaving ledger copies without a manifest that the next backup
+    # into the folder refused. Sent as the attachments are copied (a sitecustomize).
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(
+        "import os, shutil, signal\n"
+        "copy = shutil.copyfile\n"
+        "def stopped(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return copy(*args, **kwargs)\n"
+        "shutil.copyfile = stopped\n")
+    out = tmp_path / "backup"
+    done = subprocess.run([PLPBK, "backup", "--out", str(out), *platform["args"]],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path / "hook")))
+    assert done.returncode == 143, done.stderr
+    assert not out.exists()
+    said = " ".join(done.stderr.split())
+    assert "removed" in said and "error: stopped (SIGTERM) before the command finished" in said
+    assert "Traceback" not in said
