@@ -28,11 +28,18 @@ def log_in(tools, username, password, address) -> dict:
         # a user without a usable hash may be one the view has not caught up with yet
         user = tools.directory.user(username,
                                     fresh=lambda doc: passwords.of(doc) is not None)
-        if not _check(tools.password_checks, passwords.of(user), password):
+        stored = passwords.of(user)
+        if not _check(tools.password_checks, stored, password):
             throttle.failed(subjects)
             LOGINS.labels("failed").inc()
             raise Unauthorized(WRONG, "password")
         throttle.succeeded(username)
+        if credentials.HASHER.check_needs_rehash(stored):
+            # made with weaker argon2 settings than today's: made again now that the
+            # password is at hand, under the same version and credential (should a change
+            # land meanwhile, it names another credential: this one is never read again)
+            passwords.save(username, tpool.execute(credentials.hash_password, password),
+                           user["password_version"], user.get("credential"))
     LOGINS.labels("succeeded").inc()
     ttl = tools.settings.token_ttl
     return {"access_token": tokens.issue(tools.secret, user, ttl), "token_type": "Bearer",

@@ -95,3 +95,21 @@ def test_a_hash_kept_under_the_username_alone_still_logs_in_until_replaced(store
     assert logs_in(stores, "a second password") and not logs_in(stores, PASSWORD)
     assert made.passwords.get("siti") is None
     assert state.collection("credentials").count() == 1   # only the hash in use is kept
+
+
+def test_a_hash_made_with_weaker_argon2_settings_is_remade_at_the_next_login(stores):
+    """When the ministry (or a new argon2-cffi) raises the cost, the hashes kept stay as
+    cheap to crack as they were made until each user logs in: then the password is at
+    hand, and its hash is made again with today's settings, under the same credential."""
+    from argon2 import PasswordHasher
+    from services.gateway.credentials import HASHER
+    made = accounts(stores, hasher=PasswordHasher(time_cost=1, memory_cost=8192).hash)
+    made.create_user(SITI, PASSWORD)
+    kept = stores[1].collection("credentials")
+    [weak] = kept.find()
+    assert HASHER.check_needs_rehash(weak["hash"])
+    assert logs_in(stores, PASSWORD)
+    [remade] = kept.find()
+    assert not HASHER.check_needs_rehash(remade["hash"])
+    assert remade["password_version"] == weak["password_version"]
+    assert logs_in(stores, PASSWORD) and not logs_in(stores, "a wrong password!")
