@@ -105,7 +105,13 @@ def test_no_secret_of_a_request_is_logged_even_at_debug_level(
                     {"Authorization": f"Bearer {token}x"}, {"X-API-Key": key + "x"},
                     {"Authorization": f"Basic {token}"}):
         requests.get(base + "/api/v1/villages", headers=headers, timeout=10)
+        # judged before the body is read, outside any worker (web.py)
+        requests.post(base + "/api/v1/villages", headers=headers, timeout=10,
+                      json={"code": "52.01.08.2006"})
     requests.post(base + "/api/v1/auth/login", timeout=10, data=f'{{"password": "{wrong}"')
+    requests.post(base + "/api/v1/auth/password", timeout=10,   # the current one wrong
+                  headers={"Authorization": f"Bearer {token}"},
+                  json={"current_password": wrong, "new_password": wrong + "!"})
     written = "\n".join(str(line) for line in debug_json_logs())
     assert "POST /api/v1/auth/login" in written   # the requests were logged
     for secret in (PASSWORD, wrong, token, key, SECRET, token[-20:], key[-12:]):
