@@ -75,6 +75,7 @@ def _among(address, networks) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    ip = getattr(ip, "ipv4_mapped", None) or ip   # ::ffff:10.0.0.1 on an IPv6 socket
     return any(ip in network for network in networks)
 
 
