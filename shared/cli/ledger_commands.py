@@ -86,6 +86,8 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
         kept[name] = kept_one
     trusted = trusted_key(public_key) if public_key else None
     with unreachable_is_an_error():
+        # a mistyped folder: not "no ledgers", nor a kept checkpoint's ledger "missing"
+        must_exist(store_uri, "--store")
         available = ledger_names(store_uri)
         if all_ or not (names or kept):
             chosen = available + sorted(set(kept) - set(available))

@@ -79,6 +79,24 @@ def test_a_mistyped_store_folder_is_an_error_and_nothing_is_created(tmp_path):
     assert run("ledgers", "--store", f"sqlite:///{tmp_path}/afile").exit_code == 2
 
 
+def test_verify_with_a_mistyped_store_folder_names_it_and_calls_nothing_broken(tmp_path):
+    # sqlite:/// (three slashes: relative) where sqlite://// was meant: with a kept
+    # checkpoint the ledger was reported BROKEN, "missing from the store" (exit 1, a
+    # tampering alarm), and without one "no ledgers at" instead of the folder's absence
+    store = ledgers(tmp_path / "ledgers", "registration")
+    key = tmp_path / "k.pem"
+    run("keygen", "--out", str(key))
+    kept = tmp_path / "kept.ckpt"
+    run("checkpoint", "registration", "--key", str(key), "--store", store, "--out", str(kept))
+    missing = f"sqlite:///{tmp_path}/nowhere"
+    for args in (["--checkpoint", str(kept)], ["--all"], ["registration"]):
+        result = run("verify", *args, "--store", missing)
+        assert result.exit_code == 2, result.output
+        assert "error: --store" in result.text and "there is no folder" in result.text
+        assert "BROKEN" not in result.text
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_keygen_never_writes_over_a_key_nor_leaves_half_a_pair(tmp_path):
     key, public = tmp_path / "k.pem", tmp_path / "k.pem.pub"
     assert run("keygen", "--out", str(key)).exit_code == 0
