@@ -164,6 +164,9 @@ class RuleSetSchema(Schema):
 
 class VillageQuerySchema(PagingSchema):
     region = RegionPrefix()
+    name = fields.String(load_default=None, validate=Written(max=100), metadata={
+        "description": "villages whose name starts with this text (case, accents and "
+                       "extra spaces aside)"})
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["registered", "incomplete", "eligible", "ineligible", "selected"]))
 

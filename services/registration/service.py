@@ -183,7 +183,7 @@ class RegistrationService(OperatorEntrypoints):
         authorize(self.platform.actor, READERS, None, "read villages")
         region = scoped_prefix(self.platform.actor, query["region"])
         return views.list_villages(self.platform.views, region, query["status"], query["page"],
-                                   query["page_size"])
+                                   query["page_size"], query["name"])
 
     @rpc(expected_exceptions=EXPECTED)
     def ranking(self, region):

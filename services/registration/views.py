@@ -4,11 +4,14 @@ The `villages` collection holds one document per registered village: its officia
 identity, current indicators with their evidence, the effective eligibility with the
 reasons, and its selection. `quotas` and `rule_sets` hold the ministry's settings.
 """
+import unicodedata
+
 from shared.chassis.errors import NotFound
 from shared.chassis.subscribers import Projection, handles
 
 from . import domain
 
+HIDDEN = ("_id", "name_key", "eligibility")   # view fields a village's answer leaves out
 DECISION_TYPES = ("IndicatorsRecorded", "EligibilityDecided", "EligibilityOverridden",
                   "VillageSelected")
 
@@ -28,7 +31,8 @@ class VillageBoard(Projection):
     def registered(self, record):
         p = record.payload
         self.villages.put(p["code"], {
-            "code": p["code"], "name": p["name"], "kind": p["kind"],
+            "code": p["code"], "name": p["name"], "name_key": name_key(p["name"]),
+            "kind": p["kind"],
             "kecamatan": p["kecamatan"], "kabupaten": p["kabupaten"], "province": p["province"],
             "status": "registered", "score": "0.00", "indicators": {},
             "bkm": None, "decision": None, "override": None, "selected": None,
@@ -120,15 +124,24 @@ def village_profile(views, code):
     doc = views.collection("villages").get(code)
     if doc is None:
         raise NotFound(f"village {code} is not registered", "code")
-    # the store's key repeats "code"; "eligibility" was a field never filled (views
-    # projected before it went may still hold it until rebuilt)
-    return {key: value for key, value in doc.items() if key not in ("_id", "eligibility")}
+    # the store's key repeats "code"; name_key serves searches; "eligibility" was a field
+    # never filled (views projected before it went may still hold it until rebuilt)
+    return {key: value for key, value in doc.items() if key not in HIDDEN}
 
 
-def list_villages(views, region, status, page, page_size):
+def name_key(name):
+    """A name as searches compare it: case and accents folded, spaces single ("Bajur",
+    "  bajur" and "BAJUR" alike)."""
+    letters = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(c for c in letters if not unicodedata.combining(c)).split())
+
+
+def list_villages(views, region, status, page, page_size, name=None):
     query = {"_id": {"$prefix": region}} if region else {}
     if status:
         query["status"] = status
+    if name:   # views projected before name_key existed find no name until rebuilt
+        query["name_key"] = {"$prefix": name_key(name)}
     villages = views.collection("villages")
     total = villages.count(query)
     items = villages.find(query, skip=(page - 1) * page_size, limit=page_size)

@@ -259,6 +259,24 @@ def test_listing_is_paged_filtered_and_scoped(registration):
             district.list_villages({"region": "31"})
 
 
+def test_villages_are_found_by_the_start_of_their_name(registration):
+    """A district officer knows a village by its name, not its Kemendagri code: the list
+    could only be filtered by code prefix and status."""
+    with proxy(registration) as ministry:
+        for code in ["52.01.08.2001", "52.01.08.2002", "52.01.08.2006", "52.02.01.1001"]:
+            ministry.register_village({"code": code})   # Bengkel, Merembu, Bajur, Praya
+        found = ministry.list_villages({"name": "  BA"})
+        assert [v["code"] for v in found["items"]] == ["52.01.08.2006"]
+        assert found["total"] == 1
+        assert [v["name"] for v in ministry.list_villages({"name": "b"})["items"]] == [
+            "Bengkel", "Bajur"]
+        assert ministry.list_villages({"name": "b", "region": "52.02"})["total"] == 0
+        assert ministry.list_villages({"name": "prayas"})["total"] == 0
+        for bad in ["", "   ", "x" * 101, 7]:
+            with pytest.raises(InvalidInput, match="name"):
+                ministry.list_villages({"name": bad})
+
+
 def test_import_records_good_rows_reports_bad_ones_and_is_idempotent(registration):
     rows = [
         {"line": 2, "code": "52.01.08.2001", "source_document": "BPS", "observed_on": "2024-01-01",

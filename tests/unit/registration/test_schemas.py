@@ -414,7 +414,7 @@ def test_other_regions_are_refused(region):
 
 def test_query_defaults_and_limits():
     assert schemas.VillageQuerySchema().load({}) == {
-        "region": "", "status": None, "page": 1, "page_size": 50}
+        "region": "", "status": None, "name": None, "page": 1, "page_size": 50}
     for status in ["registered", "incomplete", "eligible", "ineligible", "selected"]:
         assert schemas.VillageQuerySchema().load({"status": status})["status"] == status
     for bad in [{"status": "happy"}, {"page": 0}, {"page_size": 0}, {"page_size": 501},
