@@ -215,6 +215,8 @@ def test_lists_are_paged(gateway, as_user, role):
     reader = as_user(role)
     page = reader.get("/api/v1/villages?region=52.01&page=2&page_size=2").json()
     assert (page["total"], page["page"], len(page["items"])) == (3, 2, 1)
+    found = reader.get("/api/v1/villages?name=mere").json()   # Merembu, by its name
+    assert [village["code"] for village in found["items"]] == ["52.01.08.2002"]
 
 
 def answer_fields(base, method, template):
