@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shared.chassis.errors import CommandRejected, Conflict, NotConfigured, StoreUnavailable
+from shared.cli.backup import FORMAT as BACKUP_FORMAT
 from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console,
                                ctrl_c_deferred, fail, must_exist, progress_bar, store_option,
                                unreachable_is_an_error)
@@ -23,6 +24,7 @@ from shared.cli.rpc import actor_options, service_proxy
 from shared.cli.state import refuse_ledgers
 from shared.cli.uris import view_store_uri
 from shared.config import DEFAULTS
+from shared.ledger.verify import CHECKPOINT_FORMAT
 from shared.regions import is_region_prefix, is_village_code
 
 from . import merkle, schemas
@@ -331,6 +333,14 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
                   f"with their proofs written to {escape(out)}")
 
 
+# The other files the platform writes for keeping, and what checks them.
+OTHER_KEPT_FILES = {
+    CHECKPOINT_FORMAT: "a checkpoint, checked by `plpbk verify --checkpoint`",
+    TREE_HEAD_FORMAT: "a tree head, given to verify-bundle with --tree-head",
+    BACKUP_FORMAT: "a backup's manifest, checked by restoring it and `plpbk verify --all`",
+}
+
+
 @click.command("verify-bundle")
 @click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--public-key", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -342,7 +352,8 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
     """Check an audit bundle offline: signatures, proofs, scope, attachments.
 
     Needs only the bundle and the public key. Exit code 0 when everything verifies,
-    1 when anything does not (each problem is named), 2 when the files cannot be read.
+    1 when anything does not (each problem is named), 2 when the files cannot be read or
+    one is another kind of file (a checkpoint, a tree head, a backup's manifest).
     """
     from .bundle_verify import BundleReport, read_bundle
     from .bundle_verify import verify_bundle as verify
@@ -356,6 +367,10 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
         fail(f"cannot read {bundle_path}: {exc}")
     report = BundleReport()
     bundle = read_bundle(data, report)
+    kind = bundle.get("format") if bundle is not None else None
+    if kind in OTHER_KEPT_FILES:   # a file the operator mixed up, not a bundle altered
+        fail(f"{bundle_path}: not an audit bundle (its format is {kind!r}: "
+             f"{OTHER_KEPT_FILES[kind]}); `plpbk audit export` writes bundles")
     if bundle is not None:
         events = bundle.get("events")
         with progress_bar(f"verifying {bundle_path}",

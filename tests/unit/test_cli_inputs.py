@@ -153,3 +153,23 @@ def test_a_kept_file_that_is_not_a_tree_head_is_bad_usage_not_a_failed_proof(tmp
         assert result.exit_code == 2, (command, result.output)
         assert "not a tree head" in result.text and "plpbk-checkpoint/1" in result.text
         assert str(kept) in result.text
+
+
+def test_a_kept_file_given_as_the_bundle_is_bad_usage_not_an_altered_bundle(tmp_path):
+    """A checkpoint, a tree head or a backup manifest given for BUNDLE: verify-bundle
+    listed "not in canonical JSON form: the file was altered after export" and fields it
+    expected (exit 1), a tampering alarm about a file that was never a bundle."""
+    store = ledgers(tmp_path / "ledgers", "cycle")
+    kept = tmp_path / "cycle.ckpt"
+    assert run("checkpoint", "cycle", "--key", key_pair(tmp_path), "--store", store,
+               "--out", str(kept)).exit_code == 0
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"format": "plpbk-backup/1", "ledgers": {}}))
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps({"format": "plpbk-tree-head/1", "ledger": "cycle"}))
+    for path, kind in ((kept, "plpbk-checkpoint/1"), (manifest, "plpbk-backup/1"),
+                       (head, "plpbk-tree-head/1")):
+        result = run("verify-bundle", str(path), "--public-key", str(tmp_path / "k.pem.pub"))
+        assert result.exit_code == 2, result.output
+        assert "not an audit bundle" in result.text and kind in result.text
+        assert "altered" not in result.text
