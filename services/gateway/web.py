@@ -73,9 +73,6 @@ CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")               # not field text
 # Host = uri-host [":" port] (RFC 9110, 7.2; RFC 3986): an IP literal in brackets, or
 # letters, digits and the few marks a host name or IPv4 address can hold (empty allowed)
 HOST = re.compile(r"(\[[0-9A-Za-z:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(:[0-9]*)?")
-# The methods HTTP defines (RFC 9110, 9; PATCH: RFC 5789), case-sensitive (Werkzeug
-# upper-cases them: 'get' was served as GET). Any other is answered 405 like a method the
-# path lacks, not 501: a client's mistake is no server error
 # Every answer, for browsers (web pages for the ministry and auditors): no guessing a
 # type other than the one given, nothing a principal was shown kept by a cache or
 # browser (a token, a village's data), no framing, no referrer; a JSON answer opened as a
@@ -85,6 +82,9 @@ BROWSER_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-
 CONTENT_POLICY = ("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
                   "form-action 'none'")
 HTML_CONTENT_POLICY = CONTENT_POLICY + "; style-src 'unsafe-inline'"
+# The methods HTTP defines (RFC 9110, 9; PATCH: RFC 5789), case-sensitive (Werkzeug
+# upper-cases them: 'get' was served as GET). Any other is answered 405 like a method the
+# path lacks, not 501: a client's mistake is no server error
 KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
                  "PATCH")
 
