@@ -40,8 +40,8 @@ from .errors import (HeaderTooLarge, HttpVersionNotSupported, MethodNotAllowed,
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024   # 1 MiB: any one record fits, a flood does not (imports and
-                                # attachments set their own: Route.max_body)
+MAX_BODY_BYTES = 1024 * 1024   # 1 MiB: any one record fits, a flood does not (a route
+                                # may set its own: Route.body_limit)
 MAX_URL = 8192                  # characters of path and query string
 # eventlet answers a longer request line itself, with an empty 414; it reads up to this
 # much so that the app can answer in JSON (past it, eventlet's bare 414 remains)
