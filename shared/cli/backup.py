@@ -80,9 +80,11 @@ def backup(out, store_uri, state_uri, attachment_uri):
         copied = {"state": {}, "ledgers": {}}
         for part, name, snapshot in held:
             relative = f"{part}/{name}.db"
-            _copy_snapshot(snapshot, os.path.join(out, relative), f"copying {part} {name}")
+            with _written_to(out, f"the copy of {relative}"):
+                _copy_snapshot(snapshot, os.path.join(out, relative), f"copying {part} {name}")
             copied[part][name] = {"file": relative}
-        attachments, mismatched = _copy_attachments(sources[2], out)
+        with _written_to(out, "the copies of the attachments"):
+            attachments, mismatched = _copy_attachments(sources[2], out)
         ledgers = {name: _verified(out, name, entry)
                    for name, entry in copied["ledgers"].items()}
         for entry in copied["state"].values():
@@ -167,6 +169,24 @@ def _claimed(out):
             raise
     finally:
         os.close(folder)
+
+
+@contextmanager
+def _written_to(out, what):
+    """The copy's disk failing (full, read-only, an I/O error) named as --out's: it was
+    "a store cannot be used now", which sent the operator to the stores, only read here.
+    A source that is damaged is still named as damaged (exit 1)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        cause = trouble(exc)
+        if cause is None:
+            raise
+        fail(f"--out {out}: cannot write {what}: {cause} ({exc})", EXIT_UNREACHABLE)
+    except OSError as exc:
+        if not (exc.filename or "").startswith(out):   # an attachment that cannot be read
+            raise
+        fail(f"--out {out}: cannot write {what}: {exc.strerror or exc}", EXIT_UNREACHABLE)
 
 
 def _remove_incomplete(out, created):

@@ -342,3 +342,26 @@ def test_a_backup_stopped_by_sigterm_leaves_no_half_backup_and_says_so(platform,
     said = " ".join(done.stderr.split())
     assert "removed" in said and "error: stopped (SIGTERM) before the command finished" in said
     assert "Traceback" not in said
+
+
+def test_a_backup_the_out_disk_cannot_take_names_out_not_a_store(platform, tmp_path):
+    # the disk of --out full (here a file size limit, as `ulimit -f` sets): the backup
+    # said "a store cannot be used now: ...", sending the operator to the stores, which
+    # it only reads
+    ledger = open_ledger(platform["store"], "registration")
+    for number in range(200):
+        ledger.append(f"big-{number}", 0, [NewEvent("VillageRegistered",
+                                                        {"code": str(number), "x": "y" * 1000})])
+    ledger.close()
+    out = tmp_path / "backup"
+
+    def limited():
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+    done = subprocess.run([PLPBK, "backup", "--out", str(out), *platform["args"]],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limited,
+                          env=dict(os.environ, COLUMNS="500"))
+    assert done.returncode == 3, done.stderr
+    assert f"error: --out {out}: cannot write the copy of ledgers/registration.db" \
+           in done.stderr
+    assert "a store cannot be used" not in done.stderr and not out.exists()
