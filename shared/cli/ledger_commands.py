@@ -109,11 +109,14 @@ def verify(names, all_, checkpoints, public_key, as_json, workers, store_uri):
         for r in reports:
             checkpoint = ("none kept" if kept else "—") if r.checkpoint is None else (
                 f"#{r.checkpoint['position']} " + ("ok" if r.checkpoint["ok"] else "FAILED"))
-            result = "[green]ok[/]" if r.ok else \
-                f"[red]BROKEN at {r.first_bad_position}: {escape(r.problem)}[/]"
+            result = "[green]ok[/]" if r.ok else f"[red]BROKEN at {r.first_bad_position}[/]"
             table.add_row(r.ledger, str(r.count), f"#{r.head_position} {r.head_hash[:16]}…",
                           checkpoint, result)
         console.print(table)
+        for r in reports:   # whole, below: a table cell of 80 columns cut it with "…"
+            if not r.ok:
+                errors.print(f"[bold red]error:[/] {escape(r.ledger)}: BROKEN at "
+                             f"{r.first_bad_position}: {escape(r.problem)}", highlight=False)
     if kept and trusted is None:
         errors.print("note: checkpoints were checked only against the key each one carries, "
                      "so a checkpoint forged with another key passes; give --public-key with "

@@ -3,7 +3,6 @@ import os
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from ..views import open_view_store, store_names
 from ..chassis.errors import CommandRejected
@@ -46,14 +45,16 @@ def parked(services, replay, positions, show_all, state_uri, amqp_uri, actor, ro
                  if (waiting := _to_replay(found, positions))}, positions,
                 lambda: service_proxy(amqp_uri, actor, role, region, timeout=REPLAY_TIMEOUT))
         return
-    table = Table("service", "subscriber", "source #", "event", "stream", "status", "attempts",
-                  "error", "parked at")
+    if not any(entries.values()):
+        console.print("no parked events")
+        return
+    # a line per event, its error whole: a table of 80 columns cut every cell with "…"
     for name, found in entries.items():
         for e in found:
-            table.add_row(*(escape(str(cell)) for cell in (
-                name, e["subscriber"], f"{e['source']} #{e['position']}", e["type"],
-                e["stream_id"], e["status"], e["attempts"], e["error"], e["parked_at"])))
-    console.print(table if any(entries.values()) else "no parked events")
+            console.print(escape(
+                f"{name} {e['subscriber']} {e['source']} #{e['position']} {e['type']} "
+                f"{e['stream_id']} {e['status']}, {e['attempts']} attempts, parked at "
+                f"{e['parked_at']}: {e['error']}"), highlight=False, soft_wrap=True)
 
 
 def _entries(state_uri, name, show_all):

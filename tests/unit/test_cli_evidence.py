@@ -157,3 +157,28 @@ def test_a_replay_calls_no_service_that_has_nothing_left_to_replay(tmp_path):
     # #4 is still parked: the service is called for it (here RabbitMQ is not there)
     assert run("parked", "--replay", "--all", "--state", state,
                "--amqp", UNREACHABLE).exit_code == 3
+
+
+def test_listings_cut_no_text_on_an_80_column_screen(tmp_path):
+    # a console, a pipe or cron mail is 80 columns: the tables cut cells with "…", and
+    # verify's named problem lost the ledger's path, parked's error its words. Each is
+    # now said whole on lines of its own, below the table
+    folder = tmp_path / "a-district-data-centre" / "plpbk" / "ledgers"
+    folder.mkdir(parents=True)
+    (folder / "registration.db").write_bytes(b"not a ledger at all" * 100)
+    verified = run("verify", "--all", "--store", f"sqlite:///{folder}")
+    assert verified.exit_code == 1
+    assert f"registration:BROKENat1:ledger'registration'at{folder}/registration.dbisnota" \
+        in "".join(verified.output.split()), verified.output
+    error = "ValueError: the village 52.01.08.2006 has no cycle open for this stage"
+    kept = open_view_store(f"sqlite:///{tmp_path}", "cycle")
+    kept.collection("parked").put("opens-cycles:registration:5", {
+        "subscriber": "opens-cycles", "source": "registration", "position": 5,
+        "event_id": "e-1", "type": "VillageSelected", "stream_id": "village-52.01.08.2006",
+        "status": "parked", "attempts": 4, "error": error, "trace": [],
+        "parked_at": "2026-11-29T00:00:00.000000Z"})
+    kept.close()
+    listed = run("parked", "--state", f"sqlite:///{tmp_path}")
+    assert listed.exit_code == 0
+    assert "".join(error.split()) in "".join(listed.output.split()), listed.output
+    assert "village-52.01.08.2006" in "".join(listed.output.split())
