@@ -102,7 +102,8 @@ class PlanningService(OperatorEntrypoints):
         command = domain.DraftDocument(code=code, kind=kind, village_name=official["name"],
                                        attachments=self._attachments(code), **draft)
         outcome = self._execute(code, kind, command, idempotency_key)
-        return views.version(self.platform.views, code, kind, outcome.state.latest)
+        return views.version(self.platform.views, code, kind,
+                             self._version_made(code, kind, outcome))
 
     @rpc(expected_exceptions=EXPECTED)
     def revise_document(self, code, kind, data, idempotency_key=None):
@@ -111,7 +112,8 @@ class PlanningService(OperatorEntrypoints):
         revision = load(schemas.version_schema(_kind(kind), revision=True), data)
         command = domain.ReviseDocument(attachments=self._attachments(code), **revision)
         outcome = self._execute(code, kind, command, idempotency_key)
-        return views.version(self.platform.views, code, kind, outcome.state.latest)
+        return views.version(self.platform.views, code, kind,
+                             self._version_made(code, kind, outcome))
 
     @rpc(expected_exceptions=EXPECTED)
     def approve_document(self, code, kind, data, idempotency_key=None):
@@ -238,6 +240,15 @@ class PlanningService(OperatorEntrypoints):
     def _execute(self, code, kind, command, idempotency_key=None):
         return self.platform.execute(domain.DOCUMENT, domain.document_stream(code, kind),
                                      command, self.platform.metadata, idempotency_key)
+
+    def _version_made(self, code, kind, outcome):
+        """The version a draft or revision recorded. A key sent again (the ledger keeps
+        keys for good) answers the version it made then, not the latest since."""
+        if not outcome.duplicate:
+            return outcome.state.latest
+        return fold(domain.DOCUMENT, self.platform.ledger.read_stream(
+            domain.document_stream(code, kind),
+            to_version=outcome.result.stream_version)).latest
 
     def _attachments(self, code):
         """The village's uploaded attachments, from the ledger (the truth, not a view)."""

@@ -449,3 +449,27 @@ def test_a_meeting_key_sent_again_with_another_meeting_is_refused_not_answered(p
         assert elsewhere.value.field == "idempotency_key"
         assert facilitator.status()["ledger_head"] == head + 1   # the neighbour's upload
         assert service.get_meeting(first["meeting_id"])["held_on"] == "2024-08-10"
+
+
+def test_a_draft_or_revision_key_sent_again_answers_the_version_it_recorded(planning):
+    """A key the gateway no longer keeps (its answers last 24 hours, the ledger's keys for
+    good: a key of the version before an upgrade, a day later) reaches the service again.
+    It answered the document's latest version, so the retry of 'draft version 1' came
+    back as version 3, as if the draft had been recorded as that."""
+    with proxy(planning) as service:
+        attendance_map = upload(service, pdf("peta"), "map")
+        rplp = samples.content("rplp", attendance_map)
+        draft = {"content": rplp, "drafted_on": "2024-08-01"}
+        first = service.draft_document(BAJUR, "rplp", draft, idempotency_key="draft-1")
+        revision = {"content": samples.changed(rplp, vision="Bajur hijau 2029"),
+                    "drafted_on": "2024-08-05", "based_on": 1}
+        second = service.revise_document(BAJUR, "rplp", revision, idempotency_key="rev-2")
+        service.revise_document(BAJUR, "rplp", {
+            "content": samples.changed(rplp, vision="Bajur tangguh 2030"),
+            "drafted_on": "2024-08-06", "based_on": 2})
+        head = service.status()["ledger_head"]
+        again = service.draft_document(BAJUR, "rplp", draft, idempotency_key="draft-1")
+        assert (again["version"], again["content"]) == (1, first["content"])
+        again = service.revise_document(BAJUR, "rplp", revision, idempotency_key="rev-2")
+        assert (again["version"], again["content"]) == (2, second["content"])
+        assert service.status()["ledger_head"] == head
