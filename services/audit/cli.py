@@ -6,6 +6,7 @@ auditor's public key. `verify-bundle` needs no service, store or network at all.
 `rebuild` works on the stores directly (and asks running services for in-memory views).
 """
 import base64
+import inspect
 import json
 from contextlib import contextmanager
 
@@ -32,9 +33,16 @@ from .bundle import bundle_bytes
 from .treehead import TREE_HEAD_FORMAT, tree_head_problem
 
 
+NEEDS_THE_SERVICE = ("Needs the audit service running (make run), asked over RabbitMQ "
+                     "(--amqp); it records nothing.")
+
+
 @click.group("audit")
 def audit_group():
-    """Replay decision histories, states as of a moment, and proofs (read-only)."""
+    """Replay decision histories, states as of a moment, and proofs (read-only).
+
+    Needs the audit service running (make run); verify-bundle needs nothing but files.
+    """
 
 
 @contextmanager
@@ -331,6 +339,10 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     write_new(out, bundle_bytes(bundle), "--out", "a bundle")
     console.print(f"{len(bundle['events'])} events of {escape(', '.join(bundle['tree_heads']))} "
                   f"with their proofs written to {escape(out)}")
+
+
+for _command in audit_group.commands.values():   # one sentence for them all, new ones too
+    _command.help = f"{inspect.cleandoc(_command.help)}\n\n{NEEDS_THE_SERVICE}"
 
 
 # The other files the platform writes for keeping, and what checks them.

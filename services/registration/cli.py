@@ -41,6 +41,9 @@ def import_villages(path, show_errors, amqp_uri, actor, role, region):
     bad rows are reported by line and record nothing; importing a file again records
     nothing twice (only a value it corrects back, of its own document and date).
     Exit code 1 when any row was bad.
+
+    Needs the registration service running (make run): the rows are sent to it over
+    RabbitMQ (--amqp) and recorded in its ledger as --actor.
     """
     rows, misshapen = _read(path)
     report = {"recorded": 0, "unchanged": 0, "errors": list(misshapen)}

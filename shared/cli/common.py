@@ -117,7 +117,8 @@ def _setting_option(flag, setting, check, help):
     embedded default; the value reaches the command as setting.lower()."""
     def option(function):
         return click.option(flag, setting.lower(), envvar=setting, default=DEFAULTS[setting],
-                            show_default=True, callback=check, help=help)(function)
+                            show_default=True, show_envvar=True, callback=check,
+                            help=help)(function)
     return option
 
 

@@ -22,13 +22,16 @@ def run(*args):
 def test_an_unknown_state_scheme_is_bad_usage_naming_the_option_not_an_empty_list():
     result = run("parked", "--state", "bogus://x")
     assert result.exit_code == 2   # bad usage, not "unreachable" (3)
-    assert "Invalid value for '--state': 'bogus://x': expected memory://" in result.output
+    # the variable is named too: a bad value may come from STATE_URI, not the prompt
+    assert "Invalid value for '--state' (env var: 'STATE_URI'): 'bogus://x': expected " \
+        "memory://" in result.output
 
 
 def test_an_unknown_store_scheme_names_the_option_and_the_schemes_it_takes():
     result = run("verify", "--store", "foo://x")
     assert result.exit_code == 2
-    assert "Invalid value for '--store': 'foo://x': expected sqlite:///<folder>" in \
+    assert "Invalid value for '--store' (env var: 'STORE_URI'): 'foo://x': expected " \
+        "sqlite:///<folder>" in \
         " ".join(result.output.split())
 
 
