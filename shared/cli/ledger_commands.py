@@ -1,4 +1,5 @@
 """plpbk ledgers / verify / checkpoint / keygen / relay."""
+import errno
 import json
 import os
 import signal
@@ -205,6 +206,22 @@ def keygen(out, public_out):
                   "(give it to auditors)")
 
 
+def _serve_metrics(port, address):
+    """Prometheus metrics at address:port, or one line naming the option: a taken port
+    (another process: exit 3) or an address that is not this machine's (bad usage) was
+    "cannot reach a store, broker or file"."""
+    from prometheus_client import start_http_server
+    try:
+        start_http_server(port, addr=address)
+    except OSError as exc:
+        where = f"--metrics-port {port} at {address}"
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"{where}: the port is taken by another process (another relay?); choose "
+                 "another port", EXIT_UNREACHABLE)
+        fail(f"{where}: cannot serve metrics there ({exc.strerror or exc}): "
+             "--metrics-address is not an address of this machine?")
+
+
 def _relay_of(name, all_, damaged, store_uri, amqp_uri, state_uri):
     """The ledger's relay. With --all, a file in the ledger folder that is no ledger is
     named once (in damaged) and skipped, None: one stray file must not stop every
@@ -277,8 +294,7 @@ def relay(names, all_, once, poll, metrics_port, metrics_address, store_uri, sta
                  EXIT_PROBLEM)
         return
     if metrics_port:
-        from prometheus_client import start_http_server
-        start_http_server(metrics_port, addr=metrics_address)
+        _serve_metrics(metrics_port, metrics_address)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = [threading.Thread(target=runner.run, kwargs={"poll_interval": poll}, daemon=True)

@@ -1,6 +1,7 @@
 """Every plpbk command reports an unusable store or broker as one line and exit code 3,
 never a traceback (shared.cli.common.PlatformGroup)."""
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from services.cli import cli
 from shared.cli.common import unreachable_is_an_error
 from shared.ledger import NewEvent, open_ledger
+from tests.unit.cli_support import UNREACHABLE, ledgers
 
 
 def run(*args):
@@ -45,6 +47,27 @@ def test_an_unreachable_broker_stops_the_relay_with_one_line(tmp_path):
     assert "cannot publish registration to RabbitMQ at amqp://guest:**@127.0.0.1:1/" in \
         " ".join(result.output.split())
     assert "111" in result.output  # ECONNREFUSED, worded differently by platform
+
+
+@pytest.mark.parametrize("address, code, words", [
+    ("127.0.0.1", 3, "is taken"),                     # another process serves the port
+    ("192.0.2.1", 2, "not an address of this machine")])   # TEST-NET-1: no host has it
+def test_a_metrics_port_the_relay_cannot_serve_names_the_option(tmp_path, address, code,
+                                                                 words):
+    # "cannot reach a store, broker or file: [Errno 98] Address already in use": the
+    # operator was sent to the stores and the broker, and the port was not named
+    ledgers(tmp_path / "ledgers", "registration")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run("relay", "--all", "--store", f"sqlite:///{tmp_path}/ledgers",
+                     "--state", f"sqlite:///{tmp_path}/state", "--amqp", UNREACHABLE,
+                     "--metrics-port", port, "--metrics-address", address)
+    said = " ".join(result.output.split())
+    assert result.exit_code == code, said
+    assert f"--metrics-port {port} at {address}:" in said and words in said
+    assert "cannot reach a store" not in said
 
 
 def test_an_unreachable_mongodb_state_is_one_line():
