@@ -301,6 +301,8 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
     if out is not None:
         write_new(out, json.dumps(new, indent=2, sort_keys=True) + "\n", "--out",
                   "a kept tree head")
+        console.print(f"new tree head of {escape(new['ledger'])} at {new['tree_size']} records "
+                      f"written to {escape(out)}", highlight=False)
 
 
 # -- bundles ---------------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ def test_keep_a_head_then_prove_growth_and_inclusion(registration, audit, keys, 
     assert result.exit_code == 0, result.output
     assert "consistent" in result.output
     assert json.loads(later.read_text())["tree_size"] == first["tree_size"] + 1
+    # said, as tree-head says it: the auditor keeps that file for next time
+    assert f"new tree head of registration at {first['tree_size'] + 1} records written to " \
+           f"{later}" in result.output
 
     with proxy(audit, "audit", AUDITOR) as auditor:
         decided = auditor.history(BAJUR)[2]["event_id"]
