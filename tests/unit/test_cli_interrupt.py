@@ -57,3 +57,22 @@ def test_ctrl_c_while_the_commands_load_is_one_line_not_a_traceback(tmp_path):
                           env=dict(os.environ, PYTHONPATH=str(tmp_path)))
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "error: interrupted (Ctrl-C) before the command started"
+
+
+def test_sigterm_while_the_commands_load_is_one_line_and_exit_143(tmp_path):
+    """SIGTERM as kombu starts to load (a sitecustomize sends it): the process died
+    without a word; now it says so as a SIGTERM during a command does."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal, sys\n"
+        "class Press:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'kombu':\n"
+        "            sys.meta_path.remove(self)\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Press())\n")
+    done = subprocess.run([PLPBK, "ledgers", "--store", f"sqlite:///{tmp_path}/none"],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.strip() == "error: stopped (SIGTERM) before the command started"
