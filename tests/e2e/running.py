@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -47,8 +48,14 @@ def port_is_free(port):
 
 
 class RunningPlatform:
-    def __init__(self, extra_env=None, log_level="WARNING"):
-        self.extra_env, self.log_level = extra_env or {}, log_level
+    def __init__(self, extra_env=None, log_level="WARNING", data=None,
+                 forget_kept_answers=False):
+        """data: a folder of ledgers, state, attachments and tree-head.pem (a golden
+        fixture) to start on, copied; without it the platform starts empty.
+        forget_kept_answers: the gateway's kept Idempotency-Key answers dropped from the
+        copy, as a day later (only the ledgers remember the keys)."""
+        self.extra_env, self.log_level, self.data = extra_env or {}, log_level, data
+        self.forget_kept_answers = forget_kept_answers
         self.process = None
 
     def __enter__(self):
@@ -73,8 +80,14 @@ class RunningPlatform:
         self.folder = tempfile.mkdtemp(prefix="plpbk-e2e-")
         # the key plpbk run would make under the repository's var/ (kept out of it here)
         self.tree_head_key = os.path.join(self.folder, "tree-head.pem")
-        subprocess.run([os.path.join(BIN, "plpbk"), "keygen", "--out", self.tree_head_key],
-                       check=True, capture_output=True, timeout=60)
+        if self.data:
+            shutil.copytree(self.data, self.folder, dirs_exist_ok=True)
+            os.chmod(self.tree_head_key, 0o600)   # a checkout leaves it 644
+            if self.forget_kept_answers:
+                forget_kept_answers(os.path.join(self.folder, "state", "gateway.db"))
+        else:
+            subprocess.run([os.path.join(BIN, "plpbk"), "keygen", "--out",
+                            self.tree_head_key], check=True, capture_output=True, timeout=60)
         self.env = dict(
             os.environ, AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
             STORE_URI=f"sqlite:///{self.folder}/ledgers",
@@ -84,6 +97,8 @@ class RunningPlatform:
             TREE_HEAD_KEY=self.tree_head_key,
             PLPBK_NO_PROGRESS="1", PLPBK_ACTOR="operator:e2e", PYTHONPATH=REPO,
             PYTHONWARNINGS=QUIET_EVENTLET, **self.extra_env)
+        if self.data:       # the gateway's secret is the one its state store kept
+            del self.env["GATEWAY_SECRET"]
         self.log = open(os.path.join(self.folder, "platform.log"), "w")
         # as `make run`: plpbk run from the repository (it reads config.yml there)
         self.process = subprocess.Popen([os.path.join(BIN, "plpbk"), "run", *options],
@@ -170,6 +185,12 @@ class RunningPlatform:
         if status != 200:
             raise RuntimeError(f"login of {username}: {status} {body}")
         return body["access_token"]
+
+
+def forget_kept_answers(state_file):
+    with contextlib.closing(sqlite3.connect(state_file)) as db, db:
+        db.execute("DELETE FROM c_idempotency")
+        db.execute("DELETE FROM c_idempotency_expiry")
 
 
 def http(method, path, body=None, headers=None, timeout=60):

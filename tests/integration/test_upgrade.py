@@ -1,0 +1,85 @@
+"""The upgrade drill without the running platform (tests/e2e/test_upgrade.py has it).
+
+Each tests/fixtures/golden/<commit>/data was written by the code of that commit (its
+README says how). On a copy of it this version verifies every ledger against the
+checkpoints that version signed, reads every record of every ledger (upcast where an
+event's payload changed since), and finds the gateway's kept Idempotency-Key answers,
+users' password hashes and token secret where that version left them in the state store.
+"""
+import json
+import os
+import shutil
+from datetime import datetime
+
+import pytest
+
+from services.gateway.idempotency import StoredResponses, fingerprint, slot_of
+from shared.ledger import open_ledger
+from shared.views import open_view_store
+from tests.unit.cli_support import run
+
+GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "fixtures", "golden")
+LEDGERS = ("cycle", "gateway", "planning", "registration")
+
+
+@pytest.fixture(params=sorted(os.listdir(GOLDEN)))
+def old(request, tmp_path):
+    """A copy of the old data (this version may write to what it opens), its drill.json."""
+    shutil.copytree(os.path.join(GOLDEN, request.param, "data"), tmp_path / "data")
+    folder = tmp_path / "data"
+    with open(folder / "drill.json") as handle:
+        return folder, json.load(handle)
+
+
+def test_every_old_ledger_verifies_against_the_checkpoint_that_version_signed(old):
+    folder, _ = old
+    checkpoints = [arg for name in LEDGERS
+                   for arg in ("--checkpoint", str(folder / "checkpoints" / f"{name}.json"))]
+    result = run("verify", "--all", *checkpoints, "--public-key",
+                 str(folder / "tree-head.pem.pub"), "--store", f"sqlite:///{folder}/ledgers",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert sorted(item["ledger"] for item in report) == list(LEDGERS)
+    assert all(item["ok"] and item["checkpoint"]["ok"] for item in report), report
+
+
+def test_every_old_record_reads_with_this_version(old):
+    folder, _ = old
+    for name in LEDGERS:
+        ledger = open_ledger(f"sqlite:///{folder}/ledgers", name)
+        try:
+            records = list(ledger.iter_records())
+        finally:
+            ledger.close()
+        assert records and [r.position for r in records] == list(
+            range(1, len(records) + 1)), name
+
+
+def test_the_gateways_kept_answers_are_found_as_that_version_kept_them(old):
+    """Within its day, a key sent again is answered from the state store, not the ledger:
+    the slot, the fingerprint and the kept answer's layout must still be the same."""
+    folder, drill = old
+    state = open_view_store(f"sqlite:///{folder}/state", "gateway")
+    made = max(_head_time(folder, name) for name in LEDGERS)
+    kept = StoredResponses(state, clock=lambda: made + 60)
+    for write in drill["idempotent"]:
+        path, _, query = write["path"].partition("?")
+        answer = kept.first_answer(
+            slot_of(f"user:{write['user']}", write["key"]),
+            fingerprint(write["method"], path, query.encode(),
+                        json.dumps(write["body"]).encode()))
+        assert answer is not None, write["key"]
+        assert (answer["status"], answer["body"]) == (write["status"], write["answer"])
+    assert state.collection("secrets").get("token_signing")["secret"]
+
+
+def _head_time(folder, name):
+    ledger = open_ledger(f"sqlite:///{folder}/ledgers", name)
+    try:
+        recorded_at = ledger.head().recorded_at
+    finally:
+        ledger.close()
+    return datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).timestamp()
+
