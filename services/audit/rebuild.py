@@ -17,6 +17,7 @@ import os
 from contextlib import nullcontext
 from itertools import islice
 
+from shared.chassis.subscribers import SHAPES
 from shared.collector import quiet_collector
 from shared.views import open_view_store
 
@@ -98,6 +99,7 @@ def rebuild_views(specs, sources, registry, view_uri, progress=None,
                 for source, position in positions.items():
                     tracking.put(f"{key}:{source}", {"position": position, "source": source,
                                                      "subscriber": key})
+                live.collection(SHAPES).put(key, {"shape": spec.cls.shape})
         finally:
             live.close()
         results.append({"view": key, "documents": documents, "positions": positions,

@@ -19,6 +19,7 @@ DECISION_TYPES = ("IndicatorsRecorded", "EligibilityDecided", "EligibilityOverri
 class VillageBoard(Projection):
     name = "village_board"
     collections = ("villages", "quotas", "rule_sets")
+    shape = 2   # 2: name_key (the name search)
 
     def __init__(self, context):
         super().__init__(context)
@@ -140,7 +141,7 @@ def list_villages(views, region, status, page, page_size, name=None):
     query = {"_id": {"$prefix": region}} if region else {}
     if status:
         query["status"] = status
-    if name:   # views projected before name_key existed find no name until rebuilt
+    if name:   # views folded before name_key are folded again at start (shape 2)
         query["name_key"] = {"$prefix": name_key(name)}
     villages = views.collection("villages")
     total = villages.count(query)

@@ -30,6 +30,7 @@ from . import commands
 from .access import actor_of
 from .errors import StoreUnavailable
 from .starting import starting
+from .subscribers import Projection, fold_again_if_reshaped
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,8 @@ class Platform(DependencyProvider):
                 f"{self.service_name}.{cls.name}", self.source(cls.source or self.service_name),
                 subscriber.handlers(), tracking, self.state.collection("parked"),
                 batch_handler=subscriber.handle_batch))
+            if isinstance(subscriber, Projection):
+                fold_again_if_reshaped(subscriber, self.subscriptions[-1], self.views)
         self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
             if setting(config, "RELAY") == "embedded" else None
         self.outages = OutageLog(log)

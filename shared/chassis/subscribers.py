@@ -67,10 +67,35 @@ class Subscriber:
 
 class Projection(Subscriber):
     collections = ()       # view collections this projection owns (cleared on rebuild)
+    # Raised by one whenever what the projection writes changes (a field added, renamed
+    # or computed anew): durable views folded to an earlier shape (by an earlier version
+    # of the code) are then cleared and folded again from the ledgers when the service
+    # starts (docs/decisions/0019-recorded-events-are-never-rewritten.md).
+    shape = 1
 
     def reset(self):
         for name in self.collections:
             self.views.collection(name).clear()
+
+
+SHAPES = "shapes"   # projection -> {"shape": n}: what its views in this store were folded to
+
+
+def fold_again_if_reshaped(projection, subscription, views):
+    """Views folded to another shape of the projection (by an earlier version of the
+    code, kept in a durable VIEW_URI) are cleared and folded again from the ledgers, as
+    `plpbk rebuild` would: read as they are, they lacked what the new shape adds. The
+    shape is marked last, so a start stopped midway clears them again."""
+    shapes = views.collection(SHAPES)
+    if (shapes.get(subscription.name) or {}).get("shape", 1) == projection.shape:
+        return
+    if subscription.position:   # not a new (or in-memory) store: say what happens
+        log.warning("%s: its views were folded to shape %s, this code's is %s; folding "
+                    "them again from the ledgers", subscription.name,
+                    (shapes.get(subscription.name) or {}).get("shape", 1), projection.shape)
+    projection.reset()
+    subscription.forget_position()
+    shapes.put(subscription.name, {"shape": projection.shape})
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,13 @@ from datetime import datetime
 
 import pytest
 
+from nameko.standalone.rpc import ServiceRpcProxy
+
 from services.gateway.idempotency import StoredResponses, fingerprint, slot_of
+from services.registration.service import RegistrationService
 from shared.ledger import open_ledger
 from shared.views import open_view_store
+from tests.samples import BAJUR, MINISTRY
 from tests.unit.cli_support import run
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -75,6 +79,27 @@ def test_the_gateways_kept_answers_are_found_as_that_version_kept_them(old):
     assert state.collection("secrets").get("token_signing")["secret"]
 
 
+def test_durable_views_folded_by_that_version_are_folded_again_where_their_shape_changed(
+        old, platform_config, container_factory):
+    """A deployment keeps its read models (VIEW_URI sqlite:/// or mongodb://) across an
+    upgrade. The village board gained name_key (the name search) after 5cd9284: on the
+    views that version folded, the upgraded service found no village by name, silently,
+    until an operator thought of `plpbk rebuild`."""
+    folder, _ = old
+    config = {**platform_config, "STORE_URI": f"sqlite:///{folder}/ledgers",
+              "STATE_URI": f"sqlite:///{folder}/state",
+              "VIEW_URI": f"sqlite:///{folder}/views"}
+    container = container_factory(RegistrationService, config)
+    container.start()
+    with ServiceRpcProxy("registration", config, context_data={"actor": MINISTRY}) as rpc:
+        found = rpc.list_villages({"name": "baj"})
+    assert [village["code"] for village in found["items"]] == [BAJUR], found
+    container.stop()
+    check = run("rebuild", "registration", "--check", "--views", f"sqlite:///{folder}/views",
+                "--store", f"sqlite:///{folder}/ledgers")
+    assert check.exit_code == 0, check.output
+
+
 def _head_time(folder, name):
     ledger = open_ledger(f"sqlite:///{folder}/ledgers", name)
     try:
@@ -83,3 +108,16 @@ def _head_time(folder, name):
         ledger.close()
     return datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).timestamp()
 
+
+def test_plpbk_rebuild_marks_the_shape_it_folded_to(old):
+    """Rebuilt by hand (the README's restore and upgrade steps), durable views are of the
+    projection's shape: the service starting on them must not clear and fold them again."""
+    folder, _ = old
+    views = f"sqlite:///{folder}/views"
+    assert run("rebuild", "--views", views, "--store",
+               f"sqlite:///{folder}/ledgers").exit_code == 0
+    store = open_view_store(views, "registration")
+    try:
+        assert store.collection("shapes").get("registration.village_board")["shape"] == 2
+    finally:
+        store.close()
