@@ -1,6 +1,7 @@
 """What every plpbk command shares: configuration options, errors, progress output."""
 import logging
 import os
+import select
 import signal
 import sqlite3
 import sys
@@ -22,7 +23,35 @@ from ..patterns import PLAIN_DECIMAL, whole_number
 from ..views.base import ViewStoreError
 from .uris import attachment_uri, broker_uri, ledger_store_uri, view_store_uri
 
-console = Console(stderr=False)
+EXIT_READER_GONE = 141   # 128 + SIGPIPE, as shells report a writer whose reader left
+
+
+def reader_gone():
+    """The reader of stdout left (`| head`, `| grep -q`): stop quietly with 141, as a
+    shell tool stopped by SIGPIPE does. rich exited 1, which says "a problem was found"
+    (a broken ledger) to a script's pipefail. stdout goes to /dev/null first, so the
+    interpreter's last flush does not complain."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(EXIT_READER_GONE)
+
+
+def _stdout_reader_gone():
+    """Whether stdout is a pipe whose reader has closed it (poll says POLLERR)."""
+    try:
+        waiting = select.poll()
+        waiting.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in waiting.poll(0))
+    except (OSError, ValueError, AttributeError):   # no stdout, or not a real file
+        return False
+
+
+class _Output(Console):
+    def on_broken_pipe(self):
+        self.quiet = True
+        reader_gone()
+
+
+console = _Output(stderr=False)
 errors = Console(stderr=True)
 
 # Exit codes: 0 fine, 1 a problem was found (broken ledger, failed replay),
@@ -172,6 +201,8 @@ def unreachable_is_an_error():
             fail(f"a store's file is damaged or is not a PLPBK store: {exc}", EXIT_PROBLEM)
         fail(f"a store cannot be used now: {cause} ({exc})", EXIT_UNREACHABLE)
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+            reader_gone()   # not the broker's socket: stdout's reader
         fail(f"cannot reach a store, broker or file: {exc}", EXIT_UNREACHABLE)
     except Exception as exc:
         if not _is_connection_error(exc):

@@ -12,7 +12,10 @@ from click.testing import CliRunner
 from services.cli import cli
 from shared.cli.common import unreachable_is_an_error
 from shared.ledger import NewEvent, open_ledger
+from shared.views import open_view_store
 from tests.unit.cli_support import UNREACHABLE, ledgers
+
+PLPBK = os.path.join(os.path.dirname(sys.executable), "plpbk")
 
 
 def run(*args):
@@ -178,3 +181,34 @@ def test_a_disk_that_fails_a_write_is_an_io_error_exit_3_not_damaged(tmp_path):
     assert done.returncode == 3, done.stderr   # was 1, "a store's file is damaged"
     assert done.stderr.strip() == ("error: a store cannot be used now: the disk failed to "
                                    "read or write it (disk I/O error)")
+
+
+def test_a_reader_that_stops_reading_is_not_a_problem_found(tmp_path):
+    # `plpbk parked | head -1`, `plpbk verify --all | grep -q BROKEN`: the reader leaves
+    # early and the command exited 1, "a problem was found", to a script's pipefail
+    kept = open_view_store(f"sqlite:///{tmp_path}", "cycle")
+    for position in range(1, 3001):
+        kept.collection("parked").put(f"opens-cycles:registration:{position}", {
+            "subscriber": "opens-cycles", "source": "registration", "position": position,
+            "event_id": f"e-{position}", "type": "VillageSelected",
+            "stream_id": f"village-{position}", "status": "parked", "attempts": 4,
+            "error": "ValueError: no cycle open", "trace": [],
+            "parked_at": "2026-11-29T00:00:00.000000Z"})
+    kept.close()
+    command = subprocess.Popen([PLPBK, "parked", "--state", f"sqlite:///{tmp_path}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert command.stdout.readline().startswith(b"cycle opens-cycles registration #1 ")
+    command.stdout.close()   # as head does
+    _, err = command.communicate(timeout=60)
+    assert command.returncode == 141, err.decode()   # 128 + SIGPIPE, as shells report it
+    assert err == b""
+    # the same when the reader is gone before the first line (click.echo, not rich)
+    store = ledgers(tmp_path / "ledgers", "registration")
+    CliRunner().invoke(cli, ["keygen", "--out", str(tmp_path / "k.pem")])
+    command = subprocess.Popen([PLPBK, "checkpoint", "registration", "--key",
+                                str(tmp_path / "k.pem"), "--store", store],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command.stdout.close()
+    _, err = command.communicate(timeout=60)
+    assert command.returncode == 141, err.decode()
+    assert err == b""
