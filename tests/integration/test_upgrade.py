@@ -49,6 +49,15 @@ def test_every_old_ledger_verifies_against_the_checkpoint_that_version_signed(ol
     assert all(item["ok"] and item["checkpoint"]["ok"] for item in report), report
 
 
+def test_a_bundle_that_version_exported_verifies_offline(old):
+    """Auditors keep bundles for ever: this version's verify-bundle must accept an old one."""
+    folder, _ = old
+    result = run("verify-bundle", str(folder / "bajur.bundle"), "--public-key",
+                 str(folder / "tree-head.pem.pub"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ok"]
+
+
 def test_every_old_record_reads_with_this_version(old):
     folder, _ = old
     for name in LEDGERS:
