@@ -96,7 +96,7 @@ def test_the_old_reads_answer_as_they_did(old):
         call(bkm, "GET", f"/api/v1/villages/{BAJUR}/attachments/{sha256}")
     call(bkm, "GET", f"/api/v1/meetings/{old.drill['meeting_id']}")
     check = call(person(old, "kemen"), "GET", "/api/v1/planning/attachment-check")
-    assert not check.get("problems"), check
+    assert (check["checked"], check["problems"]) == (len(old.drill["attachments"]), []), check
     found = call(sipd, "GET", "/api/v1/villages?region=52.01&name=baj")   # a later feature
     assert [item["code"] for item in found["items"]] == [BAJUR], found
     cycles = call(sipd, "GET", "/api/v1/cycles?region=52.01")
