@@ -22,7 +22,7 @@ from rich.table import Table
 
 from ..ledger import ledger_names, open_ledger
 from ..ledger.envelope import now_iso
-from ..ledger.sqlite import trouble
+from ..ledger.sqlite import _connect_read_only, trouble
 from ..views import store_names
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, attachments_option, console, errors, fail,
                      must_exist, progress_bar, state_option, store_option,
@@ -235,8 +235,10 @@ def _snapshot(path):
     """A read-only connection holding a read transaction: one instant of the file that
     later writes (WAL) do not change, and that the backup API copies without restarting."""
     try:
-        db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
-                             uri=True, isolation_level=None, timeout=10)
+        # as verify reads a ledger: in a read-only folder (a snapshot mount, read-only
+        # media) a WAL file without its -shm is opened immutable, nothing writing it there
+        db = _connect_read_only(path)
+        db.isolation_level = None
         db.execute("BEGIN")
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the transaction starts
         return db

@@ -4,6 +4,7 @@ and the cause, and a non-zero exit; a service never starts on a ledger it cannot
 
 Permissions bind root only without its capability to override them: as root the commands
 run under setpriv with that capability dropped (the same kernel check, not a mock)."""
+import json
 import os
 import shutil
 import subprocess
@@ -191,3 +192,23 @@ def test_a_ledger_in_a_read_only_folder_is_verified_as_it_is(folder):
     assert done.returncode == 0, done.stderr + done.stdout
     row = next(line for line in done.stdout.splitlines() if "registration" in line)
     assert row.split("│")[-2].strip() == "ok", done.stdout
+
+
+def test_a_backup_of_ledgers_in_a_read_only_folder_copies_them(folder):
+    """A snapshot mounted read-only (LVM, ZFS), or a copy on read-only media: verify and
+    checkpoint read its ledgers (immutable), but backup stopped at the first one without
+    a -shm file: "its file cannot be opened (unable to open database file)"."""
+    read_only_ledger(folder, "registration")
+    ledgers = folder / "ledgers"
+    store, state = f"sqlite:///{ledgers}", f"sqlite:///{folder}/state"
+    open_view_store(state, "registration").close()
+    ledgers.chmod(0o555)
+    try:
+        done = run([os.path.join(BIN, "plpbk"), "backup", "--out", str(folder / "backup"),
+                    "--attachments", f"file:///{folder}/attachments"], store, state)
+    finally:
+        ledgers.chmod(0o755)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((folder / "backup" / "manifest.json").read_text())
+    assert manifest["ledgers"]["registration"]["head_position"] == 1
+    assert manifest["ledgers"]["registration"]["verified"] is True
