@@ -307,6 +307,9 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
 
 # -- bundles ---------------------------------------------------------------------------------------
 
+SCOPE_OPTIONS = {"village": "CODE", "region": "--prefix", "from": "--from", "to": "--to"}
+
+
 @audit_group.command("export")
 @click.argument("code", required=False)
 @click.option("--prefix", help="A region code prefix (PP, PP.KK, PP.KK.CC) instead of CODE.")
@@ -325,14 +328,16 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     if (code is None) == (prefix is None):
         fail("give either a village CODE or --prefix")
     if code and not is_village_code(code) and is_region_prefix(code):  # `export 52.01`
-        fail(f"village: {code} is a region, not a village code: export it with --prefix {code}")
+        fail(f"CODE: {code} is a region, not a village code: export it with --prefix {code}")
     # taken exactly: an empty --from is refused like any other bad moment, not dropped
     scope = {"village": code} if code is not None else {"region": prefix}
     scope.update({k: v for k, v in (("from", since), ("to", until)) if v is not None})
     try:  # the service's own check, before a file or a connection is made
         schemas.bundle_scope(scope)
-    except CommandRejected as exc:
-        fail(str(exc))
+    except CommandRejected as exc:   # named as typed: the scope's fields are options here
+        typed = SCOPE_OPTIONS.get(exc.field)
+        fail(f"{typed}{str(exc)[len(exc.field):]}"
+             if typed and str(exc).startswith(f"{exc.field}:") else str(exc))
     new_file(out, "--out", "a bundle")
     heads = [read_tree_head(path, "--since") for path in kept]
     with _audit_service(amqp_uri, actor, role, region) as audit, \

@@ -173,3 +173,17 @@ def test_a_kept_file_given_as_the_bundle_is_bad_usage_not_an_altered_bundle(tmp_
         assert result.exit_code == 2, result.output
         assert "not an audit bundle" in result.text and kind in result.text
         assert "altered" not in result.text
+
+
+@pytest.mark.parametrize("arguments, said", [
+    (["--prefix", "3"], "error: --prefix: must be a region code prefix"),
+    (["--prefix", "52.01", "--from", "2026-13-01"], "error: --from: '2026-13-01' is not a "
+                                                    "calendar date"),
+    (["--prefix", "52.01", "--to", "soon"], "error: --to: 'soon' is not")])
+def test_a_bad_export_scope_names_the_option_the_operator_typed(tmp_path, arguments, said):
+    # it named the service's fields: "region: must be ...", "from: ...", for --prefix
+    # and --from
+    result = run("audit", "export", *arguments, "--out", str(tmp_path / "b.bundle"),
+                 "--amqp", UNREACHABLE)
+    assert result.exit_code == 2, result.output
+    assert said in result.text and not (tmp_path / "b.bundle").exists()

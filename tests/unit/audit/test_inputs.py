@@ -223,15 +223,15 @@ def test_a_moment_up_to_now_is_taken(evening_of_29_november, text, expected):
 
 
 @pytest.mark.parametrize("args, said", [
-    (["52.01.08.2006", "--from", ""], "from: must be an ISO-8601"),
-    (["52.01.08.2006", "--to", ""], "to: must be an ISO-8601"),
-    (["52.01.08.2006", "--to", "2026-01-01 "], "to: '2026-01-01 ' has spaces"),
+    (["52.01.08.2006", "--from", ""], "--from: must be an ISO-8601"),
+    (["52.01.08.2006", "--to", ""], "--to: must be an ISO-8601"),
+    (["52.01.08.2006", "--to", "2026-01-01 "], "--to: '2026-01-01 ' has spaces"),
     (["--prefix", "52", "--from", "2026-02-01", "--to", "2026-01-31"],
-     "to: the period ends before it starts"),
-    (["52.01.08.2006", "--from", "9999-01-01"], "from: must not be in the future"),
-    (["52.01.08.2006 "], "village: must be a Kemendagri village code"),
+     "--to: the period ends before it starts"),
+    (["52.01.08.2006", "--from", "9999-01-01"], "--from: must not be in the future"),
+    (["52.01.08.2006 "], "CODE: must be a Kemendagri village code"),
     (["", "--prefix", "52"], "give either a village CODE or --prefix"),
-    (["52.01"], "village: 52.01 is a region, not a village code: export it with --prefix 52.01"),
+    (["52.01"], "CODE: 52.01 is a region, not a village code: export it with --prefix 52.01"),
 ])
 def test_export_refuses_its_scope_exactly_before_asking_anyone(tmp_path, args, said):
     """An empty --from was dropped and the whole history exported; each bad value is now
