@@ -60,7 +60,20 @@ def _audit_service(amqp_uri, actor, role, region):
         except StoreUnavailable as exc:   # a store it reads is out of reach now: exit 3
             fail(f"the audit service cannot answer now: {exc}", EXIT_UNREACHABLE)
         except CommandRejected as exc:
-            fail(str(exc))
+            fail(_as_typed(exc, TYPED))
+
+
+# The service's fields as the operator typed them. Not "region": the service says so of
+# the actor's --region as well as of export's --prefix (checked here before asking).
+TYPED = {"as_of": "--as-of", "code": "CODE", "event_id": "EVENT_ID", "ledger": "LEDGER"}
+
+
+def _as_typed(exc, names):
+    """A refusal "field: ..." worded "--option: ..." (or "ARGUMENT: ...") when the field
+    is what one of the command's options or arguments gave."""
+    said, typed = str(exc), names.get(exc.field)
+    return f"{typed}{said[len(exc.field):]}" if typed and said.startswith(f"{exc.field}:") \
+        else said
 
 
 @contextmanager
@@ -335,9 +348,7 @@ def export_command(code, prefix, since, until, kept, out, amqp_uri, actor, role,
     try:  # the service's own check, before a file or a connection is made
         schemas.bundle_scope(scope)
     except CommandRejected as exc:   # named as typed: the scope's fields are options here
-        typed = SCOPE_OPTIONS.get(exc.field)
-        fail(f"{typed}{str(exc)[len(exc.field):]}"
-             if typed and str(exc).startswith(f"{exc.field}:") else str(exc))
+        fail(_as_typed(exc, SCOPE_OPTIONS))
     new_file(out, "--out", "a bundle")
     heads = [read_tree_head(path, "--since") for path in kept]
     with _audit_service(amqp_uri, actor, role, region) as audit, \

@@ -104,11 +104,12 @@ def test_every_bad_input_gets_an_error_naming_its_field(registration, audit):
             with pytest.raises(error) as raised:
                 call()
             assert raised.value.field == field, str(raised.value)
-    for args, text in ((("audit", "history", "52.01.08.2999"), "code: no event about"),
-                       (("audit", "state", BAJUR, "--as-of", "soon"), "as_of:"),
+    # named as the operator typed them: CODE, --as-of, EVENT_ID, LEDGER
+    for args, text in ((("audit", "history", "52.01.08.2999"), "CODE: no event about"),
+                       (("audit", "state", BAJUR, "--as-of", "soon"), "--as-of:"),
                        (("audit", "state", BAJUR, "--as-of", "9999-12-31"), "in the future"),
-                       (("audit", "why", unknown_id), "event_id:"),
-                       (("audit", "tree-head", "construction"), "ledger:")):
+                       (("audit", "why", unknown_id), "EVENT_ID:"),
+                       (("audit", "tree-head", "construction"), "LEDGER:")):
         result = plpbk(audit, *args)
         assert result.exit_code == 2 and text in result.output, result.output
         assert "Traceback" not in result.output

@@ -158,3 +158,16 @@ def test_a_tree_head_of_another_ledger_is_named_not_taken_for_a_short_tree(
         assert result.exit_code == 2, result.output
         assert "ledger registration" in text and "cycle" in text, text
         assert "no record" not in text and "beyond" not in text
+
+
+def test_a_refusal_names_the_option_or_argument_the_operator_typed(audit):
+    # the service's field names ("as_of: must not be in the future") are not what the
+    # operator typed (--as-of)
+    for args, said in (
+            (["state", "52.01.08.2006", "--as-of", "2999-01-01"],
+             "error: --as-of: must not be in the future"),
+            (["why", "not-an-id"], "error: EVENT_ID: must be an event id"),
+            (["history", "99"], "error: CODE: must be a Kemendagri village code"),
+            (["tree-head", "nosuch"], "error: LEDGER: there is no ledger named 'nosuch'")):
+        result = plpbk(audit, "audit", *args)
+        assert result.exit_code == 2 and said in result.output, result.output
