@@ -249,26 +249,37 @@ class PlatformGroup(click.Group):
         # (after "service not running"): noise around the one line that matters.
         logging.getLogger("amqp").setLevel(logging.ERROR)
         text_in_utf8(self)
-        terminated = []
-        previous = signal.signal(signal.SIGTERM, _as_ctrl_c(terminated))
+        stopped_by = []
+        previous = {number: signal.signal(number, _as_ctrl_c(stopped_by))
+                    for number in STOP_SIGNALS
+                    if signal.getsignal(number) is not signal.SIG_IGN}   # nohup's stays
         try:
             with nothing_unforeseen(), unreachable_is_an_error():
                 return super().invoke(ctx)
         except KeyboardInterrupt:
-            if terminated:
-                fail("stopped (SIGTERM) before the command finished", EXIT_TERMINATED)
+            if stopped_by:
+                what, code = STOP_SIGNALS[stopped_by[0]]
+                fail(f"stopped ({what}) before the command finished", code)
             fail("interrupted (Ctrl-C) before the command finished", EXIT_INTERRUPTED)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
-def _as_ctrl_c(terminated):
-    """SIGTERM handled as Ctrl-C is: SIGTERM's default ended the process on the spot,
-    silently, and a backup stopped so left its half copy behind. Whatever the command
-    does with Ctrl-C (remove what it wrote, finish a view first, leave an RPC call
-    cleanly) it then does with SIGTERM; `run` and `relay` set their own."""
-    def handler(_signum, frame):
-        terminated.append(True)
+# Signals that stop a command as Ctrl-C does: what the message says, the exit code
+# (128 + the signal, as shells report it).
+STOP_SIGNALS = {signal.SIGTERM: ("SIGTERM", EXIT_TERMINATED),
+                signal.SIGHUP: ("SIGHUP: the terminal closed", 128 + signal.SIGHUP)}
+
+
+def _as_ctrl_c(stopped_by):
+    """SIGTERM (`timeout`, systemd) and SIGHUP (an ssh session dropped) handled as Ctrl-C
+    is: their default ended the process on the spot, silently, and a backup stopped so
+    left its half copy behind. Whatever the command does with Ctrl-C (remove what it
+    wrote, finish a view first, leave an RPC call cleanly) it then does with them; `run`
+    and `relay` set their own for SIGTERM."""
+    def handler(signum, frame):
+        stopped_by.append(signum)
         ctrl_c = signal.getsignal(signal.SIGINT)
         if callable(ctrl_c):
             ctrl_c(signal.SIGINT, frame)

@@ -15,8 +15,9 @@ plpbk from the repository folder.
 Exit codes: 0 fine, 1 a problem found (a broken or damaged ledger, a failed
 proof), 2 bad usage or input, 3 a store, RabbitMQ or a service unreachable or
 unusable now (locked, disk full, read-only) or a setting missing, 130 Ctrl-C,
-143 SIGTERM, 141 the reader of its output gone (| head). PLPBK_DEBUG=1 shows an
-unforeseen error's traceback; PLPBK_NO_PROGRESS=1 silences progress."""
+143 SIGTERM, 129 SIGHUP (the terminal closed; nohup keeps it going), 141 the
+reader of its output gone (| head). PLPBK_DEBUG=1 shows an unforeseen error's
+traceback; PLPBK_NO_PROGRESS=1 silences progress."""
 
 
 @click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"]},

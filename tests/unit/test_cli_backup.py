@@ -365,3 +365,29 @@ def test_a_backup_the_out_disk_cannot_take_names_out_not_a_store(platform, tmp_p
     assert f"error: --out {out}: cannot write the copy of ledgers/registration.db" \
            in done.stderr
     assert "a store cannot be used" not in done.stderr and not out.exists()
+
+
+def test_a_backup_whose_terminal_closes_leaves_no_half_backup_unless_nohup(platform,
+                                                                          tmp_path):
+    # an ssh session that drops sends SIGHUP: the backup died on the spot and left its
+    # half copy; under nohup (SIGHUP ignored) it must go on to the end
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(
+        "import os, shutil, signal\n"
+        "copy = shutil.copyfile\n"
+        "def stopped(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGHUP)\n"
+        "    return copy(*args, **kwargs)\n"
+        "shutil.copyfile = stopped\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "hook"))
+    out = tmp_path / "backup"
+    done = subprocess.run([PLPBK, "backup", "--out", str(out), *platform["args"]],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 129, done.stderr
+    assert not out.exists()
+    assert "error: stopped (SIGHUP: the terminal closed) before the command finished" in \
+        " ".join(done.stderr.split())
+    kept = subprocess.run(["nohup", PLPBK, "backup", "--out", str(out), *platform["args"]],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert (out / "manifest.json").exists()

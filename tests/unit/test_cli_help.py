@@ -7,7 +7,7 @@ from tests.unit.cli_support import run
 
 def test_the_command_list_says_the_exit_codes_and_where_settings_come_from():
     said = run("--help").text
-    for code in ("0 ", "1 ", "2 ", "3 ", "130 ", "143 ", "141 "):
+    for code in ("0 ", "1 ", "2 ", "3 ", "130 ", "143 ", "129 ", "141 "):
         assert "Exit codes: " in said and code in said.split("Exit codes: ", 1)[1]
     assert "STORE_URI" in said and "PLPBK_DEBUG" in said
 
