@@ -15,13 +15,16 @@ from .common import EXIT_UNREACHABLE, fail
 def actor_options(function):
     for option in reversed([
         click.option("--actor", envvar="PLPBK_ACTOR", default=lambda: f"operator:{getpass.getuser()}",
-                     show_default="operator:<user>", help="Who is acting (recorded in every event)."),
+                     show_default="operator:<user>", show_envvar=True,
+                     help="Who is acting: named to the service, and in every event the "
+                          "command records."),
         # a choice: a typo is named before anything is sent, and no operator's command
         # acts as the platform's own role "system"
         click.option("--role", envvar="PLPBK_ROLE", default="ministry", show_default=True,
-                     type=click.Choice(ROLES), help="The actor's role."),
+                     show_envvar=True, type=click.Choice(ROLES), help="The actor's role."),
         click.option("--region", envvar="PLPBK_REGION", default="", show_default="national",
-                     callback=_a_region, help="The actor's region scope (code prefix)."),
+                     show_envvar=True, callback=_a_region,
+                     help="The actor's region scope (code prefix)."),
     ]):
         function = option(function)
     return function

@@ -26,3 +26,12 @@ def test_a_setting_option_names_the_environment_variable_it_reads(command, setti
 def test_a_command_that_asks_a_service_says_it_must_be_running(command, service):
     said = run(*command, "--help").text
     assert f"the {service} service running" in said, said
+
+
+def test_the_actor_options_say_their_variables_and_claim_no_record_of_a_read():
+    # "--actor: Who is acting (recorded in every event)" on commands that record nothing;
+    # PLPBK_ACTOR, PLPBK_ROLE and PLPBK_REGION were nowhere in --help
+    said = run("audit", "history", "--help").text
+    for setting in ("PLPBK_ACTOR", "PLPBK_ROLE", "PLPBK_REGION"):
+        assert f"env var: {setting}" in said
+    assert "recorded in every event)" not in said
