@@ -25,6 +25,7 @@ from shared.chassis.access import actor_of
 from shared.chassis.errors import StoreUnavailable
 from shared.chassis.platform import CATCH_UP_OUTAGES
 from shared.chassis.starting import starting
+from shared.chassis.subscribers import fold_again_if_reshaped
 from shared.config import number_setting, setting
 from shared.messaging.outages import OUTAGES, OutageLog
 from shared.messaging.subscription import Subscription
@@ -62,6 +63,8 @@ class AuditPlatform(DependencyProvider):
         self.sources = LedgerSources(setting(config, "STORE_URI"))
         self.log = TransparencyLog(self.sources, self.state, signing_key(config))
         self.index = VillageIndex(IndexContext(self.views))
+        fold_again_if_reshaped(self.index, f"audit.{VillageIndex.name}", self.views,
+                               self.views.collection("tracking"))
         self.subscriptions = []
         self._registry = None
         self.ready = Event()

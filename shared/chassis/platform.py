@@ -156,7 +156,8 @@ class Platform(DependencyProvider):
                 subscriber.handlers(), tracking, self.state.collection("parked"),
                 batch_handler=subscriber.handle_batch))
             if isinstance(subscriber, Projection):
-                fold_again_if_reshaped(subscriber, self.subscriptions[-1], self.views)
+                fold_again_if_reshaped(subscriber, self.subscriptions[-1].name, self.views,
+                                       tracking)
         self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
             if setting(config, "RELAY") == "embedded" else None
         self.outages = OutageLog(log)

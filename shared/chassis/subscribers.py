@@ -81,21 +81,24 @@ class Projection(Subscriber):
 SHAPES = "shapes"   # projection -> {"shape": n}: what its views in this store were folded to
 
 
-def fold_again_if_reshaped(projection, subscription, views):
+def fold_again_if_reshaped(projection, name, views, tracking):
     """Views folded to another shape of the projection (by an earlier version of the
     code, kept in a durable VIEW_URI) are cleared and folded again from the ledgers, as
-    `plpbk rebuild` would: read as they are, they lacked what the new shape adds. The
-    shape is marked last, so a start stopped midway clears them again."""
+    `plpbk rebuild` would: read as they are, they lacked what the new shape adds. name is
+    the subscription's; its positions (one per source ledger, "<name>:<ledger>") are
+    forgotten. The shape is marked last, so a start stopped midway clears them again."""
     shapes = views.collection(SHAPES)
-    if (shapes.get(subscription.name) or {}).get("shape", 1) == projection.shape:
+    kept = (shapes.get(name) or {}).get("shape", 1)
+    if kept == projection.shape:
         return
-    if subscription.position:   # not a new (or in-memory) store: say what happens
+    positions = tracking.find({"_id": {"$prefix": f"{name}:"}})
+    if positions:   # not a new (or in-memory) store: say what happens
         log.warning("%s: its views were folded to shape %s, this code's is %s; folding "
-                    "them again from the ledgers", subscription.name,
-                    (shapes.get(subscription.name) or {}).get("shape", 1), projection.shape)
+                    "them again from the ledgers", name, kept, projection.shape)
     projection.reset()
-    subscription.forget_position()
-    shapes.put(subscription.name, {"shape": projection.shape})
+    for position in positions:
+        tracking.delete(position["_id"])
+    shapes.put(name, {"shape": projection.shape})
 
 
 @dataclass(frozen=True)

@@ -82,10 +82,6 @@ class Subscription:
         doc = self.tracking.get(self._key)
         return doc["position"] if doc else 0
 
-    def forget_position(self):
-        """Apply everything again from the source's first record (its view was cleared)."""
-        self.tracking.delete(self._key)
-
     def ring(self, position=None) -> int:
         """A doorbell: catch up unless `position` was already applied."""
         if position is not None and position <= self.position:

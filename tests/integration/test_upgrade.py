@@ -22,6 +22,8 @@ from shared.views import open_view_store
 from tests.samples import BAJUR, MINISTRY
 from tests.unit.cli_support import run
 
+from .conftest import wait_for
+
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "fixtures", "golden")
 LEDGERS = ("cycle", "gateway", "planning", "registration")
@@ -128,5 +130,34 @@ def test_plpbk_rebuild_marks_the_shape_it_folded_to(old):
     store = open_view_store(views, "registration")
     try:
         assert store.collection("shapes").get("registration.village_board")["shape"] == 2
+    finally:
+        store.close()
+
+
+def test_the_audit_index_folded_to_another_shape_is_folded_again_at_start(
+        old, platform_config, container_factory, monkeypatch):
+    """The audit keeps its own subscriptions (one per ledger), so the index's shape was
+    not read: a change of its documents left the old ones in a durable VIEW_URI."""
+    from services.audit.index import VillageIndex
+    from services.audit.service import AuditService
+    folder, _ = old
+    views = f"sqlite:///{folder}/views"
+    stale = open_view_store(views, "audit")
+    stale.collection("events").put("folded-by-another-shape", {"ledger": "x", "position": 0})
+    stale.close()
+    monkeypatch.setattr(VillageIndex, "shape", 2)
+    config = {**platform_config, "STORE_URI": f"sqlite:///{folder}/ledgers",
+              "STATE_URI": f"sqlite:///{folder}/state", "VIEW_URI": views,
+              "TREE_HEAD_KEY": str(folder / "tree-head.pem")}
+    os.chmod(folder / "tree-head.pem", 0o600)
+    container = container_factory(AuditService, config)
+    container.start()
+    with ServiceRpcProxy("audit", config, context_data={"actor": MINISTRY}) as rpc:
+        wait_for(lambda: rpc.history(BAJUR), what="the index folded again")
+    container.stop()
+    store = open_view_store(views, "audit")
+    try:
+        assert store.collection("events").get("folded-by-another-shape") is None
+        assert store.collection("shapes").get("audit.village_index")["shape"] == 2
     finally:
         store.close()
