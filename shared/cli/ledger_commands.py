@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..ledger import LedgerDamaged, ledger_names, open_ledger
+from ..ledger.envelope import Head
 from ..ledger.verify import (CHECKPOINT_FORMAT, VerifyReport, checkpoint_signature_problem,
                              generate_key,
                              make_checkpoint, public_key_pem, verify_ledger)
@@ -159,16 +160,26 @@ def verify_one(store_uri, name, checkpoint, trusted, workers):
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @store_option
 def checkpoint(name, key_path, out, store_uri):
-    """Sign the current head of ledger NAME; keep the output away from the database."""
+    """Verify ledger NAME's chain and sign the head it verified; keep the output away from
+    the database.
+
+    Exit code 1 when the chain is broken: nothing is signed.
+    """
     new_file(out, "--out", "a kept checkpoint")
     key = read_key(key_path, "--key", private=True)
     with unreachable_is_an_error():
         must_exist(store_uri, "--store")
         if name not in ledger_names(store_uri):
             fail(f"no ledger named {name} at {store_uri}")
+        # only a chain that verifies is signed, and the head it verified up to: a
+        # checkpoint vouches for that history (docs/ledger-format.md section 5)
+        report = verify_one(store_uri, name, None, None, min(os.cpu_count() or 1, MAX_WORKERS))
+        if not report.ok:
+            fail(f"ledger {name} is BROKEN at {report.first_bad_position}: {report.problem}; "
+                 "not signed (`plpbk verify` names what is wrong)", EXIT_PROBLEM)
         ledger = open_ledger(store_uri, name, read_only=True)
         try:
-            signed = make_checkpoint(ledger, key)
+            signed = make_checkpoint(_Verified(ledger, report), key)
         except (ValueError, TypeError) as exc:  # TypeError: a key locked with a passphrase
             fail(f"--key {key_path}: not an Ed25519 private key in PEM form without a "
                  f"passphrase, such as one from `plpbk keygen` ({first_sentence(exc)})")
@@ -181,6 +192,19 @@ def checkpoint(name, key_path, out, store_uri):
                       f"{escape(out)}")
     else:
         click.echo(text)
+
+
+class _Verified:
+    """The ledger as far as verify_one walked it: records appended since were not
+    checked, so the checkpoint is of the head it verified."""
+
+    def __init__(self, ledger, report):
+        self.name = ledger.name
+        self._head = Head(report.head_position, report.head_hash,
+                          ledger._recorded_at(report.head_position))
+
+    def head(self):
+        return self._head
 
 
 @click.command()

@@ -4,6 +4,7 @@ import os
 import sqlite3
 
 
+from shared.ledger import NewEvent, open_ledger
 from shared.views import open_view_store
 from tests.unit.cli_support import UNREACHABLE, ledgers, run
 
@@ -182,3 +183,25 @@ def test_listings_cut_no_text_on_an_80_column_screen(tmp_path):
     assert listed.exit_code == 0
     assert "".join(error.split()) in "".join(listed.output.split()), listed.output
     assert "village-52.01.08.2006" in "".join(listed.output.split())
+
+
+def test_a_checkpoint_is_not_signed_over_a_broken_chain(tmp_path):
+    # it was signed and written (exit 0): a kept, signed statement about a head whose
+    # history was already changed, that later verifies compared with nothing
+    store = ledgers(tmp_path / "ledgers", "registration")
+    ledger = open_ledger(store, "registration")
+    ledger.append("village-2", 0, [NewEvent("VillageRegistered", {"code": "2"})])
+    ledger.close()
+    path = tmp_path / "ledgers" / "registration.db"
+    with sqlite3.connect(path) as db:
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                     ).fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("UPDATE records SET hash = '00' || substr(hash, 3) WHERE position = 1")
+    run("keygen", "--out", str(tmp_path / "k.pem"))
+    kept = tmp_path / "kept.ckpt"
+    result = run("checkpoint", "registration", "--key", str(tmp_path / "k.pem"),
+                 "--store", store, "--out", str(kept))
+    assert result.exit_code == 1, result.output
+    assert "registration is BROKEN at 1" in result.text and "not signed" in result.text
+    assert not kept.exists()
