@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from click.testing import CliRunner
 
 from services.cli import cli
@@ -39,40 +40,26 @@ def test_the_broker_library_s_chatter_is_kept_off_the_operator_s_screen(tmp_path
     assert logging.getLogger("amqp").getEffectiveLevel() == logging.ERROR
 
 
-def test_ctrl_c_while_the_commands_load_is_one_line_not_a_traceback(tmp_path):
+@pytest.mark.parametrize("signal_name, code, said", [
+    ("SIGINT", 130, "error: interrupted (Ctrl-C) before the command started"),
+    ("SIGTERM", 143, "error: stopped (SIGTERM) before the command started")])
+def test_a_signal_while_the_commands_load_is_one_line_not_a_traceback(
+        tmp_path, signal_name, code, said):
     """The commands take most of a second to load (nameko, kombu, marshmallow); a Ctrl-C
-    then printed a KeyboardInterrupt traceback from inside some import. Pressed at a
-    known moment: a sitecustomize that signals the process as kombu starts to load."""
+    then printed a KeyboardInterrupt traceback from inside some import, and a SIGTERM
+    killed the process without a word. Sent at a known moment: a sitecustomize that
+    signals the process as kombu starts to load."""
     (tmp_path / "sitecustomize.py").write_text(
         "import os, signal, sys\n"
         "class Press:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'kombu':\n"
         "            sys.meta_path.remove(self)\n"
-        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        f"            os.kill(os.getpid(), signal.{signal_name})\n"
         "        return None\n"
         "sys.meta_path.insert(0, Press())\n")
     done = subprocess.run([PLPBK, "ledgers", "--store", f"sqlite:///{tmp_path}/none"],
                           capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=str(tmp_path)))
-    assert done.returncode == 130, done.stderr
-    assert done.stderr.strip() == "error: interrupted (Ctrl-C) before the command started"
-
-
-def test_sigterm_while_the_commands_load_is_one_line_and_exit_143(tmp_path):
-    """SIGTERM as kombu starts to load (a sitecustomize sends it): the process died
-    without a word; now it says so as a SIGTERM during a command does."""
-    (tmp_path / "sitecustomize.py").write_text(
-        "import os, signal, sys\n"
-        "class Press:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'kombu':\n"
-        "            sys.meta_path.remove(self)\n"
-        "            os.kill(os.getpid(), signal.SIGTERM)\n"
-        "        return None\n"
-        "sys.meta_path.insert(0, Press())\n")
-    done = subprocess.run([PLPBK, "ledgers", "--store", f"sqlite:///{tmp_path}/none"],
-                          capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONPATH=str(tmp_path)))
-    assert done.returncode == 143, done.stderr
-    assert done.stderr.strip() == "error: stopped (SIGTERM) before the command started"
+    assert done.returncode == code, done.stderr
+    assert done.stderr.strip() == said
