@@ -12,8 +12,8 @@ from rich.table import Table
 from ..ledger import LedgerDamaged, ledger_names, open_ledger
 from ..ledger.envelope import Head
 from ..ledger.verify import (CHECKPOINT_FORMAT, VerifyReport, checkpoint_signature_problem,
-                             generate_key,
-                             make_checkpoint, public_key_pem, verify_ledger)
+                             generate_key, make_checkpoint, public_key_pem, signing_key,
+                             verify_ledger)
 from ..messaging.relay import PublishFailed, Relay, RelayStandby
 from ..views import open_view_store
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, Seconds, WholeNumber, amqp_option,
@@ -167,6 +167,11 @@ def checkpoint(name, key_path, out, store_uri):
     """
     new_file(out, "--out", "a kept checkpoint")
     key = read_key(key_path, "--key", private=True)
+    try:   # before the chain is walked: a national ledger takes minutes to verify
+        signing_key(key)
+    except (ValueError, TypeError) as exc:  # TypeError: a key locked with a passphrase
+        fail(f"--key {key_path}: not an Ed25519 private key in PEM form without a "
+             f"passphrase, such as one from `plpbk keygen` ({first_sentence(exc)})")
     with unreachable_is_an_error():
         must_exist(store_uri, "--store")
         if name not in ledger_names(store_uri):
@@ -180,9 +185,6 @@ def checkpoint(name, key_path, out, store_uri):
         ledger = open_ledger(store_uri, name, read_only=True)
         try:
             signed = make_checkpoint(_Verified(ledger, report), key)
-        except (ValueError, TypeError) as exc:  # TypeError: a key locked with a passphrase
-            fail(f"--key {key_path}: not an Ed25519 private key in PEM form without a "
-                 f"passphrase, such as one from `plpbk keygen` ({first_sentence(exc)})")
         finally:
             ledger.close()
     text = json.dumps(signed, indent=2, sort_keys=True)

@@ -75,11 +75,18 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     return key
 
 
-def make_checkpoint(ledger, private_pem: bytes) -> dict:
-    """The ledger's current head, signed: keep it outside the database."""
+def signing_key(private_pem: bytes) -> Ed25519PrivateKey:
+    """The Ed25519 private key in PEM; ValueError (TypeError: locked with a passphrase)
+    for anything else."""
     key = serialization.load_pem_private_key(private_pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("the signing key is not an Ed25519 private key")
+    return key
+
+
+def make_checkpoint(ledger, private_pem: bytes) -> dict:
+    """The ledger's current head, signed: keep it outside the database."""
+    key = signing_key(private_pem)
     head = ledger.head()
     raw_public = key.public_key().public_bytes(serialization.Encoding.Raw,
                                                serialization.PublicFormat.Raw)

@@ -3,6 +3,7 @@ written, keys others may read or that are locked, kept evidence that is not what
 should be. Each is bad usage (exit 2) naming the option, found before any work is done,
 and nothing is left half-written (shared/cli/files.py)."""
 import json
+import sqlite3
 import subprocess
 import sys
 import os
@@ -80,6 +81,24 @@ def test_a_key_locked_with_a_passphrase_is_named_not_an_unexpected_failure(tmp_p
     assert result.exit_code == 2, result.output   # was 1, "unexpected failure: TypeError"
     assert f"--key {locked}: not an Ed25519 private key" in result.text
     assert "without a passphrase" in result.text
+
+
+def test_a_key_that_cannot_sign_is_named_before_the_chain_is_walked(tmp_path):
+    """The key was loaded only after verifying the whole ledger: on a national ledger a
+    wrong key failed minutes later, and on a broken one the operator was told BROKEN
+    (exit 1) for a command that could never have signed anything."""
+    uri, locked = store(tmp_path), tmp_path / "locked.pem"
+    with sqlite3.connect(tmp_path / "ledgers" / "registration.db") as db:
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("UPDATE records SET hash = ?", ("0" * 64,))
+    locked.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+    os.chmod(locked, 0o600)
+    result = run("checkpoint", "registration", "--key", str(locked), "--store", uri)
+    assert result.exit_code == 2, result.output
+    assert f"--key {locked}: not an Ed25519 private key" in result.text
 
 
 def test_a_public_key_that_is_no_pem_is_named_without_the_library_s_url(tmp_path):
