@@ -202,8 +202,15 @@ class RegistrationService(OperatorEntrypoints):
 
     # -- internals --------------------------------------------------------------------
     def _execute(self, code, command, idempotency_key=None):
-        return self.platform.execute(domain.VILLAGE, domain.village_stream(code), command,
-                                     self.platform.metadata, idempotency_key)
+        try:
+            return self.platform.execute(domain.VILLAGE, domain.village_stream(code), command,
+                                         self.platform.metadata, idempotency_key)
+        except NotFound as exc:   # the domain knows no code before registration: name it
+            if exc.field != "code":
+                raise
+            official_village(code)   # a code in no official list: registering fails too
+            raise NotFound(f"village {code} is not registered; register it first",
+                           "code") from None
 
     def _active_rule_set_id(self):
         return self.config.get("RULE_SET_ID") or rules.SEED_RULE_SET["id"]

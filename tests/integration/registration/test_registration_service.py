@@ -259,6 +259,18 @@ def test_listing_is_paged_filtered_and_scoped(registration):
             district.list_villages({"region": "31"})
 
 
+def test_evidence_for_a_village_not_registered_names_the_code_and_why(registration):
+    """It said "village is not registered; register it first" whatever the code, also for
+    one that is in no official list, which registering would refuse too."""
+    with proxy(registration) as ministry:
+        evidence = ELIGIBLE
+        with pytest.raises(NotFound, match="village 52.01.08.2001 is not registered; "
+                                           "register it first"):
+            ministry.record_indicators("52.01.08.2001", evidence)
+        with pytest.raises(NotFound, match="52.01.08.2999 is not in the official"):
+            ministry.record_indicators("52.01.08.2999", evidence)
+
+
 def test_villages_are_found_by_the_start_of_their_name(registration):
     """A district officer knows a village by its name, not its Kemendagri code: the list
     could only be filtered by code prefix and status."""
