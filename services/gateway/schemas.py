@@ -118,10 +118,27 @@ class PageSchema(Open):
     page_size = fields.Integer(required=True)
 
 
-def page_of(item_schema, name):
-    """A page whose items a client can read: PageSchema with typed items."""
+def page_of(item_schema, name, **more):
+    """A page whose items a client can read: PageSchema with typed items (and `more`
+    fields beside them)."""
     return type(name + "Schema", (PageSchema,), {
-        "items": fields.List(fields.Nested(item_schema), required=True)})
+        "items": fields.List(fields.Nested(item_schema), required=True), **more})
+
+
+class NamedRegionSchema(Schema):
+    """A region of the official Kemendagri list, as answers carry it."""
+    code = fields.String(required=True, metadata={"example": "52.01"})
+    name = fields.String(required=True)
+
+
+def day(**options):
+    """An ISO date (YYYY-MM-DD) in an answer."""
+    return fields.Date(required=True, **options)
+
+
+def maybe(field_class, *args, **options):
+    """A field every answer has, null when it does not apply (described in `description`)."""
+    return field_class(*args, required=True, allow_none=True, **options)
 
 
 class DocumentSchema(Open):

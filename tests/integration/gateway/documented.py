@@ -6,15 +6,45 @@ import requests
 
 def schema_errors(base, method, template, answer) -> list:
     """What in the answer the documented schema of its status refuses ([] when none)."""
+    document, documented = _documented(base, method, template, answer)
+    schema = _json_schema(documented)
+    schema["definitions"] = _json_schema(document["components"]["schemas"])
+    return [error.message for error in
+            jsonschema_rs.Draft4Validator(schema).iter_errors(answer.json())]
+
+
+def unnamed_fields(base, method, template, answer) -> list:
+    """The answer's fields its documented schema does not name, as paths (a list's and a
+    page's items too): an open object admits them, but a generated client has no type
+    for them ([] when it has one for each)."""
+    document, documented = _documented(base, method, template, answer)
+    schemas = document["components"]["schemas"]
+
+    def resolved(schema):
+        return schemas[schema["$ref"].rsplit("/")[-1]] if "$ref" in schema else schema
+
+    def unnamed(value, schema, path):
+        schema = resolved(schema)
+        if isinstance(value, list):
+            return [found for index, item in enumerate(value)
+                    for found in unnamed(item, schema.get("items", {}), f"{path}[{index}]")]
+        named = schema.get("properties", {})
+        found = [f"{path}.{key}" for key in value if key not in named]
+        if isinstance(value.get("items"), list) and "items" in named:
+            found += unnamed(value["items"], named["items"], f"{path}.items")
+        return found
+
+    return unnamed(answer.json(), documented, "answer")
+
+
+def _documented(base, method, template, answer):
+    """The document, and the schema it gives the answer's status."""
     document = requests.get(f"{base}/openapi.json", timeout=60).json()
     responses = document["paths"][template][method.lower()]["responses"]
     documented = responses[str(answer.status_code)]
     if "$ref" in documented:
         documented = document["components"]["responses"][documented["$ref"].rsplit("/")[-1]]
-    schema = _json_schema(documented["content"]["application/json"]["schema"])
-    schema["definitions"] = _json_schema(document["components"]["schemas"])
-    return [error.message for error in
-            jsonschema_rs.Draft4Validator(schema).iter_errors(answer.json())]
+    return document, documented["content"]["application/json"]["schema"]
 
 
 def _json_schema(node):

@@ -1,8 +1,10 @@
 """The cycle over HTTP: opened by the selection, driven by the facilitator, scoped."""
-from datetime import date
+from datetime import date, datetime, timezone
 
+from shared.schemas import indonesia_today
 from tests.integration.conftest import wait_for
 
+from .documented import schema_errors, unnamed_fields
 from .test_api import BAJUR, ELIGIBLE, ledger_records
 
 TODAY = date.today().isoformat()
@@ -95,3 +97,59 @@ def test_members_on_an_activity_that_takes_none_are_a_400_naming_members(
                    "TIPP's members"}
     assert ledger_records(gateway_config, "cycle") == recorded
     assert facilitator.get(f"/api/v1/villages/{BAJUR}/cycle").json()["timeline"] == []
+
+
+def test_every_cycle_answer_is_the_documented_one(gateway, as_user):
+    """A client generated from /openapi.json reads the cycle's answers as they come: each
+    success answer, at every stage of a cycle (running, outputs done three ways, a stage
+    completed, as of a past moment and a later day), holds the documented fields and
+    types, and no other (the document described `{}` with anything in it)."""
+    district, ministry = as_user("district", "52.01"), as_user("ministry")
+    facilitator = as_user("facilitator", "52.01")
+    select_bajur(district, ministry)
+    url = f"/api/v1/villages/{BAJUR}/cycle"
+    template = "/api/v1/villages/{code}/cycle"
+    answers = [("GET", template, wait_for(
+        lambda: (answer := facilitator.get(url)).status_code == 200 and answer,
+        what="the cycle to open"))]
+
+    def activity(key, **more):
+        return facilitator.post(f"{url}/activities", json={
+            "activity": key, "held_on": TODAY, "place": "Gerung",
+            "attendance": {"men": 10, "women": 8, "poor": 2}, "facilitator": "Faskel",
+            "evidence": ["BA-1"], **more})
+
+    answers += [("POST", template + "/activities", activity("lokakarya_kota")),
+                ("POST", template + "/activities", activity(
+                    "pengukuhan_tipp", notes="dikukuhkan",
+                    members=[{"name": "Siti", "sex": "P", "role": "ketua"}])),
+                ("POST", template + "/activities", activity("sosialisasi_massal")),
+                ("POST", template + "/waivers", ministry.post(f"{url}/waivers", json={
+                    "output": "lokakarya_kelurahan",
+                    "justification": "held together with the kabupaten workshop"})),
+                ("POST", template + "/stage-completions", facilitator.post(
+                    f"{url}/stage-completions",
+                    json={"completed_on": indonesia_today().isoformat(), "stage": 1}))]
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")   # after them
+    for query in ("", f"?as_of={now}"):
+        answers.append(("GET", template, facilitator.get(url + query)))
+    for query in ("", "?as_of=2999-01-01", f"?as_of={now}"):
+        answers.append(("GET", template + "/evaluation",
+                        facilitator.get(f"{url}/evaluation{query}")))
+        answers.append(("GET", "/api/v1/cycles", district.get(f"/api/v1/cycles{query}")))
+        answers.append(("GET", "/api/v1/cycles/on-time-share",
+                        ministry.get(f"/api/v1/cycles/on-time-share{query}")))
+    answers += [("GET", "/api/v1/cycles/on-time-share",
+                 ministry.get("/api/v1/cycles/on-time-share?region=52.01.08&as_of=2999-01-01")),
+                ("GET", "/api/v1/cycles/template", facilitator.get("/api/v1/cycles/template")),
+                ("GET", "/api/v1/cycles/template",
+                 facilitator.get("/api/v1/cycles/template?version=1"))]
+    for method, path, answer in answers:
+        assert answer.status_code in (200, 201), (path, answer.text)
+        assert schema_errors(gateway, method, path, answer) == [], (method, path, answer.text)
+        assert unnamed_fields(gateway, method, path, answer) == [], (method, path)
+    cycle = facilitator.get(url).json()
+    assert (cycle["stage"], cycle["stages"]["1"]["on_time"]) == (2, True)
+    assert {o["how"] for o in cycle["done_outputs"].values()} == {"activity", "waived"}
+    assert [a.get("members") for a in cycle["timeline"]][1] == [
+        {"name": "Siti", "sex": "P", "role": "ketua"}]
