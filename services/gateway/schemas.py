@@ -141,5 +141,26 @@ def maybe(field_class, *args, **options):
     return field_class(*args, required=True, allow_none=True, **options)
 
 
+class ActorSchema(Schema):
+    """The principal an event was recorded for (the ledger's actor)."""
+    id = fields.String(required=True)
+    role = fields.String(required=True)
+    region = fields.String(required=True, metadata={"description": "scope; '' = national"})
+
+
+class RecordedSchema(Schema):
+    """Who recorded an event and when (the ledger's metadata)."""
+    actor = fields.Nested(ActorSchema, required=True)
+    recorded_at = fields.String(required=True, metadata={"description": "ISO-8601, UTC"})
+    event_id = fields.String(required=True)
+
+
+def one_of_types(*types, **options):
+    """A field whose value is any of these JSON types (a count or a decimal string)."""
+    return fields.Raw(required=True, metadata={
+        "anyOf": [{"type": kind} for kind in types], **options.pop("metadata", {})},
+        **options)
+
+
 class DocumentSchema(Open):
     """A service's answer: a JSON object (see the service's documentation)."""

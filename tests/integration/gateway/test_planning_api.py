@@ -5,7 +5,7 @@ import hashlib
 from tests.integration.planning.conftest import cycle_at
 from tests.unit.planning import samples
 
-from .documented import schema_errors
+from .documented import schema_errors, unnamed_fields
 
 BAJUR = samples.BAJUR
 
@@ -108,3 +108,66 @@ def test_a_revision_based_on_a_superseded_version_is_a_409_naming_based_on(gatew
     assert stale.status_code == 409, stale.text
     assert stale.json()["field"] == "based_on" and "version 2" in stale.json()["message"]
     assert bkm.get(f"{versions}/3").status_code == 404   # nothing was recorded
+
+
+def test_every_planning_answer_is_the_documented_one(gateway, gateway_config, as_user):
+    """A client generated from /openapi.json reads planning's answers as they come: each
+    success answer (an RTPLP with its totals drafted, revised, compared, approved by a
+    meeting and signed; the meeting, attachments, pending list and rule) holds the
+    documented fields and types, and no other (the document described `{}` with anything
+    in it). Only a version's `content` is free-form by design."""
+    cycle_at(gateway_config, 4)
+    bkm, ministry = as_user("bkm", BAJUR), as_user("ministry")
+    ded_sha = upload(bkm, b"%PDF-1.7 ded", "ded_drawing")
+    attendance_sha = upload(bkm, b"%PDF-1.7 attendance", "attendance_list")
+    village = "/api/v1/villages/{code}"
+    document = village + "/documents/{kind}"
+    base = f"/api/v1/villages/{BAJUR}"
+    answers = [("POST", village + "/attachments", bkm.post(f"{base}/attachments", json={
+                   "filename": "photo.pdf", "media_type": "application/pdf", "kind": "photo",
+                   "description": "site", "content_base64": base64.b64encode(
+                       b"%PDF-1.7 photo").decode()})),
+               ("POST", village + "/documents/rtplp", bkm.post(f"{base}/documents/rtplp", json={
+                   "content": samples.rtplp(ded_sha), "drafted_on": "2024-08-01"})),
+               ("POST", village + "/documents/rtplp/versions", bkm.post(
+                   f"{base}/documents/rtplp/versions", json={
+                       "content": samples.rtplp(), "based_on": 1, "drafted_on": "2024-08-05",
+                       "note": "without the DED"}))]
+    meeting = bkm.post(f"{base}/meetings", json=samples.meeting(attendance_sha, [("rtplp", 2)]))
+    meeting_id = meeting.json()["meeting_id"]
+    answers += [("POST", village + "/meetings", meeting),
+                ("POST", document + "/approvals", bkm.post(
+                    f"{base}/documents/rtplp/approvals",
+                    json={"version": 2, "meeting_id": meeting_id})),
+                ("POST", document + "/signatures", bkm.post(
+                    f"{base}/documents/rtplp/signatures", json={
+                        "version": 2, "step": "submitted", "signed_on": "2024-08-12",
+                        "signer": {"name": "H. Lalu Ahmad", "position": "Koordinator BKM"}})),
+                ("GET", "/api/v1/meetings/{meeting_id}",
+                 bkm.get(f"/api/v1/meetings/{meeting_id}")),
+                ("GET", document + "/versions/{version}/approval",
+                 bkm.get(f"{base}/documents/rtplp/versions/2/approval")),
+                ("GET", document + "/diff",
+                 bkm.get(f"{base}/documents/rtplp/diff?from_version=1&to_version=2")),
+                ("GET", village + "/documents", bkm.get(f"{base}/documents")),
+                ("GET", village + "/attachments", bkm.get(f"{base}/attachments")),
+                ("GET", village + "/attachments/{sha256}",
+                 bkm.get(f"{base}/attachments/{ded_sha}")),
+                ("GET", "/api/v1/planning/attachment-check",
+                 ministry.get("/api/v1/planning/attachment-check")),
+                ("GET", "/api/v1/planning/approval-rule",
+                 ministry.get("/api/v1/planning/approval-rule"))]
+    answers += [("GET", document + "/versions/{version}",
+                 bkm.get(f"{base}/documents/rtplp/versions/{number}")) for number in (1, 2)]
+    answers += [("GET", "/api/v1/planning/pending", ministry.get(
+        f"/api/v1/planning/pending?waiting_for={step}")) for step in ("approval", "acknowledged")]
+    for method, path, answer in answers:
+        assert answer.status_code in (200, 201), (path, answer.text)
+        assert schema_errors(gateway, method, path, answer) == [], (method, path, answer.text)
+        assert unnamed_fields(gateway, method, path, answer) == [], (method, path)
+    version = bkm.get(f"{base}/documents/rtplp/versions/2").json()
+    assert (version["status"], version["next_step"]) == ("approved", "acknowledged")
+    assert version["sign_offs"]["submitted"]["bkm"]["signer"]["name"] == "H. Lalu Ahmad"
+    assert version["totals"]["total"] > 0
+    assert ministry.get("/api/v1/planning/pending?waiting_for=acknowledged").json()[
+        "items"][0]["version"] == 2
