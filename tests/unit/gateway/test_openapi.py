@@ -150,3 +150,29 @@ def test_the_headers_answers_carry_are_documented(document):
     assert "WWW-Authenticate" in responses["401"]["headers"]
     assert "Retry-After" in responses["429"]["headers"]
     assert "Accept-Encoding" in responses["415"]["headers"]
+
+
+def test_the_cycle_planning_and_audit_answers_name_their_fields(document):
+    """Systems generate their clients from the document: every JSON success answer of the
+    cycle, planning and audit names its required fields (it was `{}` with anything in it),
+    and so do the items of its pages."""
+    schemas = document["components"]["schemas"]
+
+    def named(schema):
+        schema = schema.get("items", schema)   # a JSON array of them
+        return schemas[schema["$ref"].rsplit("/")[-1]] if "$ref" in schema else schema
+
+    untyped = []
+    for operation in operations(document).values():
+        if operation["tags"][0] not in ("cycle", "planning", "audit"):
+            continue
+        success = next(answer for status, answer in operation["responses"].items()
+                       if status.startswith("2"))
+        if "application/json" not in success["content"]:
+            continue   # the printable HTML report
+        answer = named(success["content"]["application/json"]["schema"])
+        items = answer.get("properties", {}).get("items")
+        for schema in [answer] + ([named(items)] if items else []):
+            if not schema.get("required"):
+                untyped.append(operation["operationId"])
+    assert untyped == []
