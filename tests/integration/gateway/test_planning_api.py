@@ -2,6 +2,7 @@
 import base64
 import hashlib
 
+from tests.integration.conftest import wait_for
 from tests.integration.planning.conftest import cycle_at
 from tests.unit.planning import samples
 
@@ -171,3 +172,9 @@ def test_every_planning_answer_is_the_documented_one(gateway, gateway_config, as
     assert version["totals"]["total"] > 0
     assert ministry.get("/api/v1/planning/pending?waiting_for=acknowledged").json()[
         "items"][0]["version"] == 2
+    # the approval did the cycle's output: a cycle's output done by another service's event
+    cycle = wait_for(lambda: (answer := bkm.get(f"{base}/cycle")).status_code == 200 and
+                     "rtplp_disetujui" in answer.json()["done_outputs"] and answer,
+                     what="the approval to reach the cycle")
+    assert cycle.json()["done_outputs"]["rtplp_disetujui"]["how"] == "satisfied"
+    assert schema_errors(gateway, "GET", village + "/cycle", cycle) == []
