@@ -12,8 +12,8 @@ a claim about the answer just before it, checked here:
 
 A status and a Location are those of the last HTTP answer; JSON is matched against the last
 line of JSON printed (its other fields may be anything; `...`, `[...]` and `{...}` stand
-for any value, `[]` for an empty list); text is matched against everything printed, with
-`...` for anything. A change of an endpoint, a field or a status the session uses, without
+for any value, `[]` for an empty list, `[x, ...]` for a list that starts with x); text is
+matched against everything printed, with `...` for anything. A change of an endpoint, a field or a status the session uses, without
 the doc changing with it, fails here.
 """
 import json
