@@ -5,7 +5,7 @@ Configuration (nameko config, then the environment):
   GATEWAY_SECRET           HS256 secret for tokens (32+ characters). Unset: one is
                            generated once and kept in the state store (fine for one
                            machine; set it when several gateway processes share work).
-  GATEWAY_TOKEN_TTL        token lifetime in seconds (900)
+  GATEWAY_TOKEN_TTL        token lifetime in seconds (900; 1 to 86400)
   GATEWAY_RPC_TIMEOUT      seconds to wait for a service (60)
   GATEWAY_HEALTH_MAX_AGE   seconds a check of /health and of which services run is
                            reused (1)
@@ -46,6 +46,7 @@ from .upstream import RESERVED_WORKERS, Bulkhead, Upstream, rpc_timeout
 
 # The services the gateway calls, each an RpcProxy attribute: every one the platform runs
 SERVICES = tuple(name for name in PLATFORM_SERVICES if name != "gateway")
+MAX_TOKEN_TTL = 86_400   # a day: longer, a stolen token outlives a working day's logins
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ def read_settings(config) -> Settings:
     token_ttl = number_setting(config, "GATEWAY_TOKEN_TTL", 900)
     if token_ttl < 1:   # a token dead when issued: every login useless
         raise ConfigurationError("GATEWAY_TOKEN_TTL=0: a token must live at least 1 second")
+    if token_ttl > MAX_TOKEN_TTL:   # a stolen token stays good that long
+        raise ConfigurationError(f"GATEWAY_TOKEN_TTL={token_ttl}: a token may live at most "
+                                 f"{MAX_TOKEN_TTL} seconds (a day)")
     try:
         trusted_proxies = proxy_networks(get("GATEWAY_TRUSTED_PROXIES", ""))
     except ValueError as exc:
