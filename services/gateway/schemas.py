@@ -4,7 +4,7 @@ Bodies of the services' capabilities are validated with the services' own schema
 (routes/); these cover what only the gateway does. Output schemas document answers in
 the OpenAPI document. A typed answer's schema names every field and admits no other
 (a service that adds one updates its schema, or the gateway tests fail); `Open` ones
-(a page's envelope, a few registration answers) admit extra properties.
+(a page's envelope, a health check) admit extra properties.
 """
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
