@@ -28,7 +28,12 @@ def is_region_prefix(prefix) -> bool:
     return isinstance(prefix, str) and bool(REGION_PREFIX.fullmatch(prefix))
 
 
-@lru_cache(maxsize=None)
+# Every official province, kabupaten and kecamatan fits (about 7,800); requests also
+# carry codes no list holds (any well-formed region), so the cache has a bound.
+NAME_CACHE_SIZE = 16_384
+
+
+@lru_cache(maxsize=NAME_CACHE_SIZE)
 def _name(code):
     found = wilayah.get_wilayah(code)
     return found.name if found else None
