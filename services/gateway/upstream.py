@@ -8,13 +8,13 @@ service) or 503 (a service or RabbitMQ not there, or no answer in time), and is 
 """
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from contextlib import contextmanager
 
 import eventlet
 from kombu.exceptions import OperationalError
 from nameko.exceptions import BadRequest, ConfigurationError, RemoteError, UnknownService
-from nameko.rpc import RpcProxy
+from nameko.rpc import ReplyListener, RpcProxy
 
 from shared.chassis.errors import CommandRejected, InvalidInput
 from shared.chassis.starting import starting
@@ -35,11 +35,34 @@ def rpc_timeout(config) -> float:
     return seconds
 
 
+class ExpiringReplyListener(ReplyListener):
+    """nameko's reply listener keeps an entry per call until its reply comes; a call that
+    gets none (its request dropped from a busy service's queue at the timeout, an unknown
+    service, RabbitMQ gone) stayed for the life of the process. Entries older than twice
+    the timeout are forgotten as new calls come: nobody waits for them any more (Upstream
+    stops at the timeout), and a reply that still comes is logged as of an unknown call."""
+
+    def setup(self):
+        super().setup()
+        with starting(self.container.service_name):
+            self.forget_after = 2 * rpc_timeout(self.container.config) + 1
+        self._made = deque()   # (monotonic time, correlation id), oldest first
+
+    def get_reply_event(self, correlation_id):
+        now = time.monotonic()   # one OS thread (eventlet): no lock needed
+        while self._made and now - self._made[0][0] > self.forget_after:
+            self._reply_events.pop(self._made.popleft()[1], None)
+        self._made.append((now, correlation_id))
+        return super().get_reply_event(correlation_id)
+
+
 class ExpiringRpcProxy(RpcProxy):
     """nameko's RpcProxy whose requests RabbitMQ drops when no service process took them
     within GATEWAY_RPC_TIMEOUT. A service that ran once keeps its durable queue when it
     stops: a request waited there, the caller got 503 "try again", and the service ran
     it when it came back (a write done behind the caller's back, then again on retry)."""
+
+    rpc_reply_listener = ExpiringReplyListener()
 
     def setup(self):
         super().setup()
