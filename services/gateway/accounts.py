@@ -93,6 +93,11 @@ class Accounts:
         self.execute(identity.USER, identity.user_stream(username),
                      identity.EnableUser(reason), self.metadata)
 
+    def log_out(self, username, token):
+        """End one token of the user before it expires (token: {"id", "expires_at"})."""
+        self.execute(identity.USER, identity.user_stream(username),
+                     identity.LogOut(token["id"], token["expires_at"]), self.metadata)
+
     def issue_key(self, data) -> tuple:
         """(the key's record, the key itself: shown once, never stored)."""
         key = load(NewApiKeySchema(), data)

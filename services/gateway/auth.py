@@ -19,6 +19,7 @@ class Principal:
     name: str
     role: str
     region: str    # Kemendagri code prefix; "" = national
+    token: dict | None = None   # a person's token: {"id": jti, "expires_at": exp}
 
     def actor(self) -> dict:
         return {"id": self.id, "role": self.role, "region": self.region}
@@ -28,9 +29,9 @@ class Principal:
                 "region": self.region}
 
 
-def user_principal(user: dict) -> Principal:
+def user_principal(user: dict, token: dict | None = None) -> Principal:
     return Principal(f"user:{user['username']}", "user", user["name"], user["role"],
-                     user["region"])
+                     user["region"], token)
 
 
 class Directory:
@@ -116,7 +117,10 @@ class Authenticator:
         if user["password_version"] != version:
             return _refuse("stale_token", "the password changed since this token was issued; "
                            "log in again", "Authorization")
-        return user_principal(user)
+        if claims.get("jti") in user.get("logged_out", {}):
+            return _refuse("logged_out", "this token was logged out; log in again",
+                           "Authorization")
+        return user_principal(user, {"id": claims.get("jti"), "expires_at": claims["exp"]})
 
 
 def _refuse(reason, message, field):

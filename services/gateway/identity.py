@@ -53,6 +53,12 @@ class EnableUser:
 
 
 @dataclass(frozen=True)
+class LogOut:
+    token_id: str      # the token's jti
+    expires_at: int    # when it would have expired anyway (seconds since the epoch)
+
+
+@dataclass(frozen=True)
 class IssueApiKey:
     key_id: str
     name: str
@@ -117,6 +123,10 @@ def decide_user(state: User, command):
             raise CommandRejected(f"user {state.username} is already disabled", "username")
         return [NewEvent("UserDisabled", {"username": state.username,
                                           "reason": command.reason})]
+    if isinstance(command, LogOut):   # that token only: the user's others go on
+        return [NewEvent("LoggedOut", {"username": state.username,
+                                       "token_id": command.token_id,
+                                       "expires_at": command.expires_at})]
     if isinstance(command, EnableUser):
         if state.enabled:
             raise CommandRejected(f"user {state.username} is already enabled", "username")

@@ -100,6 +100,11 @@ class TokenSchema(Schema):
     principal = fields.Nested(PrincipalSchema, required=True)
 
 
+class LoggedOutSchema(Schema):
+    logged_out = fields.String(required=True, metadata={
+        "description": "whose token ended, as events name actors (user:<username>)"})
+
+
 class HealthCheckSchema(Open):
     ok = fields.Boolean(required=True)
     error = fields.String()

@@ -4,6 +4,8 @@ Authentication reads only this (one in-memory lookup per request); a principal t
 is not found here is looked for once more after catching up with the ledger, so a user
 or key the CLI has just created works at once.
 """
+from datetime import datetime
+
 from shared.chassis.subscribers import Projection, handles
 
 
@@ -41,6 +43,18 @@ class IdentityBoard(Projection):
                 doc["disabled_times"] = doc.get("disabled_times", 0) + 1
         self.users.update(record.payload["username"], change)
 
+    @handles("LoggedOut")
+    def logged_out(self, record):
+        """Tokens logged out, until they would have expired: those that have are dropped
+        (by the record's own time, so a rebuild folds the same)."""
+        p, now = record.payload, _epoch(record.recorded_at)
+
+        def change(doc):
+            ended = {token: until for token, until in doc.get("logged_out", {}).items()
+                     if until > now}
+            doc["logged_out"] = {**ended, p["token_id"]: p["expires_at"]}
+        self.users.update(p["username"], change)
+
     @handles("ApiKeyIssued")
     def issued(self, record):
         p = record.payload
@@ -69,3 +83,7 @@ def users(views):
 
 def api_keys(views):
     return views.collection("api_keys").find()
+
+
+def _epoch(recorded_at):
+    return datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).timestamp()

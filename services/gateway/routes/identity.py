@@ -4,7 +4,8 @@ from shared.chassis.errors import CommandRejected, Conflict, Forbidden
 from ..errors import Unauthorized
 from ..login import WRONG, client_address, log_in
 from ..routing import Route
-from ..schemas import LoginSchema, PasswordChangeSchema, PrincipalSchema, TokenSchema
+from ..schemas import (LoggedOutSchema, LoginSchema, PasswordChangeSchema,
+                       PrincipalSchema, TokenSchema)
 
 # Anyone may send a login: its body holds a username (64) and a password (256 characters,
 # 12 bytes each escaped as a JSON surrogate pair), and no more is read
@@ -23,13 +24,27 @@ def me(call):
     return call.principal.as_dict()
 
 
+def _a_person(call, refusal):
+    """The username of a person's token; a system's key is refused (403: the key is
+    good, and a 401 tells a client to drop its credentials)."""
+    if call.principal.kind != "user":
+        raise Forbidden(refusal, "X-API-Key")
+    return call.principal.id.removeprefix("user:")
+
+
+def log_out(call):
+    username = _a_person(call, "API keys do not log in or out: an operator revokes a "
+                               "key (plpbk keys revoke)")
+    if not call.principal.token["id"]:
+        raise Forbidden("this token cannot be logged out (it has no id); log in again",
+                        "Authorization")
+    call.tools.accounts().log_out(username, call.principal.token)
+    return {"logged_out": call.principal.id}
+
+
 def change_password(call):
-    principal = call.principal
-    if principal.kind != "user":
-        # the key is good (not a 401, which tells a client to drop its credentials)
-        raise Forbidden("only people have passwords; API keys are reissued "
-                        "(plpbk keys issue, then revoke the old one)", "X-API-Key")
-    username = principal.id.removeprefix("user:")
+    username = _a_person(call, "only people have passwords; API keys are reissued "
+                               "(plpbk keys issue, then revoke the old one)")
     # the current password again: a stolen token alone cannot take over the account
     try:
         log_in(call.tools, username, call.loaded["current_password"],
@@ -56,6 +71,11 @@ ROUTES = [
                       "with 429 for 1 s, 2 s, 4 s, ... (Retry-After)."),
     Route("GET", "/api/v1/auth/me", "whoami", "Who the credentials belong to", "auth", me,
           response=PrincipalSchema),
+    Route("POST", "/api/v1/auth/logout", "log_out", "End this token's session", "auth",
+          log_out, response=LoggedOutSchema, any_role=True, replayable=False,
+          description="The token sent stops working at once, in every gateway process; "
+                      "the person's other tokens go on. Recorded (LoggedOut) in the "
+                      "gateway's ledger. Sent again with the same token: 401."),
     Route("POST", "/api/v1/auth/password", "change_password", "Change one's own password",
           "auth", change_password, body=PasswordChangeSchema, response=TokenSchema,
           any_role=True, errors=(429,), replayable=False,

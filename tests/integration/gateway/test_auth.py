@@ -109,6 +109,31 @@ def test_changing_the_password_ends_older_tokens(gateway, operator):
         "/api/v1/auth/me").status_code == 200
 
 
+def test_logging_out_ends_that_token_alone_and_is_in_the_ledger(
+        gateway, operator, gateway_config):
+    """Someone leaving a shared office computer could not end their session: the token
+    stayed good for its 15 minutes, to whoever sat down next."""
+    from shared.ledger import open_ledger
+    operator.user("siti", "district", "52.01")
+    office, phone = login(gateway, "siti"), login(gateway, "siti")
+    out = office.post("/api/v1/auth/logout")
+    assert out.status_code == 200, out.text
+    assert out.json() == {"logged_out": "user:siti"}
+    ended = office.get("/api/v1/auth/me")
+    assert ended.status_code == 401 and "logged out" in ended.json()["message"]
+    assert office.post("/api/v1/auth/logout").status_code == 401
+    assert phone.get("/api/v1/auth/me").status_code == 200   # her other session goes on
+    assert login(gateway, "siti").get("/api/v1/auth/me").status_code == 200
+    ledger = open_ledger(gateway_config["STORE_URI"], "gateway")
+    logged_out = [r for r in ledger.read(0) if r.type == "LoggedOut"]
+    assert [(r.payload["username"], r.actor["id"]) for r in logged_out] == [
+        ("siti", "user:siti")]
+    _record, key = operator.key()
+    system = Client(gateway, {"X-API-Key": key})
+    refused = system.post("/api/v1/auth/logout")
+    assert refused.status_code == 403 and refused.json()["field"] == "X-API-Key"
+
+
 def test_a_disabled_user_is_locked_out_at_once(gateway, operator):
     operator.user("siti", "district", "52.01")
     siti = login(gateway, "siti")

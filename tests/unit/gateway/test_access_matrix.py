@@ -32,6 +32,7 @@ SCOPED_BY_ACTION = {"list_villages", "ranking", "import_villages", "list_cycles"
 REGIONLESS = {
     "health": "public", "openapi": "public", "login": "public",
     "whoami": "one's own account", "change_password": "one's own account",
+    "log_out": "one's own account",
     "active_rule_set": "national reference data", "cycle_template": "national reference data",
     "approval_rule": "national reference data",
     "publish_rule_set": "national: the service takes it from a national ministry only",
@@ -44,7 +45,7 @@ REGIONLESS = {
 }
 
 # Writes that read-only roles may call (their own account; a read sent as POST).
-ANY_ROLE_WRITES = {"change_password", "audit_export_bundle"}
+ANY_ROLE_WRITES = {"change_password", "log_out", "audit_export_bundle"}
 
 PATH_VALUES = {"kind": "rplp", "version": 1, "sha256": "0" * 64, "ledger": "registration",
                "position": 1, "event_id": "00000000-0000-4000-8000-000000000000"}

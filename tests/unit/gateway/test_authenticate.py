@@ -94,3 +94,20 @@ def test_api_keys_wrong_prefix_wrong_secret_or_revoked_are_refused(ledger, accou
     accounts.revoke_key(record["key_id"], "leaked")
     with pytest.raises(Unauthorized, match="revoked"):
         authenticator.authenticate({"X-API-Key": key})
+
+
+def test_logged_out_tokens_are_forgotten_once_they_would_have_expired(ledger, accounts):
+    """The view keeps each logged-out token only until its own expiry: a person logging
+    out every day for years must not grow their identity record for ever."""
+    accounts.create_user(SITI, "correct horse battery staple")
+    first, second = token_of(ledger), token_of(ledger)
+    first_claims = tokens.read(SECRET, first)
+    accounts.log_out("siti", {"id": first_claims["jti"], "expires_at": 0})  # long expired
+    assert first_claims["jti"] in LedgerDirectory(ledger).user("siti")["logged_out"]
+    second_claims = tokens.read(SECRET, second)
+    accounts.log_out("siti", {"id": second_claims["jti"],
+                              "expires_at": second_claims["exp"]})
+    assert LedgerDirectory(ledger).user("siti")["logged_out"] == {
+        second_claims["jti"]: second_claims["exp"]}
+    with pytest.raises(Unauthorized, match="logged out"):
+        bearer(ledger, second)
