@@ -22,7 +22,7 @@ from rich.table import Table
 
 from ..ledger import ledger_names, open_ledger
 from ..ledger.envelope import now_iso
-from ..ledger.sqlite import _connect_read_only, trouble
+from ..ledger.sqlite import connect_read_only, trouble
 from ..views import store_names
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, attachments_option, console, errors, fail,
                      must_exist, progress_bar, state_option, store_option,
@@ -237,7 +237,7 @@ def _snapshot(path):
     try:
         # as verify reads a ledger: in a read-only folder (a snapshot mount, read-only
         # media) a WAL file without its -shm is opened immutable, nothing writing it there
-        db = _connect_read_only(path)
+        db = connect_read_only(path)
         db.isolation_level = None
         db.execute("BEGIN")
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the transaction starts

@@ -203,7 +203,7 @@ class _Verified:
     def __init__(self, ledger, report):
         self.name = ledger.name
         self._head = Head(report.head_position, report.head_hash,
-                          ledger._recorded_at(report.head_position))
+                          ledger.recorded_at(report.head_position))
 
     def head(self):
         return self._head

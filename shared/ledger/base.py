@@ -231,7 +231,7 @@ class Ledger(ABC):
         return iter(())
 
     @abstractmethod
-    def _recorded_at(self, position) -> str | None:
+    def recorded_at(self, position) -> str | None:
         """recorded_at of one position, or None past the head."""
 
     def check_writable(self):
@@ -275,7 +275,7 @@ class Ledger(ABC):
         low, high = 0, self.head().position
         while low < high:
             middle = (low + high + 1) // 2
-            if self._recorded_at(middle) <= cutoff:
+            if self.recorded_at(middle) <= cutoff:
                 low = middle
             else:
                 high = middle - 1

@@ -381,7 +381,7 @@ class MongoLedger(Ledger):
                 f"ledger {self.name!r} at {self.where}: cannot check records: {exc}") from None
 
     @_reading("read a record's time")
-    def _recorded_at(self, position):
+    def recorded_at(self, position):
         doc = self._commits.find_one({"_id": {"$lte": position}}, {"count": 1, "recorded_at": 1},
                                      sort=[("_id", -1)])
         return doc["recorded_at"] if doc and position < doc["_id"] + doc["count"] else None

@@ -206,14 +206,14 @@ class SqliteLedger(Ledger):
             "SELECT position, body, hash, stream_id, stream_version, type, recorded_at"
             " FROM records WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
 
-    def _recorded_at(self, position):
+    def recorded_at(self, position):
         rows = self._query("SELECT recorded_at FROM records WHERE position = ?", (position,))
         return rows[0][0] if rows else None
 
 
 def _ledger_reader(path):
     """A read-only connection to a file that holds a ledger's records table."""
-    db = _connect_read_only(path)
+    db = connect_read_only(path)
     try:
         db.execute("SELECT position, body, hash, stream_id, stream_version, type, recorded_at"
                    " FROM records LIMIT 0")
@@ -223,7 +223,7 @@ def _ledger_reader(path):
     return db
 
 
-def _connect_read_only(path):
+def connect_read_only(path):
     """A connection that cannot write. A copy in a read-only folder has no -shm file and
     cannot make one: then it is opened as immutable (nothing else can write it there).
     In a folder we may write, a failure is a lock or a busy file: raised, never read

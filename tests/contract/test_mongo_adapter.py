@@ -194,7 +194,7 @@ def test_reads_start_and_stop_inside_a_commit(open_mongo):
     assert [r.position for r in ledger.read(2, types=["B1"], limit=1)] == [4]
     assert [p for p, _, _ in ledger.raw(2, 2)] == [3, 4] and ledger.raw(5) == []
     assert [r.type for r in ledger.read_stream("village-1", to_version=2)] == ["A1", "B1"]
-    assert ledger._recorded_at(5) and ledger._recorded_at(6) is None
+    assert ledger.recorded_at(5) and ledger.recorded_at(6) is None
     assert ledger.head().position == 5
 
 

@@ -98,13 +98,13 @@ def test_a_ledger_that_cannot_be_opened_now_is_the_operators_503_not_an_unexpect
     ledger.append(f"village-{BAJUR}", 0, [NewEvent("VillageRegistered", {"code": BAJUR})])
     ledger.close()
     open_ledger(audit_config["STORE_URI"], "cycle").close()
-    connect = sqlite_ledger._connect_read_only
+    connect = sqlite_ledger.connect_read_only
 
     def failing_disk(path):
         if path.endswith("cycle.db"):
             raise sqlite3.OperationalError("disk I/O error")
         return connect(path)
-    monkeypatch.setattr(sqlite_ledger, "_connect_read_only", failing_disk)
+    monkeypatch.setattr(sqlite_ledger, "connect_read_only", failing_disk)
     container_factory(AuditService, audit_config).start()
     with ServiceRpcProxy("audit", audit_config, context_data={"actor": AUDITOR}) as auditor:
         assert auditor.tree_head("registration")["tree_size"] == 1
