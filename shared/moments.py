@@ -67,10 +67,9 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, UTC)
 
 
-def instant(value, starts=False) -> datetime:
-    """The instant a moment stands for, in UTC: a time as it is; a date its end (or, with
-    starts=True, its start: the first day of a period counts whole)."""
-    moment = read(value)
+def instant(moment: date | datetime, starts=False) -> datetime:
+    """The instant a moment as `read` gives it stands for, in UTC: a time as it is; a date
+    its end (or, with starts=True, its start: the first day of a period counts whole)."""
     if isinstance(moment, datetime):
         return moment
     return start_of(moment) if starts else end_of(moment)

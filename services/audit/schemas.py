@@ -1,6 +1,5 @@
 """Input of the audit service, validated in one place; each error names its field."""
 import re
-from datetime import datetime
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
@@ -54,10 +53,7 @@ def _moment(value, starts=False) -> str:
     taken exactly (never trimmed), refused with the same words, the same instant. Of the
     past, as the cycle's as_of: what is recorded up to a later moment can still change,
     so an answer about it now would not be the answer then."""
-    read = common.past_moment(value)
-    if isinstance(read, datetime):
-        return format_time(read)
-    return format_time(moments.start_of(read) if starts else moments.end_of(read))
+    return format_time(moments.instant(common.past_moment(value), starts))
 
 
 class Moment(fields.String):

@@ -171,7 +171,7 @@ def test_the_audit_and_the_cycle_read_a_moment_with_the_one_reader(text):
     from shared import moments
     from shared.ledger.envelope import format_time
     try:
-        expected = format_time(moments.instant(text)), None
+        expected = format_time(moments.instant(moments.read(text))), None
     except ValidationError as exc:
         expected = None, " ".join(exc.messages)
     try:
