@@ -32,7 +32,7 @@ places where MongoDB alone would differ):
   - text holding NUL is compared whole by filters; in a range or a sort SQLite compares
     it up to the NUL only (its JSON functions cut it there);
   - keys and filter text are UTF-8 (a lone surrogate is refused); documents come back
-    with their fields in the order put, "_id" last, get_many in the order asked;
+    with their fields in the order put, "_id" last;
   - a document MongoDB cannot hold is refused by every store (ViewStoreError), before
     anything of a put_many is written: an integer past 64 bits, a field name holding NUL
     or, at the top level, starting with "$", more than 16 MiB as BSON. Dotted field
@@ -72,9 +72,6 @@ class Collection(ABC):
     @abstractmethod
     def get(self, key: str) -> dict | None:
         """A copy of the document, or None."""
-
-    def get_many(self, keys) -> dict:
-        return {key: doc for key in keys if (doc := self.get(key)) is not None}
 
     @abstractmethod
     def put(self, key: str, doc: dict) -> None:

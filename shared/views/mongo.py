@@ -165,15 +165,6 @@ class MongoCollection(Collection):
         check_key(key)
         return _key_last(self._docs.find_one({"_id": key}))
 
-    @_outage_safe
-    def get_many(self, keys):
-        # One round trip instead of one per key.
-        keys = list(keys)
-        for key in keys:
-            check_key(key)
-        found = {doc["_id"]: _key_last(doc) for doc in self._docs.find({"_id": {"$in": keys}})}
-        return {key: found[key] for key in keys if key in found}   # in the order asked
-
     def put(self, key, doc):
         self.put_many([(key, doc)])
 

@@ -110,11 +110,11 @@ def test_clear_and_collections_are_separate(store, villages):
     assert villages.count() == 0 and villages.find() == [] and other.count() == 1
 
 
-def test_get_many_and_put_many(store):
+def test_put_many(store):
     things = store.collection("things")
     things.put_many([("a", {"n": 1}), ("b", {"n": 2})])
-    assert things.get_many(["a", "b", "c"]) == {"a": {"_id": "a", "n": 1},
-                                               "b": {"_id": "b", "n": 2}}
+    assert [things.get(key) for key in "abc"] == [{"_id": "a", "n": 1},
+                                                  {"_id": "b", "n": 2}, None]
 
 
 def test_bad_filters_and_documents_are_named(store):
@@ -281,7 +281,7 @@ def test_keys_are_text(store, key):
         things.put(key, {"n": 1})
     if isinstance(key, str):
         return  # text a store cannot hold: refused, and there is nothing to get
-    for read in (things.get, things.delete, lambda key: things.get_many([key])):
+    for read in (things.get, things.delete):
         with pytest.raises(ViewStoreError):
             read(key)
     assert things.count() == 1
@@ -361,7 +361,6 @@ def test_text_that_is_not_utf8_is_refused_in_a_filter(store, query):
 
 
 @pytest.mark.parametrize("read", [lambda c: c.get("a\ud800"), lambda c: c.delete("\udcff"),
-                                  lambda c: c.get_many(["a", "\ud800"]),
                                   lambda c: c.update("\ud800", lambda doc: None)])
 def test_a_key_that_is_not_utf8_is_refused_on_every_read(store, read):
     things = store.collection("things")
@@ -388,7 +387,7 @@ def test_a_document_mongodb_cannot_hold_is_refused_by_every_store(store, doc):
         things.update("a", lambda stored: stored.update(doc))
     with pytest.raises(ViewStoreError):   # refused whole: nothing of the batch written
         things.put_many([("a", {"n": 2}), ("b", {"n": 2}), ("c", doc)])
-    assert things.get("a") == {"_id": "a", "n": 1} and things.get_many(["b", "c"]) == {}
+    assert things.get("a") == {"_id": "a", "n": 1} and things.get("b") is things.get("c") is None
 
 
 def test_what_mongodb_can_hold_every_store_keeps(store):
@@ -434,14 +433,13 @@ def test_an_update_that_leaves_no_json_is_refused_and_leaves_no_trace(store):
 
 
 def test_documents_come_back_as_they_were_put(store):
-    """Fields in the order put, the key last, nested objects alike; get_many in the order
-    asked (MongoDB alone moves _id to the front and answers in key order)."""
+    """Fields in the order put, the key last, nested objects alike (MongoDB alone moves
+    _id to the front)."""
     things = store.collection("things")
     things.put_many([("b", {"z": 1, "a": {"y": 2, "b": 3}}), ("a", {"m": 1})])
     assert list(things.get("b")) == ["z", "a", "_id"]
     assert list(things.get("b")["a"]) == ["y", "b"]
     assert [list(doc) for doc in things.find()] == [["m", "_id"], ["z", "a", "_id"]]
-    assert list(things.get_many(["b", "x", "a"])) == ["b", "a"]
     things.update("b", lambda doc: doc.update(c=1))
     assert list(things.get("b")) == ["z", "a", "c", "_id"]
     things.put("b", {"_id": "ignored", "z": 2})
