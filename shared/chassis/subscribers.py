@@ -16,9 +16,11 @@ service's event into a command on this service: its handlers *return* the comman
     def selected(self, record):
         return React(CYCLE, f"cycle-{record.payload['code']}", OpenCycle(...))
 
-and the Reaction issues them, a whole read batch in one transaction, each with an
-idempotency key derived from the source event (replays record nothing twice) and the
-source event as causation. Its position is kept durably.
+(or None, or a list of React: one per stream, when one event causes a command on each
+of many streams) and the Reaction issues them, a whole read batch in one transaction,
+each with an idempotency key derived from the source event (and, in a list, its
+stream: replays record nothing twice) and the source event as causation. Its position
+is kept durably.
 """
 import logging
 from dataclasses import dataclass
@@ -116,6 +118,21 @@ class Reaction(Subscriber):
         """Idempotency key of the command caused by record: same event, same key."""
         return f"{self.name}:{record.ledger}:{record.event_id}"
 
+    def _keyed(self, record, wanted):
+        """(idempotency key, React) of each command a handler returned. One React keeps
+        the event's own key (the keys already in ledgers); each of a list has the key of
+        its stream, so one event can cause a command on each of many streams."""
+        if wanted is None:
+            return []
+        if isinstance(wanted, React):
+            return [(self.command_key(record), wanted)]
+        streams = [react.stream_id for react in wanted]
+        twice = sorted({stream for stream in streams if streams.count(stream) > 1})
+        if twice:
+            raise ValueError(f"{self.name} returned two commands for {', '.join(twice)}: "
+                             "return one React per stream")
+        return [(f"{self.command_key(record)}:{react.stream_id}", react) for react in wanted]
+
     def handlers(self):
         decide = super().handlers()
         self._decide = decide
@@ -130,10 +147,9 @@ class Reaction(Subscriber):
         jobs = []
         for record in records:
             wanted = (self._decide.get(record.type) or self._decide["*"])(record)
-            if wanted is not None:
-                jobs.append(Job(wanted.decider, wanted.stream_id, [wanted.command],
-                                self.context.reaction_metadata(record),
-                                self.command_key(record)))
+            for key, react in self._keyed(record, wanted):
+                jobs.append(Job(react.decider, react.stream_id, [react.command],
+                                self.context.reaction_metadata(record), key))
         if not jobs:
             return
         for job, outcome in zip(jobs, self.context.execute_many(jobs)):
