@@ -1,18 +1,17 @@
 """Structured logging: one JSON object per line, with the correlation id of the request.
 
-configure_logging() routes the standard library's logging (nameko, kombu, ours)
-through structlog. Every line written inside a nameko worker carries its service,
-entrypoint, correlation id and call id (the Log dependency marks the worker), whether
-it was logged with self.log or with a module's logging.getLogger, so every line of one
-request can be found together. The id is read when the line is written: the gateway
-sets it on the worker once it has read X-Correlation-Id. Work on one event outside a
-request (a subscription applying a record) binds that event's correlation id with
-structlog.contextvars.bound_contextvars, which wins over the worker's.
+json_formatter(), which config.yml's LOGGING names, routes the standard library's
+logging (nameko, kombu, ours) through structlog. Every line written inside a nameko
+worker carries its service, entrypoint, correlation id and call id (the Log dependency
+marks the worker), whether it was logged with self.log or with a module's
+logging.getLogger, so every line of one request can be found together. The id is read
+when the line is written: the gateway sets it on the worker once it has read
+X-Correlation-Id. Work on one event outside a request (a subscription applying a
+record) binds that event's correlation id with structlog.contextvars.bound_contextvars,
+which wins over the worker's.
 """
 import contextvars
-import logging
 import os
-import sys
 from weakref import WeakKeyDictionary
 
 import structlog
@@ -61,27 +60,17 @@ def _configure_structlog():
         wrapper_class=structlog.stdlib.BoundLogger, cache_logger_on_first_use=True)
 
 
-def json_formatter(json=True):
+def json_formatter():
     """A logging.Formatter rendering both structlog and standard records as JSON lines.
 
     nameko's config.yml names it in LOGGING (dictConfig calls this factory).
     """
     _configure_structlog()
-    renderer = (structlog.processors.JSONRenderer() if json
-                else structlog.dev.ConsoleRenderer(colors=False))
     return structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer],
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer()],
         foreign_pre_chain=_SHARED)
-
-
-def configure_logging(level="INFO", json=True, stream=None):
-    """For processes not started by `nameko run` (CLI, benchmarks)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(json_formatter(json))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
 
 
 class Log(DependencyProvider):

@@ -4,7 +4,7 @@ import json
 import logging
 from contextlib import contextmanager
 
-from shared.chassis.logging import configure_logging
+from shared.chassis.logging import json_formatter
 
 
 @contextmanager
@@ -13,7 +13,10 @@ def captured(level):
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     written = io.StringIO()
-    configure_logging(level, stream=written)
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(json_formatter())   # as config.yml's LOGGING has nameko set it
+    root.handlers[:] = [handler]
+    root.setLevel(level)
     try:
         yield lambda: [json.loads(line) for line in written.getvalue().splitlines()]
     finally:
