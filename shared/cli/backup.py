@@ -27,7 +27,7 @@ from ..views import store_names
 from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, attachments_option, console, errors, fail,
                      must_exist, progress_bar, state_option, store_option,
                      unreachable_is_an_error)
-from .files import write_new
+from .files import in_writable_folder, write_new
 from .ledger_commands import MAX_WORKERS, verify_one
 from .state import refuse_ledgers
 from .uris import MONGO
@@ -130,11 +130,7 @@ def _check_out(out, sources):
                  "anything (choose a new or empty folder)")
         if not os.access(out, os.W_OK | os.X_OK):   # there and empty: it is written into
             fail(f"--out {out}: the folder is not writable")
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        fail(f"--out {out}: there is no folder {parent}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        fail(f"--out {out}: the folder {parent} is not writable")
+    in_writable_folder(out, "--out")
     target = os.path.realpath(out)
     for source in sources:
         real = os.path.realpath(source)

@@ -22,12 +22,17 @@ def new_file(path, option, what):
         fail(f"{option}: give a file name ('' names no file)")
     if os.path.lexists(path):
         fail(f"{option} {path}: it exists; refusing to overwrite {what} (choose another file)")
+    in_writable_folder(path, option)
+    return path
+
+
+def in_writable_folder(path, option):
+    """Check that the folder PATH is to be created in is there and writable."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         fail(f"{option} {path}: there is no folder {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         fail(f"{option} {path}: the folder {folder} is not writable")
-    return path
 
 
 def not_a_device(path, option=None):

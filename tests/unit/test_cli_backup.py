@@ -125,6 +125,14 @@ def test_a_folder_that_is_not_empty_is_refused_and_nothing_is_written(platform, 
     assert inside.exit_code == 2 and not (tmp_path / "ledgers" / "bk").exists()
 
 
+def test_an_out_in_a_folder_that_is_not_there_is_bad_usage_naming_it(platform, tmp_path):
+    out = tmp_path / "nowhere" / "kept"
+    result = run("backup", "--out", str(out), *platform["args"])
+    assert result.exit_code == 2, result.output
+    assert f"--out {out}: there is no folder {tmp_path / 'nowhere'}" in result.text
+    assert not (tmp_path / "nowhere").exists()
+
+
 @pytest.mark.parametrize("option, setting", [("--store", "STORE_URI"), ("--state", "STATE_URI"),
                                              ("--attachments", "ATTACHMENT_URI")])
 def test_a_mongodb_store_is_pointed_to_its_own_tooling(platform, tmp_path, option, setting):
