@@ -1,8 +1,9 @@
 """One request through the gateway: the same steps for every route.
 
-correlation id -> credentials -> path, query and body validated with the route's
-schemas -> role and region scope -> (writes with Idempotency-Key: the first answer
-again, or) the route's action -> JSON answer with X-Correlation-Id.
+correlation id -> what the head alone decides (credentials, role, path parameters, a
+region named in the path) -> query and body validated with the route's schemas -> region
+scope -> (writes with Idempotency-Key: the first answer again, or) the route's action ->
+JSON answer with X-Correlation-Id.
 
 Every failure on the way is a CommandRejected with a status and the field at fault,
 answered as {"error", "message", "field"}; nothing here lets an exception escape.
@@ -57,8 +58,8 @@ def respond(route, request, path_values, tools) -> Any:
     try:
         correlation_id = _correlation_id(request.headers) or correlation_id
         call = Call(route, request, correlation_id, tools=tools)
-        call.principal = principal_of(route, request.headers, tools.authenticate)
-        _validate(call, path_values)
+        judge_head(call, path_values, tools.authenticate)
+        _validate(call)
         _authorize(call)
         if call.principal is not None:
             tools.act_as(call.principal, correlation_id)
@@ -70,9 +71,25 @@ def respond(route, request, path_values, tools) -> Any:
     return response
 
 
+def judge_head(call, path_values, authenticate):
+    """What the request's head alone decides, in this order: who asks, whether its role
+    may call the route, the path's parameters, and a region the path names. Judged again
+    before the body is read (runtime.refusal_before_body), so that a caller refused for
+    any of them is told so before sending its body (or being asked for it)."""
+    route = call.route
+    call.principal = principal_of(route, call.request.headers, authenticate)
+    _refuse_read_only(call.principal, route)
+    if route.path_params:
+        schema = route.path_params()
+        call.path = load(schema, _typed(schema, path_values))
+    else:
+        call.path = path_values
+    if getattr(route.scope, "in_path", False):
+        _authorize(call)
+
+
 def principal_of(route, headers, authenticate) -> Principal | None:
-    """Who asks (None on a public route asked without credentials), or Unauthorized.
-    Judged from the headers alone, so also before the body is read (web.py)."""
+    """Who asks (None on a public route asked without credentials), or Unauthorized."""
     principal = authenticate(headers) if route.credentials else None
     if principal is None and not route.public:
         raise Unauthorized("credentials needed: 'Authorization: Bearer <token>' "
@@ -90,13 +107,9 @@ def _correlation_id(headers):
 
 # -- validation ---------------------------------------------------------------------------
 
-def _validate(call, path_values):
+def _validate(call):
+    """The query and the body (the path is judge_head's)."""
     route = call.route
-    if route.path_params:
-        schema = route.path_params()
-        call.path = load(schema, _typed(schema, path_values))
-    else:
-        call.path = path_values
     given = _query_values(call.request.query_string)
     if route.query:
         schema = route.query()
@@ -236,13 +249,17 @@ def _refuse_control_characters(body):
 
 # -- access -------------------------------------------------------------------------------
 
-def _authorize(call):
-    principal, route = call.principal, call.route
-    if principal is None:
-        return
-    if route.writes and not route.any_role and principal.role in READ_ONLY_ROLES:
+def _refuse_read_only(principal, route):
+    if principal is not None and route.writes and not route.any_role and \
+            principal.role in READ_ONLY_ROLES:
         raise Forbidden(f"role {principal.role} is read-only", "role")
-    if route.scope is None:
+
+
+def _authorize(call):
+    """Role and region scope: the whole judgement of who may ask this."""
+    principal, route = call.principal, call.route
+    _refuse_read_only(principal, route)
+    if principal is None or route.scope is None:
         return
     field, code = route.scope(call)
     if isinstance(code, str) and not in_scope(principal, code):

@@ -103,8 +103,12 @@ def path_and_body(*names):
 
 
 def from_path(name):
-    """scope= of a route whose path names the region code: (field, code)."""
-    return lambda call: (name, call.path[name])
+    """scope= of a route whose path names the region code: (field, code). Known from the
+    request's head, it is judged before the body is read (pipeline.judge_head)."""
+    def scope(call):
+        return name, call.path[name]
+    scope.in_path = True
+    return scope
 
 
 def from_body(name):

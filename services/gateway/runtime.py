@@ -114,17 +114,20 @@ class GatewayRuntime(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return Tools(self, worker_ctx)
 
-    def refusal_before_body(self, entrypoint, request):
-        """Unauthorized for a request to route `entrypoint` without valid credentials,
-        judged in the connection's green thread before its body is read (web.py), so a
-        client with none is refused (and not asked for the body by 100 Continue) before
-        it can make the gateway read up to the route's max_body; else None. The pipeline
-        authenticates the request again, in its worker."""
+    def refusal_before_body(self, entrypoint, request, path_values):
+        """What the head of a request to route `entrypoint` already refuses (no valid
+        credentials, a read-only role on a write, a bad path parameter, a region in the
+        path outside the caller's: pipeline.judge_head), judged in the connection's green
+        thread before its body is read (web.py), so that the client is refused (and not
+        asked for the body by 100 Continue) before it can make the gateway read up to the
+        route's max_body; else None. The pipeline judges the request again, in its
+        worker."""
         route = self._routes_by_name.get(entrypoint)
         if route is None:
             return None
         try:
-            pipeline.principal_of(route, request.headers, self._authenticator().authenticate)
+            pipeline.judge_head(pipeline.Call(route, request, ""), path_values,
+                                self._authenticator().authenticate)
         except CommandRejected as refusal:   # a store that cannot be read: its 503 too
             return refusal
         return None

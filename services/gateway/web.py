@@ -167,8 +167,9 @@ class JsonWsgiApp(WsgiApp):
             return self._unread(environ, too_large)
         if chunked or request.content_length:
             # refused before the body is read (and before 100 Continue asks for it): no
-            # client without valid credentials makes the gateway take up to `limit` bytes
-            refusal = provider.refusal_before_body(request)
+            # client the head already refuses (credentials, role, path, region in the
+            # path) makes the gateway take up to `limit` bytes
+            refusal = provider.refusal_before_body(request, values)
             if refusal is not None:
                 return self._unread(environ, refusal)
         try:
@@ -488,11 +489,12 @@ class ApiEntrypoint(HttpRequestHandler):
         self.gatekeeper = next((dependency for dependency in self.container.dependencies
                                 if hasattr(dependency, "refusal_before_body")), None)
 
-    def refusal_before_body(self, request):
-        """The error to answer before the body is read (no valid credentials), or None."""
+    def refusal_before_body(self, request, path_values):
+        """The error to answer before the body is read (what the head alone refuses), or
+        None."""
         if self.gatekeeper is None:
             return None
-        return self.gatekeeper.refusal_before_body(self.method_name, request)
+        return self.gatekeeper.refusal_before_body(self.method_name, request, path_values)
 
     def response_from_exception(self, exc):
         """Only a bug gets here (entrypoints return their errors as responses)."""

@@ -143,3 +143,72 @@ def test_a_login_with_the_longest_password_in_json_escapes_fits(gateway, operato
     answer = requests.post(f"{gateway}/api/v1/auth/login", data=body, timeout=30,
                            headers={"Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text
+
+
+def authorized_head(client, path, *lines):
+    """A POST head with the client's token and a JSON Content-Type."""
+    return anonymous_head(path, b"Authorization: " + client.headers["Authorization"].encode(),
+                          *lines)
+
+
+@pytest.mark.parametrize("path, size", [(b"/api/v1/villages", 512 * 1024),
+                                        (ATTACHMENTS, 20 * 1024 * 1024)])
+def test_a_read_only_role_is_refused_a_write_before_its_body_is_read(
+        gateway, as_user, gateway_config, path, size):
+    """The role is known from the head: an auditor sending a large body to a write was
+    read in full (up to 28 MiB for an attachment) before being told 403."""
+    auditor = as_user("auditor")
+    recorded = registration_records(gateway_config)
+    with connect(gateway) as raw:
+        raw.sendall(authorized_head(auditor, path, b"Content-Length: %d" % size))
+        raw.sendall(b"x" * 1000)   # a little of it; the rest never comes
+        status, headers, body = answered_then_closed(raw)
+    assert expect_error((status, headers, body), 403, "Forbidden", "role") == (
+        "role auditor is read-only")
+    assert headers["connection"] == "close"
+    assert registration_records(gateway_config) == recorded
+
+
+def test_expect_100_continue_of_a_read_only_role_is_403_before_the_body(gateway, as_user):
+    with connect(gateway) as raw:
+        raw.sendall(authorized_head(as_user("auditor"), b"/api/v1/villages",
+                                    b"Expect: 100-continue",
+                                    b"Content-Length: %d" % len(REGISTER)))
+        answer = answered_then_closed(raw)   # no 100 Continue first
+    expect_error(answer, 403, "Forbidden", "role")
+
+
+def test_a_region_named_in_the_path_is_judged_before_the_body(gateway, as_user):
+    """A district uploading to a village of another kabupaten: the path says so."""
+    elsewhere = as_user("district", "52.02")
+    with connect(gateway) as raw:
+        raw.sendall(authorized_head(elsewhere, ATTACHMENTS,
+                                    b"Content-Length: %d" % (20 * 1024 * 1024)))
+        raw.sendall(b"x" * 1000)
+        status, headers, body = answered_then_closed(raw)
+    assert "outside your region 52.02" in expect_error((status, headers, body), 403,
+                                                       "Forbidden", "code")
+    assert headers["connection"] == "close"
+
+
+def test_a_path_parameter_that_is_no_code_is_400_before_the_body(gateway, district):
+    with connect(gateway) as raw:
+        raw.sendall(authorized_head(district, b"/api/v1/villages/52.01.08/attachments",
+                                    b"Content-Length: %d" % (20 * 1024 * 1024)))
+        raw.sendall(b"x" * 1000)
+        status, headers, body = answered_then_closed(raw)
+    expect_error((status, headers, body), 400, "InvalidInput", "code")
+
+
+@pytest.mark.parametrize("role, region, path", [
+    ("district", "52.01", ATTACHMENTS),                    # inside its region
+    ("auditor", "", b"/api/v1/audit/bundles")])            # a read sent as POST
+def test_who_may_write_is_still_asked_for_the_body(gateway, as_user, role, region, path):
+    with connect(gateway) as raw:
+        raw.sendall(authorized_head(as_user(role, region), path, b"Expect: 100-continue",
+                                    b"Content-Length: 2"))
+        stream = raw.makefile("rb")
+        assert read_one(stream)[0] == 100
+        raw.sendall(b"{}")
+        status, _headers, body = read_one(stream)
+    assert status == 400 and b'"field"' in body, body   # the body was read and judged
