@@ -96,6 +96,17 @@ def read_tree_head(path, option):
     return head
 
 
+def _trusted_head(head_path, public_key):
+    """(head, key): a kept tree head and the public key, read, and the head's signature
+    checked before anything is asked of the service (one the key did not sign: exit 1)."""
+    head = read_tree_head(head_path, "--tree-head")
+    key = read_public_key(public_key)
+    problem = tree_head_problem(head, key)
+    if problem:
+        fail(f"{head_path}: {problem}", EXIT_PROBLEM)
+    return head, key
+
+
 def _print_json(value):
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -203,13 +214,7 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
     """
     if bool(head_path) != bool(public_key):
         fail("--tree-head and --public-key go together")
-    head = key = None
-    if head_path:  # a kept head is checked before anything is asked of it
-        head = read_tree_head(head_path, "--tree-head")
-        key = read_public_key(public_key)
-        problem = tree_head_problem(head, key)
-        if problem:
-            fail(f"{head_path}: {problem}", EXIT_PROBLEM)
+    head, key = _trusted_head(head_path, public_key) if head_path else (None, None)
     with _audit_service(amqp_uri, actor, role, region) as audit:
         proof = audit.event_proof(event_id, head["tree_size"], head["ledger"]) if head \
             else audit.event_proof(event_id)
@@ -296,11 +301,7 @@ def consistency_command(head_path, public_key, out, amqp_uri, actor, role, regio
     Exit code 1 when it does not.
     """
     new_file(out, "--out", "a kept tree head")
-    old = read_tree_head(head_path, "--tree-head")
-    key = read_public_key(public_key)
-    problem = tree_head_problem(old, key)
-    if problem:
-        fail(f"{head_path}: {problem}", EXIT_PROBLEM)
+    old, key = _trusted_head(head_path, public_key)
     with _audit_service(amqp_uri, actor, role, region) as audit:
         new = audit.tree_head(old["ledger"])
         problem = new_head_problem(old, new, key)

@@ -43,9 +43,11 @@ def test_keep_a_head_then_prove_growth_and_inclusion(registration, audit, keys, 
 
     forged = dict(first, root_hash="ab" * 32)
     (tmp_path / "forged.sth").write_text(json.dumps(forged))
-    result = plpbk(audit, "audit", "consistency", "--tree-head", str(tmp_path / "forged.sth"),
-                   "--public-key", keys["public"])
-    assert result.exit_code == 1 and "signature" in result.output
+    for command in (["consistency"], ["prove", decided]):   # checked before anything is asked
+        result = plpbk(audit, "audit", *command, "--tree-head", str(tmp_path / "forged.sth"),
+                       "--public-key", keys["public"])
+        assert result.exit_code == 1 and "forged.sth" in result.output and \
+            "signature" in result.output, result.output
 
 
 def test_an_exported_region_bundle_checks_against_kept_heads(registration, audit, keys,
