@@ -30,7 +30,7 @@ from . import commands
 from .access import actor_of
 from .errors import StoreUnavailable
 from .starting import starting
-from .subscribers import Projection, fold_again_if_reshaped
+from .subscribers import Projection, check_subscribers, fold_again_if_reshaped
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class WorkerSession(ServiceContext):
 
 class Platform(DependencyProvider):
     def __init__(self, subscribers=(), upcasters=None):
-        self.subscriber_classes = list(subscribers)
+        self.subscriber_classes = check_subscribers(subscribers)
         self.upcasters = upcasters
 
     def setup(self):

@@ -103,6 +103,26 @@ def fold_again_if_reshaped(projection, name, views, tracking):
     shapes.put(name, {"shape": projection.shape})
 
 
+def check_subscribers(classes):
+    """Subscriber classes a service declares, as the platform needs them: each a
+    Projection or Reaction class with a name of its own. The name keys its tracked
+    position, so two of one name (a projection copied, not renamed) or none shared one
+    position and one of them skipped every event the other applied, silently."""
+    named = {}
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, (Projection, Reaction))):
+            raise TypeError(f"subscribers takes Projection or Reaction classes, not {cls!r}")
+        if not isinstance(cls.name, str) or not cls.name:
+            raise TypeError(f"{cls.__name__} has no name: give it name = \"...\", unique "
+                            "in its service (it keys its tracked position)")
+        if cls.name in named:
+            raise TypeError(f"{named[cls.name].__name__} and {cls.__name__} are both named "
+                            f"{cls.name!r}: a subscriber's name is unique in its service (it "
+                            "keys its tracked position)")
+        named[cls.name] = cls
+    return list(classes)
+
+
 @dataclass(frozen=True)
 class React:
     """The command a reaction issues because of an event."""
@@ -126,6 +146,10 @@ class Reaction(Subscriber):
             return []
         if isinstance(wanted, React):
             return [(self.command_key(record), wanted)]
+        if not isinstance(wanted, (list, tuple)) or \
+                not all(isinstance(react, React) for react in wanted):
+            raise TypeError(f"{self.name} returned {wanted!r:.200}: return React(decider, "
+                            "stream_id, command), a list of them, or None")
         streams = [react.stream_id for react in wanted]
         twice = sorted({stream for stream in streams if streams.count(stream) > 1})
         if twice:
