@@ -1,7 +1,8 @@
 """plpbk: the operator command line, assembled from the platform's and services' commands."""
 from shared.cli.main import cli
 
-from .audit.cli import audit_group, rebuild, verify_bundle
+from .audit.cli import audit_group, verify_bundle
+from .audit.rebuild_command import rebuild
 from .gateway.cli import keys_group, users_group
 from .registration.cli import import_villages
 from .run import run

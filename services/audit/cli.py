@@ -1,9 +1,8 @@
-"""plpbk audit ..., plpbk verify-bundle and plpbk rebuild.
+"""plpbk audit ... and plpbk verify-bundle (plpbk rebuild: rebuild_command.py).
 
 `plpbk audit` commands ask the running audit service over RabbitMQ (its index is warm);
 what they print about proofs is verified here, on the auditor's machine, with the
 auditor's public key. `verify-bundle` needs no service, store or network at all.
-`rebuild` works on the stores directly (and asks running services for in-memory views).
 """
 import base64
 import inspect
@@ -16,15 +15,11 @@ from rich.table import Table
 
 from shared.chassis.errors import CommandRejected, Conflict, NotConfigured, StoreUnavailable
 from shared.cli.backup import FORMAT as BACKUP_FORMAT
-from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console,
-                               ctrl_c_deferred, fail, must_exist, progress_bar, store_option,
-                               unreachable_is_an_error)
+from shared.cli.common import (EXIT_PROBLEM, EXIT_UNREACHABLE, amqp_option, console, fail,
+                               progress_bar)
 from shared.cli.files import new_file, not_a_device, read_json_object, write_new
 from shared.cli.files import public_key as read_public_key
 from shared.cli.rpc import actor_options, service_proxy
-from shared.cli.state import refuse_ledgers
-from shared.cli.uris import view_store_uri
-from shared.config import DEFAULTS
 from shared.ledger.verify import CHECKPOINT_FORMAT
 from shared.regions import is_region_prefix, is_village_code
 
@@ -107,7 +102,7 @@ def _trusted_head(head_path, public_key):
     return head, key
 
 
-def _print_json(value):
+def print_json(value):
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
@@ -129,7 +124,7 @@ def history_command(code, html_path, as_json, amqp_uri, actor, role, region):
         if html_path:
             write_new(html_path, audit.history_html(code), "--html", "a file")
     if as_json:
-        _print_json(entries)
+        print_json(entries)
     else:
         console.print(history_table(code, entries))
     if html_path:
@@ -165,7 +160,7 @@ def state_command(code, as_of, amqp_uri, actor, role, region):
     with _audit_service(amqp_uri, actor, role, region) as audit, \
             _working(f"replaying {code} up to {as_of}"):
         state = audit.state_as_of(code, as_of)
-    _print_json(state)
+    print_json(state)
 
 
 @audit_group.command("why")
@@ -175,7 +170,7 @@ def state_command(code, as_of, amqp_uri, actor, role, region):
 def why_command(event_id, amqp_uri, actor, role, region):
     """One decision: the evidence and rule results it rested on, its causes and effects."""
     with _audit_service(amqp_uri, actor, role, region) as audit:
-        _print_json(audit.why(event_id))
+        print_json(audit.why(event_id))
 
 
 # -- tree heads and proofs -----------------------------------------------------------------------
@@ -220,7 +215,7 @@ def prove_command(event_id, head_path, public_key, amqp_uri, actor, role, region
             else audit.event_proof(event_id)
         if head is None:
             head = audit.tree_head(proof["ledger"])
-    _print_json(proof)
+    print_json(proof)
     if key is None:
         console.print("[yellow]not checked: give --tree-head and --public-key to check the "
                       "proof against a head you trust[/]")
@@ -408,7 +403,7 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
                           len(events) if isinstance(events, list) else 0) as show:
             verify(bundle, key, heads, report, show)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     elif report.ok:
         console.print(f"[green]verified:[/] {report.events} events proven against signed tree "
                       "heads of " + escape(", ".join(f"{name} ({size} records)" for name, size
@@ -422,135 +417,3 @@ def verify_bundle(bundle_path, public_key, kept, as_json):
         console.print(table)
     if not report.ok:
         raise SystemExit(EXIT_PROBLEM)
-
-
-# -- rebuild ------------------------------------------------------------------------------------
-
-@click.command("rebuild")
-@click.argument("view", required=False)
-@click.option("--check", is_flag=True,
-              help="Do not change anything: compare the live views with a rebuild.")
-@click.option("--views", "view_uri", envvar="VIEW_URI", default=DEFAULTS["VIEW_URI"],
-              show_default=True, callback=view_store_uri,
-              help="Where the read models are (VIEW_URI).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@store_option
-@amqp_option
-@actor_options
-def rebuild(view, check, view_uri, as_json, store_uri, amqp_uri, actor, role, region):
-    """Rebuild read models from the ledgers (VIEW: a service or service.projection).
-
-    Durable views (VIEW_URI sqlite:/// or mongodb://) are replaced; stop their service
-    first. In-memory views are rebuilt by each service when it starts. --check compares
-    the live views with a rebuild and lists every difference (exit code 1 if any).
-    """
-    from . import rebuild as rebuilding
-    from .registry import discover
-    from .sources import LedgerSources
-    registry = discover()
-    specs = registry.select(view)
-    if not specs:
-        known = sorted({s.service for s in registry.views} | {s.key for s in registry.views})
-        fail(f"no read model named {view!r}; known: {', '.join(known)}")
-    with unreachable_is_an_error():
-        sources = LedgerSources(store_uri)
-        if not sources.discover():  # a mistyped --store must not empty durable views
-            fail(f"no ledgers at {store_uri}")
-    # a mistyped --views folder is an error: a rebuild would fill a new one and --check
-    # would create it and find "identical" views there
-    must_exist(view_uri, "--views")
-    # --views where --store was meant: view tables written into every ledger file
-    refuse_ledgers(view_uri, {spec.service for spec in registry.views}, store_uri,
-                   "--views", ("a read model", "read models"))
-    in_memory = view_uri.startswith("memory://")
-    if check:
-        _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri,
-               (actor, role, region))
-    elif in_memory:
-        console.print("views are in process memory (VIEW_URI=memory://): each service "
-                      "rebuilds them from the ledgers when it starts, so restart the service; "
-                      "`plpbk rebuild --check` compares the running views with the ledgers")
-    else:
-        _rebuild(specs, sources, registry, view_uri, as_json, rebuilding)
-
-
-def _rebuild(specs, sources, registry, view_uri, as_json, rebuilding):
-    with unreachable_is_an_error():
-        with progress_bar(f"rebuilding {len(specs)} view(s)",
-                          rebuilding.total_records(specs, sources)) as show:
-            results = rebuilding.rebuild_views(
-                specs, sources, registry, view_uri, show,
-                replacing=lambda key: ctrl_c_deferred(f"replacing the view {key}"))
-    if as_json:
-        _print_json(results)
-    else:
-        table = Table("view", "documents", "folded up to", "handler failures")
-        for r in results:
-            table.add_row(r["view"], str(r["documents"]), ", ".join(
-                f"{k} #{v}" for k, v in r["positions"].items()) or "—", str(len(r["problems"])))
-        console.print(table)
-        for problem in (p for r in results for p in r["problems"]):
-            console.print(escape(f"  {problem['view']} {problem['ledger']} #{problem['position']} "
-                                 f"{problem['type']}: {problem['error']}"), highlight=False)
-    if any(r["problems"] for r in results):
-        raise SystemExit(EXIT_PROBLEM)
-
-
-def _check(specs, sources, registry, view_uri, in_memory, as_json, amqp_uri, who):
-    from . import rebuild as rebuilding
-    results, unchecked = [], []
-    with _live_views(view_uri, in_memory, amqp_uri, who) as live:
-        for spec in specs:
-            result = _check_one(spec, sources, registry, live, rebuilding)
-            (results if "differences" in result else unchecked).append(result)
-    if as_json:
-        _print_json({"checked": results, "not_checked": unchecked})
-    else:
-        table = Table("view", "collection", "key", "difference")
-        for r in results:
-            for d in r["differences"]:
-                table.add_row(*map(escape, (r["view"], d["collection"], d["key"],
-                                            d["difference"])))
-        if table.row_count:
-            console.print(table)
-        for r in results:
-            state = "[red]differs[/]" if r["differences"] else "[green]identical[/]"
-            moving = " (kept moving during the check)" if r["moving"] else ""
-            console.print(f"{r['view']}: {state} at " + (", ".join(
-                f"{k} #{v}" for k, v in r["positions"].items()) or "no position") + moving)
-        for r in unchecked:
-            console.print(f"{r['view']}: [yellow]not checked[/]: {escape(r['reason'])}")
-    if any(r["differences"] for r in results):
-        raise SystemExit(EXIT_PROBLEM)
-    if unchecked:
-        raise SystemExit(EXIT_UNREACHABLE)
-
-
-def _check_one(spec, sources, registry, live, rebuilding):
-    from nameko.exceptions import MethodNotFound, UnknownService
-    try:
-        with progress_bar(f"checking {spec.key}",
-                          rebuilding.total_records([spec], sources)) as show:
-            return rebuilding.check_view(spec, sources, registry, live, progress=show)
-    except rebuilding.NoLiveView as exc:
-        return {"view": spec.key, "reason": str(exc)}
-    except UnknownService:
-        return {"view": spec.key, "reason": f"the {spec.service} service is not running"}
-    except MethodNotFound:
-        return {"view": spec.key, "reason": f"the {spec.service} service does not offer "
-                                            "view_positions/view_documents (see docs/audit.md)"}
-
-
-@contextmanager
-def _live_views(view_uri, in_memory, amqp_uri, who):
-    from . import rebuild as rebuilding
-    if not in_memory:
-        with unreachable_is_an_error():
-            live = rebuilding.DurableViews(view_uri)
-            try:
-                yield live
-            finally:
-                live.close()
-        return
-    with service_proxy(amqp_uri, *who) as cluster:
-        yield rebuilding.ServiceViews(cluster)
