@@ -94,7 +94,7 @@ class NamedAttachmentSchema(Schema):
 
 class ExplainedEventSchema(RecordSummarySchema):
     """An event explained: its envelope, rule versions, evidence, attachments, cause and
-    effects; `payload` is the event type's own (free-form here by design)."""
+    effects; `payload` is the event type's own, as recorded (an object here: below)."""
     stream_version = fields.Integer(required=True)
     schema_version = fields.Integer(required=True)
     occurred_at = fields.String(required=True)
@@ -106,7 +106,12 @@ class ExplainedEventSchema(RecordSummarySchema):
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
     attachments = fields.List(fields.Nested(NamedAttachmentSchema), required=True)
     payload = fields.Dict(required=True, metadata={
-        "description": "the event's payload as recorded (its type's own fields)"})
+        "description": "the event's payload exactly as recorded, at its `schema_version` "
+                       "(never upcast): the fields its `type` carried when it was recorded. "
+                       "Not typed per type here: each service builds its payloads in its "
+                       "domain code, with no payload schema of their own, so a typed list "
+                       "would be a second copy kept by hand; the fields other services rely "
+                       "on are in docs/events.md"})
 
 
 class HiddenSchema(Schema):
