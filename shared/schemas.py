@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import Schema, ValidationError, fields, missing, validate, validates_schema
 
 from . import moments
-from .chassis.errors import InvalidInput, NotFound
+from .chassis.errors import InvalidInput, NotFound, load
 from .patterns import PLAIN_DECIMAL
 from .regions import is_region_prefix, is_village_code, village
 
@@ -168,6 +168,13 @@ class MemberSchema(Schema):
     sex = fields.String(required=True, validate=validate.OneOf(["L", "P"]),
                         metadata={"description": "L = laki-laki, P = perempuan"})
     role = fields.String(required=True, validate=Written(100))
+
+
+def parameter(value, field, name):
+    """An RPC parameter that is not in a body (an item or partner id from the gateway's
+    path), checked by the marshmallow field a body would use: what it loads, or
+    InvalidInput naming the parameter (village codes have village_code below)."""
+    return load(Schema.from_dict({name: field})(), {name: value})[name]
 
 
 def village_code(code, field="code"):
