@@ -28,7 +28,7 @@ from .common import (EXIT_PROBLEM, EXIT_UNREACHABLE, attachments_option, console
                      must_exist, progress_bar, state_option, store_option,
                      unreachable_is_an_error)
 from .files import in_writable_folder, write_new
-from .ledger_commands import MAX_WORKERS, verify_one
+from .ledger_commands import default_workers, head_of, verify_one
 from .state import refuse_ledgers
 from .uris import MONGO
 
@@ -290,13 +290,9 @@ def _copy_attachments(root, out):
 def _verified(out, name, entry):
     """The copy's head and file hash, and whether it verifies (as `plpbk verify`)."""
     store = f"sqlite:///{os.path.abspath(os.path.join(out, 'ledgers'))}"
-    report = verify_one(store, name, None, None, min(os.cpu_count() or 1, MAX_WORKERS))
+    report = verify_one(store, name, None, None, default_workers())
     if report.ok:
-        ledger = open_ledger(store, name, read_only=True)
-        try:
-            head = ledger.head()
-        finally:
-            ledger.close()
+        head = head_of(store, name)
         position, head_hash = head.position, head.hash
     else:
         position, head_hash = report.head_position, report.head_hash

@@ -3,6 +3,7 @@ import errno
 import json
 import os
 import signal
+from contextlib import closing
 
 import click
 from kombu.utils.url import sanitize_url
@@ -26,6 +27,16 @@ from .state import refuse_ledgers
 MAX_WORKERS = 64   # verify --workers: the default is the CPUs, up to this
 
 
+def default_workers():
+    return min(os.cpu_count() or 1, MAX_WORKERS)
+
+
+def head_of(store_uri, name):
+    """The head of ledger NAME, opened read-only for that alone."""
+    with closing(open_ledger(store_uri, name, read_only=True)) as ledger:
+        return ledger.head()
+
+
 @click.command()
 @store_option
 def ledgers(store_uri):
@@ -36,11 +47,7 @@ def ledgers(store_uri):
         damaged = []
         for name in ledger_names(store_uri):
             try:   # one damaged file is named; the others are still listed
-                ledger = open_ledger(store_uri, name, read_only=True)
-                try:
-                    head = ledger.head()
-                finally:
-                    ledger.close()
+                head = head_of(store_uri, name)
             except LedgerDamaged as exc:
                 damaged.append(str(exc))
                 table.add_row(name, "-", "[red]damaged[/]", "")
@@ -60,7 +67,7 @@ def ledgers(store_uri):
               help="Trusted public key (PEM) the checkpoints must be signed with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--workers", type=WholeNumber(1, MAX_WORKERS),
-              default=lambda: min(os.cpu_count() or 1, MAX_WORKERS),
+              default=default_workers,
               show_default="the number of CPUs",
               help="Processes that walk a ledger of 50,000 records or more side by side.")
 @store_option
@@ -178,7 +185,7 @@ def checkpoint(name, key_path, out, store_uri):
             fail(f"no ledger named {name} at {store_uri}")
         # only a chain that verifies is signed, and the head it verified up to: a
         # checkpoint vouches for that history (docs/ledger-format.md section 5)
-        report = verify_one(store_uri, name, None, None, min(os.cpu_count() or 1, MAX_WORKERS))
+        report = verify_one(store_uri, name, None, None, default_workers())
         if not report.ok:
             fail(f"ledger {name} is BROKEN at {report.first_bad_position}: {report.problem}; "
                  "not signed (`plpbk verify` names what is wrong)", EXIT_PROBLEM)
