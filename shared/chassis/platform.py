@@ -11,13 +11,14 @@ AMQP_URI, CATCH_UP_INTERVAL (seconds between safety-net catch-ups).
 Nothing is opened at import time; everything at container setup.
 """
 import gc
+import inspect
 import logging
 import threading
 from contextlib import contextmanager
 
 from eventlet.event import Event
-from nameko.events import event_handler
-from nameko.extensions import DependencyProvider
+from nameko.events import EventHandler, event_handler
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 
 from ..config import number_setting, setting
 from ..ledger import SYSTEM, ConcurrencyError, LedgerDamaged, Metadata, open_ledger
@@ -158,6 +159,11 @@ class Platform(DependencyProvider):
             if isinstance(subscriber, Projection):
                 fold_again_if_reshaped(subscriber, self.subscriptions[-1].name, self.views,
                                        tracking)
+        for name, source, types in unbelled(self.container.service_cls, self.service_name,
+                                            self.subscriber_classes):
+            log.warning("%s.%s reads %s's %s without a doorbell(%r, ...) on the service: "
+                        "those events arrive only at catch-ups (every CATCH_UP_INTERVAL "
+                        "seconds)", self.service_name, name, source, ", ".join(types), source)
         self.relay = Relay(self.ledger, self.amqp_uri, self.state) \
             if setting(config, "RELAY") == "embedded" else None
         self.outages = OutageLog(log)
@@ -236,6 +242,25 @@ def _unavailable_is_503():
         yield
     except OUTAGES as exc:
         raise StoreUnavailable(str(exc)) from None
+
+
+def unbelled(service_cls, service_name, subscriber_classes):
+    """[(subscriber, source, [event types])] a subscriber handles from another service's
+    ledger without a doorbell for them on the service class: they arrive only at the
+    safety-net catch-up. Wildcard handlers ("*") are left out: no doorbell names them."""
+    rung = {(entrypoint.source_service, entrypoint.event_type)
+            for _, member in inspect.getmembers(service_cls, callable)
+            for entrypoint in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ())
+            if isinstance(entrypoint, EventHandler)}
+    found = []
+    for cls in subscriber_classes:
+        if cls.source in (None, "*", service_name):
+            continue
+        types = sorted({t for t in cls.handled_types() if t != "*"} -
+                       {t for source, t in rung if source == cls.source})
+        if types:
+            found.append((cls.name, cls.source, types))
+    return found
 
 
 def doorbell(source, *event_types):
