@@ -22,10 +22,12 @@ each with an idempotency key derived from the source event (and, in a list, its
 stream: replays record nothing twice) and the source event as causation. Its position
 is kept durably.
 """
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from ..ledger.envelope import MAX_KEY_LENGTH
 from .commands import Decider, Job
 from .errors import CommandRejected
 
@@ -103,6 +105,15 @@ def fold_again_if_reshaped(projection, name, views, tracking):
     shapes.put(name, {"shape": projection.shape})
 
 
+def _with_stream(key, stream_id):
+    """key:stream_id, or key:sha256:<digest of the stream id> where that would pass the
+    ledger's MAX_KEY_LENGTH (stream ids run to 241 characters)."""
+    keyed = f"{key}:{stream_id}"
+    if len(keyed) <= MAX_KEY_LENGTH:
+        return keyed
+    return f"{key}:sha256:{hashlib.sha256(stream_id.encode()).hexdigest()}"
+
+
 def check_subscribers(classes):
     """Subscriber classes a service declares, as the platform needs them: each a
     Projection or Reaction class with a name of its own. The name keys its tracked
@@ -155,7 +166,8 @@ class Reaction(Subscriber):
         if twice:
             raise ValueError(f"{self.name} returned two commands for {', '.join(twice)}: "
                              "return one React per stream")
-        return [(f"{self.command_key(record)}:{react.stream_id}", react) for react in wanted]
+        base = self.command_key(record)
+        return [(_with_stream(base, react.stream_id), react) for react in wanted]
 
     def handlers(self):
         decide = super().handlers()

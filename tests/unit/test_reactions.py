@@ -83,3 +83,21 @@ def test_two_commands_for_one_stream_in_a_list_are_a_bug_said_plainly(tmp_path):
     with pytest.raises(ValueError, match="tock-a"):
         reaction.handle_batch(producer.read(0))
     assert list(consumer.iter_records()) == []
+
+
+def test_a_long_stream_id_still_gives_a_key_the_ledger_takes(tmp_path):
+    """Stream ids run to 241 characters, keys to 300: the stream's digest stands in."""
+    class Long(TockPerItem):
+        name = "open_work_packages_on_publication"
+
+        @handles("Listed")
+        def listed(self, record):
+            return [React(TOCKS, f"{'t' * 40}-{item * 200}", {"tick": 1})
+                    for item in record.payload["items"]]
+
+    producer, consumer, reaction, subscription = reacting(
+        tmp_path, Long, {"items": ["a", "b"]})
+    assert subscription.catch_up() == 1 and subscription.parked_events() == []
+    assert len(list(consumer.iter_records())) == 2
+    reaction.handle_batch(producer.read(0))   # again: recorded once
+    assert len(list(consumer.iter_records())) == 2
