@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from shared.attachments import STORED, stored_event
 from shared.chassis.commands import Decider
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, NotFound
 from shared.ledger import NewEvent
@@ -48,7 +49,7 @@ class StoreAttachment:
 
 
 def evolve_attachments(state: dict, record) -> dict:
-    if record.type == "AttachmentStored":
+    if record.type == STORED:
         state[record.payload["sha256"]] = record.payload
     return state
 
@@ -56,10 +57,9 @@ def evolve_attachments(state: dict, record) -> dict:
 def decide_attachments(state: dict, command: StoreAttachment):
     if command.sha256 in state:
         return []  # content-addressed: the same bytes are the same attachment
-    return [NewEvent("AttachmentStored", {
-        "code": command.code, "sha256": command.sha256, "size": command.size,
-        "media_type": command.media_type, "filename": command.filename,
-        "kind": command.kind, "description": command.description})]
+    return [stored_event(command.code, command.sha256, command.size, command.filename,
+                         media_type=command.media_type, kind=command.kind,
+                         description=command.description)]
 
 
 ATTACHMENTS = Decider(initial=dict, evolve=evolve_attachments, decide=decide_attachments)

@@ -7,6 +7,7 @@ import uuid
 from nameko.rpc import rpc
 
 from shared import regions
+from shared.attachments.dependency import AttachmentStorage
 from shared.chassis.access import authorize, scoped_prefix
 from shared.chassis.commands import checked_key, fold
 from shared.chassis.entrypoints import OperatorEntrypoints
@@ -15,7 +16,7 @@ from shared.chassis.errors import (EXPECTED, CommandRejected, Conflict, InvalidI
 from shared.chassis.platform import Platform
 from shared.schemas import PagingSchema, official_village, village_code
 
-from . import attachments, cycle_stage, domain, meetings, rules, schemas, views
+from . import cycle_stage, domain, meetings, rules, schemas, views
 
 AUTHORS = ("bkm", "facilitator")                     # the community's planning team (TIPP)
 UPLOADERS = ("bkm", "facilitator", "district")
@@ -27,7 +28,7 @@ READERS = ("ministry", "province", "district", "facilitator", "bkm", "auditor", 
 class PlanningService(OperatorEntrypoints):
     name = "planning"
     platform = Platform(subscribers=[views.PlanningBoard])
-    files = attachments.AttachmentStorage()
+    files = AttachmentStorage()   # the platform's one store (shared/attachments)
 
     # -- attachments ------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -82,11 +83,12 @@ class PlanningService(OperatorEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def verify_attachments(self, query=None):
-        """Re-hash the stored files of a region against the hashes in the ledger."""
+        """Re-hash the stored files of a region against the hashes in the ledgers (every
+        service's AttachmentStored events, not planning's alone)."""
         query = load(schemas.VerifyQuerySchema(), query or {})
         authorize(self.platform.actor, VERIFIERS, None, "verify attachments")
         region = scoped_prefix(self.platform.actor, query["region"])
-        report = attachments.verify(self.platform.ledger, self.files, region)
+        report = self.files.verify(region)
         if report["problems"]:  # operators must hear of a tampered or lost file
             self.log.warning("attachments failed verification", region=region,
                              checked=report["checked"], problems=len(report["problems"]))

@@ -35,7 +35,7 @@ from .uris import MONGO
 FORMAT = "plpbk-backup/1"
 LOCK_WAIT = 10            # seconds to wait for a ledger's write lock (one commit's time)
 STEP_PAGES = 1024          # pages copied between progress updates (4 MiB of 4 KiB pages)
-ATTACHMENT = re.compile(r"[0-9a-f]{64}")   # services/planning/attachments.py: <2 hex>/<sha256>
+ATTACHMENT = re.compile(r"[0-9a-f]{64}")   # shared/attachments/stores.py: <2 hex>/<sha256>
 
 
 @click.command()

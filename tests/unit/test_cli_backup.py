@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from services.planning.attachments import FolderStore
+from shared.attachments.stores import FolderStore
 from shared.cli import backup as backup_module
 from shared.ledger import NewEvent, open_ledger
 from shared.views import open_view_store

@@ -7,9 +7,10 @@ import os
 import pytest
 from nameko.exceptions import RemoteError
 
-from services.planning import attachments, schemas
-from services.planning.attachments import AttachmentStorage
+from services.planning import schemas
 from services.planning.service import PlanningService
+from shared.attachments import sha256_of
+from shared.attachments.dependency import AttachmentStorage
 from shared.chassis.errors import CommandRejected, InvalidInput, NotFound
 from tests.unit.planning import samples
 
@@ -77,7 +78,7 @@ def test_an_upload_dying_after_storing_leaves_a_harmless_file_and_a_retry_succee
     dying.start()
     cycle_at(planning_config, 4)
     content = pdf("daftar hadir yang hilang")
-    sha256 = attachments.sha256_of(content)
+    sha256 = sha256_of(content)
     with proxy(planning_config) as service:
         with pytest.raises(RemoteError, match="died"):
             service.upload_attachment(BAJUR, body(content, kind="attendance_list"), "up-1")

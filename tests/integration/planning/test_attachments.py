@@ -8,11 +8,12 @@ import mongomock
 import mongomock.gridfs
 import pytest
 
-from services.planning import attachments, schemas
-from services.planning.attachments import AttachmentStorage
+from services.planning import schemas
 from services.planning.service import PlanningService
+from shared.attachments import stores as attachments
+from shared.attachments.dependency import AttachmentStorage
 from shared.chassis.errors import CommandRejected, Conflict, Forbidden, InvalidInput, NotFound
-from shared.ledger import open_ledger
+from shared.ledger import SYSTEM, Metadata, NewEvent, open_ledger
 from tests.unit.planning import samples
 
 from .conftest import AUDITOR, BAJUR, BKM, FACILITATOR, pdf, proxy, upload
@@ -174,3 +175,37 @@ def test_a_hash_that_is_no_text_is_bad_input_not_a_server_error(planning, sha256
         with pytest.raises((InvalidInput, NotFound)) as error:
             service.get_attachment(BAJUR, sha256)
         assert error.value.field == "sha256"
+
+
+def test_verification_checks_attachments_recorded_in_every_ledger(planning):
+    """The store is the platform's: a file another service records (site photos,
+    partner agreements) names itself by an AttachmentStored event in that service's
+    ledger, and verify_attachments checks it too. Was planning's ledger only: a swapped
+    or lost photo of another service went unseen."""
+    root = planning["ATTACHMENT_URI"][len("file:///"):]
+    store = attachments.FolderStore(root)
+    photos = {name: store.put(b"\xff\xd8\xff" + name.encode()) for name in ("kept", "swapped",
+                                                                            "lost")}
+    ledger = open_ledger(planning["STORE_URI"], "site_photos")   # a test ledger, no service
+    try:
+        for name, sha256 in photos.items():
+            ledger.append(f"photos-{BAJUR}", ledger.stream_version(f"photos-{BAJUR}"), [
+                NewEvent("AttachmentStored", {"code": BAJUR, "sha256": sha256, "size": 7,
+                                              "filename": f"{name}.jpg"})],
+                Metadata(SYSTEM, "test-photos", None))
+    finally:
+        ledger.close()
+    with proxy(planning) as service:
+        minutes = upload(service, pdf("berita acara"), "minutes")
+    with open(store.path(photos["swapped"]), "wb") as swapped:
+        swapped.write(b"\xff\xd8\xff another photo")
+    os.remove(store.path(photos["lost"]))
+    with proxy(planning, AUDITOR) as auditor:
+        report = auditor.verify_attachments({})
+        elsewhere = auditor.verify_attachments({"region": "52.02"})
+    assert (report["checked"], report["ok"]) == (4, 2)
+    assert {p["sha256"]: p["problem"] for p in report["problems"]} == {
+        photos["swapped"]: "mismatch", photos["lost"]: "missing"}
+    assert {p["filename"] for p in report["problems"]} == {"swapped.jpg", "lost.jpg"}
+    assert minutes not in {p["sha256"] for p in report["problems"]}
+    assert (elsewhere["checked"], elsewhere["problems"]) == (0, [])   # by code, as before

@@ -6,7 +6,7 @@ import mongomock
 import mongomock.gridfs
 import pytest
 
-from services.planning import attachments
+from shared.attachments import stores as attachments
 
 
 @pytest.fixture(params=["folder", "gridfs"])

@@ -1,4 +1,4 @@
-"""Attachment storage, content-addressed by SHA-256, and its verification.
+"""The attachment stores, content-addressed by SHA-256: one for the whole platform.
 
 ATTACHMENT_URI (nameko config first, then the environment, then the default below):
   file:///var/attachments   a folder, relative to the working directory like the
@@ -8,17 +8,18 @@ ATTACHMENT_URI (nameko config first, then the environment, then the default belo
                             mongoengine connection; one file per SHA-256 as its filename
 
 A store holds bytes under their hash and can say what the bytes it holds hash to now;
-the ledger's AttachmentStored events say what they hashed to when uploaded. Comparing
-the two (verify) finds a swapped or lost file.
+the ledgers' AttachmentStored events say what they hashed to when uploaded. Comparing
+the two (verify.py) finds a swapped or lost file. Content-addressed, so services that
+share the store cannot overwrite each other's files: the same name is the same bytes.
 """
 import hashlib
 import logging
 import os
 import tempfile
 
-from nameko.extensions import DependencyProvider
-
 from shared.config import setting
+
+from . import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,6 @@ CHUNK = 1 << 20
 
 def attachment_uri(config):
     return setting(config, "ATTACHMENT_URI")
-
-
-def sha256_of(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def open_attachment_store(uri, mongo_client_class=None):
@@ -160,43 +157,3 @@ class GridFsStore(ContentStore):
 
     def close(self):
         pass  # the connection is shared with the ledgers and views of the process
-
-
-class AttachmentStorage(DependencyProvider):
-    """The service's attachment store, opened at container setup (never at import)."""
-
-    def __init__(self, mongo_client_class=None):
-        self.mongo_client_class = mongo_client_class  # tests: mongomock.MongoClient
-
-    def setup(self):
-        self.store = open_attachment_store(attachment_uri(self.container.config),
-                                           self.mongo_client_class)
-
-    def stop(self):
-        self.store.close()
-
-    def kill(self):
-        self.stop()
-
-    def get_dependency(self, worker_ctx):
-        return self.store
-
-
-def verify(ledger, store, region=""):
-    """Re-hash every stored attachment of villages under region against its
-    AttachmentStored event: {checked, ok, problems [{code, sha256, filename, problem,
-    found_sha256, event_id}]} where problem is `missing` or `mismatch`."""
-    checked, problems = 0, []
-    for record in ledger.iter_records(types=["AttachmentStored"]):
-        payload = record.payload
-        if not payload["code"].startswith(region):
-            continue
-        checked += 1
-        found = store.digest(payload["sha256"])
-        if found != payload["sha256"]:
-            problems.append({"code": payload["code"], "sha256": payload["sha256"],
-                             "filename": payload["filename"], "event_id": record.event_id,
-                             "problem": "missing" if found is None else "mismatch",
-                             "found_sha256": found})
-    return {"region": region, "checked": checked, "ok": checked - len(problems),
-            "problems": problems}
