@@ -33,15 +33,17 @@ import urllib.parse
 
 import requests
 
+from services import RELAY_METRICS_PORT, SERVICES
 from shared import regions
 
 PASSWORD = "a soak test passphrase"
 BIN = os.path.join(os.path.dirname(sys.executable), "plpbk")
-PROCESSES = {"gateway": "services.gateway.service", "registration": "services.registration.service",
-             "cycle": "services.cycle.service", "planning": "services.planning.service",
-             "audit": "services.audit.service", "relay": "plpbk relay"}
-METRIC_PORTS = {"gateway": 8000, "registration": 8001, "cycle": 8002, "planning": 8003,
-                "audit": 8004, "relay": 8009}
+# what `plpbk run` starts, from its own table: a service added there is watched too.
+# name -> what its command line holds (`nameko run ... <target>`), and its /metrics port
+PROCESSES = {name: target for name, (target, _port) in SERVICES.items()} | {
+    "relay": "plpbk relay"}
+METRIC_PORTS = {name: port for name, (_target, port) in SERVICES.items()} | {
+    "relay": RELAY_METRICS_PORT}
 USERS = [("soak-admin", "ministry", None), ("soak-district", "district", "52.01"),
          ("soak-faskel", "facilitator", "52.01"), ("soak-auditor", "auditor", None)]
 NAMES = ["bajur", "sari", "jaya", "makmur", "baru", "indah", "mekar", "tengah", "utara", "lor"]
