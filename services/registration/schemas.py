@@ -135,6 +135,14 @@ class SelectionSchema(Schema):
         "description": "one kabupaten/kota; absent: every one with a quota in your region"})
 
 
+IS_RANKED_REGION = "must be a province (PP) or kabupaten/kota (PP.KK) code"
+# ranking's one argument (the gateway's path), checked with shared.schemas.parameter;
+# whatever is wrong (other text, a number, null), it says what a ranking is of
+RANKED_REGION = fields.String(
+    validate=Pattern(r"^[0-9]{2}(\.[0-9]{2})?$", error=IS_RANKED_REGION),
+    error_messages={"invalid": IS_RANKED_REGION, "null": IS_RANKED_REGION})
+
+
 class CriterionSchema(Schema):
     criterion = fields.String(required=True, validate=Pattern(r"^[a-z][a-z0-9_]{1,60}$"))
     indicator = fields.String(required=True, validate=validate.OneOf(list(rules.INDICATOR_UNITS)))

@@ -15,7 +15,7 @@ from shared.chassis.errors import EXPECTED, LONE_SURROGATE, CommandRejected, Con
     InvalidInput, NotFound, flatten, load, lone_surrogate
 from shared.chassis.platform import Platform
 from shared.ledger import SYSTEM, AppendRequest, ConcurrencyError, Metadata
-from shared.schemas import official_village, village_code
+from shared.schemas import official_village, parameter, village_code
 
 from . import domain, rules, schemas, views
 
@@ -188,10 +188,7 @@ class RegistrationService(OperatorEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def ranking(self, region):
         """Eligible villages of a kabupaten/kota (PP.KK) or province (PP) by priority score."""
-        if not isinstance(region, str) or len(region) not in (2, 5) or \
-                not regions.is_region_prefix(region):
-            raise InvalidInput("must be a province (PP) or kabupaten/kota (PP.KK) code",
-                               "region")
+        region = parameter(region, schemas.RANKED_REGION, "region")
         authorize(self.platform.actor, READERS, None, "read rankings")
         return views.ranking(self.platform.views, scoped_prefix(self.platform.actor, region))
 

@@ -422,6 +422,18 @@ def test_a_selection_for_what_is_no_kabupaten_code_is_bad_input_naming_it(regist
         assert ministry.status()["ledger_head"] == head
 
 
+def test_a_ranking_of_what_is_no_province_or_kabupaten_code_is_bad_input_naming_it(
+        registration):
+    with proxy(registration) as ministry:
+        assert ministry.ranking("52") == [] and ministry.ranking("52.01") == []
+        for region in ("", "5", "52.01.08", "52.01 ", "52.01\n", "٥٢", "52.0١", None, 52,
+                       ["52"]):
+            with pytest.raises(InvalidInput) as refused:
+                ministry.ranking(region)
+            assert (refused.value.field, str(refused.value)) == (
+                "region", "region: must be a province (PP) or kabupaten/kota (PP.KK) code")
+
+
 @pytest.mark.parametrize("threshold", ["٢٥", "２٥", " 25"])
 def test_a_rule_set_threshold_in_other_digits_is_bad_input_and_records_nothing(
         registration, threshold):
