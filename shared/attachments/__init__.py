@@ -23,7 +23,6 @@ import re
 from shared.ledger import NewEvent
 
 STORED = "AttachmentStored"
-NAMED_BY = ("code", "sha256", "size", "filename")   # what every STORED payload holds
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -43,8 +42,5 @@ def stored_event(code: str, sha256: str, size: int, filename: str, **details) ->
         raise ValueError(f"{STORED}: size must be a whole number of bytes, not {size!r}")
     if not (isinstance(filename, str) and filename):
         raise ValueError(f"{STORED}: filename must be a name, not {filename!r}")
-    taken = set(NAMED_BY) & set(details)
-    if taken:
-        raise ValueError(f"{STORED}: {sorted(taken)} given twice")
     return NewEvent(STORED, {"code": code, "sha256": sha256, "size": size,
                              "filename": filename, **details})

@@ -18,9 +18,9 @@ def verify(ledgers, store, region=""):
     for ledger in ledgers:
         for record in ledger.iter_records(types=[STORED]):
             payload = record.payload
-            code = payload.get("code")
-            if not (isinstance(code, str) and code.startswith(region)):
-                continue   # no code (off the contract) is in the whole platform's check only
+            code = payload["code"] if isinstance(payload.get("code"), str) else ""
+            if not code.startswith(region):
+                continue   # no code (off the contract): in the whole platform's check only
             checked += 1
             sha256 = payload.get("sha256")
             # only a hash is looked up: a name off the contract (a path) is no file here
