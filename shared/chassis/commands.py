@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ..ledger import AppendRequest, ConcurrencyError, LedgerError
 from ..ledger.envelope import MAX_KEY_LENGTH
 from .errors import CommandRejected, Conflict, InvalidInput, lone_surrogate
+from .payloads import EventCatalog
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class Decider:
     initial: Callable[[], Any]                 # state of a stream with no events
     evolve: Callable[[Any, Any], Any]          # (state, event) -> state
     decide: Callable[[Any, Any], list]         # (state, command) -> [NewEvent]; raises
+    # each decided event is checked against it before recording (payloads.py); None only
+    # for tests' own deciders: every service's decider names its catalog (test_payloads)
+    payloads: EventCatalog | None = None
 
 
 def fold(decider, events, state=None):
@@ -34,6 +38,9 @@ def decide_all(decider, state, commands):
     decided = []
     for command in commands:
         events = decider.decide(state, command)
+        if decider.payloads is not None:
+            for event in events:
+                decider.payloads.check(event)
         state = fold(decider, events, state)
         decided.extend(events)
     return decided, state

@@ -1,0 +1,68 @@
+"""Event payload catalogs: a decided event whose payload its catalog does not describe is
+never recorded, in one command or in a batch."""
+from dataclasses import dataclass
+
+import pytest
+from marshmallow import Schema, fields
+
+from shared.chassis.commands import Decider, Job, execute, execute_many
+from shared.chassis.payloads import EventCatalog, PayloadMismatch
+from shared.ledger import SYSTEM, Metadata, NewEvent, open_ledger
+
+META = Metadata(SYSTEM, "corr")
+
+
+class Added(Schema):
+    amount = fields.Integer(required=True, strict=True)
+
+
+class Reset(Schema):
+    pass
+
+
+@dataclass(frozen=True)
+class Emit:
+    type: str
+    payload: dict
+
+
+def emit(_state, command):
+    return [NewEvent(command.type, command.payload)]
+
+
+CHECKED = Decider(initial=lambda: None, evolve=lambda state, e: state, decide=emit,
+                  payloads=EventCatalog({"Added": Added, "Reset": Reset}))
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    ledger = open_ledger(f"sqlite:///{tmp_path}", "counters")
+    yield ledger
+    ledger.close()
+
+
+def test_a_payload_its_schema_accepts_is_recorded_exactly_as_built(ledger):
+    execute(ledger, CHECKED, "counter-1", Emit("Added", {"amount": 2}), META)
+    assert [(r.type, r.payload) for r in ledger.read_stream("counter-1")] == [
+        ("Added", {"amount": 2})]
+
+
+@pytest.mark.parametrize("event, named", [
+    (Emit("Added", {"amount": "2"}), "amount"),          # a wrong type
+    (Emit("Added", {}), "amount"),                       # a field missing
+    (Emit("Added", {"amount": 2, "note": "x"}), "note"),  # a field no schema names
+    (Emit("Removed", {"amount": 2}), "Removed"),         # a type no schema names
+])
+def test_a_payload_the_catalog_does_not_describe_records_nothing(ledger, event, named):
+    with pytest.raises(PayloadMismatch, match=named):
+        execute(ledger, CHECKED, "counter-1", event, META)
+    with pytest.raises(PayloadMismatch, match=named):
+        execute_many(ledger, [Job(CHECKED, "counter-2", [Emit("Reset", {}), event], META)])
+    assert ledger.head().position == 0
+
+
+def test_catalogs_join_but_never_name_a_type_twice():
+    joined = EventCatalog({"Added": Added}) | EventCatalog({"Reset": Reset})
+    assert sorted(joined.schemas) == ["Added", "Reset"]
+    with pytest.raises(ValueError, match="Added"):
+        joined | EventCatalog({"Added": Added})
