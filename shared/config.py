@@ -12,7 +12,8 @@ DEFAULTS = {"STORE_URI": "sqlite:///var/ledgers", "STATE_URI": "sqlite:///var/st
             # embedded: each service publishes its own ledger (a thread of the service);
             # external: `plpbk relay` publishes from its own process (a second CPU core).
             "RELAY": "embedded",
-            # planning attachments: a folder, or mongodb://host/db for GridFS
+            # every service's attachments (shared/attachments): a folder, or
+            # mongodb://host/db for GridFS
             "ATTACHMENT_URI": "file:///var/attachments"}
 
 
