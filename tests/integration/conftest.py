@@ -5,7 +5,9 @@ import time
 import kombu
 import pytest
 
-from shared.messaging.relay import exchange_name
+from shared.ledger import Metadata, NewEvent, open_ledger
+from shared.messaging.relay import Relay, exchange_name
+from shared.views import open_view_store
 
 from .log_capture import captured
 
@@ -28,6 +30,39 @@ def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# Another service's events, for a service that reacts to them: recorded in that service's
+# ledger and published as its relay would, when its own commands are slow to reach them
+# (docs/services.md, "Adding a service").
+
+def record(config, ledger_name, stream_id, event_type, payload, metadata=Metadata()):
+    """Append one event to a service's ledger (at the end of its stream); the record."""
+    ledger = open_ledger(config["STORE_URI"], ledger_name)
+    try:
+        version = len(ledger.read_stream(stream_id))
+        result = ledger.append(stream_id, version, [NewEvent(event_type, payload)], metadata)
+        return ledger.read(result.first_position - 1, limit=1)[0]
+    finally:
+        ledger.close()
+
+
+def publish(config, ledger_name, from_position=None):
+    """Publish a ledger's records to RabbitMQ as its service's relay would (again from a
+    position, to redeliver: as a relay that crashed before saving its position sends
+    them again, even while another holds the ledger's lease). The number published."""
+    state = open_view_store(config["STATE_URI"], ledger_name)
+    ledger = open_ledger(config["STORE_URI"], ledger_name)
+    relay = Relay(ledger, config["AMQP_URI"], state)
+    try:
+        if from_position is not None:
+            relay._take_lease = lambda channel: None
+            state.collection("relay_positions").put(ledger_name, {"position": from_position})
+        return relay.publish_pending()
+    finally:
+        relay.close()
+        ledger.close()
+        state.close()
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from services.cycle.service import CycleService
 from services.registration.service import RegistrationService
 from shared.chassis.errors import NotFound
 from shared.ledger import open_ledger
-from shared.messaging.relay import Relay
 from shared.schemas import indonesia_today
-from shared.views import open_view_store
 from tests.samples import BAJUR, ELIGIBLE, MINISTRY, TIPP
 
 from ..conftest import wait_for
@@ -87,24 +85,6 @@ def stream(config, code=BAJUR):
         return ledger.read_stream(f"cycle-{code}")
     finally:
         ledger.close()
-
-
-def publish(config, ledger_name, from_position=None):
-    """Publish a ledger's records to RabbitMQ as its service's relay would (again from a
-    position, to redeliver: as a relay that crashed before saving its position sends
-    them again, even while another holds the ledger's lease)."""
-    state = open_view_store(config["STATE_URI"], ledger_name)
-    ledger = open_ledger(config["STORE_URI"], ledger_name)
-    relay = Relay(ledger, config["AMQP_URI"], state)
-    try:
-        if from_position is not None:
-            relay._take_lease = lambda channel: None
-            state.collection("relay_positions").put(ledger_name, {"position": from_position})
-        return relay.publish_pending()
-    finally:
-        relay.close()
-        ledger.close()
-        state.close()
 
 
 def caught_up(config, subscription, position):

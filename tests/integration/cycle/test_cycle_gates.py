@@ -9,17 +9,16 @@ import pytest
 
 from services.cycle.service import CycleService
 from shared.chassis.errors import CommandRejected
-from shared.ledger import Actor, Metadata, NewEvent, open_ledger
+from shared.ledger import Actor, Metadata
 from shared.schemas import indonesia_today
 
-from ..conftest import wait_for
+from ..conftest import publish, record, wait_for
 from .conftest import (
     BAJUR,
     FASKEL,
     call,
     caught_up,
     cycle_of,
-    publish,
     select,
     stream,
     wait_open,
@@ -49,21 +48,10 @@ def approval(kind, code=BAJUR, approved_on=TODAY):
             "content_digest": hashlib.sha256(kind.encode()).hexdigest()}
 
 
-def record(config, ledger_name, stream_id, event_type, payload, correlation):
-    """Append one event to another service's ledger; returns the record."""
-    ledger = open_ledger(config["STORE_URI"], ledger_name)
-    try:
-        version = len(ledger.read_stream(stream_id))
-        result = ledger.append(stream_id, version, [NewEvent(event_type, payload)],
-                               Metadata(BKM, correlation))
-        return ledger.read(result.first_position - 1, limit=1)[0]
-    finally:
-        ledger.close()
-
-
 def approve(config, kinds=tuple(STAGE_4), code=BAJUR, approved_on=TODAY):
     found = {kind: record(config, "planning", f"document-{code}-{kind}", "DocumentApproved",
-                          approval(kind, code, approved_on), f"corr-{kind}")
+                          approval(kind, code, approved_on),
+                          Metadata(BKM, f"corr-{kind}"))
              for kind in kinds}
     publish(config, "planning")
     return found
@@ -115,7 +103,7 @@ def test_planning_approvals_complete_stage_4_and_a_handover_stage_5(platform):
 
     handover = record(platform, "construction", f"package-{BAJUR}-wp1", "WorksHandedOver",
                       {"code": BAJUR, "work_package_id": "wp1", "handed_over_on": TODAY},
-                      "corr-handover")
+                      Metadata(BKM, "corr-handover"))
     publish(platform, "construction")
     cycle = wait_for(lambda: outputs_done(platform, ["pekerjaan_diserahterimakan"]),
                      what="the handover to reach the cycle")
@@ -134,7 +122,8 @@ def test_a_completion_sent_before_the_approvals_arrive_reads_them_first(platform
     wait_open(platform)
     walk_to_stage_4(platform)
     approvals = {kind: record(platform, "planning", f"document-{BAJUR}-{kind}",
-                              "DocumentApproved", approval(kind), f"corr-{kind}")
+                              "DocumentApproved", approval(kind),
+                              Metadata(BKM, f"corr-{kind}"))
                  for kind in STAGE_4}
     with call(platform, actor=FASKEL) as cycle:
         after = cycle.complete_stage(BAJUR, {"completed_on": TODAY})
@@ -167,9 +156,9 @@ def test_redelivered_or_unmapped_events_record_nothing(platform):
     approve(platform, kinds=["rplp"])
     wait_for(lambda: outputs_done(platform, ["rplp_disetujui"]), what="the RPLP approval")
     strays = [record(platform, "planning", f"document-{BAJUR}-other", "DocumentApproved",
-                     approval("musrenbang_note"), "corr-x"),
+                     approval("musrenbang_note"), Metadata(BKM, "corr-x")),
               record(platform, "planning", "document-nowhere-rplp", "DocumentApproved",
-                     approval("rplp", code="not a code"), "corr-y")]
+                     approval("rplp", code="not a code"), Metadata(BKM, "corr-y"))]
     publish(platform, "planning", from_position=0)        # everything again, and the strays
     wait_for(lambda: caught_up(platform, "cycle.outputs_from_planning", strays[-1].position),
              what="the reaction to see the strays")

@@ -12,7 +12,7 @@ from shared.schemas import indonesia_today
 from shared.views import open_view_store
 from tests.samples import TIPP
 
-from ..conftest import wait_for
+from ..conftest import publish, wait_for
 from .conftest import (
     BAJUR,
     FASKEL,
@@ -21,7 +21,6 @@ from .conftest import (
     call,
     caught_up,
     cycle_of,
-    publish,
     select,
     stream,
     wait_open,

@@ -9,8 +9,9 @@ import shared.schemas
 from services.cycle.service import CycleService
 from services.registration.service import RegistrationService
 from shared.chassis.errors import CommandRejected, Conflict, InvalidInput
+from shared.ledger import Metadata
 
-from ..conftest import race, wait_for
+from ..conftest import publish, race, record, wait_for
 from .conftest import (
     BAJUR,
     FASKEL,
@@ -18,13 +19,12 @@ from .conftest import (
     activity,
     call,
     caught_up,
-    publish,
     select,
     stream,
     wait_open,
     walk_to_stage_4,
 )
-from .test_cycle_gates import STAGE_4, approval, record
+from .test_cycle_gates import BKM, STAGE_4, approval
 
 OTHER_FASKEL = {"id": "faskel-9", "role": "facilitator", "region": "52.01"}
 OTHER_MINISTRY = {"id": "kemen-2", "role": "ministry", "region": ""}
@@ -205,7 +205,7 @@ def test_a_waiver_racing_the_approval_it_waives_one_of_them_does_the_output(plat
         for round_, (kind, output) in enumerate(STAGE_4.items()):
             approve = lambda kind=kind: record(  # noqa: E731
                 platform, "planning", f"document-{BAJUR}-{kind}", "DocumentApproved",
-                approval(kind), f"corr-{kind}")
+                approval(kind), Metadata(BKM, f"corr-{kind}"))
             # in turn, recorded in planning just before or just after the waiver is sent
             approved = approve() if round_ % 2 else None
             waiver = ministry.waive_output.call_async(BAJUR, {"output": output,
