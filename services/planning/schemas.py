@@ -205,3 +205,14 @@ class PendingQuerySchema(PagingSchema):
                                 validate=validate.OneOf(rules.WAITING_FOR))
     kind = fields.String(load_default=None, validate=validate.OneOf(rules.KINDS))
 
+
+# -- RPC parameters outside a body ---------------------------------------------------------
+# A document's kind and a version from the gateway's path, checked with
+# shared.schemas.parameter. Whatever is wrong (other text, a number, null), each says what
+# the parameter must be.
+IS_KIND = "must be one of " + ", ".join(rules.KINDS)
+IS_VERSION = "must be a whole number from 1"
+KIND = fields.String(validate=validate.OneOf(rules.KINDS, error=IS_KIND),
+                     error_messages={"invalid": IS_KIND, "null": IS_KIND})
+VERSION = fields.Integer(strict=True, validate=validate.Range(min=1, error=IS_VERSION),
+                         error_messages={"invalid": IS_VERSION, "null": IS_VERSION})

@@ -14,7 +14,7 @@ from shared.chassis.entrypoints import OperatorEntrypoints
 from shared.chassis.errors import (EXPECTED, CommandRejected, Conflict, InvalidInput,
                                    NotFound, load)
 from shared.chassis.platform import Platform
-from shared.schemas import PagingSchema, official_village, village_code
+from shared.schemas import PagingSchema, official_village, parameter, village_code
 
 from . import cycle_stage, domain, meetings, rules, schemas, views
 
@@ -273,12 +273,8 @@ class PlanningService(OperatorEntrypoints):
 
 
 def _kind(kind):
-    if kind not in rules.KINDS:
-        raise InvalidInput(f"must be one of {', '.join(rules.KINDS)}", "kind")
-    return kind
+    return parameter(kind, schemas.KIND, "kind")
 
 
 def _number(value, field_name="version"):
-    if type(value) is not int or value < 1:
-        raise InvalidInput("must be a whole number from 1", field_name)
-    return value
+    return parameter(value, schemas.VERSION, field_name)
