@@ -1,43 +1,60 @@
 """Input of the audit service, validated in one place; each error names its field."""
-import re
-
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared import moments
 from shared import schemas as common  # its clock, looked up at each call (tests move it)
+from shared.schemas import parameter
 from shared.schemas import village_code  # noqa: F401 (the audit's checks, one place)
 from shared.chassis.errors import InvalidInput, load
 from shared.ledger.base import LEDGER_NAME_PATTERN
 from shared.ledger.envelope import format_time
+from shared.patterns import Pattern
 from shared.regions import is_region_prefix, is_village_code
 
 from .references import UUID
 
 
+# The fields of RPC parameters outside a body (the gateway's path, the CLI's arguments),
+# checked with shared.schemas.parameter. Each says what the parameter must be for any
+# wrong value (other text, a number, null).
+IS_EVENT_ID = "must be an event id (a lowercase UUID)"
+# marshmallow formats its messages: the pattern's braces doubled stay braces
+IS_LEDGER = "must be a ledger name ({})".format(
+    LEDGER_NAME_PATTERN.replace("{", "{{").replace("}", "}}"))
+IS_RECORDS = "must be a whole number of records (0 or more)"
+IS_POSITION = "must be a record position (1 or more)"
+
+
+def _saying(message):
+    return {"invalid": message, "null": message}
+
+
+EVENT_ID = fields.String(validate=Pattern(UUID.pattern, error=IS_EVENT_ID),
+                         error_messages=_saying(IS_EVENT_ID))
+LEDGER = fields.String(validate=Pattern(LEDGER_NAME_PATTERN, error=IS_LEDGER),
+                       error_messages=_saying(IS_LEDGER))
+TREE_SIZE = fields.Integer(strict=True, validate=validate.Range(min=0, error=IS_RECORDS),
+                           error_messages=_saying(IS_RECORDS))
+POSITION = fields.Integer(strict=True, validate=validate.Range(min=1, error=IS_POSITION),
+                          error_messages=_saying(IS_POSITION))
+
+
 def event_id(value, field="event_id") -> str:
-    if not isinstance(value, str) or not UUID.fullmatch(value):
-        raise InvalidInput("must be an event id (a lowercase UUID)", field)
-    return value
+    return parameter(value, EVENT_ID, field)
 
 
 def ledger_name(value, field="ledger") -> str:
-    if not isinstance(value, str) or not re.fullmatch(LEDGER_NAME_PATTERN, value):
-        raise InvalidInput(f"must be a ledger name ({LEDGER_NAME_PATTERN})", field)
-    return value
+    return parameter(value, LEDGER, field)
 
 
 def tree_size(value, field="tree_size", optional=True):
     if value is None and optional:
         return None
-    if type(value) is not int or value < 0:
-        raise InvalidInput("must be a whole number of records (0 or more)", field)
-    return value
+    return parameter(value, TREE_SIZE, field)
 
 
 def position(value, field="position") -> int:
-    if type(value) is not int or value < 1:
-        raise InvalidInput("must be a record position (1 or more)", field)
-    return value
+    return parameter(value, POSITION, field)
 
 
 def moment(value, field="as_of") -> str:
