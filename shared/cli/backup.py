@@ -20,6 +20,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from ..attachments.stores import FolderStore
+from ..attachments.verify import verify as verify_attachments
 from ..ledger import ledger_names, open_ledger
 from ..ledger.envelope import now_iso
 from ..ledger.sqlite import connect_read_only, trouble
@@ -49,7 +51,8 @@ def backup(out, store_uri, state_uri, attachment_uri):
 
     Writes OUT/ledgers, OUT/state, OUT/attachments and OUT/manifest.json (last: a backup
     without it is incomplete). Exit code 0 when every copied ledger verifies, 1 when one
-    does not or an attachment does not match its hash.
+    does not, an attachment does not match its hash, or a file a ledger records is not
+    in the attachment store.
     """
     for option, setting, uri in (("--store", "STORE_URI", store_uri),
                                  ("--state", "STATE_URI", state_uri),
@@ -90,12 +93,14 @@ def backup(out, store_uri, state_uri, attachment_uri):
         for entry in copied["state"].values():
             entry["sha256"] = _sha256(os.path.join(out, entry["file"]))
         broken = [name for name, entry in ledgers.items() if not entry["verified"]]
+        missing = _recorded_but_absent(out, [name for name in ledgers if name not in broken],
+                                       mismatched)
         manifest = {"format": FORMAT, "created_at": now_iso(),
-                    "ok": not broken and not mismatched,
+                    "ok": not broken and not mismatched and not missing,
                     "sources": {"store": store_uri, "state": state_uri,
                                 "attachments": attachment_uri},
                     "ledgers": ledgers, "state": copied["state"], "attachments": attachments,
-                    "mismatched_attachments": mismatched}
+                    "mismatched_attachments": mismatched, "missing_attachments": missing}
         write_new(os.path.join(out, "manifest.json"), json.dumps(manifest, indent=2) + "\n",
                   "--out", "a backup manifest")
     _summary(out, manifest, state_uri, sources[2])
@@ -106,6 +111,10 @@ def backup(out, store_uri, state_uri, attachment_uri):
     for sha256 in mismatched:
         errors.print(f"[bold red]error:[/] attachment {sha256} does not match its hash; it "
                      "was not copied (a new upload of the file repairs it)", highlight=False)
+    for sha256 in missing:
+        errors.print(f"[bold red]error:[/] attachment {sha256} is recorded in a ledger but "
+                     "its file is not in the attachment store (a new upload of the file "
+                     "repairs it)", highlight=False)
     if not manifest["ok"]:
         raise SystemExit(EXIT_PROBLEM)
 
@@ -287,6 +296,20 @@ def _copy_attachments(root, out):
     return copied, mismatched
 
 
+def _recorded_but_absent(out, names, mismatched):
+    """Files the copied ledgers' AttachmentStored events name (any service's, decision
+    20) that the copy lacks, but for the mismatched ones, already named: lost from the
+    live store, since a file is stored before its event (decision 16)."""
+    store = f"sqlite:///{os.path.abspath(os.path.join(out, 'ledgers'))}"
+    copies = [open_ledger(store, name, read_only=True) for name in names]
+    try:
+        report = verify_attachments(copies, FolderStore(os.path.join(out, "attachments")))
+    finally:
+        for copy in copies:
+            copy.close()
+    return sorted({problem["sha256"] for problem in report["problems"]} - set(mismatched))
+
+
 def _verified(out, name, entry):
     """The copy's head and file hash, and whether it verifies (as `plpbk verify`)."""
     store = f"sqlite:///{os.path.abspath(os.path.join(out, 'ledgers'))}"
@@ -316,10 +339,13 @@ def _summary(out, manifest, state_uri, attachments_root):
     for name, entry in manifest["state"].items():
         table.add_row("state", name, "", entry["sha256"][:16] + "…", "[green]copied[/]")
     files, bad = manifest["attachments"], manifest["mismatched_attachments"]
+    missing = manifest["missing_attachments"]
     size = sum(entry["size"] for entry in files.values())
     table.add_row("attachments", f"{len(files)} files, {size} bytes", "", "by name",
-                  f"[red]{len(bad)} did not match their hash[/]" if bad else
-                  "[green]each matches its hash[/]")
+                  "; ".join(([f"[red]{len(bad)} did not match their hash[/]"] if bad else [])
+                            + ([f"[red]{len(missing)} recorded, not stored[/]"] if missing
+                               else []))
+                  or "[green]each matches its hash[/]")
     console.print(table)
     if not manifest["state"]:
         console.print(f"note: no operator state at {escape(state_uri)}"

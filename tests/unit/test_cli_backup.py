@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from shared.attachments import stored_event
 from shared.attachments.stores import FolderStore
 from shared.cli import backup as backup_module
 from shared.ledger import NewEvent, open_ledger
@@ -183,6 +184,28 @@ def test_a_swapped_attachment_is_named_and_not_copied(platform, tmp_path):
     assert list(manifest["attachments"]) == [good]
     assert manifest["mismatched_attachments"] == [swapped] and not manifest["ok"]
     assert not (tmp_path / "backup" / "attachments" / swapped[:2] / swapped).exists()
+
+
+def test_a_recorded_file_missing_from_the_store_is_named_and_the_backup_not_ok(
+        platform, tmp_path):
+    """A file some ledger's AttachmentStored names (any service's: decision 20) that the
+    attachment folder lacks: the backup was 'ok' and its restore lost the file for good
+    without a word. Files no event names (an upload that died) are no problem."""
+    good, unrecorded = platform["uploaded"]
+    lost = hashlib.sha256(b"a site photo").hexdigest()
+    swapped = FolderStore(str(platform["root"] / "attachments")).put(b"signed agreement")
+    (platform["root"] / "attachments" / swapped[:2] / swapped).write_bytes(b"other bytes")
+    photos = open_ledger(platform["store"], "site_photos")
+    for number, sha in enumerate((good, lost, swapped)):
+        photos.append(f"photos-{number}", 0, [stored_event("52.01.08.2006", sha, 10, "f.jpg")])
+    photos.close()
+    result = run("backup", "--out", str(tmp_path / "backup"), *platform["args"])
+    assert result.exit_code == 1, result.output
+    assert f"attachment {lost} is recorded" in result.text
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert sorted(manifest["attachments"]) == sorted([good, unrecorded])
+    assert manifest["missing_attachments"] == [lost]   # the swapped one: mismatched, once
+    assert manifest["mismatched_attachments"] == [swapped] and not manifest["ok"]
 
 
 def test_a_file_that_is_not_sqlite_is_named_and_nothing_is_written(platform, tmp_path):
