@@ -15,25 +15,30 @@ def verify(ledgers, store, region=""):
     found_sha256, event_id}]} where problem is `missing` or `mismatch`. ledgers: read
     in the order given, each in position order."""
     checked, problems = 0, []
-    for ledger in ledgers:
-        for record in ledger.iter_records(types=[STORED]):
-            payload = record.payload
-            code = payload["code"] if isinstance(payload.get("code"), str) else ""
-            if not code.startswith(region):
-                continue   # no code (off the contract): in the whole platform's check only
-            checked += 1
-            sha256 = payload.get("sha256")
-            # only a hash is looked up: a name off the contract (a path) is no file here
-            found = store.digest(sha256) if isinstance(sha256, str) and \
-                SHA256.fullmatch(sha256) else None
-            if found != sha256:
-                problems.append({"code": code, "sha256": str(sha256),
-                                 "filename": str(payload.get("filename", "")),
-                                 "event_id": record.event_id,
-                                 "problem": "missing" if found is None else "mismatch",
-                                 "found_sha256": found})
+    for record in stored_records(ledgers):
+        payload = record.payload
+        code = payload["code"] if isinstance(payload.get("code"), str) else ""
+        if not code.startswith(region):
+            continue   # no code (off the contract): in the whole platform's check only
+        checked += 1
+        sha256 = payload.get("sha256")
+        # only a hash is looked up: a name off the contract (a path) is no file here
+        found = store.digest(sha256) if isinstance(sha256, str) and \
+            SHA256.fullmatch(sha256) else None
+        if found != sha256:
+            problems.append({"code": code, "sha256": str(sha256),
+                             "filename": str(payload.get("filename", "")),
+                             "event_id": record.event_id,
+                             "problem": "missing" if found is None else "mismatch",
+                             "found_sha256": found})
     return {"region": region, "checked": checked, "ok": checked - len(problems),
             "problems": problems}
+
+
+def stored_records(ledgers):
+    """Every AttachmentStored record of the ledgers, each ledger in position order."""
+    for ledger in ledgers:
+        yield from ledger.iter_records(types=[STORED])
 
 
 def verify_every_ledger(store_uri, store, region=""):

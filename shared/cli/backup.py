@@ -20,8 +20,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..attachments.stores import FolderStore
-from ..attachments.verify import verify as verify_attachments
+from ..attachments.verify import stored_records
 from ..ledger import ledger_names, open_ledger
 from ..ledger.envelope import now_iso
 from ..ledger.sqlite import connect_read_only, trouble
@@ -94,7 +93,7 @@ def backup(out, store_uri, state_uri, attachment_uri):
             entry["sha256"] = _sha256(os.path.join(out, entry["file"]))
         broken = [name for name, entry in ledgers.items() if not entry["verified"]]
         missing = _recorded_but_absent(out, [name for name in ledgers if name not in broken],
-                                       mismatched)
+                                       attachments, mismatched)
         manifest = {"format": FORMAT, "created_at": now_iso(),
                     "ok": not broken and not mismatched and not missing,
                     "sources": {"store": store_uri, "state": state_uri,
@@ -296,18 +295,19 @@ def _copy_attachments(root, out):
     return copied, mismatched
 
 
-def _recorded_but_absent(out, names, mismatched):
+def _recorded_but_absent(out, names, copied, mismatched):
     """Files the copied ledgers' AttachmentStored events name (any service's, decision
-    20) that the copy lacks, but for the mismatched ones, already named: lost from the
-    live store, since a file is stored before its event (decision 16)."""
+    20) that were neither copied nor named as mismatched: lost from the live store,
+    since a file is stored before its event (decision 16). The copied ones were hashed
+    as they were copied; they are not read again."""
     store = f"sqlite:///{os.path.abspath(os.path.join(out, 'ledgers'))}"
     copies = [open_ledger(store, name, read_only=True) for name in names]
     try:
-        report = verify_attachments(copies, FolderStore(os.path.join(out, "attachments")))
+        recorded = {str(record.payload.get("sha256")) for record in stored_records(copies)}
     finally:
         for copy in copies:
             copy.close()
-    return sorted({problem["sha256"] for problem in report["problems"]} - set(mismatched))
+    return sorted(recorded - set(copied) - set(mismatched))
 
 
 def _verified(out, name, entry):
