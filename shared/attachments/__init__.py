@@ -1,9 +1,9 @@
 """The platform's attachment store: uploaded files kept by their SHA-256, one store for
 every service (ATTACHMENT_URI), and the contract by which a ledger names a stored file.
 
-The contract (docs/services.md, "Files"; decision 20): a service that stores a file records, in
-its own ledger, an event of type `AttachmentStored` built by `stored_event`, whose
-payload holds at least
+The contract (docs/services.md, "Files"; decision 20): a service that stores a file
+records, in its own ledger, an event of type `AttachmentStored` built by
+`stored_event`, whose payload holds at least
   code      the region the file belongs to (a village code; region checks match its start)
   sha256    the SHA-256 of the bytes, 64 lowercase hex digits: the file's name in the store
   size      its length in bytes
