@@ -39,7 +39,8 @@ def test_stored_event_holds_the_four_fields_and_the_services_own():
 
 @pytest.mark.parametrize("arguments, named", [
     (("", SHA, 1, "a.pdf"), "code"), ((VILLAGE, SHA.upper(), 1, "a.pdf"), "sha256"),
-    ((VILLAGE, "../../etc/passwd", 1, "a.pdf"), "sha256"), ((VILLAGE, SHA, -1, "a.pdf"), "size"),
+    ((VILLAGE, "../../etc/passwd", 1, "a.pdf"), "sha256"),
+    ((VILLAGE, SHA, -1, "a.pdf"), "size"),
     ((VILLAGE, SHA, True, "a.pdf"), "size"), ((VILLAGE, SHA, 1, ""), "filename")])
 def test_an_event_off_the_contract_is_never_built(arguments, named):
     with pytest.raises(ValueError, match=named):
