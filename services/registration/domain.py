@@ -12,6 +12,7 @@ from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFo
 from shared.ledger import NewEvent
 
 from . import rules
+from .schemas import QUOTA_EVENTS, RULE_SET_EVENTS, VILLAGE_EVENTS
 
 WOMEN_QUOTA = Decimal("30")  # % of BKM members (PNPM rule); flagged, not refused
 
@@ -253,7 +254,8 @@ def _select(state, code, command):
         "score": state.decision["score"], "selection_round": command.selection_round})]
 
 
-VILLAGE = Decider(initial=Village, evolve=evolve_village, decide=decide_village)
+VILLAGE = Decider(initial=Village, evolve=evolve_village, decide=decide_village,
+                  payloads=VILLAGE_EVENTS)
 
 
 # -- quotas and selection rounds (stream quota-<kabupaten>) -----------------------------
@@ -314,7 +316,7 @@ def decide_quota(state: Quota, command):
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
-QUOTA = Decider(initial=Quota, evolve=evolve_quota, decide=decide_quota)
+QUOTA = Decider(initial=Quota, evolve=evolve_quota, decide=decide_quota, payloads=QUOTA_EVENTS)
 
 
 def rank(eligible):
@@ -388,4 +390,5 @@ def decide_rule_set(state, command):
     return [NewEvent("RuleSetPublished", published)]
 
 
-RULE_SET = Decider(initial=lambda: None, evolve=evolve_rule_set, decide=decide_rule_set)
+RULE_SET = Decider(initial=lambda: None, evolve=evolve_rule_set, decide=decide_rule_set,
+                   payloads=RULE_SET_EVENTS)

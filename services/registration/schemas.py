@@ -7,6 +7,7 @@ validates each row with ImportRowSchema and turns it into the same commands.
 from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
                          validates, validates_schema)
 
+from shared.chassis.payloads import EventCatalog
 from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, Percentage, RegionPrefix,
                             VillageCode, Written, not_in_future)
@@ -286,3 +287,276 @@ class ImportRowSchema(KotakuColumns):
 
 IMPORT_COLUMNS = [c for c in ImportRowSchema().fields if c not in KOTAKU_COLUMNS] + \
     KOTAKU_COLUMNS
+
+
+# -- event payloads -----------------------------------------------------------------------
+# What each event type of the registration ledger carries, exactly as domain.py builds it
+# (shared/chassis/payloads.py: checked before recording, never transformed). They describe
+# every record ever made at schema_version 1, so they check types and the values the
+# domain chooses from, not the rules an input meets today: a name of only spaces, a loose
+# threshold or a member's blank role was taken by earlier versions and stays recorded.
+
+class Flag(fields.Boolean):
+    """true or false as recorded: marshmallow's Boolean would also take 1, "yes" or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is not True and value is not False:
+            raise ValidationError("must be true or false")
+        return value
+
+
+class IsoDay(fields.Date):
+    """An ISO date (YYYY-MM-DD) as recorded, a string: any day, unlike an input's (which
+    may not be in the future); a Date would also take a date object."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be a date written YYYY-MM-DD")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def Day(**kwargs):
+    return IsoDay(required=True, **kwargs)
+
+
+class DecimalText(DecimalString):
+    """A decimal as recorded: its exact string ("25.50"), never a number (the ledger's
+    decimals are strings; DecimalString would also take 25.5 or 25)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError('must be a decimal written as a string, such as "25.50"')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def Percent(**kwargs):
+    """A percentage as recorded: Percentage's range and places, as a string."""
+    return DecimalText(required=True, places=2, validate=validate.Range(min=0, max=100),
+                       **kwargs)
+
+
+class RegionPayload(Schema):
+    """A region of the official Kemendagri list as recorded: its code and name."""
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class MemberPayload(MemberSchema):
+    """A BKM member as recorded (MemberSchema's sex; names and roles of only spaces were
+    refused from 2026-11-29 on, and may be in earlier records)."""
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class VillageRegisteredPayload(Schema):
+    """The village's record in the official list (shared.regions.village), copied whole."""
+    code = VillageCode(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={
+        "description": "kelurahan or desa (desa adat recorded as desa); another kind the "
+                       "official list may name is recorded as it names it"})
+    kecamatan = fields.Nested(RegionPayload, required=True)
+    kabupaten = fields.Nested(RegionPayload, required=True)
+    province = fields.Nested(RegionPayload, required=True)
+
+
+class BkmRecordedPayload(Schema):
+    """The village's BKM with its members, and the women's share the PNPM quota asks."""
+    code = VillageCode(required=True)
+    name = fields.String(required=True)
+    formed_on = Day()
+    members = fields.List(fields.Nested(MemberPayload), required=True)
+    member_count = fields.Integer(required=True, strict=True,
+                                  metadata={"description": "how many members"})
+    women_count = fields.Integer(required=True, strict=True,
+                                 metadata={"description": "members of sex P"})
+    women_percent = Percent(metadata={
+        "description": "women's % of the members, two decimals (\"0\" with no members)"})
+    meets_women_quota = Flag(required=True, metadata={
+        "description": "women_percent is at least 30 (flagged, never refused)"})
+
+
+class SlumAreaValue(Schema):
+    present = Flag(required=True)
+    hectares = DecimalText(required=True, places=2)
+
+
+class PemdaPriorityValue(Schema):
+    prioritised = Flag(required=True)
+    decree_reference = fields.String(required=True, allow_none=True,
+                                     metadata={"description": "null when none was given"})
+
+
+class KotakuValue(Schema):
+    scores = fields.Nested(KotakuScores, required=True,
+                           metadata={"description": "the 16 KOTAKU sub-criteria, 0/1/3/5"})
+    total = fields.Integer(required=True, strict=True,
+                           metadata={"description": "the scores' sum, 0 to 80"})
+    level = fields.String(required=True, validate=validate.OneOf(rules.KOTAKU_LEVELS),
+                          metadata={"description": "by total: berat >= 60, sedang >= 38, "
+                                                   "ringan >= 16, else bukan_kumuh"})
+
+
+# each indicator's value as recorded (IndicatorValuesSchema's, loaded); one field each,
+# made once, read by ReadingPayload
+INDICATOR_VALUES = {
+    "poverty_rate": Percent(),
+    "voter_turnout": Percent(),
+    "slum_area": fields.Nested(SlumAreaValue, required=True),
+    "bookkeeping_rating": fields.String(required=True, validate=validate.OneOf(rules.RATINGS)),
+    "fund_misuse_cases": fields.Integer(required=True, strict=True),
+    "pemda_priority": fields.Nested(PemdaPriorityValue, required=True),
+    "kotaku_slum_score": fields.Nested(KotakuValue, required=True),
+}
+
+
+class ReadingPayload(Schema):
+    indicator = fields.String(required=True, validate=validate.OneOf(list(INDICATOR_VALUES)))
+    value = fields.Raw(required=True, metadata={
+        "description": "its form is the indicator's (checked per indicator): poverty_rate "
+                       "and voter_turnout a percentage string; bookkeeping_rating a rating; "
+                       "fund_misuse_cases an integer; slum_area {present, hectares}; "
+                       "pemda_priority {prioritised, decree_reference}; kotaku_slum_score "
+                       "{scores, total, level}"})
+    unit = fields.String(required=True, validate=validate.OneOf(
+        sorted(set(rules.INDICATOR_UNITS.values()))))
+    supersedes = fields.String(required=True, allow_none=True, metadata={
+        "description": "event id of the IndicatorsRecorded whose reading of this indicator "
+                       "this one replaces; null for the village's first"})
+
+    @validates_schema
+    def value_of_its_indicator(self, data, **kwargs):
+        field = INDICATOR_VALUES.get(data.get("indicator"))
+        if field is not None and "value" in data:
+            try:
+                field.deserialize(data["value"])
+            except ValidationError as error:
+                raise ValidationError(error.messages, "value") from None
+
+
+class IndicatorsRecordedPayload(Schema):
+    """Evidence of one document and day; a decision follows when it changes the village's."""
+    code = VillageCode(required=True)
+    source_document = fields.String(required=True)
+    observed_on = Day()
+    readings = fields.List(fields.Nested(ReadingPayload), required=True)
+    correction_reason = fields.String(metadata={
+        "description": "why earlier evidence is corrected; absent when none was given"})
+
+
+class RuleSetReference(Schema):
+    """The rule set version that decided (its RuleSetPublished on ruleset-<id>)."""
+    id = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True)
+
+
+FREE_VALUE = ("free-form: its kind is that of the value the criterion reads (a number as "
+              "a string or an integer, true/false, a rating or a KOTAKU level); the first "
+              "version (2026-11-28) took any JSON value")
+
+
+class CriterionResultPayload(Schema):
+    """One criterion of the rule set, judged on the village's current evidence."""
+    criterion = fields.String(required=True)
+    result = fields.String(required=True, validate=validate.OneOf(["pass", "fail", "missing"]))
+    value = fields.Raw(required=True, allow_none=True, metadata={
+        "description": "what the criterion read of the evidence (null: missing), as "
+                       "recorded in the reading"})
+    operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
+    threshold = fields.Raw(required=True, metadata={"description": FREE_VALUE})
+    evidence = fields.String(required=True, allow_none=True, metadata={
+        "description": "event id of the IndicatorsRecorded read; null when missing"})
+
+
+STATUSES = ["eligible", "ineligible", "incomplete"]
+
+
+class EligibilityDecidedPayload(Schema):
+    code = VillageCode(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    eligible = Flag(required=True)
+    rule_set = fields.Nested(RuleSetReference, required=True)
+    criteria = fields.List(fields.Nested(CriterionResultPayload), required=True)
+    score = DecimalText(required=True, places=2, metadata={
+        "description": "the priority score, 0 to 100, two decimals"})
+    trigger = fields.String(required=True, validate=validate.OneOf(
+        ["request", "evidence", "rule_set"]), metadata={
+        "description": "what decided again: a request, new evidence or a rule set version "
+                       "published"})
+
+
+class EligibilityOverriddenPayload(Schema):
+    code = VillageCode(required=True)
+    eligible = Flag(required=True)
+    justification = fields.String(required=True)
+    overrides = fields.String(required=True, metadata={
+        "description": "event id of the EligibilityDecided it overrides"})
+    original_status = fields.String(required=True, validate=validate.OneOf(STATUSES),
+                                    metadata={"description": "that decision's status"})
+
+
+class VillageSelectedPayload(Schema):
+    code = VillageCode(required=True)
+    name = fields.String(required=True)
+    kabupaten = fields.Nested(RegionPayload, required=True)
+    province = fields.Nested(RegionPayload, required=True)
+    rank = fields.Integer(required=True, strict=True,
+                          metadata={"description": "place in the kabupaten's ranking"})
+    quota = fields.Integer(required=True, strict=True,
+                           metadata={"description": "the kabupaten's quota then"})
+    score = DecimalText(required=True, places=2, metadata={
+        "description": "the priority score it was ranked by"})
+    selection_round = fields.Integer(required=True, strict=True, metadata={
+        "description": "the round of the kabupaten's quota stream that chose it"})
+
+
+class QuotaSetPayload(Schema):
+    kabupaten = fields.Nested(RegionPayload, required=True)
+    quota = fields.Integer(required=True, strict=True)
+    decree_reference = fields.String(required=True)
+
+
+class ChosenPayload(Schema):
+    """A village the round chose, with its rank in the whole kabupaten ranking."""
+    code = VillageCode(required=True)
+    rank = fields.Integer(required=True, strict=True)
+    score = DecimalText(required=True, places=2)
+
+
+class SelectionRoundRecordedPayload(Schema):
+    kabupaten = fields.Nested(RegionPayload, required=True)
+    round = fields.Integer(required=True, strict=True,
+                           metadata={"description": "1 for the first round, then 2, ..."})
+    quota = fields.Integer(required=True, strict=True)
+    selected = fields.List(fields.Nested(ChosenPayload), required=True)
+
+
+class CriterionPayload(Schema):
+    criterion = fields.String(required=True)
+    indicator = fields.String(required=True, validate=validate.OneOf(list(INDICATOR_VALUES)))
+    field = fields.String(metadata={"description": "absent when the indicator is read whole"})
+    operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
+    threshold = fields.Raw(required=True, metadata={"description": FREE_VALUE})
+    label = fields.String(required=True, metadata={"description": "\"\" when none"})
+
+
+class RuleSetPublishedPayload(Schema):
+    """A rule set version as published (its id, note and criteria as sent, the version
+    assigned by the ledger's order)."""
+    id = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True,
+                             metadata={"description": "1, then one more per publication"})
+    note = fields.String(required=True, metadata={"description": "\"\" when none"})
+    criteria = fields.List(fields.Nested(CriterionPayload), required=True)
+
+
+VILLAGE_EVENTS = EventCatalog({
+    "VillageRegistered": VillageRegisteredPayload, "BkmRecorded": BkmRecordedPayload,
+    "IndicatorsRecorded": IndicatorsRecordedPayload,
+    "EligibilityDecided": EligibilityDecidedPayload,
+    "EligibilityOverridden": EligibilityOverriddenPayload,
+    "VillageSelected": VillageSelectedPayload})
+QUOTA_EVENTS = EventCatalog({"QuotaSet": QuotaSetPayload,
+                             "SelectionRoundRecorded": SelectionRoundRecordedPayload})
+RULE_SET_EVENTS = EventCatalog({"RuleSetPublished": RuleSetPublishedPayload})
+EVENTS = VILLAGE_EVENTS | QUOTA_EVENTS | RULE_SET_EVENTS

@@ -406,9 +406,14 @@ def test_an_override_to_eligible_makes_a_village_selectable():
 LOMBOK_BARAT = {"code": "52.01", "name": "Kabupaten Lombok Barat"}
 
 
-def chosen(*codes):
-    return [{"code": code, "rank": rank, "score": "50.00"}
-            for rank, code in enumerate(codes, start=1)]
+def labuapi(letter):
+    """Villages a, b, c, d of Kecamatan Labuapi (a selection names real codes)."""
+    return f"52.01.08.200{'abcd'.index(letter) + 1}"
+
+
+def chosen(*letters):
+    return [{"code": labuapi(letter), "rank": rank, "score": "50.00"}
+            for rank, letter in enumerate(letters, start=1)]
 
 
 def test_a_round_needs_a_quota():
@@ -432,7 +437,8 @@ def test_selection_rounds_under_a_quota():
         stream.do(domain.RecordSelectionRound(chosen("b", "c")))
     [second] = stream.do(domain.RecordSelectionRound(chosen("b")))
     assert second.payload["round"] == 2
-    assert stream.state.selected == ["a", "b"] and stream.state.rounds == 2
+    assert stream.state.selected == [labuapi("a"), labuapi("b")]
+    assert stream.state.rounds == 2
     with pytest.raises(Conflict):
         stream.do(domain.RecordSelectionRound(chosen("c")))   # full
     assert stream.do(domain.RecordSelectionRound([])) == []     # nothing chosen, nothing recorded
