@@ -15,6 +15,7 @@ from shared.chassis.errors import CommandRejected, Conflict, InvalidInput, NotFo
 from shared.ledger import NewEvent
 
 from . import template as templates
+from .schemas import EVENTS
 
 
 def cycle_stream(code):
@@ -290,7 +291,7 @@ def _complete(state, command):
     return events
 
 
-CYCLE = Decider(initial=Cycle, evolve=evolve, decide=decide)
+CYCLE = Decider(initial=Cycle, evolve=evolve, decide=decide, payloads=EVENTS)
 
 
 # -- time ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from typing import NamedTuple
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared import moments
+from shared.chassis.payloads import EventCatalog
 from shared import schemas as common
 from shared.schemas import (AttendanceSchema, MemberSchema, PagingSchema, RegionPrefix,
                             Written, not_in_future)
@@ -136,3 +137,161 @@ class OnTimeShareSchema(RegionSchema, DaySchema):
 class TemplateQuerySchema(Schema):
     version = fields.Integer(load_default=None, strict=True,
                              validate=validate.Range(min=1))
+
+
+# -- event payloads -----------------------------------------------------------------------
+# What each event type of the cycle ledger carries, exactly as domain.py builds it
+# (shared/chassis/payloads.py: checked before recording, never transformed). They describe
+# every record ever made at schema_version 1, so they check types and the values the
+# domain chooses from, not the rules an input meets today (a place or a member's name of
+# only spaces was taken before 2026-11-29 and stays recorded).
+
+class Flag(fields.Boolean):
+    """true or false as recorded: marshmallow's Boolean would also take 1, "yes" or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is not True and value is not False:
+            raise ValidationError("must be true or false")
+        return value
+
+
+class IsoDay(fields.Date):
+    """An ISO date (YYYY-MM-DD) as recorded, a string: any day, unlike an input's (which
+    may not be in the future); a Date would also take a date object."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("must be a date written YYYY-MM-DD")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def Day(**kwargs):
+    return IsoDay(required=True, **kwargs)
+
+
+def Count(**kwargs):
+    """A whole number the domain counts (a stage, days, a rank): an integer, never text."""
+    return fields.Integer(required=True, strict=True, **kwargs)
+
+
+class RegionPayload(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class MemberPayload(MemberSchema):
+    """A TIPP member as recorded (MemberSchema's sex; names and roles of only spaces were
+    refused from 2026-11-29 on, and may be in earlier records)."""
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class VillagePayload(Schema):
+    """The village as registration's VillageSelected named it."""
+    code = common.VillageCode(required=True)
+    name = fields.String(required=True)
+    kabupaten = fields.Nested(RegionPayload, required=True)
+    province = fields.Nested(RegionPayload, required=True)
+
+
+class SelectionPayload(Schema):
+    rank = Count()
+    quota = Count()
+    round = Count(metadata={"description": "the selection round"})
+    event_id = fields.String(required=True, metadata={
+        "description": "registration's VillageSelected that opened the cycle"})
+
+
+class TemplateReference(Schema):
+    id = fields.String(required=True)
+    version = Count()
+
+
+class CycleOpenedPayload(Schema):
+    code = common.VillageCode(required=True)
+    village = fields.Nested(VillagePayload, required=True)
+    selection = fields.Nested(SelectionPayload, required=True)
+    opened_on = Day()
+    template = fields.Nested(TemplateReference, required=True, metadata={
+        "description": "the programme template version the cycle follows to its end"})
+    stage = Count(metadata={"description": "1: the first stage starts on opening"})
+    due_on = Day(metadata={"description": "when the first stage is due"})
+
+
+class ActivityRecordedPayload(Schema):
+    code = common.VillageCode(required=True)
+    stage = Count()
+    activity = fields.String(required=True, metadata={
+        "description": "an activity key of the stage in the cycle's template"})
+    held_on = Day()
+    place = fields.String(required=True)
+    attendance = fields.Nested(AttendanceSchema, required=True)
+    facilitator = fields.String(required=True)
+    evidence = fields.List(fields.String(), required=True, metadata={
+        "description": "references: minutes, photos, attachment hashes"})
+    produces = fields.List(fields.String(), required=True, metadata={
+        "description": "the outputs the template says the activity produces"})
+    members = fields.List(fields.Nested(MemberPayload), metadata={
+        "description": "the TIPP's members; only with the activity that confirms it"})
+    notes = fields.String(metadata={"description": "absent when none were given"})
+
+
+class SatisfyingEvent(Schema):
+    """Another service's event that did an output (the template's gate mapping)."""
+    ledger = fields.String(required=True)
+    type = fields.String(required=True)
+    event_id = fields.String(required=True)
+    position = Count(metadata={"description": "its position in its ledger"})
+    code = common.VillageCode(required=True)
+
+
+class OutputSatisfiedPayload(Schema):
+    code = common.VillageCode(required=True)
+    output = fields.String(required=True)
+    stage = Count()
+    by = fields.Nested(SatisfyingEvent, required=True)
+    on = Day(metadata={"description": "the day the source says it happened (else the day "
+                                      "it was recorded)"})
+
+
+class OutputWaivedPayload(Schema):
+    code = common.VillageCode(required=True)
+    output = fields.String(required=True)
+    stage = Count()
+    justification = fields.String(required=True)
+    on = Day(metadata={"description": "the day it was waived (UTC+9)"})
+
+
+HOW = ["activity", "satisfied", "waived"]
+
+
+class StageCompletedPayload(Schema):
+    code = common.VillageCode(required=True)
+    stage = Count()
+    started_on = Day()
+    completed_on = Day()
+    days_taken = Count()
+    planned_days = Count()
+    on_time = Flag(required=True, metadata={"description": "days_taken <= planned_days"})
+    outputs = fields.Dict(keys=fields.String(), values=fields.String(
+        validate=validate.OneOf(HOW)), required=True, metadata={
+        "description": "output key -> how it was done"})
+    evidence = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "output key -> event id of the event that did it; absent in records "
+                       "before 2026-11-29 (commit 1d7a8a1)"})
+    next_due_on = IsoDay(metadata={
+        "description": "the next stage's due date; absent when the last stage completes"})
+
+
+class CycleCompletedPayload(Schema):
+    code = common.VillageCode(required=True)
+    completed_on = Day()
+    days_taken = Count()
+    planned_days = Count()
+    on_time = Flag(required=True)
+
+
+EVENTS = EventCatalog({
+    "CycleOpened": CycleOpenedPayload, "ActivityRecorded": ActivityRecordedPayload,
+    "OutputSatisfied": OutputSatisfiedPayload, "OutputWaived": OutputWaivedPayload,
+    "StageCompleted": StageCompletedPayload, "CycleCompleted": CycleCompletedPayload})
