@@ -236,7 +236,7 @@ class ActivityRecordedPayload(Schema):
     notes = fields.String(metadata={"description": "absent when none were given"})
 
 
-class SatisfyingEvent(Schema):
+class SatisfiedByPayload(Schema):
     """Another service's event that did an output (the template's gate mapping)."""
     ledger = fields.String(required=True)
     type = fields.String(required=True)
@@ -249,7 +249,7 @@ class OutputSatisfiedPayload(Schema):
     code = common.VillageCode(required=True)
     output = fields.String(required=True)
     stage = Count()
-    by = fields.Nested(SatisfyingEvent, required=True)
+    by = fields.Nested(SatisfiedByPayload, required=True)
     on = Day(metadata={"description": "the day the source says it happened (else the day "
                                       "it was recorded)"})
 
