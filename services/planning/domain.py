@@ -17,6 +17,7 @@ from shared.chassis.errors import CommandRejected, Conflict, Forbidden, NotFound
 from shared.ledger import NewEvent
 
 from . import budget, cycle_stage, rules
+from .payloads import ATTACHMENT_EVENTS, DOCUMENT_EVENTS
 
 
 def document_id(code, kind):
@@ -62,7 +63,8 @@ def decide_attachments(state: dict, command: StoreAttachment):
                          description=command.description)]
 
 
-ATTACHMENTS = Decider(initial=dict, evolve=evolve_attachments, decide=decide_attachments)
+ATTACHMENTS = Decider(initial=dict, evolve=evolve_attachments, decide=decide_attachments,
+                      payloads=ATTACHMENT_EVENTS)
 
 
 def references(value, path=""):
@@ -487,4 +489,5 @@ def _submit_to_musrenbang(state, version, command):
         "submitted_on": command.submitted_on})]
 
 
-DOCUMENT = Decider(initial=Document, evolve=evolve_document, decide=decide_document)
+DOCUMENT = Decider(initial=Document, evolve=evolve_document, decide=decide_document,
+                   payloads=DOCUMENT_EVENTS)

@@ -9,6 +9,7 @@ from shared.chassis.errors import CommandRejected, Conflict, InvalidInput
 from shared.ledger import NewEvent
 
 from .domain import check_scan, described
+from .payloads import MEETING_EVENTS
 
 
 @dataclass(frozen=True)
@@ -80,4 +81,5 @@ def _check_decided_version(approves, command, where):
                               "after the meeting", f"{where}.version")
 
 
-MEETING = Decider(initial=lambda: None, evolve=evolve_meeting, decide=decide_meeting)
+MEETING = Decider(initial=lambda: None, evolve=evolve_meeting, decide=decide_meeting,
+                  payloads=MEETING_EVENTS)
