@@ -13,6 +13,8 @@ from shared.chassis.commands import Decider
 from shared.chassis.errors import CommandRejected, Conflict, NotFound
 from shared.ledger import NewEvent
 
+from .payloads import API_KEY_EVENTS, USER_EVENTS
+
 
 def user_stream(username):
     return f"user-{username}"
@@ -135,7 +137,7 @@ def decide_user(state: User, command):
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
-USER = Decider(initial=User, evolve=evolve_user, decide=decide_user)
+USER = Decider(initial=User, evolve=evolve_user, decide=decide_user, payloads=USER_EVENTS)
 
 
 # -- API keys ---------------------------------------------------------------------------
@@ -170,4 +172,5 @@ def decide_key(state: ApiKey, command):
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
-API_KEY = Decider(initial=ApiKey, evolve=evolve_key, decide=decide_key)
+API_KEY = Decider(initial=ApiKey, evolve=evolve_key, decide=decide_key,
+                  payloads=API_KEY_EVENTS)
