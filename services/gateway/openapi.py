@@ -14,6 +14,7 @@ from shared.moments import FORMS as MOMENT_FORMS
 from shared.regions import REGION_PREFIX, VILLAGE_CODE
 from shared.schemas import VillageCode, region_prefix
 
+from .event_payloads import ByEventType, named_payloads
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .schemas import DocumentSchema, ErrorSchema
 from .web import CORRELATION_HEADER
@@ -57,10 +58,16 @@ ERRORS = {
 }
 
 
+PAYLOADS = named_payloads()
+
+
 def schema_name(schema) -> str:
-    """Components named after their service, so two services' MemberSchema never meet."""
+    """Components named after their service, so two services' MemberSchema never meet;
+    an event type's payload schema keeps its own name (`VillageRegisteredPayload`)."""
     cls = schema if isinstance(schema, type) else type(schema)
     name = cls.__name__.removesuffix("Schema") or cls.__name__
+    if cls in PAYLOADS:
+        return name
     parts = cls.__module__.split(".")
     if len(parts) >= 3 and parts[0] == "services" and parts[1] != "gateway":
         return parts[1].capitalize() + name
@@ -74,6 +81,7 @@ def document(routes) -> dict:
         plugins=[plugin], info={"description": _DESCRIPTION})
     plugin.converter.add_attribute_function(_decimal_as_string)
     plugin.converter.add_attribute_function(_checks_written_as_code)
+    plugin.converter.add_attribute_function(_typed_by_event_type)
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
@@ -191,6 +199,21 @@ def _checks_written_as_code(self, field, **kwargs) -> dict:
         return {"pattern": rf"^[0-9]+(\.[0-9]{{1,{field.places}}})?$",
                 "description": f"A decimal string above 0 and at most {field.maximum}."}
     return {}
+
+
+def _typed_by_event_type(self, field, **kwargs) -> dict:
+    """A recorded event typed by its `type` (event_payloads.ByEventType): a component
+    oneOf its entry schemas, with a discriminator on `type` a generated client reads."""
+    if not isinstance(field, ByEventType):
+        return {}
+    if field.union_name not in self.spec.components.schemas:
+        mapping = {type_: self.resolve_nested_schema(entry)["$ref"]
+                   for type_, entry in field.entries.items()}
+        self.spec.components.schema(field.union_name, {
+            "description": field.union_description,
+            "oneOf": [{"$ref": ref} for ref in mapping.values()],
+            "discriminator": {"propertyName": "type", "mapping": mapping}})
+    return {"$ref": f"#/components/schemas/{field.union_name}"}
 
 
 def _plain(node):

@@ -125,11 +125,12 @@ class PageSchema(Open):
     page_size = fields.Integer(required=True)
 
 
-def page_of(item_schema, name, **more):
-    """A page whose items a client can read: PageSchema with typed items (and `more`
-    fields beside them)."""
+def page_of(item, name, **more):
+    """A page whose items a client can read: PageSchema with typed items (a schema, or a
+    field such as event_payloads.ByEventType) and `more` fields beside them."""
+    inner = item if isinstance(item, fields.Field) else fields.Nested(item)
     return type(name + "Schema", (PageSchema,), {
-        "items": fields.List(fields.Nested(item_schema), required=True), **more})
+        "items": fields.List(inner, required=True), **more})
 
 
 class NamedRegionSchema(Schema):

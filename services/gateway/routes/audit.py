@@ -8,6 +8,7 @@ from services.audit.references import UUID
 from shared.ledger.base import LEDGER_NAME_PATTERN
 from shared.patterns import Pattern
 
+from ..event_payloads import by_event_type
 from ..routing import Reply, Route, from_path, paged, path, rpc
 from ..schemas import ActorSchema, PageQuerySchema, maybe, page_of
 from .registration import VillagePath
@@ -61,8 +62,9 @@ class BundleSchema(aud.BundleScopeSchema):
 
 # -- answers ------------------------------------------------------------------------------
 # What services/audit answers, field by field (the gateway tests check live answers
-# against them). An event's `payload` is its own type's (docs/ledger-format.md) and a
-# village's views as of a moment are each service's read models: both are objects here.
+# against them). An event's `payload` is typed by its `type` from the services' event
+# catalogs (event_payloads.py); a village's views as of a moment are each service's read
+# models: objects here.
 
 class RecordSummarySchema(Schema):
     """A recorded event: where it is, what and who."""
@@ -94,7 +96,7 @@ class NamedAttachmentSchema(Schema):
 
 class ExplainedEventSchema(RecordSummarySchema):
     """An event explained: its envelope, rule versions, evidence, attachments, cause and
-    effects; `payload` is the event type's own, as recorded (an object here: below)."""
+    effects; `payload` is its type's, by type below (explained_event)."""
     stream_version = fields.Integer(required=True)
     schema_version = fields.Integer(required=True)
     occurred_at = fields.String(required=True)
@@ -105,13 +107,19 @@ class ExplainedEventSchema(RecordSummarySchema):
     rule_versions = fields.List(fields.Nested(RuleVersionUsedSchema), required=True)
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
     attachments = fields.List(fields.Nested(NamedAttachmentSchema), required=True)
-    payload = fields.Dict(required=True, metadata={
-        "description": "the event's payload exactly as recorded, at its `schema_version` "
-                       "(never upcast): the fields its `type` carried when it was recorded. "
-                       "Not typed per type here: each service builds its payloads in its "
-                       "domain code, with no payload schema of their own, so a typed list "
-                       "would be a second copy kept by hand; the fields other services rely "
-                       "on are in docs/events.md"})
+
+
+def explained_event(**options):
+    """An explained event of any ledger, typed by its `type`: one schema per event type
+    of the services' catalogs (ExplainedVillageRegistered, ...), its `payload` the
+    type's payload schema (VillageRegisteredPayload, ...): the schemas the services check
+    every payload against before recording it."""
+    return by_event_type(
+        ExplainedEventSchema, "ExplainedEvent", "Explained{type}", None,
+        "An event explained, of any ledger: by its `type`, one of the schemas below, "
+        "whose `payload` is that type's payload schema, the one its service checks every "
+        "payload against before recording it. The payload is exactly as recorded, at its "
+        "`schema_version`, never upcast.", **options)
 
 
 class HiddenSchema(Schema):
@@ -126,7 +134,7 @@ class HiddenSchema(Schema):
 class BasedOnSchema(HiddenSchema):
     """Evidence the decision names, and its own evidence in turn (or hidden)."""
     paths = fields.List(fields.String(), required=True)
-    event = fields.Nested(ExplainedEventSchema)
+    event = explained_event()
     based_on = fields.List(fields.Nested(lambda: BasedOnSchema()))
 
 
@@ -149,7 +157,7 @@ class EffectSchema(HiddenSchema):
 
 
 class DecisionSchema(Schema):
-    event = fields.Nested(ExplainedEventSchema, required=True)
+    event = explained_event(required=True)
     rule_results = fields.List(fields.Dict(), required=True, metadata={
         "description": "the payload's rule results (objects with `result`), as recorded"})
     based_on = fields.List(fields.Nested(BasedOnSchema), required=True)
@@ -157,7 +165,7 @@ class DecisionSchema(Schema):
     caused = fields.List(fields.Nested(EffectSchema), required=True)
 
 
-HistoryPageSchema = page_of(ExplainedEventSchema, "AuditHistoryPage")
+HistoryPageSchema = page_of(explained_event(), "AuditHistoryPage")
 
 
 class LastEventSchema(Schema):

@@ -12,7 +12,7 @@ from shared.regions import is_village_code
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
     path_and_body, rpc
 from ..schemas import PageQuerySchema, page_of
-from .registration_answers import (HistoryEntrySchema, ImportReportSchema, QuotaAnswerSchema,
+from .registration_answers import (HISTORY_ENTRY, ImportReportSchema, QuotaAnswerSchema,
                                    RankedVillageSchema, RuleSetAnswerSchema,
                                    SelectionResultSchema, VillageSchema, VillageSummarySchema)
 
@@ -156,7 +156,7 @@ ROUTES = [
           "Evidence, decisions, overrides and selection of a village, paged", TAG,
           rpc("registration", "eligibility_history", path("code"), present=paged),
           path_params=VillagePath, query=PageQuerySchema,
-          response=page_of(HistoryEntrySchema, "EligibilityHistoryPage"),
+          response=page_of(HISTORY_ENTRY, "EligibilityHistoryPage"),
           scope=from_path("code")),
     Route("GET", "/api/v1/eligibility/rule-set", "active_rule_set",
           "The active eligibility rule set", TAG, rpc("registration", "rule_set"),

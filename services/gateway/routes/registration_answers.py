@@ -7,6 +7,7 @@ from services.registration import rules, views
 from services.registration import schemas as reg
 from shared.schemas import DecimalString
 
+from ..event_payloads import by_event_type
 from ..schemas import ActorSchema, NamedRegionSchema, day, maybe, one_of_types
 
 
@@ -243,55 +244,18 @@ class QuotaAnswerSchema(Schema):
     selected = fields.Integer(required=True, metadata={"description": "selected so far"})
 
 
-class ReadingSchema(Schema):
-    indicator = fields.String(required=True, validate=validate.OneOf(
-        list(rules.INDICATOR_UNITS)))
-    value = fields.Raw(required=True, metadata={
-        "description": "as in the village's `indicators` of that name", "anyOf": [
-            {"type": "string"}, {"type": "integer"}, {"type": "object"}]})
-    unit = fields.String(required=True)
-    supersedes = maybe(fields.String, metadata={
-        "description": "the event id of the reading it replaces; null: the first"})
-
-
-class HistoryPayloadSchema(Schema):
-    """The event's payload: `code` always, the other fields those of its `type`."""
-    code = fields.String(required=True)
-    source_document = fields.String(metadata={"description": "IndicatorsRecorded"})
-    observed_on = fields.Date(metadata={"description": "IndicatorsRecorded"})
-    readings = fields.List(fields.Nested(ReadingSchema),
-                           metadata={"description": "IndicatorsRecorded"})
-    correction_reason = fields.String(metadata={
-        "description": "IndicatorsRecorded, when a correction"})
-    status = fields.String(validate=DECIDED, metadata={"description": "EligibilityDecided"})
-    eligible = fields.Boolean(metadata={
-        "description": "EligibilityDecided, EligibilityOverridden"})
-    rule_set = fields.Nested(RuleSetReferenceSchema,
-                             metadata={"description": "EligibilityDecided"})
-    criteria = fields.List(fields.Nested(EligibilityCriterionResultSchema),
-                           metadata={"description": "EligibilityDecided"})
-    score = DecimalString(places=2, metadata={
-        "description": "EligibilityDecided, VillageSelected"})
-    trigger = fields.String(validate=validate.OneOf(["request", "evidence", "rule_set"]),
-                            metadata={"description": "EligibilityDecided"})
-    justification = fields.String(metadata={"description": "EligibilityOverridden"})
-    overrides = fields.String(metadata={
-        "description": "EligibilityOverridden: the decision's event id"})
-    original_status = fields.String(validate=DECIDED, metadata={
-        "description": "EligibilityOverridden"})
-    name = fields.String(metadata={"description": "VillageSelected"})
-    kabupaten = fields.Nested(NamedRegionSchema, metadata={"description": "VillageSelected"})
-    province = fields.Nested(NamedRegionSchema, metadata={"description": "VillageSelected"})
-    rank = fields.Integer(metadata={"description": "VillageSelected"})
-    quota = fields.Integer(metadata={"description": "VillageSelected"})
-    selection_round = fields.Integer(metadata={"description": "VillageSelected"})
-
-
-class HistoryEntrySchema(Schema):
-    """An event of the village's eligibility history."""
+class HistoryEventSchema(Schema):
+    """An event of the village's eligibility history; its `payload` by type below."""
     position = fields.Integer(required=True, metadata={"description": "in its stream"})
-    type = fields.String(required=True, validate=validate.OneOf(list(views.DECISION_TYPES)))
     recorded_at = fields.String(required=True, metadata={"description": "ISO-8601, UTC"})
     actor = fields.Nested(ActorSchema, required=True)
     event_id = fields.String(required=True)
-    payload = fields.Nested(HistoryPayloadSchema, required=True)
+
+
+# one schema per decision type (HistoryIndicatorsRecorded, ...), its `payload` the type's
+# payload schema in registration's catalog: the one checked before the event was recorded
+HISTORY_ENTRY = by_event_type(
+    HistoryEventSchema, "HistoryEntry", "History{type}", views.DECISION_TYPES,
+    "An event of the village's eligibility history: by its `type`, one of the schemas "
+    "below, whose `payload` is that type's payload schema, exactly as recorded (never "
+    "upcast).")

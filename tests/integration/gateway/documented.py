@@ -7,24 +7,35 @@ import requests
 def schema_errors(base, method, template, answer) -> list:
     """What in the answer the documented schema of its status refuses ([] when none)."""
     document, documented = _documented(base, method, template, answer)
+    return refused(document, documented, answer.json())
+
+
+def refused(document, documented, value) -> list:
+    """What in value the schema `documented` (of the OpenAPI document) refuses."""
     schema = _json_schema(documented)
     schema["definitions"] = _json_schema(document["components"]["schemas"])
     return [error.message for error in
-            jsonschema_rs.Draft4Validator(schema).iter_errors(answer.json())]
+            jsonschema_rs.Draft4Validator(schema).iter_errors(value)]
 
 
 def unnamed_fields(base, method, template, answer) -> list:
     """The answer's fields its documented schema does not name, as paths (a list's and a
-    page's items too): an open object admits them, but a generated client has no type
-    for them ([] when it has one for each)."""
+    page's items too, an item of a oneOf by its discriminator): an open object admits
+    them, but a generated client has no type for them ([] when it has one for each)."""
     document, documented = _documented(base, method, template, answer)
     schemas = document["components"]["schemas"]
 
-    def resolved(schema):
-        return schemas[schema["$ref"].rsplit("/")[-1]] if "$ref" in schema else schema
+    def resolved(schema, value):
+        if "$ref" in schema:
+            return resolved(schemas[schema["$ref"].rsplit("/")[-1]], value)
+        chosen = schema.get("discriminator")   # oneOf by a property: the one it names
+        if chosen and isinstance(value, dict):
+            ref = chosen["mapping"].get(value.get(chosen["propertyName"]))
+            return resolved({"$ref": ref}, value) if ref else {}
+        return schema
 
     def unnamed(value, schema, path):
-        schema = resolved(schema)
+        schema = resolved(schema, value)
         if isinstance(value, list):
             return [found for index, item in enumerate(value)
                     for found in unnamed(item, schema.get("items", {}), f"{path}[{index}]")]

@@ -71,7 +71,8 @@ def test_every_audit_answer_is_the_documented_one(gateway, as_user):
     """A client generated from /openapi.json reads the audit's answers as they come:
     history, state as of a moment, why, proofs, ledgers, tree heads and a bundle hold the
     documented fields and types, and no other (the document described `{}` with anything
-    in it). Only an event's payload and a service's views are free-form by design."""
+    in it). An event's payload is its type's payload schema (the services' catalogs); only
+    a service's views are free-form by design."""
     district, ministry = as_user("district", "52.01"), as_user("ministry")
     district.post("/api/v1/villages", json={"code": BAJUR})
     district.post(f"/api/v1/villages/{BAJUR}/indicators", json=ELIGIBLE)

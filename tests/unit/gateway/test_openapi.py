@@ -5,8 +5,9 @@ import orjson
 import pytest
 from marshmallow import ValidationError
 
-from services.gateway import openapi
+from services.gateway import event_payloads, openapi
 from services.gateway.routes import ROUTES
+from tests.integration.gateway import documented
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +175,110 @@ def test_the_services_answers_name_their_fields(document):
         answer = named(success["content"]["application/json"]["schema"])
         items = answer.get("properties", {}).get("items")
         for schema in [answer] + ([named(items)] if items else []):
-            if not schema.get("required"):
-                untyped.append(operation["operationId"])
+            # typed by event type: each of its schemas (event_payloads.ByEventType)
+            for typed in [named(one) for one in schema.get("oneOf", [])] or [schema]:
+                if not typed.get("required"):
+                    untyped.append(operation["operationId"])
     assert untyped == []
+
+
+def _ref(schema):
+    return schema["$ref"].rsplit("/", 1)[1]
+
+
+def _typed_payloads(document, union, catalogs):
+    """type -> (entry, payload component) of a ByEventType union, each checked: the
+    entry's `type` is that type alone and its payload the type's catalog schema."""
+    schemas = document["components"]["schemas"]
+    mapping = schemas[union]["discriminator"]["mapping"]
+    assert schemas[union]["discriminator"]["propertyName"] == "type"
+    assert [one["$ref"] for one in schemas[union]["oneOf"]] == list(mapping.values())
+    found = {}
+    for type_, ref in mapping.items():
+        entry = schemas[ref.rsplit("/", 1)[1]]
+        assert entry["properties"]["type"]["enum"] == [type_]
+        assert "type" in entry["required"] and "payload" in entry["required"]
+        payload = entry["properties"]["payload"]
+        assert "never upcast" in payload["description"]
+        name = _ref(payload["allOf"][0])
+        schema = event_payloads.payload_schemas(catalogs)[type_]
+        assert name == schema.__name__.removesuffix("Schema"), type_  # no service prefix
+        assert set(schemas[name]["properties"]) == {
+            field.data_key or key for key, field in schema().fields.items()}, type_
+        found[type_] = name
+    return found
+
+
+def test_an_audit_events_payload_is_typed_by_its_type_from_the_services_catalogs(document):
+    """The history, a decision and its evidence name per event type the payload's fields,
+    from the catalogs the services check every payload against before recording it (the
+    payload was a free-form object: no schema existed)."""
+    typed = _typed_payloads(document, "ExplainedEvent", None)
+    assert set(typed) == {type_ for catalog in event_payloads.CATALOGS.values()
+                          for type_ in catalog.schemas}
+    assert typed["VillageRegistered"] == "VillageRegisteredPayload"
+    schemas = document["components"]["schemas"]
+    assert schemas["AuditHistoryPage"]["properties"]["items"]["items"] == {
+        "$ref": "#/components/schemas/ExplainedEvent"}
+    assert _ref(schemas["Decision"]["properties"]["event"]) == "ExplainedEvent"
+    assert _ref(schemas["BasedOn"]["properties"]["event"]) == "ExplainedEvent"
+
+
+def test_the_eligibility_history_is_typed_from_registrations_catalog(document):
+    """Its hand-kept union of four types' fields (HistoryPayload) is gone: each decision
+    type's entry has registration's payload schema of that type."""
+    from services.registration import views
+    typed = _typed_payloads(document, "HistoryEntry", {
+        "registration": event_payloads.CATALOGS["registration"]})
+    assert list(typed) == list(views.DECISION_TYPES)
+    page = document["components"]["schemas"]["EligibilityHistoryPage"]
+    assert _ref(page["properties"]["items"]["items"]) == "HistoryEntry"
+    assert "HistoryPayload" not in document["components"]["schemas"]
+
+
+def test_a_type_two_ledgers_record_needs_one_schema():
+    """Entries are told apart by `type` alone: one type, one payload schema."""
+    from marshmallow import Schema
+
+    from shared.chassis.payloads import EventCatalog
+
+    class Noted(Schema):
+        pass
+
+    class OtherNoted(Schema):
+        pass
+
+    same = event_payloads.payload_schemas({"a": EventCatalog({"Noted": Noted}),
+                                           "b": EventCatalog({"Noted": Noted})})
+    assert same == {"Noted": Noted}
+    with pytest.raises(ValueError, match="Noted has two payload schemas"):
+        event_payloads.payload_schemas({"a": EventCatalog({"Noted": Noted}),
+                                        "b": EventCatalog({"Noted": OtherNoted})})
+
+
+REGISTERED = {"code": "52.01.08.2006", "name": "Bajur", "kind": "kelurahan",
+              "kecamatan": {"code": "52.01.08", "name": "Labuapi"},
+              "kabupaten": {"code": "52.01", "name": "Lombok Barat"},
+              "province": {"code": "52", "name": "Nusa Tenggara Barat"}}
+EXPLAINED = {"ledger": "registration", "position": 1, "event_id": "0" * 8 + "-0000-4000-8000-"
+             + "0" * 12, "type": "VillageRegistered", "stream_id": "village-52.01.08.2006",
+             "recorded_at": "2026-11-29T00:00:00.000000Z",
+             "actor": {"id": "user:dinas", "role": "district", "region": "52.01"},
+             "stream_version": 1, "schema_version": 1,
+             "occurred_at": "2026-11-29T00:00:00.000000Z", "correlation_id": "c",
+             "causation_id": None, "caused_by": None, "caused": [], "rule_versions": [],
+             "evidence": [], "attachments": [], "payload": REGISTERED}
+
+
+@pytest.mark.parametrize("entry, refused", [
+    (EXPLAINED, False),
+    ({**EXPLAINED, "payload": {**REGISTERED, "rank": 1}}, True),     # a field not its type's
+    ({**EXPLAINED, "payload": {"code": "52.01.08.2006"}}, True),     # its fields missing
+    ({**EXPLAINED, "type": "EligibilityDecided"}, True),            # another type's payload
+    ({**EXPLAINED, "type": "VillageRenamed"}, True),                # a type no catalog has
+])
+def test_a_client_reads_an_events_payload_by_its_type(document, entry, refused):
+    """What a generated client checks an audit event against: its type's payload schema
+    (it took any object before)."""
+    found = documented.refused(document, {"$ref": "#/components/schemas/ExplainedEvent"}, entry)
+    assert bool(found) == refused, found
