@@ -147,12 +147,17 @@ class PagingSchema(Schema):
                                validate=validate.Range(min=1, max=500))
 
 
-class AttendanceSchema(Schema):
-    """Who came to a meeting or activity, as the programme's forms count it."""
+class AttendanceCounts(Schema):
+    """Who came to a meeting or activity, as the programme's forms count it (as recorded;
+    AttendanceSchema adds the input rule relating the counts)."""
     men = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))
     women = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000))
     poor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100000),
                           metadata={"description": "poor residents among the attendees"})
+
+
+class AttendanceSchema(AttendanceCounts):
+    """Attendance as a form gives it: the poor counted are among the attendees."""
 
     @validates_schema
     def poor_are_attendees(self, data, **kwargs):

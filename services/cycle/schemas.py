@@ -7,8 +7,8 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 from shared import moments
 from shared.chassis.payloads import EventCatalog
 from shared import schemas as common
-from shared.schemas import (AttendanceSchema, MemberSchema, PagingSchema, RegionPrefix,
-                            Written, not_in_future)
+from shared.schemas import (AttendanceCounts, AttendanceSchema, MemberSchema, PagingSchema,
+                            RegionPrefix, Written, not_in_future)
 
 from . import template as templates
 
@@ -225,7 +225,7 @@ class ActivityRecordedPayload(Schema):
         "description": "an activity key of the stage in the cycle's template"})
     held_on = Day()
     place = fields.String(required=True)
-    attendance = fields.Nested(AttendanceSchema, required=True)
+    attendance = fields.Nested(AttendanceCounts, required=True)
     facilitator = fields.String(required=True)
     evidence = fields.List(fields.String(), required=True, metadata={
         "description": "references: minutes, photos, attachment hashes"})

@@ -5,21 +5,18 @@ from decimal import Decimal
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import fields
 
 from services.audit.schemas import Moment as AuditMoment
 from services.cycle.schemas import Moment as CycleMoment
 from services.planning.content import ExactDecimal
 from shared.moments import FORMS as MOMENT_FORMS
-from shared.regions import REGION_PREFIX, VILLAGE_CODE
-from shared.schemas import VillageCode, region_prefix
+from shared.schema_forms import SHARED_FORMS
 
 from .event_payloads import ByEventType, named_payloads
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .schemas import DocumentSchema, ErrorSchema
 from .web import CORRELATION_HEADER
 
-DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 # what shared.moments.read takes: a date, or a time with its zone (ECMA syntax, no (?P<>))
 MOMENT_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
                   r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$")
@@ -79,7 +76,8 @@ def document(routes) -> dict:
     spec = APISpec(
         title="PLPBK platform API", version="1.0.0", openapi_version="3.0.3",
         plugins=[plugin], info={"description": _DESCRIPTION})
-    plugin.converter.add_attribute_function(_decimal_as_string)
+    for form in SHARED_FORMS:
+        plugin.converter.add_attribute_function(form)
     plugin.converter.add_attribute_function(_checks_written_as_code)
     plugin.converter.add_attribute_function(_typed_by_event_type)
     spec.components.schema("Error", schema=ErrorSchema)
@@ -175,20 +173,10 @@ def _correlation_header() -> dict:
                                  "schema": {"type": "string"}}}
 
 
-def _decimal_as_string(self, field, **kwargs) -> dict:
-    """Decimals travel as strings ("25.50"): the ledger admits no floats."""
-    if isinstance(field, fields.Decimal):
-        return {"type": "string", "pattern": DECIMAL_PATTERN, "x-decimal": True}
-    return {}
-
-
 def _checks_written_as_code(self, field, **kwargs) -> dict:
-    """Fields that check their text in code rather than with a Regexp validator (which
-    apispec reads): stated as the pattern they enforce, so clients see what is taken."""
-    if isinstance(field, VillageCode):
-        return {"pattern": VILLAGE_CODE.pattern}
-    if region_prefix in field.validators:
-        return {"pattern": REGION_PREFIX.pattern}
+    """The services' fields that check their text in code rather than with a Regexp
+    validator (which apispec reads), stated as the pattern they enforce (the platform's
+    own: shared/schema_forms.py)."""
     if isinstance(field, (AuditMoment, CycleMoment)):
         stated = {"pattern": MOMENT_PATTERN}
         if "ISO-8601" not in field.metadata.get("description", ""):

@@ -8,14 +8,15 @@ stricter over time, and a schema must describe every payload ever recorded at ve
 (the golden ledger of tests/fixtures/golden holds some). Text is a String; a date an ISO
 date string; money whole Rupiah (strict integers); decimals exact strings.
 """
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.attachments import STORED
 from shared.chassis.access import ROLES
 from shared.chassis.payloads import EventCatalog
 from shared.money import FUNDING_SOURCES, PARTNER_CATEGORIES
 from shared.patterns import Pattern
-from shared.schemas import AttendanceSchema, VillageCode
+from shared.schema_forms import AnyOfSchemas
+from shared.schemas import AttendanceCounts, VillageCode
 
 from . import rules
 from .budget import SECTORS
@@ -80,7 +81,7 @@ class DescribedAttachmentPayload(AttachmentRefPayload):
     size = Number(validate=validate.Range(min=0), metadata={"description": "bytes"})
 
 
-class AttendeesPayload(AttendanceSchema):
+class AttendeesPayload(AttendanceCounts):
     attendees = Number(validate=validate.Range(min=0), metadata={"description": "men + "
                                                                               "women"})
 
@@ -199,11 +200,6 @@ class MarketingStrategyContentPayload(Schema):
     marketing_events = ListOf(MarketingEventPayload)
 
 
-CONTENT = {"rplp": RplpContentPayload(), "rtplp": RtplpContentPayload(),
-           "aturan_bersama": AturanBersamaContentPayload(),
-           "marketing_strategy": MarketingStrategyContentPayload()}
-
-
 class PlanTotalsPayload(Schema):
     """An RTPLP's totals; each breakdown maps its key (a year as text, a funding source, a
     sector) to whole Rupiah."""
@@ -243,20 +239,14 @@ class DocumentPayload(Schema):
 class DocumentVersionPayload(DocumentPayload):
     drafted_on = Day()
     note = Text(metadata={"description": "the author's note; '' when none"})
-    content = fields.Dict(required=True, metadata={
-        "description": "the document as the author wrote it, in the shape of its kind: "
-                       "RplpContentPayload, RtplpContentPayload (its investment items "
-                       "with item_id and total_cost), AturanBersamaContentPayload or "
-                       "MarketingStrategyContentPayload"})
-    totals = fields.Nested(PlanTotalsPayload, metadata={"description": "an RTPLP's only"})
+    content = AnyOfSchemas(
+        RplpContentPayload, RtplpContentPayload, AturanBersamaContentPayload,
+        MarketingStrategyContentPayload, required=True, metadata={
+            "description": "the document as the author wrote it, in the shape of its kind "
+                           "(an RTPLP's investment items with item_id and total_cost)"})
+    totals = fields.Nested(PlanTotalsPayload, metadata={
+        "description": "an RTPLP's only (present in an RTPLP version, absent in others)"})
 
-    @validates_schema
-    def content_of_its_kind(self, data, **kwargs):
-        errors = CONTENT[data["kind"]].validate(data["content"])
-        if errors:
-            raise ValidationError(errors, "content")
-        if ("totals" in data) != (data["kind"] == "rtplp"):
-            raise ValidationError("an RTPLP version has totals, no other has", "totals")
 
 
 class DocumentDraftedPayload(DocumentVersionPayload):

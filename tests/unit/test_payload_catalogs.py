@@ -15,7 +15,8 @@ from marshmallow import Schema
 from services import SERVICES
 from services.gateway.event_payloads import CATALOGS
 from shared.chassis.commands import Decider
-from shared.chassis.payloads import EventCatalog
+from shared.chassis.payloads import EventCatalog, PayloadMismatch
+from shared.ledger import NewEvent
 
 CATALOG_MODULES = ("schemas", "payloads")   # where a service's EVENTS may be
 
@@ -142,3 +143,16 @@ def test_a_catalog_events_does_not_cover_is_named_and_so_is_a_missing_events():
         "services.sample.payloads must define one EVENTS catalog (found [])"]
     assert problems("sample", [_domain(SCHEMAS.EVENTS), SCHEMAS]) == []
     assert problems("sample", [SCHEMAS]) == []   # no decider: nothing recorded
+
+
+def test_every_payload_schema_compiles_to_its_check():
+    """Checks are compiled on first use (payloads.py): compile them all here, so a schema
+    apispec or fastjsonschema cannot take fails a test, not a service's first command."""
+    for catalog in CATALOGS.values():
+        for type_ in catalog.schemas:
+            try:
+                catalog.check(NewEvent(type_, {"not a field": 1}))
+            except PayloadMismatch as refused:
+                assert "not a field" in str(refused) or "must contain" in str(refused)
+            else:
+                raise AssertionError(f"{type_} took a payload of an unknown field")

@@ -3,7 +3,7 @@ never recorded, in one command or in a batch."""
 from dataclasses import dataclass
 
 import pytest
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from shared.chassis.commands import Decider, Job, execute, execute_many
 from shared.chassis.payloads import EventCatalog, PayloadMismatch
@@ -66,3 +66,21 @@ def test_catalogs_join_but_never_name_a_type_twice():
     assert sorted(joined.schemas) == ["Added", "Reset"]
     with pytest.raises(ValueError, match="Added"):
         joined | EventCatalog({"Added": Added})
+
+
+def test_a_catalog_refuses_a_rule_its_compiled_check_would_not_enforce():
+    class PoorAmongAttendees(Schema):
+        men = fields.Integer(required=True)
+        poor = fields.Integer(required=True)
+
+        @validates_schema
+        def poor_are_attendees(self, data, **kwargs):
+            if data["poor"] > data["men"]:
+                raise ValidationError("too many", "poor")
+
+    class Meeting(Schema):
+        attendance = fields.List(fields.Nested(PoorAmongAttendees), required=True)
+
+    for schema in (PoorAmongAttendees, Meeting):
+        with pytest.raises(TypeError, match="poor_are_attendees"):
+            EventCatalog({"MeetingHeld": schema})

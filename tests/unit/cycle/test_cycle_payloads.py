@@ -41,7 +41,7 @@ def test_the_cycle_decider_names_the_catalog():
     ("StageCompleted", {"outputs": {"laporan_rpk": "done"}}, "outputs"),   # not a way done
     ("StageCompleted", {"on_time": "yes"}, "on_time"),
     ("CycleOpened", {"due_on": "3 Februari 2026"}, "due_on"),
-    ("ActivityRecorded", {"attendance": {"men": 1, "women": 1, "poor": 3}}, "poor"),
+    ("ActivityRecorded", {"attendance": {"men": 1, "women": 1, "poor": -1}}, "poor"),
     ("OutputSatisfied", {"by": {"ledger": "planning"}}, "event_id"),
 ])
 def test_a_payload_its_schema_does_not_describe_is_refused(event_type, change, named):

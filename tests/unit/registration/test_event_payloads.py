@@ -56,7 +56,7 @@ def recorded(event_type):
     ("EligibilityDecided", {"score": 24.15}, "score"),           # a decimal as a number
     ("EligibilityDecided", {"eligible": 1}, "eligible"),         # 1 is not true
     ("VillageSelected", {"rank": "1"}, "rank"),
-    ("BkmRecorded", {"women_percent": "150.00"}, "women_percent"),
+    ("BkmRecorded", {"women_percent": "30,5"}, "women_percent"),  # not a decimal string
     ("SelectionRoundRecorded", {"selected": [{"code": "a", "rank": 1, "score": "1.00"}]},
      "code"),
 ])
@@ -67,13 +67,14 @@ def test_a_payload_its_schema_does_not_describe_is_refused(event_type, change, n
         schemas.EVENTS.check(NewEvent(event_type, {**event.payload, **change}))
 
 
-def test_a_reading_is_checked_as_its_indicator_is_recorded():
+def test_a_reading_names_an_indicator_and_its_unit():
+    """Readings are checked as readings, their values not per indicator (schemas.py)."""
     event = recorded("IndicatorsRecorded")
-    readings = [{**r, "value": {"present": True}} if r["indicator"] == "poverty_rate" else r
-                for r in event.payload["readings"]]
-    with pytest.raises(PayloadMismatch, match="value"):
-        schemas.EVENTS.check(NewEvent("IndicatorsRecorded", {**event.payload,
-                                                             "readings": readings}))
+    for change in ({"indicator": "rainfall"}, {"unit": "furlong"}):
+        readings = [{**event.payload["readings"][0], **change}]
+        with pytest.raises(PayloadMismatch, match=r"readings\[0\]"):
+            schemas.EVENTS.check(NewEvent("IndicatorsRecorded", {**event.payload,
+                                                                 "readings": readings}))
 
 
 def test_a_malformed_event_decided_records_nothing():
