@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared import moments
 from shared.chassis.payloads import EventCatalog
+from shared.payload_fields import Day, Flag, IsoDay, Number
 from shared import schemas as common
 from shared.schemas import (AttendanceCounts, AttendanceSchema, MemberSchema, PagingSchema,
                             RegionPrefix, Written, not_in_future)
@@ -145,34 +146,7 @@ class TemplateQuerySchema(Schema):
 # every record ever made at schema_version 1, so they check types and the values the
 # domain chooses from, not the rules an input meets today (a place or a member's name of
 # only spaces was taken before 2026-11-29 and stays recorded).
-
-class Flag(fields.Boolean):
-    """true or false as recorded: marshmallow's Boolean would also take 1, "yes" or "on"."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if value is not True and value is not False:
-            raise ValidationError("must be true or false")
-        return value
-
-
-class IsoDay(fields.Date):
-    """An ISO date (YYYY-MM-DD) as recorded, a string: any day, unlike an input's (which
-    may not be in the future); a Date would also take a date object."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("must be a date written YYYY-MM-DD")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def Day(**kwargs):
-    return IsoDay(required=True, **kwargs)
-
-
-def Count(**kwargs):
-    """A whole number the domain counts (a stage, days, a rank): an integer, never text."""
-    return fields.Integer(required=True, strict=True, **kwargs)
-
+# Their flags, days and decimals are shared/payload_fields.py's, as every service's.
 
 class RegionPayload(Schema):
     code = fields.String(required=True)
@@ -195,16 +169,16 @@ class VillagePayload(Schema):
 
 
 class SelectionPayload(Schema):
-    rank = Count()
-    quota = Count()
-    round = Count(metadata={"description": "the selection round"})
+    rank = Number()
+    quota = Number()
+    round = Number(metadata={"description": "the selection round"})
     event_id = fields.String(required=True, metadata={
         "description": "registration's VillageSelected that opened the cycle"})
 
 
 class TemplateReference(Schema):
     id = fields.String(required=True)
-    version = Count()
+    version = Number()
 
 
 class CycleOpenedPayload(Schema):
@@ -214,13 +188,13 @@ class CycleOpenedPayload(Schema):
     opened_on = Day()
     template = fields.Nested(TemplateReference, required=True, metadata={
         "description": "the programme template version the cycle follows to its end"})
-    stage = Count(metadata={"description": "1: the first stage starts on opening"})
+    stage = Number(metadata={"description": "1: the first stage starts on opening"})
     due_on = Day(metadata={"description": "when the first stage is due"})
 
 
 class ActivityRecordedPayload(Schema):
     code = common.VillageCode(required=True)
-    stage = Count()
+    stage = Number()
     activity = fields.String(required=True, metadata={
         "description": "an activity key of the stage in the cycle's template"})
     held_on = Day()
@@ -241,14 +215,14 @@ class SatisfiedByPayload(Schema):
     ledger = fields.String(required=True)
     type = fields.String(required=True)
     event_id = fields.String(required=True)
-    position = Count(metadata={"description": "its position in its ledger"})
+    position = Number(metadata={"description": "its position in its ledger"})
     code = common.VillageCode(required=True)
 
 
 class OutputSatisfiedPayload(Schema):
     code = common.VillageCode(required=True)
     output = fields.String(required=True)
-    stage = Count()
+    stage = Number()
     by = fields.Nested(SatisfiedByPayload, required=True)
     on = Day(metadata={"description": "the day the source says it happened (else the day "
                                       "it was recorded)"})
@@ -257,7 +231,7 @@ class OutputSatisfiedPayload(Schema):
 class OutputWaivedPayload(Schema):
     code = common.VillageCode(required=True)
     output = fields.String(required=True)
-    stage = Count()
+    stage = Number()
     justification = fields.String(required=True)
     on = Day(metadata={"description": "the day it was waived (UTC+9)"})
 
@@ -267,11 +241,11 @@ HOW = ["activity", "satisfied", "waived"]
 
 class StageCompletedPayload(Schema):
     code = common.VillageCode(required=True)
-    stage = Count()
+    stage = Number()
     started_on = Day()
     completed_on = Day()
-    days_taken = Count()
-    planned_days = Count()
+    days_taken = Number()
+    planned_days = Number()
     on_time = Flag(required=True, metadata={"description": "days_taken <= planned_days"})
     outputs = fields.Dict(keys=fields.String(), values=fields.String(
         validate=validate.OneOf(HOW)), required=True, metadata={
@@ -286,8 +260,8 @@ class StageCompletedPayload(Schema):
 class CycleCompletedPayload(Schema):
     code = common.VillageCode(required=True)
     completed_on = Day()
-    days_taken = Count()
-    planned_days = Count()
+    days_taken = Number()
+    planned_days = Number()
     on_time = Flag(required=True)
 
 

@@ -13,23 +13,24 @@ from marshmallow import Schema, fields, validate
 from shared.chassis.access import ROLES
 from shared.chassis.payloads import EventCatalog
 from shared.patterns import Pattern
+from shared.payload_fields import Text
 
 from .schemas import REGION, USERNAME
 
 
 def Username():
-    return fields.String(required=True, validate=Pattern(USERNAME))
+    return Text(validate=Pattern(USERNAME))
 
 
 def Reason():
-    return fields.String(required=True, metadata={"description": "as the operator gave it"})
+    return Text(metadata={"description": "as the operator gave it"})
 
 
 KEY_ID = Pattern(r"^[0-9a-f]{12}$", error="must be a key id: 12 lowercase hex digits")
 
 
 def KeyId():
-    return fields.String(required=True, validate=KEY_ID, metadata={
+    return Text(validate=KEY_ID, metadata={
         "description": "the key's public id, also the start of the key"})
 
 

@@ -6,7 +6,8 @@ what a caller may send. They check shape and type, never the input rules of sche
 and content.py (non-blank text, lengths, date windows, unique rows): those were made
 stricter over time, and a schema must describe every payload ever recorded at version 1
 (the golden ledger of tests/fixtures/golden holds some). Text is a String; a date an ISO
-date string; money whole Rupiah (strict integers); decimals exact strings.
+date string; money whole Rupiah (strict integers); decimals exact strings (the fields
+every service's payloads share are shared/payload_fields.py's).
 """
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -15,6 +16,7 @@ from shared.chassis.access import ROLES
 from shared.chassis.payloads import EventCatalog
 from shared.money import FUNDING_SOURCES, PARTNER_CATEGORIES
 from shared.patterns import Pattern
+from shared.payload_fields import Day, ListOf, Number, OneOf, Text
 from shared.schema_forms import AnyOfSchemas
 from shared.schemas import AttendanceCounts, VillageCode
 
@@ -31,30 +33,9 @@ def Code():
                                                                "code"})
 
 
-def Day(**options):
-    return fields.Date(**{"required": True, **options})
-
-
-def Number(**options):
-    """A version, year, count or amount: a JSON integer, never a float or text."""
-    return fields.Integer(strict=True, **{"required": True, **options})
-
-
 def Rupiah(description="whole Rupiah", **options):
     return Number(validate=validate.Range(min=0), metadata={"description": description},
                   **options)
-
-
-def OneOf(choices, **options):
-    return fields.String(validate=validate.OneOf(choices), **{"required": True, **options})
-
-
-def Text(**options):
-    return fields.String(**{"required": True, **options})
-
-
-def ListOf(schema, **options):
-    return fields.List(fields.Nested(schema), **{"required": True, **options})
 
 
 # -- pieces ------------------------------------------------------------------------------

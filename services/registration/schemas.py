@@ -8,6 +8,7 @@ from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, v
                          validates, validates_schema)
 
 from shared.chassis.payloads import EventCatalog
+from shared.payload_fields import DecimalText, Day, Flag, Percent
 from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, Percentage, RegionPrefix,
                             VillageCode, Written, not_in_future)
@@ -295,45 +296,7 @@ IMPORT_COLUMNS = [c for c in ImportRowSchema().fields if c not in KOTAKU_COLUMNS
 # every record ever made at schema_version 1, so they check types and the values the
 # domain chooses from, not the rules an input meets today: a name of only spaces, a loose
 # threshold or a member's blank role was taken by earlier versions and stays recorded.
-
-class Flag(fields.Boolean):
-    """true or false as recorded: marshmallow's Boolean would also take 1, "yes" or "on"."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if value is not True and value is not False:
-            raise ValidationError("must be true or false")
-        return value
-
-
-class IsoDay(fields.Date):
-    """An ISO date (YYYY-MM-DD) as recorded, a string: any day, unlike an input's (which
-    may not be in the future); a Date would also take a date object."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("must be a date written YYYY-MM-DD")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def Day(**kwargs):
-    return IsoDay(required=True, **kwargs)
-
-
-class DecimalText(DecimalString):
-    """A decimal as recorded: its exact string ("25.50"), never a number (the ledger's
-    decimals are strings; DecimalString would also take 25.5 or 25)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError('must be a decimal written as a string, such as "25.50"')
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-def Percent(**kwargs):
-    """A percentage as recorded: Percentage's range and places, as a string."""
-    return DecimalText(required=True, places=2, validate=validate.Range(min=0, max=100),
-                       **kwargs)
-
+# Their flags, days and decimals are shared/payload_fields.py's, as every service's.
 
 class RegionPayload(Schema):
     """A region of the official Kemendagri list as recorded: its code and name."""
