@@ -32,8 +32,9 @@ const ledgerDbName = setting("LEDGER_DB", "plpbk_ledger");
 const viewsDbName = setting("VIEWS_DB", "");
 const ledgerDb = db.getSiblingDB(ledgerDbName);
 const everyLedger = { db: ledgerDbName, collection: "" }; // every collection of LEDGER_DB
-// Planning's attachments (GridFS) are content-addressed and never replaced: the same
-// insert/find-only rule applies to their database when ATTACHMENTS_DB is set.
+// The platform's attachment store (GridFS, shared/attachments, decision 20), which every
+// service that keeps files writes to, is content-addressed and never replaced: the same
+// insert/find-only rule applies to its database when ATTACHMENTS_DB is set.
 const attachmentsDbName = setting("ATTACHMENTS_DB", "");
 
 // Deliberately absent from both roles: update, remove, dropCollection, dropDatabase,
