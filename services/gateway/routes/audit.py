@@ -11,7 +11,7 @@ from shared.patterns import Pattern
 from ..event_payloads import by_event_type
 from ..routing import Reply, Route, from_path, paged, path, rpc
 from ..schemas import ActorSchema, PageQuerySchema, maybe, page_of
-from .registration import VillagePath
+from .common import VillagePath
 
 TAG = "audit"
 HEX = {"pattern": "^[0-9a-f]{64}$"}

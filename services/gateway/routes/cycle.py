@@ -7,7 +7,7 @@ from shared.schemas import AttendanceSchema, MemberSchema
 
 from ..routing import Route, from_path, path_and_body, rpc
 from ..schemas import NamedRegionSchema, day, maybe, page_of
-from .registration import VillagePath, _scoped_region, scoped_listing
+from .common import VillagePath, scoped_listing, scoped_region
 
 TAG = "cycle"
 
@@ -238,7 +238,7 @@ list_cycles = scoped_listing("cycle", "list_cycles")
 
 
 def on_time_share(call):
-    query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
+    query = {**call.query_args, "region": scoped_region(call, call.query["region"])}
     return call.upstream.call("cycle", "on_time_share", query)
 
 

@@ -11,7 +11,7 @@ from shared.patterns import Pattern
 
 from ..routing import Reply, Route, from_path, path, path_and_body, rpc
 from ..schemas import ActorSchema, PageQuerySchema, RecordedSchema, day, maybe, one_of_types, page_of
-from .registration import VillagePath, _scoped_region, scoped_listing
+from .common import VillagePath, scoped_listing, scoped_region
 
 TAG = "planning"
 ATTACHMENT_BODY = 28 * 1024 * 1024   # a 20 MiB file in base64, with its description
@@ -315,7 +315,7 @@ pending = scoped_listing("planning", "pending")
 
 
 def verify_attachments(call):
-    region = _scoped_region(call, call.query["region"])
+    region = scoped_region(call, call.query["region"])
     return call.upstream.call("planning", "verify_attachments", {"region": region})
 
 

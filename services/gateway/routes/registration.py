@@ -4,7 +4,7 @@ documented by registration_answers.py."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.registration import schemas as reg
-from shared.chassis.access import in_scope, scoped_prefix
+from shared.chassis.access import in_scope
 from shared.chassis.errors import Forbidden
 from shared.patterns import Pattern
 from shared.regions import is_village_code
@@ -12,6 +12,7 @@ from shared.regions import is_village_code
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
     path_and_body, rpc
 from ..schemas import PageQuerySchema, page_of
+from .common import VillagePath, only_in_scope, scoped_listing, scoped_region
 from .registration_answers import (HISTORY_ENTRY, ImportReportSchema, QuotaAnswerSchema,
                                    RankedVillageSchema, RuleSetAnswerSchema,
                                    SelectionResultSchema, VillageSchema, VillageSummarySchema)
@@ -19,11 +20,6 @@ from .registration_answers import (HISTORY_ENTRY, ImportReportSchema, QuotaAnswe
 TAG = "registration"
 # 5,000 rows (ImportSchema's most) of every column are about 3.5 MB: within the body limit
 IMPORT_BODY = 8 * 1024 * 1024
-
-
-class VillagePath(Schema):
-    code = reg.VillageCode(required=True, metadata={"description": "PP.KK.CC.DDDD",
-                                                    "example": "52.01.08.2006"})
 
 
 class RankingPath(Schema):
@@ -56,38 +52,12 @@ class ImportSchema(Schema):
             raise ValidationError(wrong)
 
 
-# -- scope ------------------------------------------------------------------------------
-
-def _scoped_region(call, requested):
-    """The region a listing may cover: the request narrowed to the principal's scope."""
-    return scoped_prefix(call.principal, requested)
-
-
-def only_in_scope(call, items):
-    """Defence in depth: no item about a village outside the principal's region leaves
-    the gateway, whatever a service answered."""
-    region = call.principal.region
-    return [item for item in items
-            if not isinstance(item.get("code"), str) or item["code"].startswith(region)]
-
-
-def scoped_listing(service, method):
-    """An action for a paged region listing: the region narrowed to the principal's
-    scope before the call, the items checked against it after."""
-    def action(call):
-        query = {**call.query_args, "region": _scoped_region(call, call.query["region"])}
-        page = call.upstream.call(service, method, query)
-        return {**page, "items": only_in_scope(call, page["items"])}
-    action.rpc = f"{service}.{method}"
-    return action
-
-
 list_villages = scoped_listing("registration", "list_villages")
 
 
 def ranking(call):
     requested = call.path["region"]
-    _scoped_region(call, requested)   # a region outside the principal's: 403 here
+    scoped_region(call, requested)   # a region outside the principal's: 403 here
     # sent as asked (a ranking is of a province or kabupaten/kota): the service narrows
     # it to a village or kecamatan scope itself, and the items are checked again below
     return paged(call, only_in_scope(call, call.upstream.call("registration", "ranking",
