@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared import moments
 from shared.chassis.payloads import EventCatalog
-from shared.payload_fields import Day, Flag, IsoDay, Number
+from shared.payload_fields import Day, Flag, IsoDay, Number, Text
 from shared import schemas as common
 from shared.schemas import (AttendanceCounts, AttendanceSchema, MemberSchema, PagingSchema,
                             RegionPrefix, Written, not_in_future)
@@ -149,21 +149,21 @@ class TemplateQuerySchema(Schema):
 # Their flags, days and decimals are shared/payload_fields.py's, as every service's.
 
 class RegionPayload(Schema):
-    code = fields.String(required=True)
-    name = fields.String(required=True)
+    code = Text()
+    name = Text()
 
 
 class MemberPayload(MemberSchema):
     """A TIPP member as recorded (MemberSchema's sex; names and roles of only spaces were
     refused from 2026-11-29 on, and may be in earlier records)."""
-    name = fields.String(required=True)
-    role = fields.String(required=True)
+    name = Text()
+    role = Text()
 
 
 class VillagePayload(Schema):
     """The village as registration's VillageSelected named it."""
     code = common.VillageCode(required=True)
-    name = fields.String(required=True)
+    name = Text()
     kabupaten = fields.Nested(RegionPayload, required=True)
     province = fields.Nested(RegionPayload, required=True)
 
@@ -172,12 +172,12 @@ class SelectionPayload(Schema):
     rank = Number()
     quota = Number()
     round = Number(metadata={"description": "the selection round"})
-    event_id = fields.String(required=True, metadata={
+    event_id = Text(metadata={
         "description": "registration's VillageSelected that opened the cycle"})
 
 
 class TemplateReference(Schema):
-    id = fields.String(required=True)
+    id = Text()
     version = Number()
 
 
@@ -195,12 +195,12 @@ class CycleOpenedPayload(Schema):
 class ActivityRecordedPayload(Schema):
     code = common.VillageCode(required=True)
     stage = Number()
-    activity = fields.String(required=True, metadata={
+    activity = Text(metadata={
         "description": "an activity key of the stage in the cycle's template"})
     held_on = Day()
-    place = fields.String(required=True)
+    place = Text()
     attendance = fields.Nested(AttendanceCounts, required=True)
-    facilitator = fields.String(required=True)
+    facilitator = Text()
     evidence = fields.List(fields.String(), required=True, metadata={
         "description": "references: minutes, photos, attachment hashes"})
     produces = fields.List(fields.String(), required=True, metadata={
@@ -212,16 +212,16 @@ class ActivityRecordedPayload(Schema):
 
 class SatisfiedByPayload(Schema):
     """Another service's event that did an output (the template's gate mapping)."""
-    ledger = fields.String(required=True)
-    type = fields.String(required=True)
-    event_id = fields.String(required=True)
+    ledger = Text()
+    type = Text()
+    event_id = Text()
     position = Number(metadata={"description": "its position in its ledger"})
     code = common.VillageCode(required=True)
 
 
 class OutputSatisfiedPayload(Schema):
     code = common.VillageCode(required=True)
-    output = fields.String(required=True)
+    output = Text()
     stage = Number()
     by = fields.Nested(SatisfiedByPayload, required=True)
     on = Day(metadata={"description": "the day the source says it happened (else the day "
@@ -230,9 +230,9 @@ class OutputSatisfiedPayload(Schema):
 
 class OutputWaivedPayload(Schema):
     code = common.VillageCode(required=True)
-    output = fields.String(required=True)
+    output = Text()
     stage = Number()
-    justification = fields.String(required=True)
+    justification = Text()
     on = Day(metadata={"description": "the day it was waived (UTC+9)"})
 
 

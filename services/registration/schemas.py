@@ -8,7 +8,7 @@ from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, v
                          validates, validates_schema)
 
 from shared.chassis.payloads import EventCatalog
-from shared.payload_fields import DecimalText, Day, Flag, Percent
+from shared.payload_fields import DecimalText, Day, Flag, Number, OneOf, Percent, Text
 from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, Percentage, RegionPrefix,
                             VillageCode, Written, not_in_future)
@@ -300,22 +300,22 @@ IMPORT_COLUMNS = [c for c in ImportRowSchema().fields if c not in KOTAKU_COLUMNS
 
 class RegionPayload(Schema):
     """A region of the official Kemendagri list as recorded: its code and name."""
-    code = fields.String(required=True)
-    name = fields.String(required=True)
+    code = Text()
+    name = Text()
 
 
 class MemberPayload(MemberSchema):
     """A BKM member as recorded (MemberSchema's sex; names and roles of only spaces were
     refused from 2026-11-29 on, and may be in earlier records)."""
-    name = fields.String(required=True)
-    role = fields.String(required=True)
+    name = Text()
+    role = Text()
 
 
 class VillageRegisteredPayload(Schema):
     """The village's record in the official list (shared.regions.village), copied whole."""
     code = VillageCode(required=True)
-    name = fields.String(required=True)
-    kind = fields.String(required=True, metadata={
+    name = Text()
+    kind = Text(metadata={
         "description": "kelurahan or desa (desa adat recorded as desa); another kind the "
                        "official list may name is recorded as it names it"})
     kecamatan = fields.Nested(RegionPayload, required=True)
@@ -326,13 +326,11 @@ class VillageRegisteredPayload(Schema):
 class BkmRecordedPayload(Schema):
     """The village's BKM with its members, and the women's share the PNPM quota asks."""
     code = VillageCode(required=True)
-    name = fields.String(required=True)
+    name = Text()
     formed_on = Day()
     members = fields.List(fields.Nested(MemberPayload), required=True)
-    member_count = fields.Integer(required=True, strict=True,
-                                  metadata={"description": "how many members"})
-    women_count = fields.Integer(required=True, strict=True,
-                                 metadata={"description": "members of sex P"})
+    member_count = Number(metadata={"description": "how many members"})
+    women_count = Number(metadata={"description": "members of sex P"})
     women_percent = Percent(metadata={
         "description": "women's % of the members, two decimals (\"0\" with no members)"})
     meets_women_quota = Flag(required=True, metadata={
@@ -340,8 +338,7 @@ class BkmRecordedPayload(Schema):
 
 
 class ReadingPayload(Schema):
-    indicator = fields.String(required=True, validate=validate.OneOf(
-        list(rules.INDICATOR_UNITS)))
+    indicator = OneOf(list(rules.INDICATOR_UNITS))
     value = fields.Raw(required=True, metadata={
         "description": "in its indicator's form: poverty_rate and voter_turnout a "
                        "percentage string; bookkeeping_rating a rating; fund_misuse_cases "
@@ -350,9 +347,8 @@ class ReadingPayload(Schema):
                        "level}. Not checked per "
                        "indicator: a oneOf of seven forms cost ~100 us an evidence event on "
                        "the import's hot path (shared/chassis/payloads.py)"})
-    unit = fields.String(required=True, validate=validate.OneOf(
-        sorted(set(rules.INDICATOR_UNITS.values()))))
-    supersedes = fields.String(required=True, allow_none=True, metadata={
+    unit = OneOf(sorted(set(rules.INDICATOR_UNITS.values())))
+    supersedes = Text(allow_none=True, metadata={
         "description": "event id of the IndicatorsRecorded whose reading of this indicator "
                        "this one replaces; null for the village's first"})
 
@@ -360,7 +356,7 @@ class ReadingPayload(Schema):
 class IndicatorsRecordedPayload(Schema):
     """Evidence of one document and day; a decision follows when it changes the village's."""
     code = VillageCode(required=True)
-    source_document = fields.String(required=True)
+    source_document = Text()
     observed_on = Day()
     readings = fields.List(fields.Nested(ReadingPayload), required=True)
     correction_reason = fields.String(metadata={
@@ -369,8 +365,8 @@ class IndicatorsRecordedPayload(Schema):
 
 class RuleSetReference(Schema):
     """The rule set version that decided (its RuleSetPublished on ruleset-<id>)."""
-    id = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True)
+    id = Text()
+    version = Number()
 
 
 FREE_VALUE = ("free-form: its kind is that of the value the criterion reads (a number as "
@@ -380,14 +376,14 @@ FREE_VALUE = ("free-form: its kind is that of the value the criterion reads (a n
 
 class CriterionResultPayload(Schema):
     """One criterion of the rule set, judged on the village's current evidence."""
-    criterion = fields.String(required=True)
-    result = fields.String(required=True, validate=validate.OneOf(["pass", "fail", "missing"]))
+    criterion = Text()
+    result = OneOf(["pass", "fail", "missing"])
     value = fields.Raw(required=True, allow_none=True, metadata={
         "description": "what the criterion read of the evidence (null: missing), as "
                        "recorded in the reading"})
-    operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
+    operator = OneOf(rules.OPERATORS)
     threshold = fields.Raw(required=True, metadata={"description": FREE_VALUE})
-    evidence = fields.String(required=True, allow_none=True, metadata={
+    evidence = Text(allow_none=True, metadata={
         "description": "event id of the IndicatorsRecorded read; null when missing"})
 
 
@@ -396,14 +392,13 @@ STATUSES = ["eligible", "ineligible", "incomplete"]
 
 class EligibilityDecidedPayload(Schema):
     code = VillageCode(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = OneOf(STATUSES)
     eligible = Flag(required=True)
     rule_set = fields.Nested(RuleSetReference, required=True)
     criteria = fields.List(fields.Nested(CriterionResultPayload), required=True)
     score = DecimalText(required=True, places=2, metadata={
         "description": "the priority score, 0 to 100, two decimals"})
-    trigger = fields.String(required=True, validate=validate.OneOf(
-        ["request", "evidence", "rule_set"]), metadata={
+    trigger = OneOf(["request", "evidence", "rule_set"], metadata={
         "description": "what decided again: a request, new evidence or a rule set version "
                        "published"})
 
@@ -411,65 +406,60 @@ class EligibilityDecidedPayload(Schema):
 class EligibilityOverriddenPayload(Schema):
     code = VillageCode(required=True)
     eligible = Flag(required=True)
-    justification = fields.String(required=True)
-    overrides = fields.String(required=True, metadata={
+    justification = Text()
+    overrides = Text(metadata={
         "description": "event id of the EligibilityDecided it overrides"})
-    original_status = fields.String(required=True, validate=validate.OneOf(STATUSES),
-                                    metadata={"description": "that decision's status"})
+    original_status = OneOf(STATUSES, metadata={"description": "that decision's status"})
 
 
 class VillageSelectedPayload(Schema):
     code = VillageCode(required=True)
-    name = fields.String(required=True)
+    name = Text()
     kabupaten = fields.Nested(RegionPayload, required=True)
     province = fields.Nested(RegionPayload, required=True)
-    rank = fields.Integer(required=True, strict=True,
-                          metadata={"description": "place in the kabupaten's ranking"})
-    quota = fields.Integer(required=True, strict=True,
-                           metadata={"description": "the kabupaten's quota then"})
+    rank = Number(metadata={"description": "place in the kabupaten's ranking"})
+    quota = Number(metadata={"description": "the kabupaten's quota then"})
     score = DecimalText(required=True, places=2, metadata={
         "description": "the priority score it was ranked by"})
-    selection_round = fields.Integer(required=True, strict=True, metadata={
+    selection_round = Number(metadata={
         "description": "the round of the kabupaten's quota stream that chose it"})
 
 
 class QuotaSetPayload(Schema):
     kabupaten = fields.Nested(RegionPayload, required=True)
-    quota = fields.Integer(required=True, strict=True)
-    decree_reference = fields.String(required=True)
+    quota = Number()
+    decree_reference = Text()
 
 
 class ChosenPayload(Schema):
     """A village the round chose, with its rank in the whole kabupaten ranking."""
     code = VillageCode(required=True)
-    rank = fields.Integer(required=True, strict=True)
+    rank = Number()
     score = DecimalText(required=True, places=2)
 
 
 class SelectionRoundRecordedPayload(Schema):
     kabupaten = fields.Nested(RegionPayload, required=True)
-    round = fields.Integer(required=True, strict=True,
-                           metadata={"description": "1 for the first round, then 2, ..."})
-    quota = fields.Integer(required=True, strict=True)
+    round = Number(metadata={"description": "1 for the first round, then 2, ..."})
+    quota = Number()
     selected = fields.List(fields.Nested(ChosenPayload), required=True)
 
 
 class CriterionPayload(Schema):
-    criterion = fields.String(required=True)
-    indicator = fields.String(required=True, validate=validate.OneOf(list(rules.INDICATOR_UNITS)))
+    criterion = Text()
+    indicator = OneOf(list(rules.INDICATOR_UNITS))
     field = fields.String(metadata={"description": "absent when the indicator is read whole"})
-    operator = fields.String(required=True, validate=validate.OneOf(rules.OPERATORS))
+    operator = OneOf(rules.OPERATORS)
     threshold = fields.Raw(required=True, metadata={"description": FREE_VALUE})
-    label = fields.String(required=True, metadata={"description": "\"\" when none"})
+    label = Text(metadata={"description": "\"\" when none"})
 
 
 class RuleSetPublishedPayload(Schema):
     """A rule set version as published (its id, note and criteria as sent, the version
     assigned by the ledger's order)."""
-    id = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True,
-                             metadata={"description": "1, then one more per publication"})
-    note = fields.String(required=True, metadata={"description": "\"\" when none"})
+    id = Text()
+    version = Number(metadata={"description": "1, then one more per publication"})
+    note = Text(metadata={"description": "\"\" when none"})
     criteria = fields.List(fields.Nested(CriterionPayload), required=True)
 
 
