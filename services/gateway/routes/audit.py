@@ -1,17 +1,14 @@
 """History, state as of a moment, decisions explained, proofs and bundles (the audit
 service, read-only), validated with the audit service's own input rules."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from services.audit import schemas as aud
 from services.audit.bundle_verify import bundle_bytes
-from services.audit.references import UUID
-from shared.ledger.base import LEDGER_NAME_PATTERN
-from shared.patterns import Pattern
 
 from ..event_payloads import by_event_type
 from ..routing import Reply, Route, from_path, paged, path, rpc
 from ..schemas import ActorSchema, PageQuerySchema, maybe, page_of
-from .common import VillagePath
+from .common import VillagePath, optional_parameter, required_parameter
 
 TAG = "audit"
 HEX = {"pattern": "^[0-9a-f]{64}$"}
@@ -19,17 +16,15 @@ PROOF = {"description": "the proof's hashes, hex, in order"}
 
 
 class EventPath(Schema):
-    event_id = fields.String(required=True, validate=Pattern(
-        UUID.pattern, error="must be an event id (a lowercase UUID)"))
+    event_id = required_parameter(aud.EVENT_ID)
 
 
 class LedgerPath(Schema):
-    ledger = fields.String(required=True, validate=Pattern(
-        LEDGER_NAME_PATTERN, error="must be a ledger name"), metadata={"example": "registration"})
+    ledger = required_parameter(aud.LEDGER, example="registration")
 
 
 class RecordPath(LedgerPath):
-    position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    position = required_parameter(aud.POSITION)
 
 
 class HistoryQuery(PageQuerySchema):
@@ -45,14 +40,13 @@ class AsOfQuery(Schema):
 
 
 class TreeSizeQuery(Schema):
-    tree_size = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(min=0),
-        metadata={"description": "prove against the tree of this many records (default: now)"})
+    tree_size = optional_parameter(
+        aud.TREE_SIZE, description="prove against the tree of this many records (default: now)")
 
 
 class ConsistencyQuery(Schema):
-    first = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    second = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0))
+    first = required_parameter(aud.TREE_SIZE)
+    second = optional_parameter(aud.TREE_SIZE)
 
 
 class BundleSchema(aud.BundleScopeSchema):

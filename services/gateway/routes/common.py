@@ -1,5 +1,8 @@
-"""What several route modules share: the village path and region-scoped listings. A
-route module imports these from here, never from another service's route module."""
+"""What several route modules share: the village path, a service's parameter field as a
+path or query parameter, and region-scoped listings. A route module imports these from
+here, never from another service's route module."""
+import copy
+
 from marshmallow import Schema
 
 from shared.chassis.access import scoped_prefix
@@ -9,6 +12,29 @@ from shared.schemas import VillageCode
 class VillagePath(Schema):
     code = VillageCode(required=True, metadata={"description": "PP.KK.CC.DDDD",
                                                 "example": "52.01.08.2006"})
+
+
+# -- a service's parameter fields ---------------------------------------------------------
+# A service checks a parameter outside a body with shared.schemas.parameter and a field of
+# its schemas.py (audit's LEDGER, planning's KIND, ...). The gateway checks the same value
+# in the path or query with that very field, so the rule and its words are defined once
+# and the caller is told the same whichever of the two refuses it.
+
+def required_parameter(field, **metadata):
+    """The service's field as a required parameter; metadata added for the document."""
+    found = copy.copy(field)
+    found.required = True
+    found.metadata = {**field.metadata, **metadata}
+    return found
+
+
+def optional_parameter(field, **metadata):
+    """The service's field as an optional parameter: absent is None."""
+    found = copy.copy(field)
+    found.load_default = None
+    found.allow_none = True
+    found.metadata = {**field.metadata, **metadata}
+    return found
 
 
 # -- scope --------------------------------------------------------------------------------

@@ -11,18 +11,18 @@ from shared.patterns import Pattern
 
 from ..routing import Reply, Route, from_path, path, path_and_body, rpc
 from ..schemas import ActorSchema, PageQuerySchema, RecordedSchema, day, maybe, one_of_types, page_of
-from .common import VillagePath, scoped_listing, scoped_region
+from .common import VillagePath, required_parameter, scoped_listing, scoped_region
 
 TAG = "planning"
 ATTACHMENT_BODY = 28 * 1024 * 1024   # a 20 MiB file in base64, with its description
 
 
 class DocumentPath(VillagePath):
-    kind = fields.String(required=True, validate=validate.OneOf(plan_rules.KINDS))
+    kind = required_parameter(plan.KIND)
 
 
 class VersionPath(DocumentPath):
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = required_parameter(plan.VERSION)
 
 
 class AttachmentPath(VillagePath):

@@ -6,13 +6,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from services.registration import schemas as reg
 from shared.chassis.access import in_scope
 from shared.chassis.errors import Forbidden
-from shared.patterns import Pattern
 from shared.regions import is_village_code
 
 from ..routing import Reply, Route, body, from_body, from_path, paged, path, \
     path_and_body, rpc
 from ..schemas import PageQuerySchema, page_of
-from .common import VillagePath, only_in_scope, scoped_listing, scoped_region
+from .common import VillagePath, only_in_scope, required_parameter, scoped_listing, \
+    scoped_region
 from .registration_answers import (HISTORY_ENTRY, ImportReportSchema, QuotaAnswerSchema,
                                    RankedVillageSchema, RuleSetAnswerSchema,
                                    SelectionResultSchema, VillageSchema, VillageSummarySchema)
@@ -23,9 +23,7 @@ IMPORT_BODY = 8 * 1024 * 1024
 
 
 class RankingPath(Schema):
-    region = fields.String(required=True, validate=Pattern(
-        r"^[0-9]{2}(\.[0-9]{2})?$", error="must be a province (PP) or kabupaten/kota (PP.KK) code"),
-        metadata={"example": "52.01"})
+    region = required_parameter(reg.RANKED_REGION, example="52.01")
 
 
 class ImportSchema(Schema):
