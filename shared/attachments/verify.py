@@ -12,8 +12,9 @@ from . import SHA256, STORED
 def verify(ledgers, store, region=""):
     """Re-hash every stored file the ledgers' AttachmentStored events name, of codes
     under region: {region, checked, ok, problems [{code, sha256, filename, problem,
-    found_sha256, event_id}]} where problem is `missing` or `mismatch`. ledgers: read
-    in the order given, each in position order."""
+    found_sha256, event_id, ledger, position}]} where problem is `missing` or `mismatch`
+    and ledger, position locate the event that recorded the file (every ledger is read).
+    ledgers: read in the order given, each in position order."""
     checked, problems = 0, []
     for record in stored_records(ledgers):
         payload = record.payload
@@ -28,7 +29,8 @@ def verify(ledgers, store, region=""):
         if found != sha256:
             problems.append({"code": code, "sha256": str(sha256),
                              "filename": str(payload.get("filename", "")),
-                             "event_id": record.event_id,
+                             "event_id": record.event_id, "ledger": record.ledger,
+                             "position": record.position,
                              "problem": "missing" if found is None else "mismatch",
                              "found_sha256": found})
     return {"region": region, "checked": checked, "ok": checked - len(problems),

@@ -249,6 +249,11 @@ class AttachmentProblemSchema(Schema):
     sha256 = fields.String(required=True)
     filename = fields.String(required=True)
     event_id = fields.String(required=True, metadata={"description": "AttachmentStored"})
+    ledger = fields.String(required=True, metadata={
+        "description": "the ledger whose AttachmentStored event recorded the file (every "
+                       "service's ledger is checked)", "example": "planning"})
+    position = fields.Integer(required=True, metadata={
+        "description": "that event's position in its ledger"})
     problem = fields.String(required=True, validate=validate.OneOf(["missing", "mismatch"]))
     found_sha256 = maybe(fields.String, metadata={"description": "null when missing"})
 

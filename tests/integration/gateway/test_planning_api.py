@@ -1,7 +1,10 @@
 """Planning over HTTP: attachments, a draft, a meeting that approves it, scopes."""
 import base64
 import hashlib
+import os
 
+from shared.attachments.stores import FolderStore
+from shared.ledger import open_ledger
 from tests.integration.conftest import wait_for
 from tests.integration.planning.conftest import cycle_at
 from tests.unit.planning import samples
@@ -178,3 +181,28 @@ def test_every_planning_answer_is_the_documented_one(gateway, gateway_config, as
                      what="the approval to reach the cycle")
     assert cycle.json()["done_outputs"]["rtplp_disetujui"]["how"] == "satisfied"
     assert schema_errors(gateway, "GET", village + "/cycle", cycle) == []
+
+
+def test_an_attachment_problem_names_the_ledger_and_position_that_recorded_it(
+        gateway, gateway_config, as_user):
+    """The check reads every ledger: a problem says which one recorded the file, and
+    where, so an operator can open that record (plpbk audit, inclusion proof)."""
+    bkm = as_user("bkm", BAJUR)
+    upload(bkm, b"%PDF-1.7 kept")
+    lost = upload(bkm, b"%PDF-1.7 lost", "map")
+    store = FolderStore(gateway_config["ATTACHMENT_URI"][len("file:///"):])
+    os.remove(store.path(lost))
+    ledger = open_ledger(gateway_config["STORE_URI"], "planning", read_only=True)
+    try:
+        [recorded] = [r.position for r in ledger.iter_records(types=["AttachmentStored"])
+                      if r.payload["sha256"] == lost]
+    finally:
+        ledger.close()
+    answer = as_user("ministry").get("/api/v1/planning/attachment-check")
+    assert answer.status_code == 200, answer.text
+    [problem] = answer.json()["problems"]
+    assert (problem["sha256"], problem["problem"], problem["ledger"], problem["position"]) \
+        == (lost, "missing", "planning", recorded)
+    path = "/api/v1/planning/attachment-check"
+    assert schema_errors(gateway, "GET", path, answer) == []
+    assert unnamed_fields(gateway, "GET", path, answer) == []

@@ -207,5 +207,8 @@ def test_verification_checks_attachments_recorded_in_every_ledger(planning):
     assert {p["sha256"]: p["problem"] for p in report["problems"]} == {
         photos["swapped"]: "mismatch", photos["lost"]: "missing"}
     assert {p["filename"] for p in report["problems"]} == {"swapped.jpg", "lost.jpg"}
+    # each names the ledger and position that recorded it: photos 2 and 3 of site_photos
+    assert {p["sha256"]: (p["ledger"], p["position"]) for p in report["problems"]} == {
+        photos["swapped"]: ("site_photos", 2), photos["lost"]: ("site_photos", 3)}
     assert minutes not in {p["sha256"] for p in report["problems"]}
     assert (elsewhere["checked"], elsewhere["problems"]) == (0, [])   # by code, as before
