@@ -20,12 +20,18 @@ present: a field added later without a new version is optional (`required=False`
 description saying since when), as records from before it lack it. Payloads are checked,
 never changed: the event is recorded exactly as the domain built it.
 """
+import re
+from datetime import date
+
 import fastjsonschema
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from ..schema_forms import SHARED_FORMS, AnyOfSchemas
+
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class PayloadMismatch(Exception):
@@ -73,7 +79,20 @@ def _compiled(type_, schema):
         plugin.converter.add_attribute_function(form)
     spec.components.schema(type_, schema=schema)
     return fastjsonschema.compile({"components": spec.to_dict()["components"],
-                                   "$ref": f"#/components/schemas/{type_}"})
+                                   "$ref": f"#/components/schemas/{type_}"},
+                                  formats={"date": _is_iso_day})
+
+
+def _is_iso_day(text) -> bool:
+    """A day of the calendar written YYYY-MM-DD in ASCII digits: fastjsonschema's own
+    `date` format reads \\d, which takes any script's digits ("2024-06-1٥")."""
+    if not ISO_DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:   # 2024-02-30
+        return False
+    return True
 
 
 def _unique_name(schema) -> str:

@@ -84,3 +84,18 @@ def test_a_catalog_refuses_a_rule_its_compiled_check_would_not_enforce():
     for schema in (PoorAmongAttendees, Meeting):
         with pytest.raises(TypeError, match="poor_are_attendees"):
             EventCatalog({"MeetingHeld": schema})
+
+
+@pytest.mark.parametrize("day, taken", [
+    ("2024-06-15", True), ("2024-06-1٥", False), ("٢٠٢٤-06-30", False),
+    ("2024-02-30", False), ("2024-6-15", False), ("2024-06-15\n", False)])
+def test_a_day_is_a_calendar_day_in_ascii_digits(day, taken):
+    class Held(Schema):
+        held_on = fields.Date(required=True)
+
+    catalog = EventCatalog({"Held": Held})
+    if taken:
+        catalog.check(NewEvent("Held", {"held_on": day}))
+    else:
+        with pytest.raises(PayloadMismatch, match="held_on"):
+            catalog.check(NewEvent("Held", {"held_on": day}))
