@@ -421,7 +421,7 @@ ROUTES = [
           rpc("planning", "get_attachment", path("code", "sha256")),
           path_params=AttachmentPath, response=AttachmentFileSchema, scope=from_path("code")),
     Route("GET", "/api/v1/planning/attachment-check", "verify_attachments",
-          "Re-hash a region's stored files against the ledger", TAG, verify_attachments,
+          "Re-hash a region's stored files against the ledgers", TAG, verify_attachments,
           query=plan.VerifyQuerySchema, response=AttachmentCheckSchema),
     Route("GET", "/api/v1/planning/pending", "pending_documents",
           "Document versions in a region waiting for a step, paged", TAG, pending,
