@@ -3,25 +3,22 @@ another service reads must be listed there, and the reading service named, or th
 producer can change it without knowing it breaks them. Planning reads where a village's
 cycle stands (services/planning/cycle_stage.py) from the cycle's CycleOpened and
 StageCompleted."""
-import re
 from dataclasses import replace
-from pathlib import Path
 
 from services.planning import cycle_stage
 
+from ..test_events_doc_matches_catalogs import events_doc_sections, payload_fields
 from .support import opened, walk_to_stage
-
-EVENTS_DOC = Path(__file__).resolve().parents[3] / "docs" / "events.md"
 
 
 def documented(event_type):
-    """(payload fields, consumers) of an event type's row in docs/events.md."""
-    for line in EVENTS_DOC.read_text().splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[0] == f"`{event_type}`":
-            # top-level fields: backticked names outside any {...} or [...]
-            top = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\([^)]*\)", "", cells[1])
-            return set(re.findall(r"`([a-z_]+)`", top)), cells[2]
+    """(top-level payload fields, consumers) of an event type's row in docs/events.md,
+    read as tests/unit/test_events_doc_matches_catalogs.py reads (and checks) them."""
+    for section in events_doc_sections():
+        for type_, payload, (consumers, *_) in section.rows:
+            if type_ == event_type:
+                return {name for name in payload_fields(payload)[0] if "." not in name}, \
+                    consumers
     raise AssertionError(f"{event_type} is not in docs/events.md")
 
 
