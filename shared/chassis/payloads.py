@@ -114,11 +114,12 @@ def _refuse_python_rules(schema, seen=None):
         raise TypeError(f"{cls.__name__}.{hooked[0]}: a payload schema's rules must be "
                         "ones JSON Schema states (the check is its compiled JSON Schema)")
     for field in cls._declared_fields.values():
-        for nested in _nested_schemas(field):
+        for nested in nested_schemas(field):
             _refuse_python_rules(nested, seen)
 
 
-def _nested_schemas(field):
+def nested_schemas(field):
+    """The schemas a field holds (nested, in a list or dict, or any of several shapes)."""
     if isinstance(field, AnyOfSchemas):
         yield from field.schemas
     if isinstance(field, fields.Nested):
@@ -126,4 +127,4 @@ def _nested_schemas(field):
             else field.nested()
     for inner in (getattr(field, "inner", None), getattr(field, "value_field", None)):
         if inner is not None:
-            yield from _nested_schemas(inner)
+            yield from nested_schemas(inner)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from services.gateway.event_payloads import CATALOGS
-from shared.chassis.payloads import _nested_schemas
+from shared.chassis.payloads import nested_schemas
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EVENTS_DOC = DOCS / "events.md"
@@ -146,7 +146,7 @@ def schema_has(schema, path):
     for key, declared in cls._declared_fields.items():
         if (declared.data_key or key) == name:
             return not rest or any(schema_has(inner, rest)
-                                   for inner in _nested_schemas(declared))
+                                   for inner in nested_schemas(declared))
     return False
 
 
