@@ -40,8 +40,15 @@ class PayloadMismatch(Exception):
 
 
 class EventCatalog:
-    def __init__(self, schemas: dict[str, type[Schema]]):
+    def __init__(self, schemas: dict[str, type[Schema]], versions: dict[str, int] = None):
+        """schemas: event type -> its payload schema at the type's current schema
+        version; versions: the types not at 1 (decision 19: a change of shape is a new
+        schema_version with an upcaster; decision 21)."""
         self.schemas = dict(schemas)
+        self.versions = {type_: 1 for type_ in self.schemas} | dict(versions or {})
+        unknown = set(self.versions) - set(self.schemas)
+        if unknown:
+            raise ValueError(f"versions of types with no schema: {', '.join(sorted(unknown))}")
         for schema in self.schemas.values():
             _refuse_python_rules(schema)
         self._checks = {}   # compiled on first use: ~0.3 s for planning's, and every
@@ -57,6 +64,10 @@ class EventCatalog:
                                       f"({', '.join(sorted(self.schemas))})")
             check = self._checks[event.type] = _compiled(event.type,
                                                          self.schemas[event.type])
+        if event.schema_version != self.versions[event.type]:
+            raise PayloadMismatch(
+                f"{event.type} is at schema_version {self.versions[event.type]}, its "
+                f"schema describes that one: decided at {event.schema_version}")
         try:
             check(event.payload)
         except fastjsonschema.JsonSchemaValueException as error:
@@ -68,7 +79,8 @@ class EventCatalog:
         twice = set(self.schemas) & set(other.schemas)
         if twice:
             raise ValueError(f"event types in both catalogs: {', '.join(sorted(twice))}")
-        return EventCatalog({**self.schemas, **other.schemas})
+        return EventCatalog({**self.schemas, **other.schemas},
+                            {**self.versions, **other.versions})
 
 
 def _compiled(type_, schema):

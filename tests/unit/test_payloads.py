@@ -99,3 +99,17 @@ def test_a_day_is_a_calendar_day_in_ascii_digits(day, taken):
     else:
         with pytest.raises(PayloadMismatch, match="held_on"):
             catalog.check(NewEvent("Held", {"held_on": day}))
+
+
+def test_an_event_decided_at_another_schema_version_than_its_schema_s_is_refused(ledger):
+    catalog = EventCatalog({"Added": Added, "Reset": Reset}, versions={"Reset": 2})
+    catalog.check(NewEvent("Added", {"amount": 1}))
+    catalog.check(NewEvent("Reset", {}, schema_version=2))
+    with pytest.raises(PayloadMismatch, match="schema_version 2"):
+        catalog.check(NewEvent("Reset", {}))
+    with pytest.raises(PayloadMismatch, match="schema_version 1"):
+        catalog.check(NewEvent("Added", {"amount": 1}, schema_version=2))
+    joined = EventCatalog({"Added": Added}) | EventCatalog({"Reset": Reset}, {"Reset": 2})
+    assert joined.versions == {"Added": 1, "Reset": 2}
+    with pytest.raises(ValueError, match="Removed"):
+        EventCatalog({"Added": Added}, versions={"Removed": 2})
