@@ -43,8 +43,9 @@ def Day(**options):
 class DecimalText(DecimalString):
     """A decimal as recorded: its exact string ("25.50"), never a number (JSON string
     with shared.schema_forms' decimal pattern; the ledger's decimals are strings, and
-    DecimalString would also take 25.5 or 25). Its places and range are Python checks
-    the compiled check does not enforce (shared/chassis/payloads.py)."""
+    DecimalString would also take 25.5 or 25). The compiled check enforces its places
+    and, under a Range from 0 or more, no minus (the pattern of shared.schema_forms);
+    the range itself is a Python check, stated in the description."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):

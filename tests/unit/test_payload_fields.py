@@ -11,7 +11,7 @@ from shared.chassis.payloads import EventCatalog, PayloadMismatch
 from shared.ledger import NewEvent
 from shared.payload_fields import (DecimalText, Day, Flag, IsoDay, ListOf, Number, OneOf,
                                    Percent, Text)
-from shared.schema_forms import DECIMAL_PATTERN, SHARED_FORMS
+from shared.schema_forms import SHARED_FORMS
 
 
 def json_form(field) -> dict:
@@ -23,7 +23,10 @@ def json_form(field) -> dict:
     return plugin.converter.field2property(field)
 
 
-DECIMAL = {"type": "string", "pattern": DECIMAL_PATTERN}
+TWO_PLACES = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$"}
+PERCENT = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$",
+           "description": "A decimal string, at least 0 and at most 100.",
+           "minimum": None, "maximum": None}
 DATE = {"type": "string", "format": "date"}
 
 
@@ -35,8 +38,8 @@ class Item(Schema):
     (Flag(required=True), {"type": "boolean"}),
     (IsoDay(), DATE),
     (Day(), DATE),
-    (DecimalText(required=True, places=2), DECIMAL),
-    (Percent(), DECIMAL),
+    (DecimalText(required=True, places=2), TWO_PLACES),
+    (Percent(), PERCENT),
     (Number(), {"type": "integer"}),
     (Text(), {"type": "string"}),
     (OneOf(["a", "b"]), {"type": "string", "enum": ["a", "b"]}),
@@ -71,7 +74,8 @@ def test_a_payload_of_those_forms_is_accepted_by_both_checks():
     ("flag", 1), ("flag", "true"), ("flag", None),
     ("day", "30/06/2024"), ("day", "2024-02-30"), ("day", 20240630),
     ("score", 25.5), ("score", 25), ("score", "1e1"), ("score", " 25"), ("score", "٣١.٥"),
-    ("share", "25,5"),
+    ("score", "25.505"),   # a third decimal in a two-place field
+    ("share", "25,5"), ("share", "-1"), ("share", "-0.5"), ("share", "33.333"),
     ("count", "3"), ("count", True),
     ("name", 3), ("choice", "c"),
 ])
