@@ -205,14 +205,10 @@ def _typed_by_event_type(self, field, **kwargs) -> dict:
 
 
 def _plain(node):
-    """JSON-ready: bounds of decimal fields into words, Decimals into strings."""
+    """JSON-ready: Decimals into strings, without the x-decimal mark (schema_forms states
+    a decimal's bounds in its description)."""
     if isinstance(node, dict):
-        if node.pop("x-decimal", False):
-            bounds = [f"{word} {node.pop(key)}" for key, word in
-                      (("minimum", "at least"), ("maximum", "at most")) if key in node]
-            if bounds:
-                node["description"] = (node.get("description", "") + " A decimal string, "
-                                       + " and ".join(bounds) + ".").strip()
+        node.pop("x-decimal", None)
         return {key: _plain(value) for key, value in node.items()}
     if isinstance(node, list):
         return [_plain(value) for value in node]

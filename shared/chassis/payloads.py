@@ -8,10 +8,10 @@ gateway documents the audit history's payloads from the same schemas.
 
 The check is the schema's JSON Schema (apispec, with shared/schema_forms.py), compiled
 by fastjsonschema: field names (no others), required fields, types, null where allowed,
-choices, lengths, integer ranges and patterns (a decimal string's range or places are
-Python checks: not enforced). It costs a few microseconds an event where
-marshmallow's own validation cost 40-180 (an import of 83,762 villages checks ~250,000
-events), and it is exactly what the OpenAPI document publishes. So a payload schema
+choices, lengths, integer ranges and patterns (a decimal string's places and sign are in
+its pattern; its range is a Python check, not enforced). It costs a few microseconds an
+event where marshmallow's own validation cost 40-180 (an import of 83,762 villages
+checks ~250,000 events), and it is exactly what the OpenAPI document publishes. So a payload schema
 states its rules in forms JSON Schema has: a `@validates_schema` hook (a rule relating
 two fields) would not be enforced, and a catalog refuses one.
 
