@@ -9,9 +9,9 @@ shared/schema_forms.py), so each field here is one whose JSON form states its ru
 load. They describe what was recorded, not the rules an input meets today (those are
 each service's input schemas).
 """
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
-from .schemas import DecimalString
+from .schemas import DecimalString, MemberSchema
 
 
 class Flag(fields.Boolean):
@@ -77,3 +77,16 @@ def OneOf(choices, **options):
 
 def ListOf(schema, **options):
     return fields.List(fields.Nested(schema), **{"required": True, **options})
+
+
+class RegionPayload(Schema):
+    """A region of the official Kemendagri list as recorded: its code and name."""
+    code = Text()
+    name = Text()
+
+
+class MemberPayload(MemberSchema):
+    """A member of a community body (BKM, TIPP) as recorded: MemberSchema's sex; names and
+    roles of only spaces were refused from 2026-11-29 on, and may be in earlier records."""
+    name = Text()
+    role = Text()

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from shared import moments
 from shared.chassis.payloads import EventCatalog
-from shared.payload_fields import Day, Flag, IsoDay, Number, Text
+from shared.payload_fields import Day, Flag, IsoDay, MemberPayload, Number, RegionPayload, Text
 from shared import schemas as common
 from shared.schemas import (AttendanceCounts, AttendanceSchema, MemberSchema, PagingSchema,
                             RegionPrefix, Written, not_in_future)
@@ -146,19 +146,7 @@ class TemplateQuerySchema(Schema):
 # every record ever made at schema_version 1, so they check types and the values the
 # domain chooses from, not the rules an input meets today (a place or a member's name of
 # only spaces was taken before 2026-11-29 and stays recorded).
-# Their flags, days and decimals are shared/payload_fields.py's, as every service's.
-
-class RegionPayload(Schema):
-    code = Text()
-    name = Text()
-
-
-class MemberPayload(MemberSchema):
-    """A TIPP member as recorded (MemberSchema's sex; names and roles of only spaces were
-    refused from 2026-11-29 on, and may be in earlier records)."""
-    name = Text()
-    role = Text()
-
+# Their flags, days, decimals, regions and members are shared/payload_fields.py's.
 
 class VillagePayload(Schema):
     """The village as registration's VillageSelected named it."""

@@ -8,7 +8,8 @@ from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, v
                          validates, validates_schema)
 
 from shared.chassis.payloads import EventCatalog
-from shared.payload_fields import DecimalText, Day, Flag, Number, OneOf, Percent, Text
+from shared.payload_fields import (DecimalText, Day, Flag, MemberPayload, Number, OneOf, Percent,
+                                   RegionPayload, Text)
 from shared.patterns import KABUPATEN_CODE, Pattern, whole_number
 from shared.schemas import (DecimalString, MemberSchema, PagingSchema, Percentage, RegionPrefix,
                             VillageCode, Written, not_in_future)
@@ -296,20 +297,7 @@ IMPORT_COLUMNS = [c for c in ImportRowSchema().fields if c not in KOTAKU_COLUMNS
 # every record ever made at schema_version 1, so they check types and the values the
 # domain chooses from, not the rules an input meets today: a name of only spaces, a loose
 # threshold or a member's blank role was taken by earlier versions and stays recorded.
-# Their flags, days and decimals are shared/payload_fields.py's, as every service's.
-
-class RegionPayload(Schema):
-    """A region of the official Kemendagri list as recorded: its code and name."""
-    code = Text()
-    name = Text()
-
-
-class MemberPayload(MemberSchema):
-    """A BKM member as recorded (MemberSchema's sex; names and roles of only spaces were
-    refused from 2026-11-29 on, and may be in earlier records)."""
-    name = Text()
-    role = Text()
-
+# Their flags, days, decimals, regions and members are shared/payload_fields.py's.
 
 class VillageRegisteredPayload(Schema):
     """The village's record in the official list (shared.regions.village), copied whole."""
