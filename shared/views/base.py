@@ -71,7 +71,8 @@ class Collection(ABC):
 
     @abstractmethod
     def get(self, key: str) -> dict | None:
-        """A copy of the document, or None."""
+        """A copy of the document, or None. Every document read back (get, find, the doc
+        update's change sees) carries its key as `_id`, besides the fields put."""
 
     @abstractmethod
     def put(self, key: str, doc: dict) -> None:
