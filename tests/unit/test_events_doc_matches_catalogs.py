@@ -47,7 +47,7 @@ def sections(path):
     found = []
     for line in path.read_text().splitlines():
         if line.startswith("## "):
-            ledger = re.search(r"ledger `([a-z]+)`", line)
+            ledger = re.search(r"ledger `([a-z][a-z0-9_]*)`", line)
             found.append(Section(line, ledger and ledger.group(1), "future" in line))
             continue
         if not found:
@@ -250,3 +250,12 @@ def test_a_misspelt_field_is_found():
         assert not schema_has(schema, wrong), wrong
     assert payload_fields("`code`, `sha256` (x), and its own (planning: `kind`)") == \
         ({"code", "sha256"}, {"planning": {"kind"}})
+
+
+def test_a_heading_names_any_ledger_name_the_platform_takes(tmp_path):
+    """A service may be named with digits and `_` (LEDGER_NAME_PATTERN): its section is
+    its ledger's, not read as any service's (docs/services.md, "Adding a service")."""
+    page = tmp_path / "events.md"
+    page.write_text("## partner marketing (ledger `partner_marketing2`, stream `item-<id>`)\n"
+                    "| `ItemOpened` | `code` | nobody |\n")
+    assert [section.ledger for section in sections(page)] == ["partner_marketing2"]
