@@ -5,6 +5,7 @@ import time
 import kombu
 import pytest
 
+from services.gateway.event_payloads import CATALOGS
 from shared.ledger import Metadata, NewEvent, open_ledger
 from shared.messaging.relay import Relay, exchange_name
 from shared.views import open_view_store
@@ -36,12 +37,20 @@ def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
 # ledger and published as its relay would, when its own commands are slow to reach them
 # (docs/services.md, "Adding a service").
 
-def record(config, ledger_name, stream_id, event_type, payload, metadata=Metadata()):
-    """Append one event to a service's ledger (at the end of its stream); the record."""
+def record(config, ledger_name, stream_id, event_type, payload, metadata=Metadata(),
+           foreign=False):
+    """Append one event to a service's ledger (at the end of its stream); the record.
+    Its payload must be one that service's catalog describes (CATALOGS), as the service
+    would record it: a consumer is tested on what its producer records. foreign=True
+    skips that, for a test of a consumer given what today's producer cannot record (a
+    kind a later version adds, a malformed record)."""
+    event = NewEvent(event_type, payload)
+    if ledger_name in CATALOGS and not foreign:
+        CATALOGS[ledger_name].check(event)
     ledger = open_ledger(config["STORE_URI"], ledger_name)
     try:
         version = len(ledger.read_stream(stream_id))
-        result = ledger.append(stream_id, version, [NewEvent(event_type, payload)], metadata)
+        result = ledger.append(stream_id, version, [event], metadata)
         return ledger.read(result.first_position - 1, limit=1)[0]
     finally:
         ledger.close()

@@ -38,7 +38,7 @@ def approval(kind, code=BAJUR, approved_on=TODAY):
     """A DocumentApproved payload as docs/events.md and the planning service write it."""
     return {"code": code, "kind": kind, "document_id": f"{code}-{kind}", "version": 1,
             "meeting_id": f"{code}-m-{kind}", "approved_on": approved_on,
-            "attendance": {"men": 24, "women": 16, "poor": 9},
+            "attendance": {"men": 24, "women": 16, "poor": 9, "attendees": 40},
             "rule": {"id": "plpbk-musyawarah", "version": 1},
             "criteria": [
                 {"criterion": "minimum_attendance", "measure": "attendees", "value": 40,
@@ -156,9 +156,10 @@ def test_redelivered_or_unmapped_events_record_nothing(platform):
     approve(platform, kinds=["rplp"])
     wait_for(lambda: outputs_done(platform, ["rplp_disetujui"]), what="the RPLP approval")
     strays = [record(platform, "planning", f"document-{BAJUR}-other", "DocumentApproved",
-                     approval("musrenbang_note"), Metadata(BKM, "corr-x")),
+                     approval("musrenbang_note"), Metadata(BKM, "corr-x"), foreign=True),
               record(platform, "planning", "document-nowhere-rplp", "DocumentApproved",
-                     approval("rplp", code="not a code"), Metadata(BKM, "corr-y"))]
+                     approval("rplp", code="not a code"), Metadata(BKM, "corr-y"),
+                     foreign=True)]
     publish(platform, "planning", from_position=0)        # everything again, and the strays
     wait_for(lambda: caught_up(platform, "cycle.outputs_from_planning", strays[-1].position),
              what="the reaction to see the strays")
