@@ -83,3 +83,10 @@ def any_of_schemas(self, field, **kwargs) -> dict:
 
 
 SHARED_FORMS = (decimal_as_string, codes_as_patterns, any_of_schemas)
+
+
+def add_forms(plugin):
+    """Have an APISpec's MarshmallowPlugin (once the APISpec is made) write the platform's
+    fields in these forms: the OpenAPI document and the payload check do."""
+    for form in SHARED_FORMS:
+        plugin.converter.add_attribute_function(form)

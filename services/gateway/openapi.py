@@ -10,7 +10,7 @@ from services.audit.schemas import Moment as AuditMoment
 from services.cycle.schemas import Moment as CycleMoment
 from services.planning.content import ExactDecimal
 from shared.moments import FORMS as MOMENT_FORMS
-from shared.schema_forms import SHARED_FORMS
+from shared.schema_forms import add_forms
 
 from .event_payloads import ByEventType, named_payloads
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -76,8 +76,7 @@ def document(routes) -> dict:
     spec = APISpec(
         title="PLPBK platform API", version="1.0.0", openapi_version="3.0.3",
         plugins=[plugin], info={"description": _DESCRIPTION})
-    for form in SHARED_FORMS:
-        plugin.converter.add_attribute_function(form)
+    add_forms(plugin)
     plugin.converter.add_attribute_function(_checks_written_as_code)
     plugin.converter.add_attribute_function(_typed_by_event_type)
     spec.components.schema("Error", schema=ErrorSchema)

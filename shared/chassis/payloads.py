@@ -28,7 +28,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from ..schema_forms import SHARED_FORMS, AnyOfSchemas
+from ..schema_forms import AnyOfSchemas, add_forms
 
 
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -87,8 +87,7 @@ def _compiled(type_, schema):
     """The compiled JSON Schema check of one event type's payload schema."""
     plugin = MarshmallowPlugin(schema_name_resolver=_unique_name)
     spec = APISpec("payloads", "1", "3.1.0", plugins=[plugin])
-    for form in SHARED_FORMS:
-        plugin.converter.add_attribute_function(form)
+    add_forms(plugin)
     spec.components.schema(type_, schema=schema)
     return fastjsonschema.compile({"components": spec.to_dict()["components"],
                                    "$ref": f"#/components/schemas/{type_}"},

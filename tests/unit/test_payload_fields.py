@@ -11,15 +11,14 @@ from shared.chassis.payloads import EventCatalog, PayloadMismatch
 from shared.ledger import NewEvent
 from shared.payload_fields import (DecimalText, Day, Flag, IsoDay, ListOf, Number, OneOf,
                                    Percent, Text)
-from shared.schema_forms import SHARED_FORMS
+from shared.schema_forms import add_forms
 
 
 def json_form(field) -> dict:
     """The field's JSON Schema as the chassis and the OpenAPI document write it."""
     plugin = MarshmallowPlugin()
     APISpec("forms", "1", "3.1.0", plugins=[plugin])
-    for form in SHARED_FORMS:
-        plugin.converter.add_attribute_function(form)
+    add_forms(plugin)
     return plugin.converter.field2property(field)
 
 

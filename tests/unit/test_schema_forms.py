@@ -4,8 +4,6 @@ range in words: apispec wrote a Range as minimum/maximum, which no JSON Schema v
 applies to a string and a reader takes for a number's bounds."""
 import fastjsonschema
 import pytest
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, ValidationError, validate
 
 from services.gateway import openapi
@@ -13,16 +11,10 @@ from services.gateway.routes import ROUTES
 from shared.chassis.payloads import EventCatalog, PayloadMismatch
 from shared.ledger import NewEvent
 from shared.payload_fields import DecimalText, Percent
-from shared.schema_forms import SHARED_FORMS, decimal_pattern
+from shared.schema_forms import decimal_pattern
 from shared.schemas import DecimalString, Percentage
 
-
-def json_form(field) -> dict:
-    plugin = MarshmallowPlugin()
-    APISpec("forms", "1", "3.1.0", plugins=[plugin])
-    for form in SHARED_FORMS:
-        plugin.converter.add_attribute_function(form)
-    return plugin.converter.field2property(field)
+from .test_payload_fields import json_form
 
 
 @pytest.mark.parametrize("field, pattern", [
