@@ -25,6 +25,7 @@ class VillageBoard(Projection):
         super().__init__(context)
         self.villages = self.views.collection("villages")
         self.villages.ensure_index("status")
+        self.villages.ensure_index("name_key")   # ?name= searches the whole country
         self.quotas = self.views.collection("quotas")
         self.rule_sets = self.views.collection("rule_sets")
 

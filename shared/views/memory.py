@@ -1,8 +1,9 @@
 """In-process view store: the embedded default for read models.
 
 Dictionaries in memory, rebuilt from the ledgers at start (views are disposable).
-Fast at national scale (~100,000 documents): equality indexes for declared fields,
-and a lazily re-sorted key list so region queries (key prefix) touch only their range.
+Fast at national scale (~100,000 documents): indexes for declared fields (equality, and
+text prefixes through their sorted values), and a lazily re-sorted key list so region
+queries (key prefix) touch only their range.
 Documents are copied in and out (orjson round trip), so callers can never change the
 store behind its back, and only JSON values get in, as with every other store.
 """
@@ -41,6 +42,7 @@ class MemoryCollection(Collection):
         self._docs = {}
         self._indexes = {}   # field -> value -> set of keys
         self._ordered = {}   # (field, value) -> that set's keys sorted, until it changes
+        self._texts = {}     # field -> its index's text values sorted, until a new one comes
         self._sorted = []    # keys in order, rebuilt when dirty
         self._dirty = False
 
@@ -54,7 +56,11 @@ class MemoryCollection(Collection):
 
     def _index_add(self, field, value, key):
         value = _hashable(value)
-        self._indexes[field].setdefault(value, set()).add(key)
+        keys = self._indexes[field].get(value)
+        if keys is None:
+            keys = self._indexes[field][value] = set()
+            self._texts.pop(field, None)
+        keys.add(key)
         self._ordered.pop((field, value), None)
 
     def _index_discard(self, field, value, key):
@@ -142,6 +148,7 @@ class MemoryCollection(Collection):
         for index in self._indexes.values():
             index.clear()
         self._ordered.clear()
+        self._texts.clear()
         self._sorted, self._dirty = [], False
 
     def _candidates(self, filter):
@@ -155,16 +162,35 @@ class MemoryCollection(Collection):
             start, bound = bisect.bisect_left(keys, prefix), prefix_end(prefix)
             end = len(keys) if bound is None else bisect.bisect_left(keys, bound, start)
             keys = keys[start:end]
-        narrowest = None
+        narrowest = None   # (how many, its keys in order): the filter still applies
         for field, condition in filter.items():
-            if field in self._indexes and not isinstance(condition, dict):
+            if field not in self._indexes:
+                continue
+            if not isinstance(condition, dict):
                 value = _hashable(condition)
                 size = len(self._indexes[field].get(value, ()))
                 if narrowest is None or size < narrowest[0]:
-                    narrowest = (size, field, value)
+                    narrowest = (size, lambda field=field, value=value:
+                                 self._in_order(field, value))
+            elif set(condition) == {"$prefix"}:
+                found = self._prefixed(field, condition["$prefix"])
+                if narrowest is None or len(found) < narrowest[0]:
+                    narrowest = (len(found), lambda found=found: found)
         if narrowest is not None and narrowest[0] < len(keys):
-            keys = self._in_order(narrowest[1], narrowest[2])  # the filter still applies
+            keys = narrowest[1]()
         return keys
+
+    def _prefixed(self, field, prefix):
+        """Keys whose field is text starting with prefix, in key order (a name search
+        of the whole country reads its matches, not 83,762 documents)."""
+        texts = self._texts.get(field)
+        if texts is None:
+            texts = self._texts[field] = sorted(
+                value for value in self._indexes[field] if isinstance(value, str))
+        start, bound = bisect.bisect_left(texts, prefix), prefix_end(prefix)
+        end = len(texts) if bound is None else bisect.bisect_left(texts, bound, start)
+        index = self._indexes[field]
+        return sorted(key for text in texts[start:end] for key in index[text])
 
     def _in_order(self, field, value):
         """One index value's keys, sorted once and kept until that set changes."""

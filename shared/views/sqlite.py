@@ -2,7 +2,9 @@
 
 Used for operator state that must survive a restart (relay positions, subscriber
 tracking, parked events) and usable for any view. One file per service; one table per
-collection; filters become SQL over json_extract.
+collection; filters become SQL over the documents' JSON. Equality with text or true/false
+and prefixes compare the field's JSON text as stored (`doc -> '$.field'`), which
+ensure_index indexes; numbers, null and ranges compare json_extract's values.
 """
 import re
 import sqlite3
@@ -40,22 +42,21 @@ def _equal(field, value, params):
             return "0"
         params.append(value)
         return "key = ?"
-    kind = _kind(field)
     if value is None:
-        return f"{kind} = 'null'"
-    if isinstance(value, bool):
-        return f"{kind} = '{'true' if value else 'false'}'"
-    params.append(value)
-    if isinstance(value, str):
-        # json_extract cuts text at NUL, where the JSON text (->) keeps \u0000: text
-        # holding NUL, rare, is compared as JSON, and only on the rows left to decide
-        if "\x00" in value:
-            params[-1] = _json_text(value)
-            return f"({kind} = 'text' AND doc -> '$.{field}' = ?)"
+        return f"{_kind(field)} = 'null'"
+    if isinstance(value, (str, bool)):
+        # the value's JSON text as stored: exact (NUL and escapes included, "true" is no
+        # 1 and no "true"), null-safe under NOT, and what ensure_index indexes
         params.append(_json_text(value))
-        return (f"({kind} = 'text' AND {_path(field)} = ? AND "
-                f"(instr(doc -> '$.{field}', '\\u0000') = 0 OR doc -> '$.{field}' = ?))")
-    return f"({kind} IN ('integer', 'real') AND {_path(field)} = ?)"
+        return f"{_json(field)} IS ?"
+    params.append(value)
+    return f"({_kind(field)} IN ('integer', 'real') AND {_path(field)} = ?)"
+
+
+def _json(field):
+    """The field's JSON text as the document holds it (SQL NULL when it has none)."""
+    check_field(field)
+    return f"(doc -> '$.{field}')"
 
 
 def _json_text(text):
@@ -82,13 +83,12 @@ def _prefix(field, prefix, params):
             return "key >= ?"
         params.append(bound)
         return "(key >= ? AND key < ?)"
-    if "\x00" in prefix:   # compared as JSON text (see _equal): an escape is one char's
-        opening = _json_text(prefix)[:-1]   # without the closing quote
-        params.extend([len(opening), opening])
-        return f"({_kind(field)} = 'text' AND substr(doc -> '$.{field}', 1, ?) = ?)"
-    # exact even where the text holds NUL: cut there, it differs from prefix there too
-    params.extend([len(prefix), prefix])
-    return f"({_kind(field)} = 'text' AND substr({_path(field)}, 1, ?) = ?)"
+    # the JSON text of every string starting with prefix starts with the prefix's own
+    # (escapes are per character): a range an index serves, then the exact test
+    opening = _json_text(prefix)[:-1]   # without the closing quote
+    params.extend([opening, prefix_end(opening), len(opening), opening])
+    return (f"({_json(field)} >= ? AND {_json(field)} < ? AND "
+            f"substr({_json(field)}, 1, ?) = ?)")
 
 
 def _order(field, direction):
@@ -123,6 +123,13 @@ class SqliteCollection(Collection):
             rows.append((key, document_json(key, doc)))
         self._store.execute_many(
             f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)", rows)
+
+    def ensure_index(self, field):
+        """An index on the field's JSON text, which equality and prefix filters read."""
+        check_field(field)
+        if field != "_id":   # the primary key
+            self._store.execute(f'CREATE INDEX IF NOT EXISTS "ix_{self.name}_{field}" '
+                                f"ON {self._table} {_json(field)}")
 
     def delete(self, key):
         check_key(key)

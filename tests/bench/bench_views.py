@@ -4,8 +4,9 @@ Documents have the shape the registration projection keeps (identity, region nam
 status, score as a fixed-width decimal string, indicators, decision). Operations: put
 one at a time (the initial load), get, update (a projection's hot path), the village list
 of a kabupaten/kota and of a province filtered by status (count + first page of 50, as
-list_villages does), a national status count and a ranking (region prefix, status in
-eligible/selected, sorted by score, first 50). Latencies are median and 95th percentile
+list_villages does), a national status count, a national name search (a folded-name
+prefix, as ?name= asks) and a ranking (region prefix, status in eligible/selected,
+sorted by score, first 50). Latencies are median and 95th percentile
 over many random regions.
 
 Baseline in the same run: the SQLite view store (shared/views/sqlite.py, WAL, SQLite's
@@ -16,6 +17,7 @@ usage: python -m tests.bench views
 """
 import random
 
+from services.registration.views import name_key
 from shared.views.memory import MemoryViewStore
 from shared.views.sqlite import SqliteViewStore
 
@@ -53,6 +55,7 @@ def _documents(count):
                       if name in ("poverty_rate", "slum_hectares", "voter_turnout")}
         docs.append((registered["code"], {
             "code": registered["code"], "name": registered["name"], "kind": registered["kind"],
+            "name_key": name_key(registered["name"]),
             "kecamatan": registered["kecamatan"], "kabupaten": registered["kabupaten"],
             "province": registered["province"], "status": status,
             "score": decided["score"] if decision else "00.00", "indicators": indicators,
@@ -69,6 +72,18 @@ def _list_page(collection, region, status):
     return collection.count(query), collection.find(query, skip=0, limit=PAGE)
 
 
+def _name_search(collection, prefix):
+    """list_villages' ?name= for the whole country: a folded-name prefix."""
+    query = {"name_key": {"$prefix": prefix}}
+    return collection.count(query), collection.find(query, skip=0, limit=PAGE)
+
+
+def _declare_indexes(villages):
+    """The fields the registration projection declares (services/registration/views.py)."""
+    villages.ensure_index("status")
+    villages.ensure_index("name_key")
+
+
 def _ranking(collection, region):
     return collection.find({"_id": {"$prefix": region},
                             "status": {"$in": ["eligible", "selected"]}},
@@ -83,6 +98,7 @@ def _operations(docs, kind, chance):
     kab = [chance.choice(kabupaten) for _ in range(samples)]
     prov = [chance.choice(provinces) for _ in range(samples)]
     statuses = ["eligible", "ineligible", "selected", "registered"]
+    names = [doc["name_key"][:4] for _key, doc in chance.sample(docs, samples)]
     return [
         ("list kabupaten/kota: prefix + status, count + page of 50",
          kab, lambda collection, region: _list_page(collection, region, "eligible")),
@@ -93,6 +109,7 @@ def _operations(docs, kind, chance):
         ("national status count",
          [statuses[i % 4] for i in range(NATIONAL_SAMPLES[kind])],
          lambda collection, status: collection.count({"status": status})),
+        ("national name search: name prefix, count + page of 50", names, _name_search),
         ("ranking kabupaten/kota: prefix + status, sort by score, 50",
          kab, _ranking),
         ("ranking province: prefix + status, sort by score, 50", prov, _ranking),
@@ -107,7 +124,7 @@ def _bump(doc):
 def _measure_memory(docs, chance):
     store = MemoryViewStore("bench")
     villages = store.collection("villages")
-    villages.ensure_index("status")  # as the projection does
+    _declare_indexes(villages)
     rss_before = current_rss_mb()
     with Stopwatch() as load:
         for key, doc in docs:
@@ -125,6 +142,7 @@ def _measure_memory(docs, chance):
 def _measure_sqlite(docs, chance, folder):
     store = SqliteViewStore(f"{folder}/views.db", "bench")
     villages = store.collection("villages")
+    _declare_indexes(villages)   # before the load, as a projection's start does
     try:
         single = docs[:SQLITE_SINGLE_PUTS]
         with Stopwatch() as singles:
@@ -171,14 +189,16 @@ def _check_same_answers(memory_docs, folder):
     memory, sqlite = MemoryViewStore("check"), SqliteViewStore(f"{folder}/check.db", "check")
     try:
         a, b = memory.collection("villages"), sqlite.collection("villages")
-        a.ensure_index("status")
+        _declare_indexes(a)
+        _declare_indexes(b)
         for key, doc in memory_docs:
             a.put(key, doc)
         b.put_many(memory_docs)
         region = memory_docs[len(memory_docs) // 2][0][:5]
         for query in (lambda c: _list_page(c, region, "eligible"),
                       lambda c: _ranking(c, region[:2]),
-                      lambda c: c.count({"status": "selected"})):
+                      lambda c: c.count({"status": "selected"}),
+                      lambda c: _name_search(c, memory_docs[7][1]["name_key"][:3])):
             if query(a) != query(b):
                 raise RuntimeError("memory and SQLite view stores answer a benchmark query "
                                    "differently")

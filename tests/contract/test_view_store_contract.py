@@ -452,9 +452,12 @@ def test_every_store_refuses_an_index_on_a_field_no_filter_can_name(store, field
         store.collection("things").ensure_index(field)
 
 
-def test_text_holding_nul_is_compared_whole(store):
+@pytest.mark.parametrize("indexed", [False, True])
+def test_text_holding_nul_is_compared_whole(store, indexed):
     """SQLite's JSON functions cut text at NUL; MongoDB refuses NUL in a $regex."""
     things = store.collection("things")
+    if indexed:
+        things.ensure_index("n")
     for key, value in [("a", "x\x00y"), ("b", "x"), ("c", "x\x00"), ("d", "\x00")]:
         things.put(key, {"n": value})
     assert codes(things.find({"n": "x"})) == ["b"]
@@ -465,3 +468,25 @@ def test_text_holding_nul_is_compared_whole(store):
     assert codes(things.find({"n": {"$prefix": "x"}})) == ["a", "b", "c"]
     assert codes(things.find({"n": {"$prefix": "\x00"}})) == ["d"]
     assert things.count({"n": "x"}) == 1
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_text_written_with_escapes_is_found_by_equality_and_prefix(store, indexed):
+    """Quotes, backslashes, control characters, accents and characters beyond the BMP:
+    SQLite compares the JSON text the store wrote, escapes included."""
+    things = store.collection("things")
+    if indexed:
+        things.ensure_index("n")
+    values = {"a": 'say "hi"', "b": "back\\slash", "c": "tab\tline\n", "d": "Désa Ñ",
+              "e": "\U0001f3e0 rumah", "f": "say", "g": "/path", "h": "\x7f\u2028"}
+    for key, value in values.items():
+        things.put(key, {"n": value})
+    for key, value in values.items():
+        assert codes(things.find({"n": value})) == [key], value
+        assert things.count({"n": {"$prefix": value}}) >= 1
+    assert codes(things.find({"n": {"$prefix": "say"}})) == ["a", "f"]
+    assert codes(things.find({"n": {"$prefix": 'say "'}})) == ["a"]
+    assert codes(things.find({"n": {"$prefix": "back\\"}})) == ["b"]
+    assert codes(things.find({"n": {"$prefix": "D\u00e9"}})) == ["d"]
+    assert codes(things.find({"n": {"$prefix": "\U0001f3e0"}})) == ["e"]
+    assert codes(things.find({"n": {"$ne": "say"}})) == ["a", "b", "c", "d", "e", "g", "h"]
