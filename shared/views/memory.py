@@ -210,19 +210,21 @@ class MemoryCollection(Collection):
         return field in self._indexes and not isinstance(condition, dict)
 
     def _matching(self, filter):
+        """The matching keys, in key order."""
         filter = filter or {}
         check_filter(filter)
         docs = self._docs
         if not filter or self._exact(filter):
-            return [docs[key] for key in self._candidates(filter)]
-        return [docs[key] for key in self._candidates(filter) if matches(docs[key], filter)]
+            return self._candidates(filter)
+        return [key for key in self._candidates(filter) if matches(docs[key], filter)]
 
     def find(self, filter=None, sort=None, skip=0, limit=None):
         check_query(filter, sort, skip, limit)
-        found = self._matching(filter)
-        if sort:
-            found = sorted(found, key=sort_key(sort))
         end = None if limit is None else skip + limit
+        docs = self._docs
+        if not sort:   # a page of keys, then only its documents
+            return [_copy(docs[key]) for key in self._matching(filter)[skip:end]]
+        found = sorted((docs[key] for key in self._matching(filter)), key=sort_key(sort))
         return [_copy(doc) for doc in found[skip:end]]
 
     def count(self, filter=None):
