@@ -112,8 +112,8 @@ class Collection(ABC):
         """Remove every document (used when a view is rebuilt from the ledgers)."""
 
     def ensure_index(self, field: str) -> None:
-        """Hint that queries filter on field by equality or prefix: the in-process store
-        keeps an equality index, SQLite and MongoDB an index on the field."""
+        """Declare that queries filter on field by equality or prefix: every store then
+        serves those from an index (decision 22)."""
         check_field(field)   # refused alike where the hint does nothing
 
 
