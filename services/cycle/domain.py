@@ -106,6 +106,8 @@ def evolve(state: Cycle, event) -> Cycle:
         state.opened_on = p["opened_on"]
         _start_stage(state, 1, p["opened_on"])
     elif kind == "ActivityRecorded":
+        if any(a["event_id"] == event.event_id for a in state.activities):
+            return state   # applied again (a view catching up after a failure): once only
         state.activities.append({**p, "event_id": event.event_id})
         for output in p["produces"]:
             state.done.setdefault(output, {"how": "activity", "on": p["held_on"],

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class CycleBoard(Projection):
     name = "cycle_board"
     collections = ("cycles", "progress")
+    shape = 2   # 2: an activity applied again (after a failure) was in the timeline twice
 
     def __init__(self, context):
         super().__init__(context)

@@ -19,7 +19,8 @@ DECISION_TYPES = ("IndicatorsRecorded", "EligibilityDecided", "EligibilityOverri
 class VillageBoard(Projection):
     name = "village_board"
     collections = ("villages", "quotas", "rule_sets")
-    shape = 2   # 2: name_key (the name search)
+    shape = 3   # 2: name_key (the name search); 3: a selection round applied again
+    # (after a failure) added its villages twice to the quota's list: folded once more
 
     def __init__(self, context):
         super().__init__(context)
@@ -100,8 +101,12 @@ class VillageBoard(Projection):
     @handles("SelectionRoundRecorded")
     def selection_round(self, record):
         p = record.payload
-        self.quotas.update(p["kabupaten"]["code"], lambda doc: doc.update(
-            selected=doc["selected"] + [v["code"] for v in p["selected"]], rounds=p["round"]))
+
+        def add(doc):
+            if p["round"] > doc["rounds"]:   # a round applied again is added once only
+                doc.update(selected=doc["selected"] + [v["code"] for v in p["selected"]],
+                           rounds=p["round"])
+        self.quotas.update(p["kabupaten"]["code"], add)
 
     @handles("RuleSetPublished")
     def rule_set(self, record):

@@ -17,6 +17,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.gateway.idempotency import StoredResponses, fingerprint, slot_of
 from services.registration.service import RegistrationService
+from services.registration.views import VillageBoard
 from shared.ledger import open_ledger
 from shared.views import open_view_store
 from tests.samples import BAJUR, MINISTRY
@@ -129,7 +130,8 @@ def test_plpbk_rebuild_marks_the_shape_it_folded_to(old):
                f"sqlite:///{folder}/ledgers").exit_code == 0
     store = open_view_store(views, "registration")
     try:
-        assert store.collection("shapes").get("registration.village_board")["shape"] == 2
+        assert store.collection("shapes").get("registration.village_board")["shape"] == \
+            VillageBoard.shape
     finally:
         store.close()
 

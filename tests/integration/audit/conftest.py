@@ -72,6 +72,15 @@ def run_registration_flows(config):
         ministry.select_villages("52.01")
 
 
+def select_bajur(config):
+    with proxy(config, "registration", DISTRICT) as district:
+        district.register_village({"code": BAJUR})
+        district.record_indicators(BAJUR, ELIGIBLE)
+    with proxy(config, "registration") as ministry:
+        ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 7"})
+        assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
+
+
 def bajur_in_planning_stage(config):
     """Bajur's cycle in its planning stage (begun 2024-05-01), written in the cycle ledger
     as the cycle service writes it: planning approves a plan only then. For tests that do

@@ -11,17 +11,8 @@ from services.cli import cli
 from services.cycle.service import CycleService
 from tests.integration.conftest import wait_for
 
-from .conftest import (AUDITOR, BAJUR, BKM, DISTRICT, ELIGIBLE, FASKEL,
-                       bajur_in_planning_stage, plan_bajur, proxy, run_cycle_flows)
-
-
-def select_bajur(config):
-    with proxy(config, "registration", DISTRICT) as district:
-        district.register_village({"code": BAJUR})
-        district.record_indicators(BAJUR, ELIGIBLE)
-    with proxy(config, "registration") as ministry:
-        ministry.set_quota({"kabupaten": "52.01", "quota": 1, "decree_reference": "KepMen 7"})
-        assert ministry.select_villages("52.01")["selected"] == {"52.01": [BAJUR]}
+from .conftest import (AUDITOR, BAJUR, BKM, FASKEL, bajur_in_planning_stage, plan_bajur,
+                       proxy, run_cycle_flows, select_bajur)
 
 
 def test_registration_and_planning_in_one_history_and_one_bundle(registration, planning,
