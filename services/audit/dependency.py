@@ -57,7 +57,7 @@ class AuditPlatform(DependencyProvider):
         config = self.container.config
         with starting("audit"):   # a setting or store it cannot use: no service
             self.interval = number_setting(config, "CATCH_UP_INTERVAL", whole=False)
-            self.views = open_view_store(setting(config, "VIEW_URI"), "audit")
+            self.views = open_view_store(setting(config, "VIEW_URI"), "audit", rebuildable=True)
             self.state = open_view_store(setting(config, "STATE_URI"), "audit")
             self.state.check_writable()
         self.sources = LedgerSources(setting(config, "STORE_URI"))

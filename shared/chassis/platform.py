@@ -143,7 +143,8 @@ class Platform(DependencyProvider):
             self.ledger.check_writable()
             self.state = open_view_store(setting(config, "STATE_URI"), self.service_name)
             self.state.check_writable()
-            self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name)
+            self.views = open_view_store(setting(config, "VIEW_URI"), self.service_name,
+                                         rebuildable=True)
         self._sources = {self.service_name: self.ledger}
         self.context = ServiceContext(self)
         self.subscribers, self.subscriptions = [], []

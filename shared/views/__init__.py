@@ -10,14 +10,16 @@ from .base import Collection, ViewStore, ViewStoreError
 __all__ = ["Collection", "ViewStore", "ViewStoreError", "open_view_store", "store_names"]
 
 
-def open_view_store(uri: str, name: str, **options) -> ViewStore:
+def open_view_store(uri: str, name: str, rebuildable=False, **options) -> ViewStore:
+    """rebuildable: the store holds read models only (VIEW_URI), which a service folds
+    again from the ledgers, so SQLite need not wait for the disk on each commit."""
     if uri.startswith("memory://"):
         from .memory import MemoryViewStore
         return MemoryViewStore(name)
     if uri.startswith("sqlite:///"):
         from .sqlite import SqliteViewStore
         folder = uri[len("sqlite:///"):].rstrip("/") or "."
-        return SqliteViewStore(f"{folder}/{name}.db", name)
+        return SqliteViewStore(f"{folder}/{name}.db", name, rebuildable)
     if uri.startswith(("mongodb://", "mongodb+srv://")):
         from .mongo import MongoViewStore
         return MongoViewStore(uri, name, **options)

@@ -173,7 +173,12 @@ class SqliteCollection(Collection):
 
 
 class SqliteViewStore(ViewStore):
-    def __init__(self, path, name):
+    def __init__(self, path, name, rebuildable=False):
+        """rebuildable: read models folded from the ledgers (VIEW_URI), committed without
+        waiting for the disk (synchronous=NORMAL). A power cut may take back their last
+        commits, a prefix kept in order, as a kill earlier would have: they fold those
+        events again (docs/decisions/0023-views-fold-again.md). Operator
+        state (STATE_URI) is not derivable and waits for every commit to reach the disk."""
         super().__init__(name)
         self.path = path
         make_folder(path, f"store {name!r}", ViewStoreUnavailable)
@@ -181,6 +186,7 @@ class SqliteViewStore(ViewStore):
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                        timeout=60)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'NORMAL' if rebuildable else 'FULL'}")
         self._lock = threading.Lock()
 
     @contextmanager

@@ -6,7 +6,9 @@ peak memory of each process.
 Runs the registration service as its own process (`nameko run`), exactly as `make run`
 does, in a private RabbitMQ virtual host and a temporary folder; the import goes through
 the real `plpbk import villages` code path (RPC in chunks).
-usage: python -m tests.bench.bench_registration [--villages N]
+usage: python -m tests.bench.bench_registration [--villages N] [--views sqlite]
+(--views sqlite keeps the read models in durable SQLite views, VIEW_URI=sqlite:///...,
+instead of the embedded default, process memory)
 """
 import argparse
 import csv
@@ -46,9 +48,9 @@ def write_csv(path, codes, seed=20261128):
                 "ya" if prioritised else "tidak", f"SK/{code[:5]}/2024" if prioritised else ""])
 
 
-def run(villages=None):
+def run(villages=None, views="memory"):
     codes = all_village_codes()[:villages] if villages else all_village_codes()
-    with isolated_platform() as platform:
+    with isolated_platform(durable_views=views == "sqlite") as platform:
         csv_path = os.path.join(platform.folder, "villages.csv")
         write_csv(csv_path, codes)
         platform.start("registration").start_relay()
@@ -74,7 +76,7 @@ def run(villages=None):
         memory = platform.peak_memory_mb()
     wall = published - started
     figures = {
-        "villages": len(codes), "events": head, "wall_s": wall,
+        "villages": len(codes), "views": views, "events": head, "wall_s": wall,
         "import_s": import_done - started, "quotas_and_selection_s": selection_done - import_done,
         "relay_tail_s": published - selection_done, "events_per_s": head / wall,
         "eligible": eligible, "selected": sum(len(v) for v in selected.values()),
@@ -93,4 +95,6 @@ def run(villages=None):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--villages", type=int, default=None)
-    run(parser.parse_args().villages)
+    parser.add_argument("--views", choices=["memory", "sqlite"], default="memory")
+    arguments = parser.parse_args()
+    run(arguments.villages, arguments.views)

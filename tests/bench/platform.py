@@ -83,14 +83,17 @@ class Platform:
 
 
 @contextlib.contextmanager
-def isolated_platform(**settings):
+def isolated_platform(durable_views=False, **settings):
+    """A private virtual host and folder; views in process memory (the embedded default)
+    or, with durable_views, in SQLite files in the folder."""
     vhost = f"plpbk-bench-{uuid.uuid4().hex[:8]}"
     management("PUT", f"/vhosts/{vhost}")
     management("PUT", f"/permissions/{vhost}/guest")
     amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     folder = tempfile.mkdtemp(prefix="plpbk-bench-")
     env = dict(os.environ, AMQP_URI=amqp, STORE_URI=f"sqlite:///{folder}/ledgers",
-               STATE_URI=f"sqlite:///{folder}/state", VIEW_URI="memory://",
+               STATE_URI=f"sqlite:///{folder}/state",
+               VIEW_URI=f"sqlite:///{folder}/views" if durable_views else "memory://",
                WEB_SERVER_ADDRESS="127.0.0.1:0", LOG_LEVEL="WARNING", PLPBK_NO_PROGRESS="1",
                RELAY="external", PYTHONPATH=os.getcwd(), PYTHONWARNINGS=QUIET_EVENTLET,
                **settings)
