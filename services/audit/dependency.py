@@ -27,9 +27,10 @@ from shared.chassis.platform import CATCH_UP_OUTAGES
 from shared.chassis.starting import starting
 from shared.chassis.subscribers import fold_again_if_reshaped
 from shared.config import number_setting, setting
+from shared.messaging.folding import FoldingLease
 from shared.messaging.outages import OUTAGES, OutageLog
 from shared.messaging.subscription import Subscription
-from shared.views import open_view_store
+from shared.views import ViewStoreError, open_view_store
 
 from .index import VillageIndex
 from .proofs import TransparencyLog
@@ -60,6 +61,15 @@ class AuditPlatform(DependencyProvider):
             self.views = open_view_store(setting(config, "VIEW_URI"), "audit", rebuildable=True)
             self.state = open_view_store(setting(config, "STATE_URI"), "audit")
             self.state.check_writable()
+            # One audit at a time extends the trees in STATE_URI and folds the index
+            # (decision 24): a second instance is refused, not a second writer
+            self.lease = FoldingLease(self.state, "audit")
+            if not self.lease.held():
+                holder = (self.lease.leases.get("folding") or {}).get("holder")
+                raise ViewStoreError(
+                    f"another audit service ({holder}) keeps the Merkle trees at STATE_URI; "
+                    "run one audit service per state store (this one may start once that "
+                    f"one has stopped, or {int(self.lease.seconds)} s after it was killed)")
         self.sources = LedgerSources(setting(config, "STORE_URI"))
         self.log = TransparencyLog(self.sources, self.state, signing_key(config))
         self.index = VillageIndex(IndexContext(self.views))
@@ -91,6 +101,8 @@ class AuditPlatform(DependencyProvider):
 
     def _upkeep(self):
         try:
+            if not self.lease.held():   # another took over while this one was stalled
+                return
             self.catch_up()
             self.log.extend_all()
             self._say_unreadable()
@@ -123,6 +135,10 @@ class AuditPlatform(DependencyProvider):
 
     def stop(self):
         self._stopped.set()
+        try:   # a new audit service may start at once
+            self.lease.release()
+        except Exception as exc:   # the store is away: the lease runs out on its own
+            log.warning("audit: could not release its lease: %s", exc)
         self.sources.close()
         self.views.close()
         self.state.close()

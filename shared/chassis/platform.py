@@ -22,6 +22,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 
 from ..config import number_setting, setting
 from ..ledger import SYSTEM, ConcurrencyError, LedgerDamaged, Metadata, open_ledger
+from ..messaging.folding import FoldingLease
 from ..messaging.outages import OUTAGES, OutageLog
 from ..messaging.relay import Relay
 from ..messaging.source import SourceLedger
@@ -148,18 +149,21 @@ class Platform(DependencyProvider):
         self._sources = {self.service_name: self.ledger}
         self.context = ServiceContext(self)
         self.subscribers, self.subscriptions = [], []
+        # One instance folds the views at a time: others on the same durable view store
+        # serve from them and stand by (shared.messaging.folding, decision 24)
+        self.lease = FoldingLease(self.views, self.service_name)
         for cls in self.subscriber_classes:
             subscriber = cls(self.context)
-            tracking = (self.state if cls.durable_tracking else self.views).collection(
-                "tracking")
+            in_views = not cls.durable_tracking
+            tracking = (self.views if in_views else self.state).collection("tracking")
             self.subscribers.append(subscriber)
             self.subscriptions.append(Subscription(
                 f"{self.service_name}.{cls.name}", self.source(cls.source or self.service_name),
                 subscriber.handlers(), tracking, self.state.collection("parked"),
-                batch_handler=subscriber.handle_batch))
-            if isinstance(subscriber, Projection):
-                fold_again_if_reshaped(subscriber, self.subscriptions[-1].name, self.views,
-                                       tracking)
+                batch_handler=subscriber.handle_batch, lease=self.lease if in_views else None))
+        self.lease.taken.append(self._fold_again_if_reshaped)
+        with starting(self.service_name):
+            self.lease.held()   # taken: views of an earlier shape are cleared first
         for name, source, types in unbelled(self.container.service_cls, self.service_name,
                                             self.subscriber_classes):
             log.warning("%s.%s reads %s's %s without a doorbell(%r, ...) on the service: "
@@ -170,6 +174,14 @@ class Platform(DependencyProvider):
         self.outages = OutageLog(log)
         self.ready = Event()
         self._stopped = threading.Event()  # green under nameko's monkey-patching
+
+    def _fold_again_if_reshaped(self):
+        """By the instance that folds, whenever it takes that over: views folded by an
+        earlier version of the code (another instance's, in a rolling upgrade)."""
+        for subscriber, subscription in zip(self.subscribers, self.subscriptions):
+            if isinstance(subscriber, Projection):
+                fold_again_if_reshaped(subscriber, subscription.name, self.views,
+                                       subscription.tracking)
 
     def source(self, name):
         """A ledger to read: ours, or another's read-only, never created by reading it."""
@@ -226,6 +238,10 @@ class Platform(DependencyProvider):
             self.relay.stop()
         for ledger in self._sources.values():
             ledger.close()
+        try:   # a standby takes over at once, not when the lease runs out
+            self.lease.release()
+        except Exception as exc:   # the store is away: the lease runs out on its own
+            log.warning("%s: could not release the folding lease: %s", self.service_name, exc)
         self.state.close()
         self.views.close()
 

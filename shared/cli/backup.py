@@ -83,7 +83,8 @@ def backup(out, store_uri, state_uri, attachment_uri):
         for part, name, snapshot in held:
             relative = f"{part}/{name}.db"
             with _written_to(out, f"the copy of {relative}"):
-                _copy_snapshot(snapshot, os.path.join(out, relative), f"copying {part} {name}")
+                _copy_snapshot(snapshot, os.path.join(out, relative), f"copying {part} {name}",
+                               forget_leases=part == "state")
             copied[part][name] = {"file": relative}
         with _written_to(out, "the copies of the attachments"):
             attachments, mismatched = _copy_attachments(sources[2], out)
@@ -253,7 +254,9 @@ def _snapshot(path):
              EXIT_UNREACHABLE if cause else EXIT_PROBLEM)
 
 
-def _copy_snapshot(snapshot, target, description):
+def _copy_snapshot(snapshot, target, description, forget_leases=False):
+    """forget_leases: who holds a lease (decision 24) is the running platform's, not
+    state to restore: a restored one would refuse the restored audit service."""
     os.makedirs(os.path.dirname(target), exist_ok=True)
     copy = sqlite3.connect(target)
     try:
@@ -261,6 +264,10 @@ def _copy_snapshot(snapshot, target, description):
         with progress_bar(description, pages) as show:
             snapshot.backup(copy, pages=STEP_PAGES,
                             progress=lambda _status, left, total: show(total - left))
+        if forget_leases and copy.execute("SELECT 1 FROM sqlite_master WHERE name = "
+                                          "'c_leases'").fetchone():
+            copy.execute('DELETE FROM "c_leases"')
+            copy.commit()
         # one self-contained file: no -wal or -shm beside it (the platform sets WAL again)
         copy.execute("PRAGMA journal_mode=DELETE")
     finally:

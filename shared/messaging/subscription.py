@@ -62,14 +62,17 @@ class HalfRebuilt(Exception):
 
 class Subscription:
     def __init__(self, name, source, handlers, tracking, parked, retries=3,
-                 backoff=0.05, batch=1000, batch_handler=None):
+                 backoff=0.05, batch=1000, batch_handler=None, lease=None, wait=5.0):
         """name: unique per subscriber; source: the Ledger read; handlers: type -> fn(record),
         or "*" -> fn(record) for every type; tracking / parked: view-store collections for
-        the position and parked events."""
+        the position and parked events; lease: a FoldingLease (shared.messaging.folding)
+        when other instances may fold the same tracking's views: then only its holder
+        applies, and the others wait for it, up to `wait` seconds a catch-up."""
         self.name, self.source, self.handlers = name, source, dict(handlers)
         self.tracking, self.parked = tracking, parked
         self.retries, self.backoff, self.batch = retries, backoff, batch
         self.batch_handler = batch_handler  # fn(records): one go; on failure, one by one
+        self.lease, self.wait = lease, wait
         self._lock = threading.Lock()
         self._runner = None   # the thread catching up now
         self._key = f"{name}:{source.name}"
@@ -97,8 +100,19 @@ class Subscription:
             # subscription reads, and the platform caught that ledger up): the lock is
             # this thread's; what the handler recorded is applied at the next round
             return 0
+        if self.lease is not None and not self.lease.held():
+            self._await_folder()
+            return 0
         with self._running():
             return self._catch_up_locked(progress)
+
+    def _await_folder(self):
+        """Another instance folds: wait (a while) for it to apply what the source holds
+        now, so a command's answer read from the views shows what it recorded."""
+        head = self.source.head().position
+        deadline = time.monotonic() + self.wait
+        while self.position < head and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     @contextmanager
     def _running(self):
@@ -248,6 +262,13 @@ class Subscription:
         in position order, up to the first that fails; one held behind an event still
         parked is not run."""
         outcomes = []
+        if self.lease is not None and not self.lease.held():
+            return [{"subscriber": self.name, "source": self.source.name,
+                     "position": entry["position"], "ok": False,
+                     "error": "another instance of the service folds its views and replays "
+                              "them: ask again (the call may reach that one)"}
+                    for entry in self._parked_in_order()
+                    if positions is None or entry["position"] in positions]
         with self._running():
             entries = self._parked_in_order()
             self._held = self._parked_by_stream(entries)

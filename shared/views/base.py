@@ -116,6 +116,16 @@ class Collection(ABC):
         serves those from an index (decision 22)."""
         check_field(field)   # refused alike where the hint does nothing
 
+    @abstractmethod
+    def claim(self, key: str, holder: str, until: float, now: float) -> bool:
+        """A lease, in one atomic step: document `key` names `holder` as holding it up to
+        `until` (epoch seconds) unless another holder's lease runs past `now`; whether
+        `holder` holds it. Renewing one's own lease is claiming it again."""
+
+    @abstractmethod
+    def release(self, key: str, holder: str) -> None:
+        """End `holder`'s lease `key` (another's is left as it is)."""
+
 
 class ViewStore(ABC):
     """A set of collections belonging to one service (prefix = service name)."""
@@ -139,6 +149,17 @@ class ViewStore(ABC):
 
     def close(self):
         """Release connections."""
+
+
+def lease_is_free(doc, holder, now) -> bool:
+    """Whether holder may claim the lease document doc (None: nobody holds it)."""
+    return not doc or doc.get("holder") == holder or not doc.get("until", 0) > now
+
+
+def lease_document(holder, until):
+    if not isinstance(holder, str) or not holder:
+        raise ViewStoreError(f"a lease holder is a non-empty text, not {holder!r}")
+    return {"holder": holder, "until": float(until)}
 
 
 def check_key(key):

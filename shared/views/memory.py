@@ -8,12 +8,15 @@ Documents are copied in and out (orjson round trip), so callers can never change
 store behind its back, and only JSON values get in, as with every other store.
 """
 import bisect
+import threading
 
 import orjson
 
 from .base import (Collection, ViewStore, ViewStoreError, check_field, check_filter, check_key,
-                   check_query, check_storable, document_json, field_value, matches,
-                   prefix_end, sort_key)
+                   check_query, check_storable, document_json, field_value, lease_document,
+                   lease_is_free, matches, prefix_end, sort_key)
+
+_LEASES = threading.Lock()   # a claim reads and writes in one step
 
 
 # orjson would write these as JSON silently (and integers past 53 bits need a closer
@@ -92,6 +95,19 @@ class MemoryCollection(Collection):
                 self._index_discard(field, field_value(old, field), key)
             self._index_add(field, field_value(stored, field), key)
         self._docs[key] = stored
+
+    def claim(self, key, holder, until, now):
+        lease = lease_document(holder, until)
+        with _LEASES:
+            free = lease_is_free(self.get(key), holder, now)
+            if free:
+                self.put(key, lease)
+            return free
+
+    def release(self, key, holder):
+        with _LEASES:
+            if (self.get(key) or {}).get("holder") == holder:
+                self.delete(key)
 
     def update(self, key, change):
         """In place, without the copies get/put make: the hot path of every projection.

@@ -11,12 +11,12 @@ import orjson
 from bson.errors import InvalidDocument
 from mongoengine.connection import get_db
 from pymongo import ReplaceOne
-from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from ..mongo_connection import connect, database_name, redacted
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
-                   check_field, check_filter, check_key, check_query, document_json, matches,
-                   prefix_end)
+                   check_field, check_filter, check_key, check_query, document_json,
+                   lease_document, matches, prefix_end)
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
@@ -185,6 +185,24 @@ class MongoCollection(Collection):
     def delete(self, key):
         check_key(key)
         self._docs.delete_one({"_id": key})
+
+    @_outage_safe
+    def claim(self, key, holder, until, now):
+        """One atomic upsert: a lease held by another past now matches nothing, and the
+        upsert's insert then meets the existing _id (refused: not claimed)."""
+        check_key(key)
+        try:
+            self._docs.find_one_and_update(
+                {"_id": key, "$or": [{"holder": holder}, {"until": {"$not": {"$gt": now}}}]},
+                {"$set": lease_document(holder, until)}, upsert=True)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    @_outage_safe
+    def release(self, key, holder):
+        check_key(key)
+        self._docs.delete_one({"_id": key, "holder": holder})
 
     @_outage_safe
     def clear(self):

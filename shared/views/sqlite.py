@@ -16,7 +16,7 @@ import orjson
 from ..ledger.sqlite import make_folder, trouble
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
                    check_field, check_filter, check_key, check_query, document_json,
-                   prefix_end)
+                   lease_document, lease_is_free, prefix_end)
 
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 # MongoDB's order of types, as every store sorts (base.py); a missing field is null.
@@ -135,6 +135,24 @@ class SqliteCollection(Collection):
         check_key(key)
         self._store.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
 
+    def claim(self, key, holder, until, now):
+        check_key(key)
+        lease = document_json(key, {**lease_document(holder, until), "_id": key})
+
+        def claiming(db):   # in one write transaction: no other process between
+            row = db.execute(f"SELECT doc FROM {self._table} WHERE key = ?", (key,)).fetchone()
+            free = lease_is_free(orjson.loads(row[0]) if row else None, holder, now)
+            if free:
+                db.execute(f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)",
+                           (key, lease))
+            return free
+        return self._store.in_transaction(claiming)
+
+    def release(self, key, holder):
+        check_key(key)
+        self._store.execute(f"DELETE FROM {self._table} WHERE key = ? AND "
+                            "json_extract(doc, '$.holder') = ?", (key, holder))
+
     def clear(self):
         self._store.execute(f"DELETE FROM {self._table}")
 
@@ -207,11 +225,16 @@ class SqliteViewStore(ViewStore):
             return self._db.execute(sql, params).fetchall()
 
     def execute_many(self, sql, rows):
+        self.in_transaction(lambda db: db.executemany(sql, rows))
+
+    def in_transaction(self, work):
+        """work(connection) in one write transaction, taken before it reads."""
         with self._lock, self._unavailable_on_trouble():
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(sql, rows)
+                result = work(self._db)
                 self._db.execute("COMMIT")
+                return result
             except BaseException:
                 if self._db.in_transaction:   # a full disk has rolled it back already
                     self._db.execute("ROLLBACK")

@@ -490,3 +490,20 @@ def test_text_written_with_escapes_is_found_by_equality_and_prefix(store, indexe
     assert codes(things.find({"n": {"$prefix": "D\u00e9"}})) == ["d"]
     assert codes(things.find({"n": {"$prefix": "\U0001f3e0"}})) == ["e"]
     assert codes(things.find({"n": {"$ne": "say"}})) == ["a", "b", "c", "d", "e", "g", "h"]
+
+
+def test_a_lease_is_held_by_one_holder_until_it_runs_out_or_is_released(store):
+    leases = store.collection("leases")
+    assert leases.claim("folding", "a", until=130.0, now=100.0)
+    assert not leases.claim("folding", "b", until=140.0, now=110.0)       # a holds it
+    assert leases.claim("folding", "a", until=150.0, now=120.0)           # a renews
+    assert not leases.claim("folding", "b", until=160.0, now=149.9)
+    assert leases.get("folding")["holder"] == "a"
+    assert leases.claim("folding", "b", until=180.0, now=150.0)           # a's ran out
+    leases.release("folding", "a")                                        # not a's now
+    assert leases.get("folding")["holder"] == "b"
+    leases.release("folding", "b")
+    assert leases.get("folding") is None
+    assert leases.claim("folding", "a", until=200.0, now=170.0)
+    with pytest.raises(ViewStoreError, match="holder"):
+        leases.claim("folding", "", until=1.0, now=0.0)

@@ -36,6 +36,8 @@ def platform(tmp_path):
     for name in ("registration", "gateway"):
         kept = open_view_store(state, name)
         kept.collection("positions").put("registration", {"position": 1})
+        kept.collection("leases").claim("folding", f"{name}-1", until=time.time() + 30,
+                                        now=time.time())   # a service running
         kept.close()
     files = FolderStore(str(tmp_path / "attachments"))
     uploaded = [files.put(b"a map of the village"), files.put(b"minutes of the meeting")]
@@ -64,6 +66,8 @@ def test_a_backup_holds_copies_that_verify_and_a_manifest_that_names_them(platfo
         assert entry["sha256"] == sha256(copy)
         kept = open_view_store(f"sqlite:///{out / 'state'}", name)
         assert kept.collection("positions").get("registration")["position"] == 1
+        # who held a lease is not restored: it would keep the restored service waiting
+        assert kept.collection("leases").find() == []
         kept.close()
     assert sorted(manifest["attachments"]) == sorted(platform["uploaded"])
     for digest, entry in manifest["attachments"].items():

@@ -1,0 +1,62 @@
+"""Two instances of a service on one durable view store: one folds the views, the other
+serves from them, waits for the folder, and takes over when it stops (decision 24)."""
+import eventlet
+import pytest
+
+from services.audit.service import AuditService
+from shared.chassis.platform import Platform
+from shared.ledger import open_ledger
+from shared.ledger.verify import generate_key
+
+from .test_messaging import tick
+from .ticking import Consumer
+
+
+def platform_of(container):
+    return next(e for e in container.extensions if isinstance(e, Platform))
+
+
+def counts(platform):
+    return {doc["position"]: doc["times"]
+            for doc in platform.views.collection("applied").find()}
+
+
+def test_one_instance_folds_the_other_waits_for_it_and_takes_over(container_factory,
+                                                                   platform_config, tmp_path):
+    config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}
+    producer = open_ledger(config["STORE_URI"], "producer")
+    first, second = container_factory(Consumer, config), container_factory(Consumer, config)
+    first.start()
+    second.start()
+    folder, standby = platform_of(first), platform_of(second)
+    assert folder.lease.holding and standby.lease.holding is False
+    for subscription in standby.subscriptions:
+        subscription.wait = 0.3
+
+    tick(producer, 50)
+    standby.catch_up()                   # waits for the folder, applies nothing itself
+    assert counts(standby) == {}
+    eventlet.spawn_after(0.1, folder.catch_up)
+    for subscription in standby.subscriptions:
+        subscription.wait = 10.0
+    standby.catch_up()                   # back once the folder has applied them
+    assert counts(standby) == {position: 1 for position in range(1, 51)}
+
+    first.stop()                         # releases the lease: the standby takes over
+    tick(producer, 10)
+    standby.catch_up()
+    assert standby.lease.holding
+    assert counts(standby) == {position: 1 for position in range(1, 61)}
+    producer.close()
+
+
+def test_a_second_audit_service_on_the_same_state_store_is_refused(container_factory,
+                                                                   platform_config, tmp_path):
+    (tmp_path / "key.pem").write_bytes(generate_key())
+    config = {**platform_config, "TREE_HEAD_KEY": str(tmp_path / "key.pem")}
+    first = container_factory(AuditService, config)
+    first.start()
+    with pytest.raises(SystemExit, match="another audit service .* keeps the Merkle trees"):
+        container_factory(AuditService, config).start()
+    first.stop()
+    container_factory(AuditService, config).start()   # once the first has stopped
