@@ -6,10 +6,10 @@ document, changes it and writes it back, so the slower one's write of an older s
 could land after the other's newer one and outlive it once the tracked position had
 passed. Now the instances share a lease in the view store (collection `leases`, key
 `folding`): its holder folds; the others serve queries and commands from the same views,
-wait for the holder to fold what they need (FoldingLease users: Subscription), and stand
-by, taking over once the holder's lease runs out (SECONDS after it last renewed) or at
-once when it stops. With memory:// views every instance has a store of its own, and so a
-lease of its own.
+wait for the holder to fold what they need (shared.messaging.subscription), and stand
+by. One takes over when the holder's lease runs out (SECONDS after it last renewed), at
+once when the holder stops, or, on the same machine, when the holder's process is gone.
+With memory:// views every instance has a store of its own, and so a lease of its own.
 
 A holder renews its lease when less than half of it is left, on its next catch-up (every
 CATCH_UP_INTERVAL at least): one write per 15 s. One paused past its whole lease (30 s)
@@ -44,6 +44,8 @@ class FoldingLease:
         if self._until - now > self.seconds / 2:
             return True
         holding = self.leases.claim(KEY, self.holder, now + self.seconds, now)
+        if not holding and self._holder_died():   # killed on this machine: no need to
+            holding = self.leases.claim(KEY, self.holder, now + self.seconds, now)  # wait
         self._until = now + self.seconds if holding else 0.0
         if holding != self.holding:
             self._said(holding)
@@ -52,6 +54,17 @@ class FoldingLease:
                 for then in self.taken:
                     then()
         return holding
+
+    def _holder_died(self) -> bool:
+        """The holder was a process on this machine that is gone (a restart after a
+        kill): its lease is released (only if it is still that holder's)."""
+        holder = (self.leases.get(KEY) or {}).get("holder", "")
+        host, _, rest = holder.partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+            return False
+        self.leases.release(KEY, holder)
+        return True
 
     def _said(self, holding):
         if holding and self.holding is False:
@@ -66,3 +79,13 @@ class FoldingLease:
         if self.holding:
             self.leases.release(KEY, self.holder)
         self.holding, self._until = False, 0.0
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another user's process: alive
+        return True
+    return True

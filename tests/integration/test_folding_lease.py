@@ -1,5 +1,11 @@
 """Two instances of a service on one durable view store: one folds the views, the other
 serves from them, waits for the folder, and takes over when it stops (decision 24)."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
 import eventlet
 import pytest
 
@@ -7,6 +13,8 @@ from services.audit.service import AuditService
 from shared.chassis.platform import Platform
 from shared.ledger import open_ledger
 from shared.ledger.verify import generate_key
+from shared.messaging.folding import KEY, FoldingLease
+from shared.views import open_view_store
 
 from .test_messaging import tick
 from .ticking import Consumer
@@ -60,3 +68,19 @@ def test_a_second_audit_service_on_the_same_state_store_is_refused(container_fac
         container_factory(AuditService, config).start()
     first.stop()
     container_factory(AuditService, config).start()   # once the first has stopped
+
+
+def test_a_lease_whose_process_is_gone_is_taken_at_once(tmp_path):
+    """A restart after a kill on the same machine does not wait for the lease to run out."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    views = open_view_store(f"sqlite:///{tmp_path}", "consumer")
+    leases = views.collection("leases")
+    now = time.time()
+    assert leases.claim(KEY, f"{socket.gethostname()}:{gone}:dead", now + 30, now)
+    assert FoldingLease(views, "consumer").held()
+    alive = f"{socket.gethostname()}:{os.getpid()}:other"   # this process: alive
+    leases.release(KEY, leases.get(KEY)["holder"])
+    assert leases.claim(KEY, alive, now + 30, now)
+    assert not FoldingLease(views, "consumer").held()
+    views.close()
