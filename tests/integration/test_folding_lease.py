@@ -1,5 +1,6 @@
 """Two instances of a service on one durable view store: one folds the views, the other
 serves from them, waits for the folder, and takes over when it stops (decision 24)."""
+import json
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from shared.ledger.verify import generate_key
 from shared.messaging.folding import KEY, FoldingLease
 from shared.views import open_view_store
 
+from .conftest import wait_for
 from .test_messaging import tick
 from .ticking import Consumer
 
@@ -84,3 +86,34 @@ def test_a_lease_whose_process_is_gone_is_taken_at_once(tmp_path):
     assert leases.claim(KEY, alive, now + 30, now)
     assert not FoldingLease(views, "consumer").held()
     views.close()
+
+
+def test_two_processes_on_one_view_store_apply_each_event_once(platform_config, tmp_path):
+    """The consumer counts every application; two instances catching up every 10 ms,
+    each in its own process, on one SQLite view folder: without the lease both fold."""
+    config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views",
+              "CATCH_UP_INTERVAL": 0.01}
+    producer = open_ledger(config["STORE_URI"], "producer")
+    tick(producer, 1)   # the ledger exists before the consumers read it
+    command = [sys.executable, "-m", "tests.integration.consumer_process", json.dumps(config)]
+    processes = [subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=os.getcwd()),
+                                  stderr=subprocess.DEVNULL) for _ in range(2)]
+    views = open_view_store(config["VIEW_URI"], "consumer")
+    try:
+        wait_for(lambda: views.collection("applied").count() == 1, what="both started")
+        time.sleep(1.0)
+        for _ in range(40):
+            tick(producer, 50)
+            time.sleep(0.02)
+        wait_for(lambda: views.collection("applied").count() == 2001, timeout=60,
+                 what="2,001 applied")
+        time.sleep(0.5)   # a second folder would have applied them again by now
+        times = {doc["times"] for doc in views.collection("applied").find()}
+        assert times == {1}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        views.close()
+        producer.close()
