@@ -142,13 +142,9 @@ class GatewayRuntime(DependencyProvider):
                              self.secret(platform.state))
 
     def secret(self, state) -> str:
-        if self._secret is None:
-            kept = state.collection("secrets")
-            doc = kept.get("token_signing")
-            if doc is None:
-                doc = {"secret": secrets.token_urlsafe(48)}
-                kept.put("token_signing", doc)
-            self._secret = doc["secret"]
+        if self._secret is None:   # gateways starting at once on a new store: one secret
+            self._secret = state.collection("secrets").keep_first(
+                "token_signing", {"secret": secrets.token_urlsafe(48)})["secret"]
         return self._secret
 
     def health(self, session) -> dict:

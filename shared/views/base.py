@@ -126,6 +126,11 @@ class Collection(ABC):
     def release(self, key: str, holder: str) -> None:
         """End `holder`'s lease `key` (another's is left as it is)."""
 
+    @abstractmethod
+    def keep_first(self, key: str, doc: dict) -> dict:
+        """In one atomic step: store doc at key unless a document is there already;
+        the document kept at key either way (the first one put, whoever put it)."""
+
 
 class ViewStore(ABC):
     """A set of collections belonging to one service (prefix = service name)."""

@@ -16,7 +16,7 @@ from .base import (Collection, ViewStore, ViewStoreError, check_field, check_fil
                    check_query, check_storable, document_json, field_value, lease_document,
                    lease_is_free, matches, prefix_end, sort_key)
 
-_LEASES = threading.Lock()   # a claim reads and writes in one step
+_LEASES = threading.Lock()   # a claim or keep_first reads and writes in one step
 
 
 # orjson would write these as JSON silently (and integers past 53 bits need a closer
@@ -103,6 +103,12 @@ class MemoryCollection(Collection):
             if free:
                 self.put(key, lease)
             return free
+
+    def keep_first(self, key, doc):
+        with _LEASES:
+            if self.get(key) is None:
+                self.put(key, doc)
+            return self.get(key)
 
     def release(self, key, holder):
         with _LEASES:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import orjson
 from bson.errors import InvalidDocument
 from mongoengine.connection import get_db
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from ..mongo_connection import connect, database_name, redacted
@@ -198,6 +198,14 @@ class MongoCollection(Collection):
         except DuplicateKeyError:
             return False
         return True
+
+    @_outage_safe
+    def keep_first(self, key, doc):
+        kept = _json(key, doc)
+        kept.pop("_id")
+        return _key_last(self._docs.find_one_and_update(
+            {"_id": key}, {"$setOnInsert": kept}, upsert=True,
+            return_document=ReturnDocument.AFTER))
 
     @_outage_safe
     def release(self, key, holder):

@@ -148,6 +148,19 @@ class SqliteCollection(Collection):
             return free
         return self._store.in_transaction(claiming)
 
+    def keep_first(self, key, doc):
+        check_key(key)
+        if not isinstance(doc, dict):
+            raise ViewStoreError(f"document {key!r} is not a JSON object")
+        kept = document_json(key, {**{k: v for k, v in doc.items() if k != "_id"}, "_id": key})
+
+        def keeping(db):
+            db.execute(f"INSERT OR IGNORE INTO {self._table} (key, doc) VALUES (?, ?)",
+                       (key, kept))
+            return db.execute(f"SELECT doc FROM {self._table} WHERE key = ?",
+                              (key,)).fetchone()[0]
+        return orjson.loads(self._store.in_transaction(keeping))
+
     def release(self, key, holder):
         check_key(key)
         self._store.execute(f"DELETE FROM {self._table} WHERE key = ? AND "

@@ -507,3 +507,14 @@ def test_a_lease_is_held_by_one_holder_until_it_runs_out_or_is_released(store):
     assert leases.claim("folding", "a", until=200.0, now=170.0)
     with pytest.raises(ViewStoreError, match="holder"):
         leases.claim("folding", "", until=1.0, now=0.0)
+
+
+def test_keep_first_stores_a_document_only_where_there_is_none(store):
+    secrets = store.collection("secrets")
+    assert secrets.keep_first("signing", {"secret": "first"}) == {"secret": "first",
+                                                                  "_id": "signing"}
+    assert secrets.keep_first("signing", {"secret": "second"})["secret"] == "first"
+    assert secrets.get("signing")["secret"] == "first"
+    with pytest.raises(ViewStoreError):
+        secrets.keep_first("other", {"n": 2 ** 64})   # past what MongoDB holds
+    assert secrets.get("other") is None
