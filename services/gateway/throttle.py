@@ -10,6 +10,7 @@ against others). State is durable and shared by every gateway process (state sto
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from .errors import TooManyRequests
 
@@ -52,15 +53,12 @@ class LoginThrottle:
                                       f"in {wait} s", what, wait)
 
     def failed(self, subjects):
+        """Count a failure of each subject, in one step of the store each: failures
+        at once (on several gateways, or one on MongoDB) are each counted."""
         now = self.clock()
         for kind, value in subjects:
-            policy, key = self.policies[kind], f"{kind}:{value}"
-            doc = self.collection.get(key)
-            if doc is None or now - doc["last_failure"] > policy.forget_after_seconds:
-                doc = {"failures": 0, "locked_until": 0.0}
-            failures = doc["failures"] + 1
-            self.collection.put(key, {"failures": failures, "last_failure": now,
-                                      "locked_until": now + policy.lock_seconds(failures)})
+            key = f"{kind}:{value}"
+            self.collection.swap(key, partial(_one_more, self.policies[kind], now))
             self._expire(kind, key, now)
 
     def _expire(self, kind, key, now):
@@ -79,3 +77,12 @@ class LoginThrottle:
 
     def succeeded(self, username):
         self.collection.delete(f"user:{username}")
+
+
+def _one_more(policy, now, doc):
+    """The subject's failures with one more at now (a quiet period forgets the rest)."""
+    if doc is None or now - doc["last_failure"] > policy.forget_after_seconds:
+        doc = {"failures": 0}
+    failures = doc["failures"] + 1
+    return {"failures": failures, "last_failure": now,
+            "locked_until": now + policy.lock_seconds(failures)}

@@ -117,19 +117,32 @@ class Collection(ABC):
         check_field(field)   # refused alike where the hint does nothing
 
     @abstractmethod
-    def claim(self, key: str, holder: str, until: float, now: float) -> bool:
-        """A lease, in one atomic step: document `key` names `holder` as holding it up to
-        `until` (epoch seconds) unless another holder's lease runs past `now`; whether
-        `holder` holds it. Renewing one's own lease is claiming it again."""
+    def swap(self, key: str, change) -> dict | None:
+        """In one atomic step across every process using the store: the document at key
+        (None if there is none) is handed to change, and what change returns (a new
+        dict, or the same one untouched, or None for none) is kept. Returns what is
+        kept. change may run more than once (MongoDB retries when another writer came
+        between its read and its write): it must not act outside its answer. For shared
+        state that several instances change (a lease, a counter, a first value);
+        projections need none of it (decision 24) and use update."""
 
-    @abstractmethod
+    def claim(self, key: str, holder: str, until: float, now: float) -> bool:
+        """A lease: document `key` names `holder` as holding it up to `until` (epoch
+        seconds) unless another holder's lease runs past `now`; whether `holder` holds
+        it. Renewing one's own lease is claiming it again."""
+        lease = lease_document(holder, until)
+        kept = self.swap(key, lambda doc: lease if lease_is_free(doc, holder, now) else doc)
+        return (kept or {}).get("holder") == holder and kept.get("until") == lease["until"]
+
     def release(self, key: str, holder: str) -> None:
         """End `holder`'s lease `key` (another's is left as it is)."""
+        self.swap(key, lambda doc: {**doc, "until": 0.0}
+                  if doc and doc.get("holder") == holder else doc)
 
-    @abstractmethod
     def keep_first(self, key: str, doc: dict) -> dict:
-        """In one atomic step: store doc at key unless a document is there already;
-        the document kept at key either way (the first one put, whoever put it)."""
+        """Store doc at key unless a document is there already; the document kept at key
+        either way (the first one put, whoever put it)."""
+        return self.swap(key, lambda kept: doc if kept is None else kept)
 
 
 class ViewStore(ABC):

@@ -13,10 +13,10 @@ import threading
 import orjson
 
 from .base import (Collection, ViewStore, ViewStoreError, check_field, check_filter, check_key,
-                   check_query, check_storable, document_json, field_value, lease_document,
-                   lease_is_free, matches, prefix_end, sort_key)
+                   check_query, check_storable, document_json, field_value, matches,
+                   prefix_end, sort_key)
 
-_LEASES = threading.Lock()   # a claim or keep_first reads and writes in one step
+_SWAPS = threading.Lock()   # a swap reads and writes in one step
 
 
 # orjson would write these as JSON silently (and integers past 53 bits need a closer
@@ -96,24 +96,13 @@ class MemoryCollection(Collection):
             self._index_add(field, field_value(stored, field), key)
         self._docs[key] = stored
 
-    def claim(self, key, holder, until, now):
-        lease = lease_document(holder, until)
-        with _LEASES:
-            free = lease_is_free(self.get(key), holder, now)
-            if free:
-                self.put(key, lease)
-            return free
-
-    def keep_first(self, key, doc):
-        with _LEASES:
-            if self.get(key) is None:
-                self.put(key, doc)
+    def swap(self, key, change):
+        with _SWAPS:
+            doc = self.get(key)
+            new = change(doc)
+            if new is not None and new is not doc:
+                self.put(key, new)
             return self.get(key)
-
-    def release(self, key, holder):
-        with _LEASES:
-            if (self.get(key) or {}).get("holder") == holder:
-                self.delete(key)
 
     def update(self, key, change):
         """In place, without the copies get/put make: the hot path of every projection.

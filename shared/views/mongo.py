@@ -10,13 +10,12 @@ from contextlib import contextmanager
 import orjson
 from bson.errors import InvalidDocument
 from mongoengine.connection import get_db
-from pymongo import ReplaceOne, ReturnDocument
+from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from ..mongo_connection import connect, database_name, redacted
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
-                   check_field, check_filter, check_key, check_query, document_json,
-                   lease_document, matches, prefix_end)
+                   check_field, check_filter, check_key, check_query, document_json, matches, prefix_end)
 
 # Operator state every service with state has (see shared/chassis, shared/messaging).
 STATE_COLLECTIONS = ("parked", "relay_positions", "tracking")
@@ -38,6 +37,15 @@ def _json(key, doc):
     copy.pop("_id", None)
     copy["_id"] = key
     return copy
+
+
+def _as_read(doc):
+    """A filter matching exactly this document, as read (field by field, and no other)."""
+    return {"_id": doc["_id"], "$expr": {"$eq": ["$$ROOT", {"$literal": _ordered(doc)}]}}
+
+
+def _ordered(doc):
+    return {"_id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
 
 
 def _key_last(doc):
@@ -187,30 +195,26 @@ class MongoCollection(Collection):
         self._docs.delete_one({"_id": key})
 
     @_outage_safe
-    def claim(self, key, holder, until, now):
-        """One atomic upsert: a lease held by another past now matches nothing, and the
-        upsert's insert then meets the existing _id (refused: not claimed)."""
+    def swap(self, key, change, attempts=50):
+        """Compare and set: the write names the whole document read, so it matches
+        nothing once another writer changed it, and the swap reads again."""
         check_key(key)
-        try:
-            self._docs.find_one_and_update(
-                {"_id": key, "$or": [{"holder": holder}, {"until": {"$not": {"$gt": now}}}]},
-                {"$set": lease_document(holder, until)}, upsert=True)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    @_outage_safe
-    def keep_first(self, key, doc):
-        kept = _json(key, doc)
-        kept.pop("_id")
-        return _key_last(self._docs.find_one_and_update(
-            {"_id": key}, {"$setOnInsert": kept}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-
-    @_outage_safe
-    def release(self, key, holder):
-        check_key(key)
-        self._docs.delete_one({"_id": key, "holder": holder})
+        for _ in range(attempts):
+            doc = _key_last(self._docs.find_one({"_id": key}))
+            new = change(None if doc is None else dict(doc))
+            if new is None or new == doc:
+                return doc
+            kept = _json(key, new)
+            if doc is None:
+                try:
+                    self._docs.insert_one(kept)
+                    return _key_last(kept)
+                except DuplicateKeyError:   # another inserted it first: read it
+                    continue
+            if self._docs.replace_one(_as_read(doc), kept).matched_count:
+                return _key_last(kept)
+        raise ViewStoreUnavailable(f"store {self.store!r}, collection {self.name!r}: "
+                                   f"document {key!r} kept changing under {attempts} swaps")
 
     @_outage_safe
     def clear(self):

@@ -15,8 +15,7 @@ import orjson
 
 from ..ledger.sqlite import make_folder, trouble
 from .base import (MAX_ROWS, Collection, ViewStore, ViewStoreError, ViewStoreUnavailable,
-                   check_field, check_filter, check_key, check_query, document_json,
-                   lease_document, lease_is_free, prefix_end)
+                   check_field, check_filter, check_key, check_query, document_json, prefix_end)
 
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 # MongoDB's order of types, as every store sorts (base.py); a missing field is null.
@@ -114,15 +113,17 @@ class SqliteCollection(Collection):
         self.put_many([(key, doc)])
 
     def put_many(self, items):
-        rows = []
-        for key, doc in items:
-            if not isinstance(doc, dict):
-                raise ViewStoreError(f"document {key!r} is not a JSON object")
-            doc = {name: value for name, value in doc.items() if name != "_id"}
-            doc["_id"] = key   # last, in every store
-            rows.append((key, document_json(key, doc)))
+        rows = [self._row(key, doc) for key, doc in items]
         self._store.execute_many(
             f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)", rows)
+
+    @staticmethod
+    def _row(key, doc):
+        if not isinstance(doc, dict):
+            raise ViewStoreError(f"document {key!r} is not a JSON object")
+        doc = {name: value for name, value in doc.items() if name != "_id"}
+        doc["_id"] = key   # last, in every store
+        return key, document_json(key, doc)
 
     def ensure_index(self, field):
         """An index on the field's JSON text, which equality and prefix filters read."""
@@ -135,36 +136,19 @@ class SqliteCollection(Collection):
         check_key(key)
         self._store.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
 
-    def claim(self, key, holder, until, now):
+    def swap(self, key, change):
         check_key(key)
-        lease = document_json(key, {**lease_document(holder, until), "_id": key})
 
-        def claiming(db):   # in one write transaction: no other process between
+        def swapping(db):   # in one write transaction: no other process between
             row = db.execute(f"SELECT doc FROM {self._table} WHERE key = ?", (key,)).fetchone()
-            free = lease_is_free(orjson.loads(row[0]) if row else None, holder, now)
-            if free:
-                db.execute(f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)",
-                           (key, lease))
-            return free
-        return self._store.in_transaction(claiming)
-
-    def keep_first(self, key, doc):
-        check_key(key)
-        if not isinstance(doc, dict):
-            raise ViewStoreError(f"document {key!r} is not a JSON object")
-        kept = document_json(key, {**{k: v for k, v in doc.items() if k != "_id"}, "_id": key})
-
-        def keeping(db):
-            db.execute(f"INSERT OR IGNORE INTO {self._table} (key, doc) VALUES (?, ?)",
-                       (key, kept))
-            return db.execute(f"SELECT doc FROM {self._table} WHERE key = ?",
-                              (key,)).fetchone()[0]
-        return orjson.loads(self._store.in_transaction(keeping))
-
-    def release(self, key, holder):
-        check_key(key)
-        self._store.execute(f"DELETE FROM {self._table} WHERE key = ? AND "
-                            "json_extract(doc, '$.holder') = ?", (key, holder))
+            doc = orjson.loads(row[0]) if row else None
+            new = change(doc)
+            if new is None or new is doc:
+                return doc
+            kept = self._row(key, new)
+            db.execute(f"INSERT OR REPLACE INTO {self._table} (key, doc) VALUES (?, ?)", kept)
+            return orjson.loads(kept[1])
+        return self._store.in_transaction(swapping)
 
     def clear(self):
         self._store.execute(f"DELETE FROM {self._table}")

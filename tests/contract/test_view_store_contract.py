@@ -493,6 +493,7 @@ def test_text_written_with_escapes_is_found_by_equality_and_prefix(store, indexe
 
 
 def test_a_lease_is_held_by_one_holder_until_it_runs_out_or_is_released(store):
+    """Collection.claim and release, built on swap (every store's atomic step)."""
     leases = store.collection("leases")
     assert leases.claim("folding", "a", until=130.0, now=100.0)
     assert not leases.claim("folding", "b", until=140.0, now=110.0)       # a holds it
@@ -501,10 +502,9 @@ def test_a_lease_is_held_by_one_holder_until_it_runs_out_or_is_released(store):
     assert leases.get("folding")["holder"] == "a"
     assert leases.claim("folding", "b", until=180.0, now=150.0)           # a's ran out
     leases.release("folding", "a")                                        # not a's now
-    assert leases.get("folding")["holder"] == "b"
+    assert not leases.claim("folding", "a", until=190.0, now=160.0)
     leases.release("folding", "b")
-    assert leases.get("folding") is None
-    assert leases.claim("folding", "a", until=200.0, now=170.0)
+    assert leases.claim("folding", "a", until=200.0, now=170.0)           # b's ended
     with pytest.raises(ViewStoreError, match="holder"):
         leases.claim("folding", "", until=1.0, now=0.0)
 
@@ -518,3 +518,18 @@ def test_keep_first_stores_a_document_only_where_there_is_none(store):
     with pytest.raises(ViewStoreError):
         secrets.keep_first("other", {"n": 2 ** 64})   # past what MongoDB holds
     assert secrets.get("other") is None
+
+
+def test_swap_changes_a_document_in_one_step_or_leaves_it(store):
+    counters = store.collection("counters")
+
+    def add(doc):
+        return {"n": (doc or {"n": 0})["n"] + 1}
+    assert counters.swap("c", add) == {"n": 1, "_id": "c"}
+    assert counters.swap("c", add)["n"] == 2
+    assert counters.swap("c", lambda doc: doc) == {"n": 2, "_id": "c"}      # untouched
+    assert counters.swap("none", lambda doc: None) is None                  # nothing kept
+    assert counters.get("none") is None
+    with pytest.raises(ViewStoreError):
+        counters.swap("c", lambda doc: {"n": 2 ** 64})
+    assert counters.get("c")["n"] == 2

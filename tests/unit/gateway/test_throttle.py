@@ -1,4 +1,7 @@
 """Failed logins: free at first, then locked for 1 s, 2 s, 4 s, ... per subject."""
+import multiprocessing
+import time
+
 import pytest
 
 from services.gateway.errors import TooManyRequests
@@ -96,3 +99,30 @@ def test_failures_forgotten_are_deleted_not_kept_for_ever(clock):
     assert failures.get("user:guess0") is None and failures.get("address:10.0.0.1") is None
     assert failures.get("user:siti")["failures"] == 2   # failed 1000 s ago: remembered
     assert failures.count() == 2                        # siti and budi
+
+
+def _guess(uri, start, count):
+    store = open_view_store(uri, "gateway")
+    throttle = LoginThrottle(store.collection("login_failures"), {"user": Policy(3)})
+    while time.time() < start:   # all at once
+        pass
+    for _ in range(count):
+        throttle.failed([USER])
+    store.close()
+
+
+def test_failures_at_once_on_several_gateways_are_each_counted(tmp_path):
+    """Gateway processes share the state store: a guesser spreading guesses over them
+    got a read-then-write count that lost some of them (40 of 160 here)."""
+    uri = f"sqlite:///{tmp_path}"
+    open_view_store(uri, "gateway").close()
+    context = multiprocessing.get_context("spawn")
+    start = time.time() + 2.0
+    workers = [context.Process(target=_guess, args=(uri, start, 40)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    store = open_view_store(uri, "gateway")
+    assert store.collection("login_failures").get("user:siti")["failures"] == 160
+    store.close()
