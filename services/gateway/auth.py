@@ -60,14 +60,14 @@ class Directory:
         self._freshen()
         doc = lookup(self.session.views, key)
         if not fresh(doc):
-            self.catch_up()
+            self.catch_up(wait=True)   # where another gateway folds: once it has
             doc = lookup(self.session.views, key)
         return doc
 
-    def catch_up(self):
+    def catch_up(self, wait=False):
         for subscription in self.session.subscriptions:
             if subscription.source.name == self.session.name:
-                subscription.catch_up()
+                subscription.catch_up(wait=wait)
 
 
 class Authenticator:

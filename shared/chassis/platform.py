@@ -71,7 +71,7 @@ class ServiceContext:
         if recorded:
             self._platform.appended()   # also wakes the relay
         else:
-            self._platform.catch_up(self.name)
+            self._platform.catch_up(self.name, wait=True)
 
     def append_batch(self, requests):
         results = self.ledger.append_batch(requests)
@@ -119,7 +119,7 @@ class WorkerSession(ServiceContext):
         """Apply what source (every source, if None) has recorded that its subscribers
         have not seen yet, before a decision that reads their effects (a doorbell may not
         have rung yet)."""
-        self._platform.catch_up(source)
+        self._platform.catch_up(source, wait=True)
 
     @property
     def subscriptions(self):
@@ -201,9 +201,10 @@ class Platform(DependencyProvider):
         while not self._stopped.wait(self.interval):
             self.catch_up()
 
-    def catch_up(self, source=None):
-        """Every subscription (to source, if given) brought up to its source's head."""
-        self._each(source, lambda subscription: subscription.catch_up())
+    def catch_up(self, source=None, wait=False):
+        """Every subscription (to source, if given) brought up to its source's head; with
+        wait, also where another instance folds it (decision 24): a command answers."""
+        self._each(source, lambda subscription: subscription.catch_up(wait=wait))
 
     def _each(self, source, action):
         """action on every subscription (to source, if given), each on its own: one that
@@ -227,7 +228,7 @@ class Platform(DependencyProvider):
         """Our ledger grew: bring our own projections up to date and wake the relay."""
         if self.relay:
             self.relay.wake()
-        self.catch_up(self.service_name)
+        self.catch_up(self.service_name, wait=True)
 
     def ring(self, source, position):
         self._each(source, lambda subscription: subscription.ring(position))

@@ -67,7 +67,7 @@ class Subscription:
         or "*" -> fn(record) for every type; tracking / parked: view-store collections for
         the position and parked events; lease: a FoldingLease (shared.messaging.folding)
         when other instances may fold the same tracking's views: then only its holder
-        applies, and the others wait for it, up to `wait` seconds a catch-up."""
+        applies, and the others wait for it, up to `wait` seconds, where asked to."""
         self.name, self.source, self.handlers = name, source, dict(handlers)
         self.tracking, self.parked = tracking, parked
         self.retries, self.backoff, self.batch = retries, backoff, batch
@@ -91,8 +91,10 @@ class Subscription:
             return 0
         return self.catch_up()
 
-    def catch_up(self, progress=None) -> int:
-        """Apply every event after the tracked position up to the current head."""
+    def catch_up(self, progress=None, wait=False) -> int:
+        """Apply every event after the tracked position up to the current head. Where
+        another instance folds (lease), apply nothing; with wait, first wait for that
+        one to reach the head (a command about to answer from the views)."""
         if not self.handlers:   # nothing to apply (and no type would mean every type)
             return 0
         if self._runner == threading.get_ident():
@@ -101,7 +103,8 @@ class Subscription:
             # this thread's; what the handler recorded is applied at the next round
             return 0
         if self.lease is not None and not self.lease.held():
-            self._await_folder()
+            if wait:
+                self._await_folder()
             return 0
         with self._running():
             return self._catch_up_locked(progress)

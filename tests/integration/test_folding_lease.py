@@ -44,12 +44,13 @@ def test_one_instance_folds_the_other_waits_for_it_and_takes_over(container_fact
         subscription.wait = 0.3
 
     tick(producer, 50)
-    standby.catch_up()                   # waits for the folder, applies nothing itself
+    standby.catch_up()                   # a doorbell or safety-net round: applies nothing
+    standby.catch_up(wait=True)          # before a command's answer: waits, in vain here
     assert counts(standby) == {}
     eventlet.spawn_after(0.1, folder.catch_up)
     for subscription in standby.subscriptions:
         subscription.wait = 10.0
-    standby.catch_up()                   # back once the folder has applied them
+    standby.catch_up(wait=True)          # back once the folder has applied them
     assert counts(standby) == {position: 1 for position in range(1, 51)}
 
     first.stop()                         # releases the lease: the standby takes over
