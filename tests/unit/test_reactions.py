@@ -39,7 +39,7 @@ def reacting(tmp_path, reaction_class, *payloads):
     consumer = open_ledger(f"sqlite:///{tmp_path}", "consumer")
     state = open_view_store("memory://", "consumer")
     platform = SimpleNamespace(service_name="consumer", views=state, ledger=consumer,
-                               appended=lambda: None, catch_up=lambda source=None: None)
+                               appended=lambda: None, catch_up=lambda source=None, wait=False: None)
     reaction = reaction_class(ServiceContext(platform))
     subscription = Subscription(f"consumer.{reaction.name}", producer, reaction.handlers(),
                                 state.collection("tracking"), state.collection("parked"),
