@@ -65,9 +65,8 @@ class AuditPlatform(DependencyProvider):
             # (decision 24): a second instance is refused, not a second writer
             self.lease = FoldingLease(self.state, "audit")
             if not self.lease.held():
-                holder = (self.lease.leases.get("folding") or {}).get("holder")
                 raise ViewStoreError(
-                    f"another audit service ({holder}) keeps the Merkle trees at STATE_URI; "
+                    f"another audit service ({self.lease.holder_now()}) keeps the Merkle trees at STATE_URI; "
                     "run one audit service per state store (this one may start once that "
                     f"one has stopped, or {int(self.lease.seconds)} s after it was killed)")
         self.sources = LedgerSources(setting(config, "STORE_URI"))

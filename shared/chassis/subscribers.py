@@ -11,8 +11,10 @@
 A Projection folds events into view documents; its tracking position lives with its
 views, so both are rebuilt together. Its handlers meet an event again whenever a
 catch-up stopped part-way through a batch, so they must leave a view as it was then
-(decision 23; tests/integration/audit/test_refolding.py checks every view). A Reaction (process manager) turns another
-service's event into a command on this service: its handlers *return* the command
+(decision 23; tests/integration/audit/test_refolding.py checks every view).
+
+A Reaction (process manager) turns another service's event into a command on this
+service: its handlers *return* the command
 
     @handles("VillageSelected")
     def selected(self, record):

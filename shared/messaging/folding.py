@@ -55,10 +55,14 @@ class FoldingLease:
                     then()
         return holding
 
+    def holder_now(self) -> str:
+        """Who holds (or last held) the lease: host:pid:tag."""
+        return (self.leases.get(KEY) or {}).get("holder", "")
+
     def _holder_died(self) -> bool:
         """The holder was a process on this machine that is gone (a restart after a
         kill): its lease is released (only if it is still that holder's)."""
-        holder = (self.leases.get(KEY) or {}).get("holder", "")
+        holder = self.holder_now()
         host, _, rest = holder.partition(":")
         pid = rest.partition(":")[0]
         if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
@@ -71,9 +75,8 @@ class FoldingLease:
             log.info("%s: the other instance stopped folding the views; this one folds them",
                      self.service)
         elif not holding:
-            other = (self.leases.get(KEY) or {}).get("holder", "another instance")
             log.info("%s: %s folds the views; this instance serves from them and stands by",
-                     self.service, other)
+                     self.service, self.holder_now() or "another instance")
 
     def release(self):
         if self.holding:
