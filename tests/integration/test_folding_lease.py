@@ -19,7 +19,7 @@ from shared.views import open_view_store
 
 from .conftest import wait_for
 from .test_messaging import tick
-from .ticking import Consumer
+from .ticking import FAILING, Consumer
 
 
 def platform_of(container):
@@ -118,3 +118,27 @@ def test_two_processes_on_one_view_store_apply_each_event_once(platform_config, 
             process.wait(timeout=30)
         views.close()
         producer.close()
+
+
+def test_a_parked_event_is_replayed_by_the_folding_instance_only(container_factory,
+                                                                  platform_config, tmp_path):
+    config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}
+    producer = open_ledger(config["STORE_URI"], "producer")
+    first, second = container_factory(Consumer, config), container_factory(Consumer, config)
+    first.start()
+    second.start()
+    folder, standby = platform_of(first), platform_of(second)
+    FAILING["positions"] = {2}
+    try:
+        tick(producer, 3)
+        folder.catch_up()
+    finally:
+        FAILING["positions"] = set()
+    counts_of = next(s for s in standby.subscriptions if s.name.endswith("tick_counts"))
+    (refused,) = counts_of.replay_parked()
+    assert refused["position"] == 2 and not refused["ok"]
+    assert "another instance of the service folds its views" in refused["error"]
+    (replayed,) = next(s for s in folder.subscriptions
+                       if s.name.endswith("tick_counts")).replay_parked()
+    assert replayed["ok"] and counts(folder) == {1: 1, 2: 1, 3: 1}
+    producer.close()
