@@ -31,14 +31,21 @@ def counts(platform):
             for doc in platform.views.collection("applied").find()}
 
 
-def test_one_instance_folds_the_other_waits_for_it_and_takes_over(container_factory,
-                                                                   platform_config, tmp_path):
+@pytest.fixture
+def two(container_factory, platform_config, tmp_path):
+    """Two instances of the consumer on one SQLite view folder, the first started first
+    (so the folder); the producer's ledger."""
     config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}
     producer = open_ledger(config["STORE_URI"], "producer")
     first, second = container_factory(Consumer, config), container_factory(Consumer, config)
     first.start()
     second.start()
-    folder, standby = platform_of(first), platform_of(second)
+    yield first, platform_of(first), platform_of(second), producer
+    producer.close()
+
+
+def test_one_instance_folds_the_other_waits_for_it_and_takes_over(two):
+    first, folder, standby, producer = two
     assert folder.lease.holding and standby.lease.holding is False
     for subscription in standby.subscriptions:
         subscription.wait = 0.3
@@ -58,7 +65,6 @@ def test_one_instance_folds_the_other_waits_for_it_and_takes_over(container_fact
     standby.catch_up()
     assert standby.lease.holding
     assert counts(standby) == {position: 1 for position in range(1, 61)}
-    producer.close()
 
 
 def test_a_second_audit_service_on_the_same_state_store_is_refused(container_factory,
@@ -120,14 +126,8 @@ def test_two_processes_on_one_view_store_apply_each_event_once(platform_config, 
         producer.close()
 
 
-def test_a_parked_event_is_replayed_by_the_folding_instance_only(container_factory,
-                                                                  platform_config, tmp_path):
-    config = {**platform_config, "VIEW_URI": f"sqlite:///{tmp_path}/views"}
-    producer = open_ledger(config["STORE_URI"], "producer")
-    first, second = container_factory(Consumer, config), container_factory(Consumer, config)
-    first.start()
-    second.start()
-    folder, standby = platform_of(first), platform_of(second)
+def test_a_parked_event_is_replayed_by_the_folding_instance_only(two):
+    _, folder, standby, producer = two
     FAILING["positions"] = {2}
     try:
         tick(producer, 3)
@@ -141,4 +141,3 @@ def test_a_parked_event_is_replayed_by_the_folding_instance_only(container_facto
     (replayed,) = next(s for s in folder.subscriptions
                        if s.name.endswith("tick_counts")).replay_parked()
     assert replayed["ok"] and counts(folder) == {1: 1, 2: 1, 3: 1}
-    producer.close()
