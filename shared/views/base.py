@@ -130,8 +130,8 @@ class Collection(ABC):
         """A lease: document `key` names `holder` as holding it up to `until` (epoch
         seconds) unless another holder's lease runs past `now`; whether `holder` holds
         it. Renewing one's own lease is claiming it again."""
-        lease = lease_document(holder, until)
-        kept = self.swap(key, lambda doc: lease if lease_is_free(doc, holder, now) else doc)
+        lease = _lease_document(holder, until)
+        kept = self.swap(key, lambda doc: lease if _lease_is_free(doc, holder, now) else doc)
         return (kept or {}).get("holder") == holder and kept.get("until") == lease["until"]
 
     def release(self, key: str, holder: str) -> None:
@@ -169,12 +169,12 @@ class ViewStore(ABC):
         """Release connections."""
 
 
-def lease_is_free(doc, holder, now) -> bool:
+def _lease_is_free(doc, holder, now) -> bool:
     """Whether holder may claim the lease document doc (None: nobody holds it)."""
     return not doc or doc.get("holder") == holder or not doc.get("until", 0) > now
 
 
-def lease_document(holder, until):
+def _lease_document(holder, until):
     if not isinstance(holder, str) or not holder:
         raise ViewStoreError(f"a lease holder is a non-empty text, not {holder!r}")
     return {"holder": holder, "until": float(until)}

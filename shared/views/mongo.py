@@ -40,12 +40,10 @@ def _json(key, doc):
 
 
 def _as_read(doc):
-    """A filter matching exactly this document, as read (field by field, and no other)."""
-    return {"_id": doc["_id"], "$expr": {"$eq": ["$$ROOT", {"$literal": _ordered(doc)}]}}
-
-
-def _ordered(doc):
-    return {"_id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
+    """A filter matching exactly this document, as read (field by field, and no other;
+    _id first, where the server keeps it)."""
+    stored = {"_id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
+    return {"_id": doc["_id"], "$expr": {"$eq": ["$$ROOT", {"$literal": stored}]}}
 
 
 def _key_last(doc):
