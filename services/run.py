@@ -23,6 +23,12 @@ from shared.cli.ledger_commands import keygen
 from shared.config import QUIET_EVENTLET
 
 from . import RELAY_METRICS_PORT, SERVICES
+from .console import EXIT_INTERRUPTED, EXIT_TERMINATED
+
+# How a child stops when asked: 0, or the Ctrl-C (sent to the whole group) or our
+# SIGTERM ended it, by the signal itself or by a `plpbk` child's own exit code for it
+# (one still loading its commands says "stopped (SIGTERM) before the command started")
+STOPPED_AS_ASKED = (0, -signal.SIGTERM, -signal.SIGINT, EXIT_INTERRUPTED, EXIT_TERMINATED)
 
 # Where the embedded default keeps the key it signs tree heads with (README "Audit").
 DEFAULT_TREE_HEAD_KEY = os.path.join("var", "keys", "tree-head.pem")
@@ -140,7 +146,8 @@ def run(ctx, only, host):
     _stop(children)
     if stopped_by_itself is not None:   # however it exited: nobody asked it to stop
         fail(f"{stopped_by_itself.stopped_because()}; the platform was stopped", EXIT_PROBLEM)
-    failed = [child for child in children if child.process.returncode not in (0, -15)]
+    failed = [child for child in children
+              if child.process.returncode not in STOPPED_AS_ASKED]
     raise SystemExit(1 if failed and not stopping else 0)
 
 
